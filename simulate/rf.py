@@ -1,0 +1,308 @@
+"""Finite-size random-features score trained by denoising score matching (closed-form ridge).
+
+For one seed: draw ``W`` (p x d, frozen), ``X`` (n x d) and ``m`` frozen noises per data
+point; with ``Y = a_t X + sqrt(Delta_t) Xi`` and features ``F = sigma(Y W^T / sqrt(d))``
+accumulate, one noise block at a time,
+
+    U = F^T F / (n m),      V = F^T Xi / (sqrt(Delta_t) n m),
+
+so memory does not grow with m.  The ridge minimiser of
+``(1/(d n m)) sum ||sqrt(Delta) s_A(y) + xi||^2 + (Delta lam/(d p)) ||A||^2`` is
+``A / sqrt(p) = -V^T (U + lam I)^{-1}`` (one Cholesky factorisation).  The train error is
+exact; test and score errors are Monte Carlo averages over fresh ``(x_0, xi)`` with their
+standard errors.  Research note rf_learning_curves.md section 2.4 and section 5, [SRC].
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from theory.activations import Activation
+from theory.processes import ou_coefficients
+from theory.rf import RFSetting
+
+from .data import data_model
+from .device import describe_device, make_generator, resolve_device, resolve_dtype
+
+__all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed"]
+
+MEASURED = ("test_error", "train_error", "train_error_reg", "score_error")
+
+
+@dataclass(frozen=True)
+class RFSize:
+    """What only the simulation needs.
+
+    Parameters
+    ----------
+    d : int
+        Ambient dimension; ``n = round(psi_n d)`` and ``p = round(psi_p d)``.
+    seeds : tuple of int
+        One independent draw of (W, X, noises, test set) per seed.
+    n_test : int
+        Fresh test samples per seed for the Monte Carlo test and score errors.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+    dtype : str
+        ``"float64"`` (default) or ``"float32"``.
+    noise_block : int
+        Noise copies processed together (memory knob; results do not depend on it).
+    test_block : int
+        Test samples per generator block (results depend on it only through rounding).
+    """
+
+    d: int = 200
+    seeds: tuple = (0, 1, 2)
+    n_test: int = 4096
+    device: str = "auto"
+    dtype: str = "float64"
+    noise_block: int = 8
+    test_block: int = 1024
+
+    def __post_init__(self):
+        def integer(name, value, low):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name}: must be an integer >= {low} (got {value!r})")
+
+        integer("d", self.d, 2)
+        integer("n_test", self.n_test, 2)
+        integer("noise_block", self.noise_block, 1)
+        integer("test_block", self.test_block, 1)
+        seeds = tuple(self.seeds) if not isinstance(self.seeds, (int, np.integer)) else tuple(
+            range(int(self.seeds)))
+        if len(seeds) == 0:
+            raise ValueError("seeds: need at least one seed")
+        for s in seeds:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+                raise ValueError(f"seeds: seeds must be non-negative integers (got {s!r})")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        resolve_dtype(self.dtype)
+
+
+@dataclass
+class RFMeasurement:
+    """Per-seed measurements and their summary at one setting.
+
+    ``per_seed[q]`` holds one value per seed; ``mean[q]`` and ``se[q]`` are the mean over
+    seeds and its standard error (``std / sqrt(n_seeds)``, ``nan`` with one seed, in which
+    case ``mc_se`` is the only uncertainty available).  ``mc_se[q]`` is the Monte Carlo
+    standard error of the seed-averaged test/score estimate (zero for the exact train
+    errors).
+    """
+
+    setting: RFSetting
+    size: RFSize
+    n: int
+    p: int
+    m: int
+    per_seed: dict
+    mean: dict
+    se: dict
+    mc_se: dict
+    seconds: float
+    timings: dict
+    device: str
+    dtype: str
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.size.seeds)
+
+    def uncertainty(self, quantity: str) -> float:
+        """Standard error of the mean: across seeds, never below the Monte Carlo part."""
+        se = self.se[quantity]
+        mc = self.mc_se[quantity]
+        if not np.isfinite(se):
+            return float(mc)
+        return float(max(se, mc))
+
+
+def torch_activation(act: Activation):
+    """The torch version of an activation (``torch_fn`` or ``fn`` when it accepts tensors)."""
+    if act.torch_fn is not None:
+        return act.torch_fn
+    probe = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
+    try:
+        out = act.fn(probe)
+        if isinstance(out, torch.Tensor) and out.shape == probe.shape:
+            return act.fn
+    except Exception:  # noqa: BLE001
+        pass
+    raise ValueError(f"activation {act.name!r}: no torch implementation; build it with "
+                     "theory.activations.Activation(name, fn, torch_fn=...)")
+
+
+def _sizes(setting: RFSetting, d: int):
+    n = int(round(float(setting.psi_n) * d))
+    p = int(round(float(setting.psi_p) * d))
+    if n < 1:
+        raise ValueError(f"d: psi_n * d = {float(setting.psi_n) * d:g} gives no data point")
+    if p < 1:
+        raise ValueError(f"d: psi_p * d = {float(setting.psi_p) * d:g} gives no feature")
+    m = float(setting.m)
+    if not np.isfinite(m):
+        raise ValueError("m: a simulation needs a finite number of noise samples; "
+                         "approach m = inf with a large m")
+    return n, p, int(m)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timings=None):
+    """Train on one seed and measure; returns a dict of values (and MC standard errors)."""
+    device = resolve_device(size.device if device is None else device)
+    dtype = resolve_dtype(size.dtype)
+    d = size.d
+    n, p, m = _sizes(setting, d)
+    t = float(setting.t)
+    lam = float(setting.lam)
+    a_t, delta = (float(v) for v in ou_coefficients(t))
+    sq_delta = math.sqrt(delta)
+    act = torch_activation(setting.activation)
+    data = data_model(setting.data, d)
+    timings = {} if timings is None else timings
+    scale = 1.0 / math.sqrt(d)
+
+    def tick(key, t0):
+        _sync(device)
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    W = torch.randn(p, d, generator=make_generator(device, seed, "W"), dtype=dtype, device=device)
+    X = data.sample(n, make_generator(device, seed, "X"), dtype, device)
+    WT = (W.T * scale).contiguous()
+    tick("draw", t0)
+
+    # ---- accumulate U and V over noise blocks
+    t0 = time.perf_counter()
+    G = torch.zeros(p, p, dtype=dtype, device=device)
+    H = torch.zeros(p, d, dtype=dtype, device=device)
+    xi_sq = 0.0
+    aX = a_t * X
+    for j0 in range(0, m, size.noise_block):
+        js = range(j0, min(m, j0 + size.noise_block))
+        Xi = torch.cat([torch.randn(n, d, generator=make_generator(device, seed, "noise", j),
+                                    dtype=dtype, device=device) for j in js])
+        Y = aX.repeat(len(js), 1) + sq_delta * Xi
+        F = act(Y @ WT)
+        G.addmm_(F.T, F)
+        H.addmm_(F.T, Xi)
+        xi_sq += float((Xi * Xi).sum())
+        del Xi, Y, F
+    nm = n * m
+    U = G.div_(nm)
+    V = H.div_(sq_delta * nm)
+    tick("features_gram", t0)
+
+    # ---- ridge solve: (U + lam I) Z = V, B = -Z^T
+    t0 = time.perf_counter()
+    M = U.clone()
+    M.diagonal().add_(lam)
+    L, info = torch.linalg.cholesky_ex(M)
+    if int(info) != 0:
+        raise RuntimeError(f"Cholesky of U + lam I failed (lam={lam:g}); try float64 or a "
+                           "larger ridge")
+    Z = torch.cholesky_solve(V, L)
+    tick("solve", t0)
+
+    t0 = time.perf_counter()
+    UZ = U @ Z
+    quad = float((Z * UZ).sum())
+    cross = float((Z * V).sum())
+    norm_sq = float((Z * Z).sum())
+    train = xi_sq / (d * nm) + delta / d * quad - 2.0 * delta / d * cross
+    train_reg = train + delta * lam / d * norm_sq
+    tick("train_error", t0)
+
+    # ---- Monte Carlo test and score errors over fresh samples
+    t0 = time.perf_counter()
+    n_blocks = math.ceil(size.n_test / size.test_block)
+    s_test = torch.zeros((), dtype=torch.float64, device=device)
+    s_test2 = torch.zeros((), dtype=torch.float64, device=device)
+    s_score = torch.zeros((), dtype=torch.float64, device=device)
+    s_score2 = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    for b in range(n_blocks):
+        nb = min(size.test_block, size.n_test - b * size.test_block)
+        gen = make_generator(device, seed, "test", b)
+        x0 = data.sample(nb, gen, dtype, device)
+        xi = torch.randn(nb, d, generator=gen, dtype=dtype, device=device)
+        y = a_t * x0 + sq_delta * xi
+        s = -(act(y @ WT) @ Z)  # the learned score, (nb, d)
+        lt = ((sq_delta * s + xi) ** 2).sum(1).double() / d
+        ls = ((s - data.score(y, t)) ** 2).sum(1).double() / d
+        s_test += lt.sum()
+        s_test2 += (lt * lt).sum()
+        s_score += ls.sum()
+        s_score2 += (ls * ls).sum()
+        count += nb
+    tick("test_error", t0)
+
+    def mean_se(s1, s2):
+        mu = float(s1) / count
+        var = max(float(s2) / count - mu * mu, 0.0) * count / max(count - 1, 1)
+        return mu, math.sqrt(var / count)
+
+    test, test_se = mean_se(s_test, s_test2)
+    score, score_se = mean_se(s_score, s_score2)
+    return {
+        "test_error": test, "train_error": train, "train_error_reg": train_reg,
+        "score_error": score,
+        "_mc_se": {"test_error": test_se, "score_error": score_se,
+                   "train_error": 0.0, "train_error_reg": 0.0},
+        "n": n, "p": p, "m": m,
+    }
+
+
+def run(setting: RFSetting, size: RFSize = RFSize(), *, callback=None) -> RFMeasurement:
+    """Simulate one scalar setting over ``size.seeds``.
+
+    Parameters
+    ----------
+    setting : RFSetting
+        A single point (``setting.size == 1``) with finite ``m``.
+    size : RFSize
+    callback : callable, optional
+        Called as ``callback(seed_index, n_seeds)`` after each seed (progress bars).
+
+    Returns
+    -------
+    RFMeasurement
+    """
+    if not isinstance(setting, RFSetting):
+        raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
+    if setting.size != 1:
+        raise ValueError(f"setting: simulate one grid point at a time (got shape {setting.shape})")
+    if setting.shape != ():
+        setting = setting.point((0,) * len(setting.shape))
+    device = resolve_device(size.device)
+    timings: dict = {}
+    t_start = time.perf_counter()
+    rows = []
+    for i, seed in enumerate(size.seeds):
+        rows.append(fit_seed(setting, size, seed, device=device, timings=timings))
+        if callback is not None:
+            callback(i, len(size.seeds))
+    seconds = time.perf_counter() - t_start
+    per_seed = {q: np.array([r[q] for r in rows]) for q in MEASURED}
+    k = len(rows)
+    mean = {q: float(np.mean(v)) for q, v in per_seed.items()}
+    se = {q: (float(np.std(v, ddof=1) / math.sqrt(k)) if k > 1 else float("nan"))
+          for q, v in per_seed.items()}
+    mc = {q: float(math.sqrt(sum(r["_mc_se"][q] ** 2 for r in rows)) / k) for q in MEASURED}
+    for q in MEASURED:
+        if not np.all(np.isfinite(per_seed[q])):
+            raise RuntimeError(f"simulation produced a non-finite {q}; check the setting "
+                               f"({setting!r}) and dtype")
+    return RFMeasurement(
+        setting=setting, size=size, n=rows[0]["n"], p=rows[0]["p"], m=rows[0]["m"],
+        per_seed=per_seed, mean=mean, se=se, mc_se=mc, seconds=seconds, timings=timings,
+        device=describe_device(device), dtype=str(size.dtype),
+    )

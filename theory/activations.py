@@ -1,0 +1,448 @@
+"""Gaussian moments of activation functions.
+
+For a pre-activation ``u ~ N(0, v)`` the random-features theory needs
+
+* ``mu0 = E[sigma(u)]`` (the mean; it only adds a rank-one spike, see
+  :func:`theory.rf.mean_spike_note`),
+* ``mu1 = E[sigma'(u)] = E[u sigma(u)] / v`` (Stein's lemma; the linear part),
+* ``mu_star^2 = E[sigma(u)^2] - mu0^2 - mu1^2 v`` (the non-linear part),
+* the *dual kernel* ``k(v, c) = E[sigma(u) sigma(u')]`` for a pair ``(u, u')`` of
+  variance ``v`` and covariance ``c``.  Two noisy copies of one data point,
+  ``y = a x + sqrt(Delta) xi`` and ``y' = a x + sqrt(Delta) xi'``, have
+  ``c = a^2 sigma_x^2``; the correlation of the non-linear parts of their features is
+  ``kappa = (k(v, c) - mu0^2 - mu1^2 c) / mu_star^2``.
+
+In Hermite terms (``sigma = sum_s c_s He_s / s!`` for ``v = 1``)
+``k(1, rho) = sum_s c_s^2 rho^s / s!`` (Mehler), so ``kappa`` is the share of the
+non-linear power that survives at correlation ``rho``.  Provenance: definitions as in
+George-Veiga-Macris (2025) and its follow-ups (research note rf_learning_curves.md
+section 3.1, tag [SRC]); the numerics are ours.
+
+Numerics.  ``relu``, ``erf`` and ``linear`` use closed forms.  Every other activation
+(``tanh`` and user callables) is integrated by Gauss-Hermite quadrature at two
+resolutions; if they disagree (a kink, a jump, slow decay) the moments are recomputed by
+adaptive cubature (:func:`scipy.integrate.cubature`).  A moment that diverges raises
+``ValueError`` naming the activation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Optional
+
+import numpy as np
+from scipy.integrate import cubature
+from scipy.special import erf as _erf
+from scipy.special import roots_hermitenorm
+
+__all__ = [
+    "Activation",
+    "ActivationMoments",
+    "get_activation",
+    "centred",
+    "moments",
+    "ACTIVATIONS",
+]
+
+# Gauss-Hermite node counts used by the smooth path and by its convergence check.
+_GH_COARSE = 128
+_GH_FINE = 256
+_GH_RTOL = 1e-11
+_CUBATURE_RTOL = 1e-8
+_CUBATURE_ATOL = 1e-11
+_TAIL_RADIUS = 12.0
+
+
+@lru_cache(maxsize=8)
+def _gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for E[f(z)], z ~ N(0, 1)."""
+    x, w = roots_hermitenorm(n)
+    return x, w / np.sqrt(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function with its Gaussian moments.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in tables, file names and error messages.
+    fn : callable
+        Vectorised NumPy function ``sigma(x)``.
+    torch_fn : callable, optional
+        The same function on torch tensors, used by the simulations.  When omitted the
+        simulation tries ``fn`` on tensors (works for functions built from arithmetic).
+    mean, slope, second, dual : callable, optional
+        Closed forms of ``E sigma(u)``, ``E sigma'(u)``, ``E sigma(u)^2`` (as functions of
+        the variance ``v``) and of ``E sigma(u) sigma(u')`` (function of ``v, c``).  When
+        absent they are computed by quadrature.
+    """
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    torch_fn: Optional[Callable] = field(default=None, compare=False)
+    mean: Optional[Callable] = field(default=None, compare=False, repr=False)
+    slope: Optional[Callable] = field(default=None, compare=False, repr=False)
+    second: Optional[Callable] = field(default=None, compare=False, repr=False)
+    dual: Optional[Callable] = field(default=None, compare=False, repr=False)
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+@dataclass(frozen=True)
+class ActivationMoments:
+    """Gaussian moments of an activation, broadcast over the shape of the inputs.
+
+    Attributes
+    ----------
+    mu0, mu1, mu_star_sq, kappa : ndarray
+        See the module docstring.  ``kappa`` is set to 0 where ``mu_star_sq`` vanishes
+        (a linear activation), where it multiplies zero in every formula.
+    variance, covariance : ndarray
+        The pre-activation variance ``v`` and the noise-copy covariance ``c``.
+    method : str
+        ``"closed-form"``, ``"gauss-hermite"`` or ``"cubature"``.
+    error_estimate : float
+        Largest absolute quadrature error estimate over the moments (0 for closed forms).
+    """
+
+    mu0: np.ndarray
+    mu1: np.ndarray
+    mu_star_sq: np.ndarray
+    kappa: np.ndarray
+    variance: np.ndarray
+    covariance: np.ndarray
+    method: str
+    error_estimate: float
+
+    @property
+    def mu_star(self) -> np.ndarray:
+        return np.sqrt(self.mu_star_sq)
+
+
+# --------------------------------------------------------------------------- closed forms
+def _relu_mean(v):
+    return np.sqrt(v / (2.0 * np.pi))
+
+
+def _relu_dual(v, c):
+    rho = np.clip(c / v, -1.0, 1.0)
+    # arc-cosine kernel of degree one (Cho & Saul 2009)
+    return v / (2.0 * np.pi) * (np.sqrt(1.0 - rho**2) + rho * (np.pi - np.arccos(rho)))
+
+
+def _erf_slope(v):
+    return 2.0 / np.sqrt(np.pi) / np.sqrt(1.0 + 2.0 * v)
+
+
+def _erf_dual(v, c):
+    # E erf(u) erf(u') = (2/pi) arcsin(2c / (1 + 2v))  (Williams 1997)
+    return 2.0 / np.pi * np.arcsin(2.0 * c / (1.0 + 2.0 * v))
+
+
+def _torch_relu(x):
+    import torch
+
+    return torch.relu(x)
+
+
+def _torch_tanh(x):
+    import torch
+
+    return torch.tanh(x)
+
+
+def _torch_erf(x):
+    import torch
+
+    return torch.erf(x)
+
+
+def _identity(x):
+    return x
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "tanh": Activation("tanh", np.tanh, torch_fn=_torch_tanh),
+    "relu": Activation(
+        "relu",
+        lambda x: np.maximum(x, 0.0),
+        torch_fn=_torch_relu,
+        mean=_relu_mean,
+        slope=lambda v: 0.5 * np.ones_like(v),
+        second=lambda v: 0.5 * v,
+        dual=_relu_dual,
+    ),
+    "erf": Activation(
+        "erf",
+        _erf,
+        torch_fn=_torch_erf,
+        mean=lambda v: np.zeros_like(v),
+        slope=_erf_slope,
+        second=lambda v: _erf_dual(v, v),
+        dual=_erf_dual,
+    ),
+    "linear": Activation(
+        "linear",
+        _identity,
+        torch_fn=_identity,
+        mean=lambda v: np.zeros_like(v),
+        slope=lambda v: np.ones_like(v),
+        second=lambda v: v,
+        dual=lambda v, c: c,
+    ),
+}
+
+
+def get_activation(activation) -> Activation:
+    """Return an :class:`Activation` from a name, an ``Activation`` or a callable.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or an object that is not callable.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        key = activation.strip().lower()
+        if key not in ACTIVATIONS:
+            raise ValueError(
+                f"activation: unknown name {activation!r}; choose one of "
+                f"{', '.join(sorted(ACTIVATIONS))} or pass a callable"
+            )
+        return ACTIVATIONS[key]
+    if callable(activation):
+        name = getattr(activation, "__name__", "custom")
+        return Activation(name if name != "<lambda>" else "custom", _vectorised(activation))
+    raise ValueError(f"activation: expected a name or a callable, got {type(activation).__name__}")
+
+
+def _vectorised(f):
+    """Wrap ``f`` so that it accepts arrays (np.vectorize when it does not already)."""
+    probe = np.linspace(-1.0, 1.0, 5)
+    try:
+        out = np.asarray(f(probe), dtype=float)
+        if out.shape == probe.shape:
+            return f
+    except Exception:  # noqa: BLE001 - any failure means "not vectorised"
+        pass
+    vf = np.vectorize(lambda x: float(f(float(x))), otypes=[float])
+    return vf
+
+
+# --------------------------------------------------------------------------- quadrature
+def _check_tails(act: Activation, v_max: float) -> None:
+    """Raise if E[sigma(u)^2] looks divergent for u ~ N(0, v_max).
+
+    The Gaussian-weighted square must decay in the tails; we look at it at a few radii
+    out to ``_TAIL_RADIUS`` standard deviations.
+    """
+    s = np.sqrt(v_max)
+    radii = np.array([4.0, 8.0, _TAIL_RADIUS])
+    z = np.concatenate([radii, -radii])
+    with np.errstate(all="ignore"):
+        vals = np.asarray(act.fn(s * z), dtype=float) ** 2 * np.exp(-0.5 * z**2)
+        bulk = np.asarray(act.fn(s * np.linspace(-2, 2, 41)), dtype=float) ** 2
+    scale = max(float(np.max(np.abs(bulk))), 1e-300) if np.all(np.isfinite(bulk)) else np.inf
+    far = np.maximum(vals[2], vals[5])
+    if not np.all(np.isfinite(vals)) or not np.isfinite(scale) or far > 1e-14 * max(scale, 1.0):
+        raise ValueError(
+            f"activation {act.name!r}: its Gaussian moment E[sigma(u)^2] diverges or decays too "
+            f"slowly to be computed (pre-activation variance {v_max:g})"
+        )
+
+
+def _gh_moments(act: Activation, v: np.ndarray, c: np.ndarray, n: int):
+    """Gauss-Hermite moments at n nodes per axis.  v, c are 1-D arrays of equal length.
+
+    Evaluated in chunks so that memory stays below a few tens of MB whatever len(v).
+    """
+    chunk = max(1, 2_000_000 // (n * n))
+    if v.size > chunk:
+        parts = [_gh_moments(act, v[i:i + chunk], c[i:i + chunk], n)
+                 for i in range(0, v.size, chunk)]
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    x, w = _gauss_hermite(n)
+    sv = np.sqrt(v)[:, None]
+    f = np.asarray(act.fn(sv * x[None, :]), dtype=float)
+    mean = f @ w
+    slope = (f * x[None, :]) @ w / np.sqrt(v)
+    second = (f * f) @ w
+    # pair (u, u') = sqrt((v+c)/2) a +- sqrt((v-c)/2) b with a, b iid N(0, 1)
+    sp = np.sqrt(np.maximum(v + c, 0.0) / 2.0)[:, None, None]
+    sm = np.sqrt(np.maximum(v - c, 0.0) / 2.0)[:, None, None]
+    a = x[None, :, None]
+    b = x[None, None, :]
+    fa = np.asarray(act.fn(sp * a + sm * b), dtype=float)
+    fb = np.asarray(act.fn(sp * a - sm * b), dtype=float)
+    dual = np.einsum("kij,i,j->k", fa * fb, w, w)
+    return mean, slope, second, dual
+
+
+def _cubature_moments(act: Activation, v: np.ndarray, c: np.ndarray):
+    """Adaptive cubature of the same moments (robust to kinks and jumps)."""
+    L = _TAIL_RADIUS
+    sv = np.sqrt(v)
+
+    def one_d(z):  # z: (npts, 1)
+        zz = z[:, 0:1]
+        dens = np.exp(-0.5 * zz**2) / np.sqrt(2.0 * np.pi)
+        f = np.asarray(act.fn(sv[None, :] * zz), dtype=float)
+        return np.concatenate([f * dens, f * zz * dens, f * f * dens], axis=1)
+
+    r1 = cubature(one_d, [-L], [L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
+                  max_subdivisions=20000)
+    k = v.size
+    mean, ztimes, second = r1.estimate[:k], r1.estimate[k:2 * k], r1.estimate[2 * k:]
+    # Integrate in the standardised coordinates (u, u') / sqrt(v) themselves: a kink or jump
+    # of sigma is then an axis-aligned line, which adaptive cubature resolves cheaply.
+    rho = np.clip(c / v, -1.0, 1.0)
+    one_minus = np.maximum(1.0 - rho**2, 1e-300)
+
+    def two_d(p):  # p: (npts, 2)
+        x = p[:, 0:1]
+        y = p[:, 1:2]
+        dens = np.exp(-(x**2 - 2.0 * rho[None, :] * x * y + y**2) / (2.0 * one_minus[None, :]))
+        dens = dens / (2.0 * np.pi * np.sqrt(one_minus[None, :]))
+        fa = np.asarray(act.fn(sv[None, :] * x), dtype=float)
+        fb = np.asarray(act.fn(sv[None, :] * y), dtype=float)
+        return fa * fb * dens
+
+    r2 = cubature(two_d, [-L, -L], [L, L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
+                  max_subdivisions=50000)
+    ok = r1.status == "converged" and r2.status == "converged"
+    if not ok:
+        raise ValueError(
+            f"activation {act.name!r}: adaptive cubature of its Gaussian moments did not "
+            "converge; the activation may be too irregular"
+        )
+    err = float(max(np.max(r1.error), np.max(r2.error)))
+    return mean, ztimes / sv, second, r2.estimate, err
+
+
+def _raw_moments(act: Activation, v: np.ndarray, c: np.ndarray):
+    """Return mean, slope, second, dual, method, error for 1-D arrays v, c."""
+    closed = (act.mean, act.slope, act.second, act.dual)
+    if all(f is not None for f in closed):
+        return (np.asarray(act.mean(v), float), np.asarray(act.slope(v), float),
+                np.asarray(act.second(v), float), np.asarray(act.dual(v, c), float),
+                "closed-form", 0.0)
+    _check_tails(act, float(np.max(v)))
+    coarse = _gh_moments(act, v, c, _GH_COARSE)
+    fine = _gh_moments(act, v, c, _GH_FINE)
+    scale = max(1.0, float(np.max(np.abs(fine[2]))))
+    err = max(float(np.max(np.abs(a - b))) for a, b in zip(coarse, fine))
+    if err <= _GH_RTOL * scale:
+        return (*fine, "gauss-hermite", err)
+    mean, slope, second, dual, err = _cubature_moments(act, v, c)
+    return mean, slope, second, dual, "cubature", err
+
+
+def moments(activation, variance=1.0, covariance=0.0) -> ActivationMoments:
+    """Gaussian moments of an activation, vectorised over ``variance`` and ``covariance``.
+
+    Parameters
+    ----------
+    activation : str, Activation or callable
+        ``"tanh"``, ``"relu"``, ``"erf"``, ``"linear"`` or a vectorised callable.
+    variance : array_like
+        Pre-activation variance ``v > 0``.
+    covariance : array_like
+        Covariance ``c`` of two noisy copies, ``|c| <= v``.
+
+    Returns
+    -------
+    ActivationMoments
+
+    Raises
+    ------
+    ValueError
+        On an unknown activation, invalid ``variance``/``covariance`` or a divergent moment.
+
+    Examples
+    --------
+    >>> m = moments("relu")
+    >>> round(float(m.mu1), 12), round(float(m.mu0), 6)
+    (0.5, 0.398942)
+    """
+    act = get_activation(activation)
+    v, c = np.broadcast_arrays(np.asarray(variance, dtype=float), np.asarray(covariance, dtype=float))
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError("variance: must be finite and > 0")
+    if not np.all(np.isfinite(c)) or np.any(np.abs(c) > v * (1 + 1e-12)):
+        raise ValueError("covariance: must be finite with |covariance| <= variance")
+    shape = v.shape
+    vf, cf = v.ravel(), np.minimum(c.ravel(), v.ravel())
+    # evaluate once per distinct (v, c) pair
+    pairs, inverse = np.unique(np.stack([vf, cf], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    mean, slope, second, dual, method, err = _raw_moments(act, pairs[:, 0], pairs[:, 1])
+    for name, val in (("mean", mean), ("slope", slope), ("second", second), ("dual", dual)):
+        if not np.all(np.isfinite(val)):
+            raise ValueError(f"activation {act.name!r}: Gaussian moment ({name}) is not finite")
+    vv, cc = pairs[:, 0], pairs[:, 1]
+    mu_star_sq = second - mean**2 - slope**2 * vv
+    # rounding can leave a tiny negative number for a linear activation
+    tiny = 1e-13 * np.maximum(second, 1.0)
+    mu_star_sq = np.where(np.abs(mu_star_sq) < tiny, 0.0, mu_star_sq)
+    if np.any(mu_star_sq < 0):
+        raise ValueError(f"activation {act.name!r}: negative non-linear power; quadrature failed")
+    nonlin_cov = dual - mean**2 - slope**2 * cc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(mu_star_sq > 0, nonlin_cov / np.where(mu_star_sq > 0, mu_star_sq, 1.0), 0.0)
+    if np.any(np.abs(kappa) > 1.0 + 1e-9):
+        raise ValueError(f"activation {act.name!r}: noise-copy correlation outside [-1, 1]; "
+                         "quadrature failed")
+    kappa = np.clip(kappa, -1.0, 1.0)  # rounding only
+
+    def back(a):
+        return a[inverse].reshape(shape)
+
+    return ActivationMoments(
+        mu0=back(mean), mu1=back(slope), mu_star_sq=back(mu_star_sq), kappa=back(kappa),
+        variance=v.copy(), covariance=c.copy(), method=method, error_estimate=float(err),
+    )
+
+
+def centred(activation, variance=1.0) -> Activation:
+    """The activation minus its Gaussian mean at pre-activation variance ``variance``.
+
+    ``sigma_c(x) = sigma(x) - mu0(v)``.  For a non-centred activation (relu) the features
+    carry a mean ``mu0 1 1^T``: a rank-one spike in ``F``, hence a rank-one (plus rank-one
+    cross term) perturbation of ``U = F F^T / (n m)``.  Normalised traces move by
+    ``O(1/p)``, so the asymptotic per-coordinate errors of ``sigma`` and ``sigma_c`` are the
+    same; the spike costs only a finite-size correction (derivation in
+    :mod:`theory.rf`, checked by simulation in the test suite).
+    """
+    act = get_activation(activation)
+    v0 = float(variance)
+    shift = float(moments(act, v0, 0.0).mu0)
+
+    def fn(x):
+        return act.fn(x) - shift
+
+    torch_fn = None
+    if act.torch_fn is not None:
+        base = act.torch_fn
+
+        def torch_fn(x):
+            return base(x) - shift
+
+    mean = slope = second = dual = None
+    if all(f is not None for f in (act.mean, act.slope, act.second, act.dual)):
+        def mean(v):
+            return act.mean(v) - shift
+
+        slope = act.slope
+
+        def second(v):
+            return act.second(v) - 2.0 * shift * act.mean(v) + shift**2
+
+        def dual(v, c):
+            return act.dual(v, c) - 2.0 * shift * act.mean(v) + shift**2
+
+    return Activation(f"{act.name}-centred", fn, torch_fn=torch_fn, mean=mean, slope=slope,
+                      second=second, dual=dual)

@@ -1,0 +1,37 @@
+"""Forward noising processes.
+
+The variance-preserving Ornstein-Uhlenbeck process ``dX = -X dt + sqrt(2) dB`` used by the
+random-features learning-curve papers (George-Veiga-Macris 2025; research note
+rf_learning_curves.md section 2.1, tag [SRC]):
+
+    x_t = a_t x_0 + sqrt(Delta_t) xi,    a_t = exp(-t),    Delta_t = 1 - exp(-2 t).
+
+Variance-exploding schedules live in :mod:`theory.sampling` (later capability).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ou_mean_factor", "ou_noise_variance", "ou_coefficients"]
+
+
+def _check_t(t) -> np.ndarray:
+    t = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError("t: diffusion time must be finite and > 0")
+    return t
+
+
+def ou_mean_factor(t) -> np.ndarray:
+    """``a_t = exp(-t)``: the factor multiplying the clean sample."""
+    return np.exp(-_check_t(t))
+
+
+def ou_noise_variance(t) -> np.ndarray:
+    """``Delta_t = 1 - exp(-2 t)``, computed as ``-expm1(-2 t)`` for accuracy at small t."""
+    return -np.expm1(-2.0 * _check_t(t))
+
+
+def ou_coefficients(t) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(a_t, Delta_t)``."""
+    return ou_mean_factor(t), ou_noise_variance(t)

@@ -1,0 +1,193 @@
+"""Asymptotic learning curves: solve the system on a whole grid, then read the errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..processes import ou_coefficients
+from ..solvers import continuation_newton
+from ._setting import RFSetting
+from ._system import Coefficients, observables, residual_and_jacobian
+
+__all__ = ["RFPrediction", "predict", "QUANTITIES"]
+
+QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
+
+
+@dataclass(frozen=True, eq=False)
+class RFPrediction:
+    """Asymptotic errors on the grid of an :class:`RFSetting` (arrays of ``setting.shape``).
+
+    Attributes
+    ----------
+    setting : RFSetting
+    test_error : ndarray
+        ``(1/d) E ||sqrt(Delta) s(x_t) + xi||^2`` on fresh data.
+    train_error : ndarray
+        The DSM loss on the training noises, without the ridge penalty.
+    train_error_reg : ndarray
+        The same with the penalty ``(Delta lam / (d p)) ||A||^2`` (the value of the objective).
+    score_error : ndarray
+        ``(1/d) E ||s(x_t) - grad log p_t(x_t)||^2 = (test_error - C_t) / Delta``.
+    exact_score_test_error : ndarray
+        ``C_t``, the test error of the exact score (``e^{-2t}`` for isotropic data).
+    generalization_gap : ndarray
+        ``test_error - train_error``.
+    q, r : ndarray
+        Normalised resolvent traces solving the system.
+    converged : ndarray of bool
+    residual : ndarray
+        Relative residual of the system at the returned (q, r).
+    status : ndarray of int
+        See :data:`theory.solvers.STATUS_MESSAGES`.
+    success : bool
+        Every point converged.
+    message : str
+    """
+
+    setting: RFSetting
+    test_error: np.ndarray
+    train_error: np.ndarray
+    train_error_reg: np.ndarray
+    score_error: np.ndarray
+    exact_score_test_error: np.ndarray
+    generalization_gap: np.ndarray
+    q: np.ndarray
+    r: np.ndarray
+    converged: np.ndarray
+    residual: np.ndarray
+    status: np.ndarray
+    nit: np.ndarray
+    success: bool
+    message: str
+
+    def rows(self) -> list[dict]:
+        """One dict per grid point with the settings and the predicted errors."""
+        s = self.setting
+        out = []
+        for idx in np.ndindex(s.shape):
+            m = float(s.m[idx])
+            out.append({
+                "psi_n": float(s.psi_n[idx]), "psi_p": float(s.psi_p[idx]),
+                "m": "inf" if np.isinf(m) else int(m), "t": float(s.t[idx]),
+                "lam": float(s.lam[idx]), "activation": s.activation.name, "data": s.data,
+                **{k: float(getattr(self, k)[idx]) for k in QUANTITIES},
+                "exact_score_test_error": float(self.exact_score_test_error[idx]),
+                "converged": bool(self.converged[idx]),
+                "residual": float(self.residual[idx]),
+            })
+        return out
+
+
+def _coefficients(setting: RFSetting) -> Coefficients:
+    a_t, delta = ou_coefficients(setting.t)
+    mom = setting.moments
+    m = setting.m
+    eps = np.where(np.isinf(m), 0.0, 1.0 / m)
+    flat = {
+        "psi_n": setting.psi_n, "psi_p": setting.psi_p, "eps": eps, "a2": a_t**2,
+        "delta": delta, "mu1sq": mom.mu1**2, "musq": mom.mu_star_sq, "kappa": mom.kappa,
+        "lam": setting.lam,
+    }
+    return Coefficients(**{k: np.ascontiguousarray(np.broadcast_to(v, setting.shape)).ravel()
+                           .astype(float) for k, v in flat.items()})
+
+
+def _start_ridge(co: Coefficients) -> np.ndarray:
+    """A ridge well above the spectrum of U, where q = r = 1/lambda is an excellent guess."""
+    spread = (co.mu1sq + co.musq) * (1.0 + co.psi_p) * (1.0 + co.psi_p / co.psi_n) + 1.0
+    return np.maximum(co.lam, 100.0 * spread)
+
+
+def solve_system(co: Coefficients, *, tol: float = 1e-12):
+    """Solve for (q, r) at z = -lam, zeta = 0 by continuation in log(lambda)."""
+    lam0 = _start_ridge(co)
+    log_ratio = np.log(co.lam / lam0)
+
+    def lam_of(s, sel):
+        return lam0[sel] * np.exp(s * log_ratio[sel])
+
+    def fun(x, s, sel):
+        sub = co.take(sel)
+        q, r = np.exp(x[:, 0]), np.exp(x[:, 1])
+        lam = lam_of(s, sel)
+        F, J, scale = residual_and_jacobian(sub, q, r, -lam, 0.0)
+        J = J * np.stack([q, r], -1)[:, None, :]  # chain rule for log variables
+        # dF/ds: only F2 depends on z = -lambda(s); dF2/dz = psi_p
+        Fs = np.zeros_like(F)
+        Fs[:, 1] = sub.psi_p * (-lam * log_ratio[sel])
+        return F, J, Fs, scale
+
+    n = co.psi_n.size
+    x0 = np.stack([-np.log(lam0), -np.log(lam0)], -1)
+    # steps of about 0.7 in log(lambda) to start with, at most 3
+    span = np.maximum(np.abs(log_ratio), 1e-12)
+    res = continuation_newton(fun, x0, n, tol=tol, h0=np.clip(0.7 / span, 1e-3, 1.0),
+                              h_max=np.clip(3.0 / span, 1e-3, 1.0))
+    return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), res
+
+
+def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
+    """Asymptotic test, train and score errors on the grid of ``setting``.
+
+    The whole grid is solved at once (vectorised Newton with continuation from a large
+    ridge down to ``lam``); each point reports ``converged`` and ``residual``.  Points that
+    did not converge carry NaN errors and ``converged = False``.
+
+    Parameters
+    ----------
+    setting : RFSetting
+    tol : float
+        Relative residual of the self-consistent system required for convergence.
+
+    Returns
+    -------
+    RFPrediction
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory.rf import RFSetting, predict
+    >>> pred = predict(RFSetting(psi_n=2.0, psi_p=np.array([0.5, 8.0]), t=0.1, m=1))
+    >>> bool(pred.success)
+    True
+    """
+    if not isinstance(setting, RFSetting):
+        raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
+    co = _coefficients(setting)
+    q, r, res = solve_system(co, tol=tol)
+    with np.errstate(all="ignore"):
+        obs = observables(co, q, r)
+    shape = setting.shape
+    c_t = np.broadcast_to(setting.exact_score_test_error, shape).ravel()
+    _, delta = ou_coefficients(np.broadcast_to(setting.t, shape).ravel())
+    converged = res.converged.copy()
+    for key in ("test_error", "train_error", "train_error_reg"):
+        converged &= np.isfinite(obs[key])
+    status = np.where(res.converged & ~converged, 3, res.status)
+
+    def out(a):
+        a = np.where(converged, a, np.nan)
+        return a.reshape(shape)
+
+    test = obs["test_error"]
+    n_bad = int(np.count_nonzero(~converged))
+    message = res.message if n_bad == int(np.count_nonzero(~res.converged)) else (
+        f"{n_bad} of {converged.size} points did not converge (non-finite errors)")
+    return RFPrediction(
+        setting=setting,
+        test_error=out(test),
+        train_error=out(obs["train_error"]),
+        train_error_reg=out(obs["train_error_reg"]),
+        score_error=out((test - c_t) / delta),
+        exact_score_test_error=c_t.reshape(shape),
+        generalization_gap=out(test - obs["train_error"]),
+        q=q.reshape(shape), r=r.reshape(shape),
+        converged=converged.reshape(shape),
+        residual=res.residual.reshape(shape),
+        status=status.reshape(shape),
+        nit=res.nit.reshape(shape),
+        success=n_bad == 0,
+        message=message,
+    )

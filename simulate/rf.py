@@ -120,6 +120,14 @@ class RFMeasurement:
             return float(mc)
         return float(max(se, mc))
 
+    def dof(self, quantity: str) -> float:
+        """Degrees of freedom of :meth:`uncertainty`: ``n_seeds - 1`` when it comes from the
+        spread over seeds, infinite when only the Monte Carlo error is available."""
+        se = self.se[quantity]
+        if not np.isfinite(se) or self.mc_se[quantity] > se:
+            return float("inf")
+        return float(self.n_seeds - 1)
+
 
 def torch_activation(act: Activation):
     """The torch version of an activation (``torch_fn`` or ``fn`` when it accepts tensors)."""
@@ -174,9 +182,16 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         _sync(device)
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
 
+    # Random numbers are always drawn in float64 and cast, so a float32 run sees the same data
+    # as a float64 run with the same seed (their difference is then pure precision).
+    f64 = torch.float64
+
+    def normal(rows, gen):
+        return torch.randn(rows, d, generator=gen, dtype=f64, device=device).to(dtype)
+
     t0 = time.perf_counter()
-    W = torch.randn(p, d, generator=make_generator(device, seed, "W"), dtype=dtype, device=device)
-    X = data.sample(n, make_generator(device, seed, "X"), dtype, device)
+    W = normal(p, make_generator(device, seed, "W"))
+    X = data.sample(n, make_generator(device, seed, "X"), f64, device).to(dtype)
     WT = (W.T * scale).contiguous()
     tick("draw", t0)
 
@@ -188,8 +203,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     aX = a_t * X
     for j0 in range(0, m, size.noise_block):
         js = range(j0, min(m, j0 + size.noise_block))
-        Xi = torch.cat([torch.randn(n, d, generator=make_generator(device, seed, "noise", j),
-                                    dtype=dtype, device=device) for j in js])
+        Xi = torch.cat([normal(n, make_generator(device, seed, "noise", j)) for j in js])
         Y = aX.repeat(len(js), 1) + sq_delta * Xi
         F = act(Y @ WT)
         G.addmm_(F.T, F)
@@ -232,8 +246,8 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     for b in range(n_blocks):
         nb = min(size.test_block, size.n_test - b * size.test_block)
         gen = make_generator(device, seed, "test", b)
-        x0 = data.sample(nb, gen, dtype, device)
-        xi = torch.randn(nb, d, generator=gen, dtype=dtype, device=device)
+        x0 = data.sample(nb, gen, f64, device).to(dtype)
+        xi = normal(nb, gen)
         y = a_t * x0 + sq_delta * xi
         s = -(act(y @ WT) @ Z)  # the learned score, (nb, d)
         lt = ((sq_delta * s + xi) ** 2).sum(1).double() / d

@@ -129,8 +129,15 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
     -------
     SolverResult
     """
+    with np.errstate(all="ignore"):
+        return _continuation(fun, x0, n_points, tol=tol, h0=h0, h_min=h_min, h_max=h_max,
+                             newton_maxiter=newton_maxiter, final_maxiter=final_maxiter,
+                             max_step=max_step, max_steps=max_steps)
+
+
+def _continuation(fun, x0, n_points, *, tol, h0, h_min, h_max, newton_maxiter, final_maxiter,
+                  max_step, max_steps):
     x = np.array(x0, dtype=float, copy=True)
-    n = x.shape[1]
     sel_all = np.arange(n_points)
     s = np.zeros(n_points)
     h = np.broadcast_to(np.asarray(h0, dtype=float), (n_points,)).copy()
@@ -157,7 +164,10 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
         except np.linalg.LinAlgError:
             tangent = np.zeros_like(Fs)
         tangent = np.where(np.isfinite(tangent), tangent, 0.0)
-        pred = x[act] + tangent * ds[:, None]
+        move = tangent * ds[:, None]
+        big = np.max(np.abs(move), axis=-1, keepdims=True)
+        move = np.where(big > max_step, move * (max_step / np.maximum(big, 1e-300)), move)
+        pred = x[act] + move
         xn, res_n, conv_n, it = _newton(fun, pred, s_try, act, tol * 100, newton_maxiter, max_step)
         nit[act] += it
         acc = act[conv_n]
@@ -183,9 +193,8 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
     # residual at the returned point for the others too
     others = np.flatnonzero(~np.isin(sel_all, target))
     if others.size:
-        with np.errstate(all="ignore"):
-            F, _, _, scale = fun(x[others], np.ones(others.size), others)
-            residual[others] = _relres(F, scale)
+        F, _, _, scale = fun(x[others], np.ones(others.size), others)
+        residual[others] = _relres(F, scale)
         status[others] = np.where(status[others] == 0, 2, status[others])
     residual = np.where(np.isfinite(residual), residual, np.inf)
     converged = (status == 0) & (residual < tol * 10)

@@ -1,0 +1,102 @@
+"""``lowdim bench``: speed as ratios to a floor, so regressions are visible on any machine.
+
+* theory: a 400-point curve at m = 1, 4, inf; the floor is one vectorised evaluation of the
+  residual and Jacobian on the same grid (the cost of a single Newton iteration), so the
+  ratio counts the Newton iterations and continuation steps the solver needed.
+* simulation: the full ``simulate.rf.fit_seed`` at d = 400 (draws, streamed Gram, solve,
+  exact train error, Monte Carlo test and score errors); the floor is its unavoidable linear
+  algebra alone: the feature matmul and activation, the Gram ``F^T F`` and the Cholesky
+  factorisation, timed separately on the same device and dtype.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .provenance import provenance
+from .table import Table
+
+__all__ = ["run_benchmarks"]
+
+
+def _best(fn, repeat=3):
+    best = math.inf
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _theory_rows(n_points=400):
+    from theory.rf import RFSetting, predict
+    from theory.rf._predict import _coefficients
+    from theory.rf._system import residual_and_jacobian
+
+    rows = []
+    for m in (1, 4, math.inf):
+        setting = RFSetting(psi_n=2.0, psi_p=np.geomspace(0.1, 100, n_points), t=0.1, lam=1e-3, m=m)
+        setting.moments  # noqa: B018 - moments are computed at construction
+        co = _coefficients(setting)
+        q = np.full(n_points, 0.5)
+        floor, _ = _best(lambda: residual_and_jacobian(co, q, q, -co.lam, 0.0), repeat=20)
+        secs, pred = _best(lambda: predict(setting), repeat=5)
+        rows.append({"benchmark": f"theory curve, {n_points} points, m={'inf' if math.isinf(m) else m}",
+                     "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
+                     "floor": "one residual+Jacobian evaluation", "note":
+                     f"converged={bool(pred.success)}, Newton iterations max {int(pred.nit.max())}"})
+    return rows
+
+
+def _sim_rows(d, device):
+    import torch
+
+    from simulate.device import make_generator, resolve_device
+    from simulate.rf import RFSize, fit_seed
+    from theory.rf import RFSetting
+
+    dev = resolve_device(device)
+    rows = []
+    for psi_p, m in ((2.0, 1), (4.0, 4)):
+        setting = RFSetting(psi_n=2.0, psi_p=psi_p, t=0.1, lam=1e-3, m=m)
+        size = RFSize(d=d, seeds=(0,), n_test=4096, device=str(dev))
+        n, p = int(2.0 * d), int(psi_p * d)
+
+        def full():
+            timings = {}
+            fit_seed(setting, size, 0, device=dev, timings=timings)
+            return timings
+
+        secs, timings = _best(full, repeat=2)
+
+        def floor_fn():
+            gen = make_generator(dev, 0, "bench")
+            W = torch.randn(p, d, generator=gen, dtype=torch.float64, device=dev)
+            Y = torch.randn(n * m, d, generator=gen, dtype=torch.float64, device=dev)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            F = torch.tanh(Y @ (W.T / math.sqrt(d)))
+            G = F.T @ F
+            G.diagonal().add_(1e-3 * n * m)
+            torch.linalg.cholesky(G)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            return time.perf_counter() - t0
+
+        floor = min(floor_fn() for _ in range(3))
+        phases = ", ".join(f"{k} {v:.3f}s" for k, v in timings.items())
+        rows.append({"benchmark": f"simulation seed, d={d}, n={n}, p={p}, m={m}, {dev.type}",
+                     "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
+                     "floor": "features + Gram + Cholesky", "note": phases})
+    return rows
+
+
+def run_benchmarks(quick=False, device="auto") -> Table:
+    rows = _theory_rows(400)
+    rows += _sim_rows(200 if quick else 400, device)
+    cols = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "note"]
+    return Table(cols, rows, provenance(kind="bench", quick=quick))

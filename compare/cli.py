@@ -1,0 +1,305 @@
+"""The ``lowdim`` command line.
+
+    lowdim rf curve     [setting options] [--format table|csv|json] [--plot FILE] [--output FILE]
+    lowdim rf validate  [setting options] [--d 200] [--seeds 3] [--device auto] [--sim-m 64] ...
+    lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
+    lowdim bench        [--quick]
+
+Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
+4 a validation found a disagreement; 1 any other failure.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE = 0, 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and no traceback."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _progress(enabled: bool, total: int, desc: str):
+    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback."""
+    if not enabled or not sys.stderr.isatty() or total <= 1:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+    def update(done, _total):
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+# --------------------------------------------------------------------------- rf
+def _add_setting_options(p, *, psi_p_default, m_default):
+    g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
+    g.add_argument("--data", default="gaussian", help="data model (default gaussian)")
+    g.add_argument("--activation", default="tanh", help="tanh, relu, erf or linear (default tanh)")
+    g.add_argument("--t", default="0.1", help="diffusion time (default 0.1)")
+    g.add_argument("--lam", default="1e-3", help="ridge lambda > 0 (default 1e-3)")
+    g.add_argument("--m", default=m_default, help=f"noise samples per data point, or inf "
+                                                  f"(default {m_default})")
+    g.add_argument("--psi-n", default="2", help="n/d (default 2)")
+    g.add_argument("--psi-p", default=psi_p_default, help=f"p/d (default {psi_p_default})")
+
+
+def _add_output_options(p):
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the table to FILE")
+    p.add_argument("--plot", metavar="FILE", help="also draw a PNG overlay to FILE")
+
+
+def _setting_from_args(args):
+    from theory.rf import RFSetting
+
+    from .ranges import parse_values
+
+    psi_n = parse_values("psi_n", args.psi_n)
+    psi_p = parse_values("psi_p", args.psi_p)
+    t = parse_values("t", args.t)
+    lam = parse_values("lam", args.lam)
+    m = parse_values("m", args.m, allow_inf=True)
+    grids = np.meshgrid(psi_n, psi_p, t, lam, m, indexing="ij")
+    return RFSetting(psi_n=grids[0].ravel(), psi_p=grids[1].ravel(), t=grids[2].ravel(),
+                     lam=grids[3].ravel(), m=grids[4].ravel(), activation=args.activation,
+                     data=args.data)
+
+
+def _emit(table, args, columns=None):
+    if args.format == "csv":
+        text = table.select(columns or table.columns).to_csv()
+    elif args.format == "json":
+        text = table.select(columns or table.columns).to_json()
+    else:
+        text = table.to_text(columns)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _sweep_axis(setting):
+    """The setting column with the most distinct values (the x axis of a plot)."""
+    counts = {k: len(np.unique(getattr(setting, k))) for k in ("psi_p", "psi_n", "lam", "t", "m")}
+    return max(counts, key=lambda k: counts[k])
+
+
+def _cmd_rf_curve(args):
+    from .rf import curve
+    from .rf_figures import plot_curve_table
+
+    setting = _setting_from_args(args)
+    if not (args.tol > 0):
+        raise ValueError(f"tol: must be > 0 (got {args.tol!r})")
+    table = curve(setting, tol=args.tol)
+    _emit(table, args)
+    if args.plot:
+        plot_curve_table(table, _sweep_axis(setting), args.plot)
+    if not table.meta["success"]:
+        print(f"lowdim: {table.meta['message']}; their errors are left empty", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def _cmd_rf_validate(args):
+    from simulate.rf import RFSize
+
+    from .ranges import parse_seeds
+    from .rf import experiment, wide_view
+    from .rf_figures import plot_validation_table
+
+    setting = _setting_from_args(args)
+    size = RFSize(d=args.d, seeds=parse_seeds(args.seeds), n_test=args.n_test,
+                  device=args.device, dtype=args.dtype)
+    from simulate.device import resolve_device
+
+    resolve_device(args.device)
+    update, close = _progress(not args.quiet, setting.size, "simulating")
+    t0 = time.perf_counter()
+    try:
+        tidy = experiment(setting, size, sim_m=args.sim_m, z=args.z, rel_tol=args.rel_tol,
+                          extrapolate=args.extrapolate, progress=update)
+    finally:
+        close()
+    wide = wide_view(tidy)
+    if args.format == "table":
+        cols = ["psi_n", "psi_p", "m", "t", "lam", "activation", "quantity", "theory"]
+        if any(r["m"] == "inf" for r in tidy.rows):
+            cols += ["sim_m", "theory_at_sim_m"]
+        cols += ["d", "sim_mean", "sim_se"]
+        if args.extrapolate:
+            cols += ["extrapolated", "extrapolated_se"]
+        cols += ["rel_deviation", "verdict"]
+        _emit(tidy, args, cols)
+    else:
+        _emit(tidy if args.tidy else wide, args)
+    if args.plot:
+        plot_validation_table(tidy, _sweep_axis(setting), args.plot, z=args.z)
+    s = tidy.meta["summary"]
+    n_points = len(wide)
+    bad_points = sum(1 for r in wide.rows if r["verdict"] != "agree")
+    judged = (f"1/d-extrapolated from d={args.d // 2},{args.d}" if args.extrapolate
+              else f"d={args.d}")
+    msg = (f"{n_points - bad_points} of {n_points} points agree "
+           f"(|sim - theory| <= max({args.z:g} SE, {args.rel_tol:.0%}), {args.z:g} SE as a "
+           f"Student-t band, {judged}); "
+           f"{len(size.seeds)} seeds, {time.perf_counter() - t0:.1f} s")
+    print(msg, file=sys.stderr)
+    if s["theory_not_converged"]:
+        return EXIT_NOT_CONVERGED
+    return EXIT_DISAGREE if bad_points else EXIT_OK
+
+
+# --------------------------------------------------------------------------- figures / bench
+def _cmd_figures(args):
+    from .figures import REGISTRY, build_figures
+
+    if args.list:
+        for fid, fig in REGISTRY.items():
+            print(f"{fid:24s} {fig.paper:10s} {fig.title}")
+        return EXIT_OK
+    ids = list(REGISTRY) if args.all or not args.ids else args.ids
+    unknown = [i for i in ids if i not in REGISTRY]
+    if unknown:
+        raise ValueError(f"figure id: unknown {', '.join(unknown)}; see `lowdim figures --list`")
+    results = build_figures(ids, preset=args.preset, out_dir=args.out, device=args.device,
+                            quiet=args.quiet)
+    bad = [r for r in results if not r["ok"]]
+    for r in results:
+        print(f"{r['id']:24s} {r['seconds']:7.1f} s  {r['summary']}", file=sys.stderr)
+    return EXIT_DISAGREE if bad else EXIT_OK
+
+
+def _cmd_bench(args):
+    from .bench import run_benchmarks
+
+    table = run_benchmarks(quick=args.quick, device=args.device)
+    _emit(table, args)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser():
+    from .provenance import package_version
+
+    p = _Parser(prog="lowdim", description="Theory of diffusion models on low-dimensional data, "
+                                           "checked against finite-size simulations.")
+    p.add_argument("--version", action="version", version=f"lowdim-diffusion {package_version()}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    rf = sub.add_parser("rf", help="random-features score learning curves")
+    rf_sub = rf.add_subparsers(dest="action", parser_class=_Parser)
+    c = rf_sub.add_parser("curve", help="asymptotic test/train/score errors (theory)")
+    _add_setting_options(c, psi_p_default="0.1:100:60", m_default="1")
+    _add_output_options(c)
+    c.add_argument("--tol", type=float, default=1e-12,
+                   help="relative residual required of the solver (default 1e-12)")
+    c.set_defaults(func=_cmd_rf_curve)
+
+    v = rf_sub.add_parser("validate", help="theory against a finite-size simulation")
+    _add_setting_options(v, psi_p_default="0.5,1,4,16", m_default="1,4,inf")
+    g = v.add_argument_group("simulation")
+    g.add_argument("--d", type=int, default=200, help="dimension (default 200)")
+    g.add_argument("--seeds", default="8", help="a count, a list 0,1,2 or a range 0-4 (default 8)")
+    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    g.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    g.add_argument("--sim-m", type=int, default=64, help="m used to simulate m = inf (default 64)")
+    g.add_argument("--n-test", type=int, default=4096, help="test samples per seed (default 4096)")
+    g.add_argument("--z", type=float, default=3.0,
+                   help="confidence in normal standard errors (default 3, i.e. 99.73%%); "
+                        "applied as the Student-t quantile for the number of seeds")
+    g.add_argument("--rel-tol", type=float, default=0.03,
+                   help="finite-size allowance, relative (default 0.03)")
+    g.add_argument("--no-extrapolate", dest="extrapolate", action="store_false",
+                   help="judge the raw values at d instead of the 1/d extrapolation from d/2, d")
+    g.add_argument("--tidy", action="store_true", help="csv/json: one row per quantity")
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(v)
+    v.set_defaults(func=_cmd_rf_validate)
+
+    f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
+    f.add_argument("ids", nargs="*", help="figure ids (default: all)")
+    f.add_argument("--all", action="store_true", help="every registered figure")
+    f.add_argument("--list", action="store_true", help="list the figures and exit")
+    f.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    f.add_argument("--out", default="figures", help="output directory (default figures)")
+    f.add_argument("--device", default="auto")
+    f.add_argument("--quiet", "-q", action="store_true")
+    f.set_defaults(func=_cmd_figures)
+
+    b = sub.add_parser("bench", help="speed of theory and simulation, as ratios to their floors")
+    b.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    b.add_argument("--output", "-o", metavar="FILE")
+    b.set_defaults(func=_cmd_bench)
+    return p, {"rf": rf}
+
+
+def _join_negative_values(argv):
+    """``--lam -1e-3`` -> ``--lam=-1e-3`` so that negative numbers reach our validators
+    (argparse would take ``-1e-3`` for an option)."""
+    out = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if (tok.startswith("--") and "=" not in tok and i + 1 < len(argv)
+                and argv[i + 1].startswith("-") and len(argv[i + 1]) > 1):
+            try:
+                float(argv[i + 1].split(",")[0].split(":")[0])
+                out.append(f"{tok}={argv[i + 1]}")
+                i += 2
+                continue
+            except ValueError:
+                pass
+        out.append(tok)
+        i += 1
+    return out
+
+
+def main(argv=None) -> int:
+    parser, subs = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(_join_negative_values(argv))
+        if getattr(args, "command", None) is None:
+            parser.print_help()
+            return EXIT_USAGE
+        if args.command == "rf" and getattr(args, "action", None) is None:
+            subs["rf"].print_help()
+            return EXIT_USAGE
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"lowdim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"lowdim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lowdim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
+        print(f"lowdim: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Random-features learning curves: theory tables and theory-vs-simulation experiments.
+
+Agreement rule (issue criterion, and the default of ``lowdim rf validate``): a measured
+value agrees with the theory when
+
+    |sim - theory| <= max(k * SE, rel_tol * |theory|),
+
+with ``rel_tol = 0.03`` and ``k`` the ``z = 3`` (99.73 %, two-sided) multiplier.  ``SE`` is the
+standard error of the seed mean (never below the Monte Carlo part).  It is estimated from
+the seeds themselves, so ``k`` is the Student-t quantile at that confidence with
+``n_seeds - 1`` degrees of freedom (Welch-Satterthwaite for an extrapolated value); it tends
+to 3 with many seeds (about 4.3 at 8 seeds, 19 at 3).  ``rel_tol`` is the finite-size
+allowance.  The theory is the
+``d -> inf`` limit and the measured deviations shrink like ``1/d`` (figure
+``rf-finite-size``), so the allowance is a statement about ``d``: about ``6/d`` covers
+every setting we measured away from interpolation peaks.  For ``m = inf`` the simulation
+runs at a large finite ``sim_m`` and is compared with the finite-m theory at that same
+``sim_m``; the ``m = inf`` theory is reported next to it.
+
+Finite-size extrapolation (``extrapolate=True``): every point is also simulated at ``d/2``
+and the leading ``1/d`` correction is removed by Richardson extrapolation,
+``E_inf = 2 E(d) - E(d/2)`` with ``SE_inf = sqrt(4 SE(d)^2 + SE(d/2)^2)``; the verdict then
+compares ``E_inf`` with the theory.  The raw values at ``d`` are always reported.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from simulate.rf import MEASURED, RFSize, run
+from theory.rf import RFSetting, predict
+
+from .provenance import provenance
+from .table import Table
+
+__all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier",
+           "SETTING_COLUMNS", "CURVE_COLUMNS", "DEFAULT_Z", "DEFAULT_REL_TOL"]
+
+SETTING_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "data"]
+CURVE_COLUMNS = SETTING_COLUMNS + ["test_error", "train_error", "train_error_reg", "score_error",
+                                   "exact_score_test_error", "converged", "residual"]
+TIDY_COLUMNS = SETTING_COLUMNS + [
+    "quantity", "theory", "sim_m", "theory_at_sim_m", "d", "sim_mean", "sim_se", "sim_mc_se",
+    "sim_dof",
+    "d_half", "sim_mean_half", "sim_se_half", "extrapolated", "extrapolated_se", "compared",
+    "dof", "deviation", "rel_deviation", "tolerance", "verdict", "n_seeds", "n", "p",
+    "device", "dtype", "seconds", "converged"]
+DEFAULT_Z = 3.0
+DEFAULT_REL_TOL = 0.03
+
+
+def _m_label(m: float):
+    return "inf" if math.isinf(m) else int(m)
+
+
+def curve(setting: RFSetting, *, tol: float = 1e-12) -> Table:
+    """Theory only: one row per grid point (columns :data:`CURVE_COLUMNS`).
+
+    Errors of points that did not converge are ``None`` (never a number).
+    """
+    t0 = time.perf_counter()
+    pred = predict(setting, tol=tol)
+    seconds = time.perf_counter() - t0
+    rows = pred.rows()
+    for r in rows:
+        if not r["converged"]:
+            for q in ("test_error", "train_error", "train_error_reg", "score_error"):
+                r[q] = None
+    meta = provenance(kind="rf-curve", setting=setting.to_dict(), seconds=seconds,
+                      success=bool(pred.success), message=pred.message,
+                      moments_method=setting.moments.method)
+    return Table(list(CURVE_COLUMNS), rows, meta)
+
+
+def se_multiplier(z: float, dof: float) -> float:
+    """The Student-t quantile at the two-sided confidence of ``z`` normal standard errors."""
+    if not np.isfinite(dof) or dof > 1e6:
+        return float(z)
+    conf = math.erf(z / math.sqrt(2.0))
+    return float(student_t.ppf(0.5 + conf / 2.0, max(dof, 1.0)))
+
+
+def extrapolated_dof(se_full, dof_full, se_half, dof_half) -> float:
+    """Welch-Satterthwaite degrees of freedom of ``2 E(d) - E(d/2)``."""
+    a, b = 4.0 * se_full**2, se_half**2
+    den = (a * a / dof_full if np.isfinite(dof_full) else 0.0) + (
+        b * b / dof_half if np.isfinite(dof_half) else 0.0)
+    return float("inf") if den == 0 else (a + b) ** 2 / den
+
+
+def tolerance(theory, se, dof, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL) -> float:
+    """``max(k SE, rel_tol |theory|)`` with ``k = se_multiplier(z, dof)``."""
+    k = se_multiplier(z, dof)
+    return max(k * se if np.isfinite(se) else 0.0, rel_tol * abs(theory))
+
+
+def _verdict(theory, sim, se, dof, z, rel_tol):
+    tol = tolerance(theory, se, dof, z, rel_tol)
+    dev = sim - theory
+    return dev, tol, ("agree" if abs(dev) <= tol else "DISAGREE")
+
+
+def experiment(setting: RFSetting, size: RFSize = RFSize(), *, sim_m: int = 64,
+               z: float = DEFAULT_Z, rel_tol: float = DEFAULT_REL_TOL, extrapolate: bool = False,
+               progress=None) -> Table:
+    """Theory and simulation on every point of ``setting``; a tidy table.
+
+    Parameters
+    ----------
+    setting : RFSetting
+        Grid of settings.  Points with ``m = inf`` are simulated at ``sim_m``.
+    size : RFSize
+        Simulation size (d, seeds, device, ...).
+    sim_m : int
+        Noise samples per data point used to simulate ``m = inf``.
+    z, rel_tol : float
+        Agreement rule (module docstring).
+    extrapolate : bool
+        Also simulate at ``d // 2`` and judge the ``1/d``-extrapolated value.
+    progress : callable, optional
+        ``progress(done, total)`` after each simulated point.
+
+    Returns
+    -------
+    Table
+        One row per (grid point, quantity), columns :data:`TIDY_COLUMNS`; ``meta`` holds the
+        provenance and an agreement summary.
+    """
+    if isinstance(sim_m, bool) or not isinstance(sim_m, (int, np.integer)) or sim_m < 1:
+        raise ValueError(f"sim_m: must be an integer >= 1 (got {sim_m!r})")
+    if not (z > 0):
+        raise ValueError(f"z: must be > 0 (got {z!r})")
+    if not (0 <= rel_tol < 1):
+        raise ValueError(f"rel_tol: must be in [0, 1) (got {rel_tol!r})")
+    if extrapolate and size.d < 8:
+        raise ValueError(f"d: extrapolation needs d >= 8 (got {size.d})")
+    half = RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,
+                  dtype=size.dtype, noise_block=size.noise_block, test_block=size.test_block)
+    pred = predict(setting)
+    m_sim_grid = np.where(np.isinf(setting.m), float(sim_m), setting.m)
+    pred_sim_m = predict(setting.replace(m=m_sim_grid)) if np.any(np.isinf(setting.m)) else pred
+    rows = []
+    total = setting.size
+    for k, idx in enumerate(np.ndindex(setting.shape)):
+        point = setting.point(idx)
+        sim_point = point.replace(m=float(m_sim_grid[idx]))
+        converged = bool(pred.converged[idx]) and bool(pred_sim_m.converged[idx])
+        meas = run(sim_point, size)
+        meas_h = run(sim_point, half) if extrapolate else None
+        for q in MEASURED:
+            th = float(getattr(pred, q)[idx])
+            th_sim = float(getattr(pred_sim_m, q)[idx])
+            se = meas.uncertainty(q)
+            row = {
+                "psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
+                "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
+                "activation": point.activation.name, "data": point.data, "quantity": q,
+                "theory": th if converged else None,
+                "sim_m": meas.m, "theory_at_sim_m": th_sim if converged else None,
+                "d": size.d, "sim_mean": meas.mean[q], "sim_se": se, "sim_mc_se": meas.mc_se[q],
+                "sim_dof": meas.dof(q),
+                "d_half": None, "sim_mean_half": None, "sim_se_half": None,
+                "extrapolated": None, "extrapolated_se": None, "compared": f"d={size.d}",
+                "n_seeds": meas.n_seeds, "n": meas.n, "p": meas.p, "device": meas.device,
+                "dtype": meas.dtype, "seconds": meas.seconds + (meas_h.seconds if meas_h else 0.0),
+                "converged": converged,
+            }
+            value, value_se = meas.mean[q], se
+            dof = meas.dof(q)
+            if meas_h is not None:
+                se_h = meas_h.uncertainty(q)
+                value = 2.0 * meas.mean[q] - meas_h.mean[q]
+                value_se = math.sqrt(4.0 * se**2 + se_h**2)
+                dof = extrapolated_dof(se, dof, se_h, meas_h.dof(q))
+                row.update({"d_half": half.d, "sim_mean_half": meas_h.mean[q], "sim_se_half": se_h,
+                            "extrapolated": value, "extrapolated_se": value_se,
+                            "compared": "d->inf"})
+            row["dof"] = dof
+            if converged:
+                dev, tol, verdict = _verdict(th_sim, value, value_se, dof, z, rel_tol)
+                rel = dev / abs(th_sim) if th_sim else None
+            else:
+                dev, tol, verdict, rel = float("nan"), float("nan"), "theory not converged", None
+            row.update({"deviation": dev, "rel_deviation": rel, "tolerance": tol,
+                        "verdict": verdict})
+            rows.append(row)
+        if progress is not None:
+            progress(k + 1, total)
+    n_agree = sum(r["verdict"] == "agree" for r in rows)
+    meta = provenance(
+        kind="rf-validate", setting=setting.to_dict(),
+        size={"d": size.d, "seeds": list(size.seeds), "n_test": size.n_test,
+              "device": size.device, "dtype": size.dtype},
+        sim_m=sim_m, rule={"z": z, "rel_tol": rel_tol, "extrapolate": bool(extrapolate)},
+        summary={"rows": len(rows), "agree": n_agree,
+                 "disagree": sum(r["verdict"] == "DISAGREE" for r in rows),
+                 "theory_not_converged": sum(r["verdict"] == "theory not converged" for r in rows),
+                 "seconds": sum(r["seconds"] for r in rows) / max(len(MEASURED), 1)},
+    )
+    return Table(list(TIDY_COLUMNS), rows, meta)
+
+
+def wide_view(tidy: Table) -> Table:
+    """One row per grid point: theory and ``sim_<quantity>``/``sim_<quantity>_se`` columns
+    and a verdict for the point (``agree`` when every quantity agrees)."""
+    groups: dict = {}
+    order = []
+    for r in tidy.rows:
+        key = tuple(r[c] for c in SETTING_COLUMNS)
+        if key not in groups:
+            groups[key] = {c: r[c] for c in SETTING_COLUMNS}
+            groups[key].update({"sim_m": r["sim_m"], "d": r["d"], "n_seeds": r["n_seeds"],
+                                "_verdicts": [], "_bad": []})
+            order.append(key)
+        g = groups[key]
+        q = r["quantity"]
+        g[q] = r["theory"]
+        if r["m"] == "inf":
+            g[f"{q}_at_sim_m"] = r["theory_at_sim_m"]
+        g[f"sim_{q}"] = r["sim_mean"]
+        g[f"sim_{q}_se"] = r["sim_se"]
+        if r["extrapolated"] is not None:
+            g[f"sim_{q}_extrap"] = r["extrapolated"]
+            g[f"sim_{q}_extrap_se"] = r["extrapolated_se"]
+        g["_verdicts"].append(r["verdict"])
+        if r["verdict"] != "agree":
+            g["_bad"].append(q)
+    cols = list(SETTING_COLUMNS) + ["sim_m", "d", "n_seeds"]
+    any_inf = any(r["m"] == "inf" for r in tidy.rows)
+    any_ex = any(r["extrapolated"] is not None for r in tidy.rows)
+    for q in MEASURED:
+        cols += [q] + ([f"{q}_at_sim_m"] if any_inf else []) + [f"sim_{q}", f"sim_{q}_se"]
+        if any_ex:
+            cols += [f"sim_{q}_extrap", f"sim_{q}_extrap_se"]
+    cols += ["verdict"]
+    rows = []
+    for key in order:
+        g = groups.pop(key)
+        verdicts = g.pop("_verdicts")
+        bad = g.pop("_bad")
+        if all(v == "agree" for v in verdicts):
+            g["verdict"] = "agree"
+        elif any(v == "theory not converged" for v in verdicts):
+            g["verdict"] = "theory not converged"
+        else:
+            g["verdict"] = "DISAGREE: " + ",".join(bad)
+        rows.append(g)
+    return Table(cols, rows, dict(tidy.meta))

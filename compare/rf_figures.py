@@ -1,0 +1,624 @@
+"""Figures of the random-features learning curves (Gaussian data): data builders and plots.
+
+Each builder returns a tidy :class:`~compare.table.Table` whose rows are either
+``kind = "theory"`` (a dense curve) or ``kind = "simulation"`` (a measured point with its
+standard error, the theory at the simulated m and a verdict); each plotter draws from that
+table alone, so a figure can be redrawn from its CSV.
+
+Verdicts follow :mod:`compare.rf` (``|sim - theory| <= max(k SE, 3 %)``, ``k`` the 3-sigma
+Student-t multiplier for the number of seeds).  Points within a
+factor 1.5 of an interpolation peak ``psi_p = m psi_n`` are drawn but marked ``near peak``
+and left out of the agreement summary: finite-size effects there are not small at the
+sizes we run.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from simulate.rf import MEASURED, RFSize, run
+from theory.activations import centred
+from theory.rf import RFSetting, predict
+
+from .plots import COLORS, LABELS, new_figure, overlay, save
+from .rf import DEFAULT_REL_TOL, DEFAULT_Z, experiment, tolerance
+from .table import Table
+
+__all__ = ["FIG_COLUMNS", "plot_curve_table", "plot_validation_table", "BUILDERS", "PLOTTERS",
+           "near_peak"]
+
+FIG_COLUMNS = ["panel", "kind", "series", "psi_n", "psi_p", "m", "t", "lam", "activation", "d",
+               "quantity", "value", "se", "theory", "sim_m", "n_seeds", "verdict",
+               "extrapolated", "extrapolated_se", "verdict_extrapolated"]
+
+PEAK_FACTOR = 1.5
+
+PRESETS = {
+    "quick": {"d": 100, "seeds": (0, 1, 2, 3), "sim_m": 32, "n_test": 2048, "dense": 160},
+    "paper": {"d": 400, "seeds": tuple(range(8)), "sim_m": 64, "n_test": 8192, "dense": 400},
+}
+
+
+def near_peak(psi_n, psi_p, m) -> bool:
+    if math.isinf(m):
+        return False
+    ratio = psi_p / (m * psi_n)
+    return 1.0 / PEAK_FACTOR < ratio < PEAK_FACTOR
+
+
+def _m_label(m):
+    return "inf" if math.isinf(float(m)) else int(m)
+
+
+def _theory_rows(pred, panel, series, quantities):
+    s = pred.setting
+    rows = []
+    for idx in np.ndindex(s.shape):
+        for q in quantities:
+            val = float(getattr(pred, q)[idx]) if pred.converged[idx] else None
+            rows.append({"panel": panel, "kind": "theory", "series": series,
+                         "psi_n": float(s.psi_n[idx]), "psi_p": float(s.psi_p[idx]),
+                         "m": _m_label(s.m[idx]), "t": float(s.t[idx]), "lam": float(s.lam[idx]),
+                         "activation": s.activation.name, "quantity": q, "value": val})
+    return rows
+
+
+def _judge(value, se, dof, theory):
+    if theory is None:
+        return "theory not converged"
+    tol = tolerance(theory, se, dof)
+    return "agree" if abs(value - theory) <= tol else "DISAGREE"
+
+
+def _sim_rows(tidy: Table, panel, series, quantities):
+    """Simulation rows with the raw verdict at d and, when present, the extrapolated one."""
+    rows = []
+    for r in tidy.rows:
+        if r["quantity"] not in quantities:
+            continue
+        m = float("inf") if r["m"] == "inf" else float(r["m"])
+        peak = near_peak(r["psi_n"], r["psi_p"], m)
+        verdict = _judge(r["sim_mean"], r["sim_se"], r["sim_dof"], r["theory_at_sim_m"])
+        v_ex = None
+        if r.get("extrapolated") is not None:
+            v_ex = _judge(r["extrapolated"], r["extrapolated_se"], r["dof"], r["theory_at_sim_m"])
+        if peak:
+            verdict = f"near peak ({verdict})"
+            v_ex = None if v_ex is None else f"near peak ({v_ex})"
+        rows.append({"panel": panel, "kind": "simulation", "series": series,
+                     "psi_n": r["psi_n"], "psi_p": r["psi_p"], "m": r["m"], "t": r["t"],
+                     "lam": r["lam"], "activation": r["activation"], "d": r["d"],
+                     "quantity": r["quantity"], "value": r["sim_mean"], "se": r["sim_se"],
+                     "theory": r["theory_at_sim_m"], "sim_m": r["sim_m"],
+                     "n_seeds": r["n_seeds"], "verdict": verdict,
+                     "extrapolated": r.get("extrapolated"),
+                     "extrapolated_se": r.get("extrapolated_se"), "verdict_extrapolated": v_ex})
+    return rows
+
+
+def _summary(rows):
+    sims = [r for r in rows if r["kind"] == "simulation"]
+    counted = [r for r in sims if r["verdict"] in ("agree", "DISAGREE")]
+    agree = sum(r["verdict"] == "agree" for r in counted)
+
+    def worst(rs, key):
+        devs = [(abs(r[key] - r["theory"]) / abs(r["theory"]), r) for r in rs
+                if r["theory"] not in (None, 0) and r.get(key) is not None]
+        return max(devs, key=lambda x: x[0]) if devs else (float("nan"), None)
+
+    w, wr = worst(counted, "value")
+    where = f" ({wr['quantity']} at psi_p={wr['psi_p']:g}, m={wr['m']})" if wr else ""
+    d = counted[0]["d"] if counted else None
+    text = (f"d={d}: {agree}/{len(counted)} simulated values within max(3 SE, 3%) of the "
+            f"theory (3 SE as a Student-t 99.73% band); max |rel. dev.| {w:.1%}{where}")
+    out = {"agree": agree, "counted": len(counted), "shown": len(sims), "max_rel_deviation": w,
+           "ok": agree == len(counted)}
+    ex = [r for r in counted if r.get("verdict_extrapolated") in ("agree", "DISAGREE")]
+    if ex:
+        agree_ex = sum(r["verdict_extrapolated"] == "agree" for r in ex)
+        w_ex, wr_ex = worst(ex, "extrapolated")
+        text += (f"; extrapolated d->inf: {agree_ex}/{len(ex)} agree, max |rel. dev.| "
+                 f"{w_ex:.1%}")
+        out.update({"agree_extrapolated": agree_ex, "max_rel_deviation_extrapolated": w_ex,
+                    "ok": agree_ex == len(ex)})
+    if len(sims) > len(counted):
+        text += f"; {len(sims) - len(counted)} near-peak points shown, not counted"
+    out["text"] = text
+    return out
+
+
+def _size(preset, device, **over):
+    p = PRESETS[preset]
+    kw = {"d": p["d"], "seeds": p["seeds"], "n_test": p["n_test"], "device": device}
+    kw.update(over)
+    return RFSize(**kw)
+
+
+def _finish(rows, meta):
+    summary = _summary(rows)
+    meta = dict(meta, summary=summary)
+    return Table(list(FIG_COLUMNS), rows, meta)
+
+
+# =========================================================================== builders
+def build_m1_vs_minf(preset="quick", device="auto", progress=None):
+    """Test/train error against psi_p at psi_n = 2 for m = 1 and m = inf (tanh, t = 0.1)."""
+    P = PRESETS[preset]
+    psi_n, t, lam = 2.0, 0.1, 1e-3
+    dense = np.geomspace(0.1, 100, P["dense"])
+    sim_pp = [0.25, 1.0, 4.0, 16.0] if preset == "quick" else [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    rows = []
+    for panel, m in (("m=1", 1), ("m=inf", math.inf)):
+        pred = predict(RFSetting(psi_n=psi_n, psi_p=dense, t=t, lam=lam, m=m))
+        rows += _theory_rows(pred, panel, "theory", ("test_error", "train_error"))
+        if math.isinf(m):
+            pred_s = predict(RFSetting(psi_n=psi_n, psi_p=dense, t=t, lam=lam, m=P["sim_m"]))
+            rows += _theory_rows(pred_s, panel, f"theory m={P['sim_m']}", ("test_error", "train_error"))
+        tidy = experiment(RFSetting(psi_n=psi_n, psi_p=np.array(sim_pp), t=t, lam=lam, m=m),
+                          _size(preset, device), sim_m=P["sim_m"], progress=progress)
+        rows += _sim_rows(tidy, panel, "simulation", ("test_error", "train_error"))
+    return _finish(rows, {"setting": {"psi_n": psi_n, "t": t, "lam": lam, "activation": "tanh"},
+                          "c_t": math.exp(-2 * t), "sim_m": P["sim_m"]})
+
+
+def build_finite_m(preset="quick", device="auto", progress=None):
+    """Test error against psi_p for m = 1, 2, 4, 8, inf at psi_n = 1: peaks at psi_p = m psi_n."""
+    P = PRESETS[preset]
+    psi_n, t, lam = 1.0, 0.1, 1e-3
+    dense = np.geomspace(0.1, 100, P["dense"])
+    ms = [1, 2, 4, 8, math.inf]
+    sim_pp = [0.3, 3.0, 20.0] if preset == "quick" else [0.3, 1.4, 3.0, 5.7, 12.0, 20.0, 50.0]
+    rows = []
+    for m in ms:
+        series = f"m={_m_label(m)}"
+        pred = predict(RFSetting(psi_n=psi_n, psi_p=dense, t=t, lam=lam, m=m))
+        rows += _theory_rows(pred, "test", series, ("test_error",))
+        if not math.isinf(m):
+            tidy = experiment(RFSetting(psi_n=psi_n, psi_p=np.array(sim_pp), t=t, lam=lam, m=m),
+                              _size(preset, device), progress=progress)
+            rows += _sim_rows(tidy, "test", series, ("test_error",))
+    return _finish(rows, {"setting": {"psi_n": psi_n, "t": t, "lam": lam, "activation": "tanh"}})
+
+
+def build_phase_diagram(preset="quick", device="auto", progress=None):
+    """Generalization gap (test - train) over (psi_n, psi_p), m = 1 and m = inf."""
+    P = PRESETS[preset]
+    t, lam = 0.1, 1e-3
+    k = 60 if preset == "quick" else 140
+    grid = np.geomspace(0.1, 100, k)
+    lattice = [0.5, 4.0, 32.0] if preset == "quick" else [0.25, 1.0, 4.0, 16.0, 64.0]
+    d = 64 if preset == "quick" else 200
+    rows = []
+    for panel, m in (("m=1", 1), ("m=inf", math.inf)):
+        PN, PP = np.meshgrid(grid, grid, indexing="ij")
+        pred = predict(RFSetting(psi_n=PN, psi_p=PP, t=t, lam=lam, m=m))
+        rows += _theory_rows(pred, panel, "theory", ("generalization_gap",))
+        LN, LP = np.meshgrid(lattice, lattice, indexing="ij")
+        pts = [(a, b) for a, b in zip(LN.ravel(), LP.ravel())
+               if a * d >= 8 and b * d >= 8 and b * d <= 4096]
+        setting = RFSetting(psi_n=np.array([a for a, _ in pts]), psi_p=np.array([b for _, b in pts]),
+                            t=t, lam=lam, m=m)
+        tidy = experiment(setting, _size(preset, device, d=d), sim_m=P["sim_m"], progress=progress)
+        by_point = {}
+        for r in tidy.rows:
+            by_point.setdefault((r["psi_n"], r["psi_p"]), {})[r["quantity"]] = r
+        for (a, b), qs in by_point.items():
+            te, tr = qs["test_error"], qs["train_error"]
+            gap = te["sim_mean"] - tr["sim_mean"]
+            se = math.hypot(te["sim_se"], tr["sim_se"])
+            th = te["theory_at_sim_m"] - tr["theory_at_sim_m"]
+            m_f = float("inf") if te["m"] == "inf" else float(te["m"])
+            # a difference is judged on the scale of the errors it is the difference of
+            scale = max(abs(te["theory_at_sim_m"]), abs(tr["theory_at_sim_m"]))
+            tol = max(tolerance(0.0, se, te["sim_dof"]), DEFAULT_REL_TOL * scale)
+            verdict = "agree" if abs(gap - th) <= tol else "DISAGREE"
+            if near_peak(a, b, m_f):
+                verdict = f"near peak ({verdict})"
+            rows.append({"panel": panel, "kind": "simulation", "series": "simulation",
+                         "psi_n": a, "psi_p": b, "m": te["m"], "t": t, "lam": lam,
+                         "activation": "tanh", "d": d, "quantity": "generalization_gap",
+                         "value": gap, "se": se, "theory": th, "sim_m": te["sim_m"],
+                         "n_seeds": te["n_seeds"], "verdict": verdict, "extrapolated": None,
+                         "extrapolated_se": None, "verdict_extrapolated": None})
+    return _finish(rows, {"setting": {"t": t, "lam": lam, "activation": "tanh"}, "grid": k})
+
+
+def build_m_approach(preset="quick", device="auto", progress=None):
+    """Errors against 1/m: finite-m theory and simulation approach the m = inf theory."""
+    psi_n, psi_p, t, lam = 4.0, 2.0, 0.1, 1e-3
+    m_dense = np.unique(np.round(np.geomspace(1, 4096, 120)))
+    sim_ms = [1, 2, 4, 8, 16, 32] if preset == "quick" else [1, 2, 4, 8, 16, 32, 64, 128]
+    rows = []
+    pred = predict(RFSetting(psi_n=psi_n, psi_p=psi_p, t=t, lam=lam, m=m_dense))
+    rows += _theory_rows(pred, "errors", "theory", ("test_error", "train_error"))
+    pred_inf = predict(RFSetting(psi_n=psi_n, psi_p=psi_p, t=t, lam=lam, m=math.inf))
+    rows += _theory_rows(pred_inf, "errors", "theory m=inf", ("test_error", "train_error"))
+    tidy = experiment(RFSetting(psi_n=psi_n, psi_p=psi_p, t=t, lam=lam, m=np.array(sim_ms, float)),
+                      _size(preset, device, d=100 if preset == "quick" else 200), progress=progress)
+    rows += _sim_rows(tidy, "errors", "simulation", ("test_error", "train_error"))
+    return _finish(rows, {"setting": {"psi_n": psi_n, "psi_p": psi_p, "t": t, "lam": lam,
+                                      "activation": "tanh"}})
+
+
+def build_finite_size(preset="quick", device="auto", progress=None):
+    """Relative deviation of simulation from theory against d; relu against centred relu."""
+    ds = [50, 100, 200] if preset == "quick" else [50, 100, 200, 400]
+    cases = [("tanh", 1, 4.0), ("tanh", 1, 16.0), ("relu", 4, 16.0)]
+    psi_n, t, lam = 2.0, 0.1, 1e-3
+    rows = []
+    total = len(ds) * (len(cases) + 1)
+    done = 0
+    for act, m, pp in cases:
+        setting = RFSetting(psi_n=psi_n, psi_p=pp, t=t, lam=lam, m=m, activation=act)
+        th = predict(setting)
+        for d in ds:
+            seeds = tuple(range(max(2, 1600 // d)))
+            meas = run(setting, RFSize(d=d, seeds=seeds, n_test=4096, device=device))
+            for q in ("test_error", "train_error_reg"):
+                tv = float(getattr(th, q))
+                rows.append({"panel": "deviation", "kind": "simulation",
+                             "series": f"{act}, m={m}, psi_p={pp:g}", "psi_n": psi_n,
+                             "psi_p": pp, "m": m, "t": t, "lam": lam, "activation": act, "d": d,
+                             "quantity": q, "value": meas.mean[q], "se": meas.uncertainty(q),
+                             "theory": tv, "sim_m": m, "n_seeds": len(seeds),
+                             "verdict": "scaling"})
+            done += 1
+            if progress:
+                progress(done, total)
+    # non-centred relu: paired difference with the centred activation on the same draws
+    base = RFSetting(psi_n=psi_n, psi_p=16.0, t=t, lam=lam, m=1, activation="relu")
+    cent = base.replace(activation=centred("relu"))
+    th = float(predict(base).test_error)
+    th_c = float(predict(cent).test_error)
+    for d in ds:
+        seeds = tuple(range(max(2, 1600 // d)))
+        size = RFSize(d=d, seeds=seeds, n_test=4096, device=device)
+        a = run(base, size).per_seed["test_error"]
+        b = run(cent, size).per_seed["test_error"]
+        diff = a - b
+        rows.append({"panel": "mean spike", "kind": "simulation", "series": "relu - centred relu",
+                     "psi_n": psi_n, "psi_p": 16.0, "m": 1, "t": t, "lam": lam,
+                     "activation": "relu", "d": d, "quantity": "test_error_difference",
+                     "value": float(np.mean(diff)) / th,
+                     "se": float(np.std(diff, ddof=1) / math.sqrt(len(diff))) / th,
+                     "theory": th - th_c, "sim_m": 1, "n_seeds": len(seeds), "verdict": "scaling"})
+        done += 1
+        if progress:
+            progress(done, total)
+    table = Table(list(FIG_COLUMNS), rows)
+    # fitted exponents of |deviation| ~ d^slope
+    fits = {}
+    for series in sorted({r["series"] for r in rows if r["panel"] == "deviation"}):
+        pts = [r for r in rows if r["series"] == series and r["quantity"] == "test_error"]
+        x = np.log([r["d"] for r in pts])
+        y = np.log([abs(r["value"] - r["theory"]) / r["theory"] + 1e-12 for r in pts])
+        fits[series] = float(np.polyfit(x, y, 1)[0])
+    spike = [r for r in rows if r["panel"] == "mean spike"]
+    x = np.log([r["d"] for r in spike])
+    y = np.log([abs(r["value"]) + 1e-12 for r in spike])
+    fits["relu - centred relu"] = float(np.polyfit(x, y, 1)[0])
+    text = "fitted slopes of log|deviation| vs log d: " + ", ".join(
+        f"{k}: {v:+.2f}" for k, v in fits.items())
+    table.meta = {"summary": {"text": text, "ok": all(v < -0.6 for v in fits.values()),
+                              "slopes": fits},
+                  "theory_relu_minus_centred": th - th_c}
+    return table
+
+
+def _validation_grid(preset):
+    if preset == "quick":
+        return dict(acts=("tanh", "relu"), ms=(1, 4, 32), ts=(0.1,), pps=(0.5, 4.0), d=100,
+                    seeds=(0, 1, 2, 3))
+    return dict(acts=("tanh", "relu"), ms=(1, 4, 64), ts=(0.01, 0.1, 1.0), pps=(0.5, 4.0, 16.0),
+                d=400, seeds=tuple(range(8)))
+
+
+def build_validation(preset="quick", device="auto", progress=None):
+    """The validation table: tanh and relu, m in {1, 4, large}, t in {0.01, 0.1, 1}."""
+    g = _validation_grid(preset)
+    psi_n, lam = 2.0, 1e-3
+    rows = []
+    total = len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
+    done = [0]
+
+    def step(_k, _n):
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    for act in g["acts"]:
+        for m in g["ms"]:
+            T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
+            setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=lam, m=m,
+                                activation=act)
+            size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
+            tidy = experiment(setting, size, extrapolate=True, progress=step)
+            rows += _sim_rows(tidy, f"{act}", f"m={m}", MEASURED)
+    return _finish(rows, {"grid": {k: list(v) if isinstance(v, tuple) else v for k, v in g.items()},
+                          "psi_n": psi_n, "lam": lam})
+
+
+# =========================================================================== plotters
+def _rows(table, **eq):
+    return [r for r in table.rows if all(r.get(k) == v for k, v in eq.items())]
+
+
+def _xy(rows, x="psi_p"):
+    rows = sorted(rows, key=lambda r: r[x])
+    return (np.array([r[x] for r in rows], float),
+            np.array([np.nan if r["value"] is None else r["value"] for r in rows], float), rows)
+
+
+def plot_m1_vs_minf(table, path):
+    fig, axes = new_figure(2, 1, width=4.3)
+    for ax, panel in zip(axes[0], ("m=1", "m=inf")):
+        for q, col in (("test_error", COLORS[0]), ("train_error", COLORS[1])):
+            x, y, _ = _xy(_rows(table, panel=panel, kind="theory", series="theory", quantity=q))
+            overlay(ax, x, y, color=col, label=f"{LABELS[q]} (theory)",
+                    linestyle="-" if q == "test_error" else "--")
+            extra = [r for r in table.rows if r["panel"] == panel and r["kind"] == "theory"
+                     and r["series"].startswith("theory m=") and r["quantity"] == q]
+            if extra:
+                xe, ye, _ = _xy(extra)
+                ax.plot(xe, ye, color=col, lw=0.8, alpha=0.6, ls=":",
+                        label=f"{extra[0]['series']} (simulated m)" if q == "test_error" else None)
+            xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q))
+            if len(xs):
+                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
+                        sim_label=f"simulation d={rs[0]['d']}, m={rs[0]['sim_m']}"
+                        if q == "test_error" else None)
+        c_t = table.meta.get("c_t")
+        if c_t:
+            ax.axhline(c_t, color="k", ls=":", lw=1, label=r"exact score $C_t=e^{-2t}$")
+        psi_n = table.meta.get("setting", {}).get("psi_n", 2.0)
+        ax.axvline(psi_n, color="gray", lw=0.8, ls="-.", alpha=0.7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(LABELS["psi_p"])
+        ax.set_title(f"{panel.replace('inf', '∞')}, " + r"$\psi_n$" + f"={psi_n:g}, t=0.1, tanh")
+        ax.legend(loc="lower left")
+    save(fig, path)
+
+
+def plot_finite_m(table, path):
+    fig, axes = new_figure(1, 1, width=5.4, height=3.6)
+    ax = axes[0, 0]
+    series = [f"m={m}" for m in (1, 2, 4, 8, "inf")]
+    for i, s in enumerate(series):
+        x, y, _ = _xy(_rows(table, kind="theory", series=s))
+        overlay(ax, x, y, color=COLORS[i], label=s.replace("inf", "∞"))
+        xs, ys, rs = _xy(_rows(table, kind="simulation", series=s))
+        if len(xs):
+            overlay(ax, [], [], color=COLORS[i], x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs])
+        if s != "m=inf":
+            ax.axvline(float(s[2:]) * table.meta["setting"]["psi_n"], color=COLORS[i], lw=0.7,
+                       ls=":", alpha=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(LABELS["psi_p"])
+    ax.set_ylabel(LABELS["test_error"])
+    ax.set_title(r"finite m: peak at $\psi_p = m\psi_n$ ($\psi_n$=1, t=0.1, tanh)")
+    ax.legend(ncol=2)
+    save(fig, path)
+
+
+def plot_phase_diagram(table, path):
+    import matplotlib.colors as mcolors
+
+    fig, axes = new_figure(2, 1, width=4.4, height=3.7)
+    vals = [r["value"] for r in table.rows if r["value"] is not None and r["kind"] == "theory"]
+    vmin, vmax = max(min(vals), 1e-3), max(vals)
+    norm = mcolors.LogNorm(vmin=vmin, vmax=vmax)
+    for ax, panel in zip(axes[0], ("m=1", "m=inf")):
+        th = _rows(table, panel=panel, kind="theory")
+        pn = np.array(sorted({r["psi_n"] for r in th}))
+        pp = np.array(sorted({r["psi_p"] for r in th}))
+        Z = np.full((len(pn), len(pp)), np.nan)
+        idx_n = {v: i for i, v in enumerate(pn)}
+        idx_p = {v: i for i, v in enumerate(pp)}
+        for r in th:
+            if r["value"] is not None:
+                Z[idx_n[r["psi_n"]], idx_p[r["psi_p"]]] = max(r["value"], vmin)
+        mesh = ax.pcolormesh(pn, pp, Z.T, norm=norm, cmap="magma", shading="auto")
+        ax.contour(pn, pp, Z.T, levels=[0.1, 0.3, 1.0], colors="w", linewidths=0.7)
+        ax.plot(pn, pn, color="cyan", lw=1.0, ls="--", label=r"$p = n$")
+        sims = _rows(table, panel=panel, kind="simulation")
+        if sims:
+            ax.scatter([r["psi_n"] for r in sims], [r["psi_p"] for r in sims],
+                       c=[max(r["value"], vmin) for r in sims], norm=norm, cmap="magma",
+                       edgecolors="cyan", s=60, linewidths=1.3, zorder=5,
+                       label=f"simulation d={sims[0]['d']}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(LABELS["psi_n"])
+        ax.set_ylabel(LABELS["psi_p"])
+        ax.set_title(f"generalization gap, {panel.replace('inf', '∞')}")
+        ax.legend(loc="lower right", fontsize=7)
+        fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
+    save(fig, path)
+
+
+def plot_m_approach(table, path):
+    fig, axes = new_figure(1, 1, width=5.0, height=3.5)
+    ax = axes[0, 0]
+    for i, q in enumerate(("test_error", "train_error")):
+        th = sorted(_rows(table, kind="theory", series="theory", quantity=q),
+                    key=lambda r: -float(r["m"]))
+        x = np.array([1.0 / float(r["m"]) for r in th])
+        y = np.array([r["value"] for r in th], float)
+        overlay(ax, x, y, color=COLORS[i], label=f"{LABELS[q]}, finite-m theory")
+        inf = _rows(table, kind="theory", series="theory m=inf", quantity=q)
+        ax.plot([0.0], [inf[0]["value"]], marker="*", ms=11, color=COLORS[i], ls="none",
+                label=f"{LABELS[q]}, m = ∞ theory")
+        sims = _rows(table, kind="simulation", quantity=q)
+        overlay(ax, [], [], color=COLORS[i], x_sim=[1.0 / float(r["m"]) for r in sims],
+                y_sim=[r["value"] for r in sims], se_sim=[r["se"] for r in sims],
+                sim_label=f"simulation d={sims[0]['d']}" if sims and i == 0 else None)
+    s = table.meta["setting"]
+    ax.set_xlabel("1/m")
+    ax.set_title(f"approach to m = ∞ ($\\psi_n$={s['psi_n']:g}, $\\psi_p$={s['psi_p']:g}, "
+                 f"t={s['t']:g})")
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def _d_axis(ax, ds):
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(ds)
+    ax.set_xticklabels([str(d) for d in ds])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("d")
+
+
+def plot_finite_size(table, path):
+    fig, axes = new_figure(2, 1, width=4.3)
+    ax = axes[0, 0]
+    series = sorted({r["series"] for r in table.rows if r["panel"] == "deviation"})
+    for i, s in enumerate(series):
+        for q, mk in (("test_error", "o"), ("train_error_reg", "s")):
+            pts = sorted(_rows(table, panel="deviation", series=s, quantity=q), key=lambda r: r["d"])
+            d = np.array([r["d"] for r in pts], float)
+            dev = np.array([(r["value"] - r["theory"]) / r["theory"] for r in pts])
+            se = np.array([r["se"] / r["theory"] for r in pts])
+            ax.errorbar(d, np.abs(dev), yerr=3 * se, fmt=mk + ("-" if q == "test_error" else "--"),
+                        color=COLORS[i], markerfacecolor="white", ms=4,
+                        label=f"{s} ({'test' if q == 'test_error' else 'train'})")
+    dd = np.array([40, 500])
+    ax.plot(dd, 2.0 / dd, color="k", lw=0.8, ls=":", label="∝ 1/d")
+    _d_axis(ax, sorted({r["d"] for r in table.rows}))
+    ax.set_ylabel("|sim - theory| / theory")
+    ax.set_title(r"finite-size deviation ($\psi_n$=2, t=0.1)")
+    ax.legend(fontsize=6.5)
+    ax = axes[0, 1]
+    pts = sorted(_rows(table, panel="mean spike"), key=lambda r: r["d"])
+    d = np.array([r["d"] for r in pts], float)
+    v = np.array([r["value"] for r in pts])
+    se = np.array([r["se"] for r in pts])
+    ax.errorbar(d, np.abs(v), yerr=3 * se, fmt="o-", color=COLORS[3], markerfacecolor="white",
+                label="relu - centred relu, same draws")
+    ax.plot(dd, np.abs(v[0]) * d[0] / dd, color="k", lw=0.8, ls=":", label="∝ 1/d")
+    _d_axis(ax, sorted({r["d"] for r in table.rows}))
+    ax.set_ylabel("relative test-error difference")
+    ax.set_title(r"mean spike of relu ($\mu_0\neq0$), $\psi_p$=16, m=1")
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def plot_validation(table, path):
+    fig, axes = new_figure(2, 1, width=4.3, height=4.0)
+    markers = {"test_error": "o", "train_error": "s", "train_error_reg": "^", "score_error": "D"}
+    sims = [r for r in table.rows if r["kind"] == "simulation" and r["theory"]]
+    s = table.meta["summary"]
+    for ax, key, se_key, vkey, title in (
+            (axes[0, 0], "value", "se", "verdict", f"raw d={sims[0]['d'] if sims else '?'}"),
+            (axes[0, 1], "extrapolated", "extrapolated_se", "verdict_extrapolated",
+             "d→∞ (1/d extrap.)")):
+        pts_all = [r for r in sims if r.get(key) is not None]
+        for i, q in enumerate(markers):
+            pts = [r for r in pts_all if r["quantity"] == q]
+            good = [r for r in pts if r.get(vkey) == "agree"]
+            bad = [r for r in pts if r.get(vkey) != "agree"]
+            for group, face in ((good, "white"), (bad, COLORS[i])):
+                if group:
+                    ax.errorbar([r["theory"] for r in group],
+                                [r[key] / r["theory"] for r in group],
+                                yerr=[3 * r[se_key] / r["theory"] for r in group],
+                                fmt=markers[q], color=COLORS[i], markerfacecolor=face, ms=4,
+                                ls="none",
+                                label=LABELS[q] + (" (outside)" if face != "white" else ""))
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.axhspan(0.97, 1.03, color="gray", alpha=0.2, label="±3 %")
+        ax.set_xscale("log")
+        ax.set_xlabel("theory")
+        ax.set_ylabel("simulation / theory")
+        n_ok = sum(r.get(vkey) == "agree" for r in pts_all)
+        ax.set_title(f"{title}: {n_ok}/{len(pts_all)} within max(3SE, 3%)", fontsize=9)
+        ax.legend(fontsize=6, loc="best")
+    save(fig, path)
+
+
+BUILDERS = {
+    "gvm25-m1-vs-minf": build_m1_vs_minf,
+    "gvm25-finite-m": build_finite_m,
+    "gvm25-phase-diagram": build_phase_diagram,
+    "rf-m-approach": build_m_approach,
+    "rf-finite-size": build_finite_size,
+    "rf-validation": build_validation,
+}
+PLOTTERS = {
+    "gvm25-m1-vs-minf": plot_m1_vs_minf,
+    "gvm25-finite-m": plot_finite_m,
+    "gvm25-phase-diagram": plot_phase_diagram,
+    "rf-m-approach": plot_m_approach,
+    "rf-finite-size": plot_finite_size,
+    "rf-validation": plot_validation,
+}
+
+
+# =========================================================================== CLI helpers
+def plot_curve_table(table: Table, x: str, path: str):
+    """Theory table from ``lowdim rf curve``: one line per combination of the other columns."""
+    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    ax = axes[0, 0]
+    others = [c for c in ("psi_n", "psi_p", "t", "lam", "m") if c != x]
+    groups = {}
+    for r in table.rows:
+        groups.setdefault(tuple(r[c] for c in others), []).append(r)
+    for i, (key, rows) in enumerate(list(groups.items())[:8]):
+        rows = sorted(rows, key=lambda r: float("inf") if r[x] == "inf" else float(r[x]))
+        xv = [float("inf") if r[x] == "inf" else float(r[x]) for r in rows]
+        lab = ", ".join(f"{c}={v}" for c, v in zip(others, key) if len({r[c] for r in table.rows}) > 1)
+        for q, ls in (("test_error", "-"), ("train_error", "--")):
+            y = [np.nan if r[q] is None else r[q] for r in rows]
+            ax.plot(xv, y, ls=ls, color=COLORS[i % len(COLORS)],
+                    label=f"{LABELS[q]}{' ' + lab if lab else ''}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
+    """Validation table from ``lowdim rf validate``: dense theory lines and measured points."""
+    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    ax = axes[0, 0]
+    others = [c for c in ("psi_n", "psi_p", "t", "lam", "m") if c != x]
+    groups = {}
+    for r in tidy.rows:
+        groups.setdefault(tuple(r[c] for c in others), []).append(r)
+    act = tidy.rows[0]["activation"] if tidy.rows else "tanh"
+    for i, (key, rows) in enumerate(list(groups.items())[:6]):
+        base = dict(zip(others, key))
+        color = COLORS[i % len(COLORS)]
+        xs_sim = sorted({float(r[x]) for r in rows if r[x] != "inf"})
+        if x in ("psi_p", "psi_n", "lam", "t") and len(xs_sim) > 1:
+            dense = np.geomspace(min(xs_sim) / 1.5, max(xs_sim) * 1.5, 200)
+            kw = {k: (np.inf if v == "inf" else float(v)) for k, v in base.items()}
+            kw[x] = dense
+            sim_m = rows[0]["sim_m"]
+            if kw.get("m") == np.inf:
+                kw["m"] = float(sim_m)
+            pred = predict(RFSetting(**kw, activation=act))
+            ax.plot(dense, pred.test_error, color=color, label="test (theory)" if i == 0 else None)
+            ax.plot(dense, pred.train_error, color=color, ls="--",
+                    label="train (theory)" if i == 0 else None)
+        for q, mk in (("test_error", "o"), ("train_error", "s")):
+            pts = sorted([r for r in rows if r["quantity"] == q], key=lambda r: float(r[x]))
+            ax.errorbar([float(r[x]) for r in pts], [r["sim_mean"] for r in pts],
+                        yerr=[z * r["sim_se"] for r in pts], fmt=mk, color=color,
+                        markerfacecolor="white", ms=4,
+                        label=(", ".join(f"{k}={v}" for k, v in base.items()
+                                         if len({r[k] for r in tidy.rows}) > 1) or "simulation")
+                        if q == "test_error" else None)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_title(f"theory (lines) vs simulation (points, ±{z:g} SE)")
+    ax.legend(fontsize=7)
+    save(fig, path)

@@ -1,0 +1,125 @@
+"""The ``lowdim`` command line: columns, formats, error messages and exit codes."""
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from compare.cli import main
+from compare.ranges import parse_seeds, parse_values
+from theory.rf import RFSetting, predict
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_curve_csv_columns_and_values(capsys):
+    code, out, err = _run(capsys, ["rf", "curve", "--data", "gaussian", "--activation", "tanh",
+                                   "--t", "0.1", "--lam", "1e-3", "--m", "1", "--psi-n", "2",
+                                   "--psi-p", "0.5,2,8", "--format", "csv"])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 3
+    for col in ("psi_n", "psi_p", "m", "t", "lam", "activation", "test_error", "train_error",
+                "train_error_reg", "score_error", "converged"):
+        assert col in rows[0]
+    pred = predict(RFSetting(psi_n=2, psi_p=np.array([0.5, 2, 8]), t=0.1, lam=1e-3, m=1))
+    for r, te in zip(rows, pred.test_error):
+        assert float(r["test_error"]) == pytest.approx(te, rel=1e-12)
+        assert r["converged"] == "True"
+
+
+def test_curve_m_inf_and_log_range(capsys):
+    code, out, _ = _run(capsys, ["rf", "curve", "--m", "inf", "--psi-p", "0.1:100:60",
+                                 "--format", "json"])
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 60 and all(r["m"] == "inf" for r in rows)
+    assert rows[0]["psi_p"] == pytest.approx(0.1) and rows[-1]["psi_p"] == pytest.approx(100)
+
+
+def test_curve_grid_and_table_format(capsys, tmp_path):
+    png = tmp_path / "c.png"
+    code, out, _ = _run(capsys, ["rf", "curve", "--m", "1,4", "--psi-p", "0.5:8:5",
+                                 "--plot", str(png)])
+    assert code == 0 and png.stat().st_size > 1000
+    assert len(out.strip().splitlines()) == 2 + 10  # header, rule, 10 rows
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["--psi-n", "-1"], "psi_n"), (["--psi-p", "0"], "psi_p"), (["--t", "0"], "t"),
+    (["--lam", "-1e-3"], "lam"), (["--m", "0"], "m"), (["--m", "1.5"], "m"),
+    (["--activation", "nope"], "activation"), (["--activation", "banana"], "activation"),
+    (["--data", "mnist"], "data"), (["--psi-p", "1:2"], "psi_p"), (["--psi-p", "x"], "psi_p"),
+])
+def test_bad_input_one_line_error(capsys, argv, name):
+    code, out, err = _run(capsys, ["rf", "curve", *argv])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lowdim: error:") and name in lines[0]
+    assert "Traceback" not in err
+
+
+def test_unknown_option_and_missing_action(capsys):
+    code, _, err = _run(capsys, ["rf", "curve", "--bogus"])
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    code, _, _ = _run(capsys, ["rf"])
+    assert code == 2
+
+
+def test_non_converged_points_are_not_printed_as_numbers(capsys):
+    code, out, err = _run(capsys, ["rf", "curve", "--psi-p", "0.5,3", "--tol", "1e-40",
+                                   "--format", "csv"])
+    assert code == 3
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert all(r["converged"] == "False" and r["test_error"] == "" for r in rows)
+    assert "did not converge" in err
+
+
+def test_validate_small(capsys):
+    code, out, err = _run(capsys, ["rf", "validate", "--psi-p", "0.5", "--m", "1,inf",
+                                   "--d", "40", "--seeds", "2", "--sim-m", "8", "--n-test", "512",
+                                   "--format", "csv", "--quiet"])
+    assert code in (0, 4), err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 2
+    for col in ("sim_test_error", "sim_test_error_se", "sim_score_error", "sim_train_error",
+                "sim_test_error_extrap", "test_error_at_sim_m", "verdict", "sim_m", "d"):
+        assert col in rows[0]
+    assert rows[1]["m"] == "inf" and rows[1]["sim_m"] == "8"
+    assert "points agree" in err
+
+
+def test_validate_errors(capsys):
+    code, _, err = _run(capsys, ["rf", "validate", "--seeds", "x", "--d", "20"])
+    assert code == 2 and "seeds" in err
+    code, _, err = _run(capsys, ["rf", "validate", "--device", "tpu", "--d", "20"])
+    assert code == 2 and "device" in err
+
+
+def test_figures_list_and_unknown(capsys):
+    code, out, _ = _run(capsys, ["figures", "--list"])
+    assert code == 0 and "gvm25-m1-vs-minf" in out
+    code, _, err = _run(capsys, ["figures", "no-such-figure"])
+    assert code == 2 and "no-such-figure" in err
+
+
+def test_ranges():
+    np.testing.assert_allclose(parse_values("x", "1:100:3"), [1, 10, 100])
+    np.testing.assert_allclose(parse_values("x", "0:1:3:lin"), [0, 0.5, 1])
+    assert math.isinf(parse_values("m", "1,inf", allow_inf=True)[1])
+    assert parse_seeds("3") == (0, 1, 2) and parse_seeds("2-4") == (2, 3, 4)
+    assert parse_seeds("5,1") == (5, 1)
+    for bad in ("", "1:2", "a:b:3", "-1:2:3", "1:2:0", "1:2:3:cubic"):
+        with pytest.raises(ValueError, match="^x:"):
+            parse_values("x", bad)
+    with pytest.raises(ValueError, match="inf"):
+        parse_values("x", "inf")
+    for bad in ("0", "-1", "a"):
+        with pytest.raises(ValueError, match="seeds"):
+            parse_seeds(bad)

@@ -1,0 +1,173 @@
+"""The finite-size RF simulation: exactness of its pieces, reproducibility, and agreement with
+the theory with tolerances from the standard error plus a stated finite-size allowance."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from compare.rf import extrapolated_dof, tolerance
+from simulate.device import make_generator, resolve_device, resolve_dtype
+from simulate.rf import RFSize, fit_seed, run
+from theory.activations import centred
+from theory.processes import ou_coefficients
+from theory.rf import RFSetting, predict
+
+
+def test_results_do_not_depend_on_noise_block_and_repeat_exactly():
+    s = RFSetting(psi_n=1.0, psi_p=1.5, t=0.1, lam=1e-2, m=5, activation="tanh")
+    base = run(s, RFSize(d=40, seeds=(3,), n_test=600, noise_block=1, device="cpu"))
+    for block in (2, 5, 8):
+        other = run(s, RFSize(d=40, seeds=(3,), n_test=600, noise_block=block, device="cpu"))
+        for q in base.mean:
+            assert other.mean[q] == pytest.approx(base.mean[q], rel=1e-10)
+    again = run(s, RFSize(d=40, seeds=(3,), n_test=600, noise_block=1, device="cpu"))
+    assert again.mean == base.mean
+    different = run(s, RFSize(d=40, seeds=(4,), n_test=600, device="cpu"))
+    assert different.mean["test_error"] != base.mean["test_error"]
+
+
+def _explicit_problem(s, d, seed):
+    """Rebuild the exact training set used by fit_seed and return (F, Xi) stacked."""
+    dev = torch.device("cpu")
+    n, p, m = int(round(float(s.psi_n) * d)), int(round(float(s.psi_p) * d)), int(s.m)
+    a, delta = (float(v) for v in ou_coefficients(float(s.t)))
+    W = torch.randn(p, d, generator=make_generator(dev, seed, "W"), dtype=torch.float64)
+    X = torch.randn(n, d, generator=make_generator(dev, seed, "X"), dtype=torch.float64)
+    Xi = torch.cat([torch.randn(n, d, generator=make_generator(dev, seed, "noise", j),
+                                dtype=torch.float64) for j in range(m)])
+    Y = a * X.repeat(m, 1) + math.sqrt(delta) * Xi
+    F = torch.tanh(Y @ W.T / math.sqrt(d))
+    return F, Xi, delta, p
+
+
+def test_closed_form_is_the_minimiser_of_the_stated_objective():
+    """Gradient of (1/(dnm)) sum ||sqrt(D) A f/sqrt(p) + xi||^2 + (D lam/(d p))||A||^2 is 0."""
+    s = RFSetting(psi_n=1.0, psi_p=2.0, t=0.3, lam=0.05, m=3, activation="tanh")
+    d = 20
+    F, Xi, delta, p = _explicit_problem(s, d, seed=7)
+    nm = F.shape[0]
+    U = F.T @ F / nm
+    V = F.T @ Xi / (math.sqrt(delta) * nm)
+    B = -torch.linalg.solve(U + 0.05 * torch.eye(p, dtype=torch.float64), V).T
+    A = (B * math.sqrt(p)).clone().requires_grad_(True)
+    pred = F @ A.T / math.sqrt(p)
+    loss = ((math.sqrt(delta) * pred + Xi) ** 2).sum() / (d * nm) \
+        + delta * 0.05 / (d * p) * (A**2).sum()
+    loss.backward()
+    assert float(A.grad.abs().max()) < 1e-12
+    # and the train errors reported by fit_seed are this objective, with and without penalty
+    out = fit_seed(s, RFSize(d=d, seeds=(7,), n_test=64, device="cpu"), 7)
+    unreg = float(((math.sqrt(delta) * pred.detach() + Xi) ** 2).sum() / (d * nm))
+    assert out["train_error"] == pytest.approx(unreg, rel=1e-10)
+    assert out["train_error_reg"] == pytest.approx(float(loss.detach()), rel=1e-10)
+
+
+def test_monte_carlo_standard_errors_are_reported():
+    s = RFSetting(psi_n=2.0, psi_p=1.0, t=0.1, m=1)
+    meas = run(s, RFSize(d=30, seeds=(0, 1, 2), n_test=500, device="cpu"))
+    assert meas.mc_se["test_error"] > 0 and meas.mc_se["train_error"] == 0
+    assert np.isfinite(meas.se["test_error"]) and meas.uncertainty("test_error") > 0
+    single = run(s, RFSize(d=30, seeds=(0,), n_test=500, device="cpu"))
+    assert math.isnan(single.se["test_error"])
+    assert single.uncertainty("test_error") == single.mc_se["test_error"] > 0
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"d": 1}, "^d:"), ({"d": 2.5}, "^d:"), ({"seeds": ()}, "seeds"), ({"seeds": (-1,)}, "seeds"),
+    ({"n_test": 0}, "n_test"), ({"noise_block": 0}, "noise_block"), ({"dtype": "float16"}, "dtype"),
+])
+def test_size_validation(kw, match):
+    with pytest.raises(ValueError, match=match):
+        RFSize(**kw)
+
+
+def test_run_input_validation():
+    with pytest.raises(ValueError, match="^m:"):
+        run(RFSetting(psi_n=1, psi_p=1, m="inf"), RFSize(d=10, device="cpu"))
+    with pytest.raises(ValueError, match="setting"):
+        run(RFSetting(psi_n=1, psi_p=np.array([1.0, 2.0])), RFSize(d=10, device="cpu"))
+    with pytest.raises(ValueError, match="^d:"):
+        run(RFSetting(psi_n=0.01, psi_p=1), RFSize(d=10, device="cpu"))
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            resolve_device("cuda")
+    assert resolve_dtype("float32") is torch.float32
+
+
+def test_float32_runs_and_is_close_to_float64():
+    s = RFSetting(psi_n=2.0, psi_p=0.5, t=0.1, lam=1e-2, m=2)
+    a = run(s, RFSize(d=60, seeds=(0,), n_test=1000, dtype="float64", device="cpu"))
+    b = run(s, RFSize(d=60, seeds=(0,), n_test=1000, dtype="float32", device="cpu"))
+    for q in a.mean:
+        assert b.mean[q] == pytest.approx(a.mean[q], rel=1e-4)
+    assert b.dtype == "float32"
+
+
+# Representative theory-vs-simulation subset (the full table is the slow test and the
+# rf-validation figure).  Rule: |sim - theory| <= max(3 SE, 3 %), the 3 % being the
+# finite-size allowance.  Measured deviations shrink like K/d; K <= 5 for test and score
+# errors away from interpolation peaks (3 % covers them raw at d = 200), while train errors in
+# the interpolating regime have K up to ~18, so they are judged after the 1/d extrapolation
+# from d = 100, 200 (SE propagated).
+CI_POINTS = [
+    ("tanh", 1, 0.1, 0.5), ("tanh", 4, 0.1, 16.0), ("relu", 1, 1.0, 0.5), ("relu", 4, 0.1, 4.0),
+    ("tanh", 32, 0.01, 0.5), ("relu", 32, 0.1, 1.0),
+]
+
+
+@pytest.mark.parametrize("activation,m,t,psi_p", CI_POINTS)
+def test_simulation_matches_theory(activation, m, t, psi_p):
+    s = RFSetting(psi_n=2.0, psi_p=psi_p, t=t, lam=1e-3, m=m, activation=activation)
+    pred = predict(s)
+    seeds = tuple(range(6))
+    full = run(s, RFSize(d=200, seeds=seeds, n_test=4096, device="cpu"))
+    half = run(s, RFSize(d=100, seeds=seeds, n_test=4096, device="cpu"))
+    for q in ("test_error", "score_error", "train_error", "train_error_reg"):
+        th = float(getattr(pred, q))
+        if q in ("test_error", "score_error"):
+            tol = tolerance(th, full.uncertainty(q), full.dof(q))
+            assert abs(full.mean[q] - th) <= tol, ("raw d=200", q, full.mean[q], th, tol)
+        ex = 2 * full.mean[q] - half.mean[q]
+        se_f, se_h = full.uncertainty(q), half.uncertainty(q)
+        se = math.sqrt(4 * se_f**2 + se_h**2)
+        dof = extrapolated_dof(se_f, full.dof(q), se_h, half.dof(q))
+        tol = tolerance(th, se, dof)
+        assert abs(ex - th) <= tol, ("extrapolated", q, ex, th, tol)
+
+
+def test_extrapolation_removes_the_1_over_d_deviation():
+    """Deep in the interpolating regime the train error deviates by ~14/d; the deviation halves
+    from d = 100 to d = 200 and the Richardson extrapolation meets the theory."""
+    s = RFSetting(psi_n=2.0, psi_p=16.0, t=0.1, lam=1e-3, m=1, activation="tanh")
+    th = float(predict(s).train_error)
+    seeds = tuple(range(8))
+    a = run(s, RFSize(d=100, seeds=seeds, n_test=256, device="cpu"))
+    b = run(s, RFSize(d=200, seeds=seeds, n_test=256, device="cpu"))
+    dev_a = a.mean["train_error"] / th - 1
+    dev_b = b.mean["train_error"] / th - 1
+    assert dev_a > 0.08 and 1.5 < dev_a / dev_b < 3.0  # ~1/d
+    ex = 2 * b.mean["train_error"] - a.mean["train_error"]
+    se_b, se_a = b.uncertainty("train_error"), a.uncertainty("train_error")
+    se = math.sqrt(4 * se_b**2 + se_a**2)
+    dof = extrapolated_dof(se_b, b.dof("train_error"), se_a, a.dof("train_error"))
+    assert abs(ex - th) <= tolerance(th, se, dof)
+    assert se / th < 0.02  # the check has teeth: the band is set by the 3 % allowance
+
+
+def test_relu_mean_spike_is_a_finite_size_effect():
+    """relu (mu0 != 0) and relu - mu0 give the same asymptotic errors: their difference on the
+    same draws shrinks about like 1/d and both meet the (centred) theory."""
+    base = RFSetting(psi_n=2.0, psi_p=16.0, t=0.1, lam=1e-3, m=1, activation="relu")
+    cent = base.replace(activation=centred("relu"))
+    th = float(predict(base).test_error)
+    assert th == pytest.approx(float(predict(cent).test_error), rel=1e-12)
+    diffs = {}
+    for d in (50, 200):
+        size = RFSize(d=d, seeds=tuple(range(1600 // d)), n_test=2048, device="cpu")
+        a, b = run(base, size), run(cent, size)
+        diffs[d] = float(np.mean(a.per_seed["test_error"] - b.per_seed["test_error"]))
+    assert diffs[50] > 0 and 2.5 < diffs[50] / diffs[200] < 7.0
+    assert diffs[200] / th < 0.003

@@ -23,6 +23,10 @@ class IsotropicGaussian:
     def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
         return -y
 
+    def score_sq_mean(self, t: float) -> float:
+        """``E ||grad log p_t(y)||^2 / d = E ||y||^2 / d = 1``."""
+        return 1.0
+
     def exact_score_test_error(self, t: float) -> float:
         return math.exp(-2.0 * t)
 

@@ -32,10 +32,12 @@ def _explicit_problem(s, d, seed):
     dev = torch.device("cpu")
     n, p, m = int(round(float(s.psi_n) * d)), int(round(float(s.psi_p) * d)), int(s.m)
     a, delta = (float(v) for v in ou_coefficients(float(s.t)))
-    W = torch.randn(p, d, generator=make_generator(dev, seed, "W"), dtype=torch.float64)
-    X = torch.randn(n, d, generator=make_generator(dev, seed, "X"), dtype=torch.float64)
-    Xi = torch.cat([torch.randn(n, d, generator=make_generator(dev, seed, "noise", j),
-                                dtype=torch.float64) for j in range(m)])
+    def normal(rows, gen):  # fit_seed draws float32 variates and computes in float64
+        return torch.randn(rows, d, generator=gen, dtype=torch.float32).double()
+
+    W = normal(p, make_generator(dev, seed, "W"))
+    X = normal(n, make_generator(dev, seed, "X"))
+    Xi = torch.cat([normal(n, make_generator(dev, seed, "noise", j)) for j in range(m)])
     Y = a * X.repeat(m, 1) + math.sqrt(delta) * Xi
     F = torch.tanh(Y @ W.T / math.sqrt(d))
     return F, Xi, delta, p

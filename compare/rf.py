@@ -103,7 +103,7 @@ def _verdict(theory, sim, se, dof, z, rel_tol):
     return dev, tol, ("agree" if abs(dev) <= tol else "DISAGREE")
 
 
-def experiment(setting: RFSetting, size: RFSize = RFSize(), *, sim_m: int = 64,
+def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 64,
                z: float = DEFAULT_Z, rel_tol: float = DEFAULT_REL_TOL, extrapolate: bool = False,
                progress=None) -> Table:
     """Theory and simulation on every point of ``setting``; a tidy table.
@@ -135,6 +135,7 @@ def experiment(setting: RFSetting, size: RFSize = RFSize(), *, sim_m: int = 64,
         raise ValueError(f"z: must be > 0 (got {z!r})")
     if not (0 <= rel_tol < 1):
         raise ValueError(f"rel_tol: must be in [0, 1) (got {rel_tol!r})")
+    size = RFSize() if size is None else size
     if extrapolate and size.d < 8:
         raise ValueError(f"d: extrapolation needs d >= 8 (got {size.d})")
     half = RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,

@@ -14,7 +14,6 @@ sizes we run.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from theory.activations import centred
 from theory.rf import RFSetting, predict
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
-from .rf import DEFAULT_REL_TOL, DEFAULT_Z, experiment, tolerance
+from .rf import DEFAULT_REL_TOL, experiment, tolerance
 from .table import Table
 
 __all__ = ["FIG_COLUMNS", "plot_curve_table", "plot_validation_table", "BUILDERS", "PLOTTERS",
@@ -513,7 +512,6 @@ def plot_validation(table, path):
     fig, axes = new_figure(2, 1, width=4.3, height=4.0)
     markers = {"test_error": "o", "train_error": "s", "train_error_reg": "^", "score_error": "D"}
     sims = [r for r in table.rows if r["kind"] == "simulation" and r["theory"]]
-    s = table.meta["summary"]
     for ax, key, se_key, vkey, title in (
             (axes[0, 0], "value", "se", "verdict", f"raw d={sims[0]['d'] if sims else '?'}"),
             (axes[0, 1], "extrapolated", "extrapolated_se", "verdict_extrapolated",

@@ -5,7 +5,16 @@ import math
 
 import torch
 
-__all__ = ["IsotropicGaussian", "data_model"]
+__all__ = ["IsotropicGaussian", "data_model", "ou_forward"]
+
+
+def ou_forward(t: float) -> tuple[float, float]:
+    """``(a_t, Delta_t) = (e^{-t}, 1 - e^{-2t})`` of the OU process ``dX = -X dt + sqrt(2) dB``.
+
+    Written here rather than imported from :mod:`theory`, so that the simulation shares no
+    numerics with the theory it checks (the package's one-way dependency rule).
+    """
+    return math.exp(-t), -math.expm1(-2.0 * t)
 
 
 class IsotropicGaussian:

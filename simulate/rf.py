@@ -11,22 +11,22 @@ so memory does not grow with m.  The ridge minimiser of
 ``A / sqrt(p) = -V^T (U + lam I)^{-1}`` (one Cholesky factorisation).  The train error is
 exact; test and score errors are Monte Carlo averages over fresh ``(x_0, xi)`` with their
 standard errors.  Terms whose mean is known exactly (``||xi||^2/d`` and, when the data model
-provides it, ``||grad log p_t||^2/d``) enter through their means: unbiased control variates.  Research note rf_learning_curves.md section 2.4 and section 5, [SRC].
+provides it, ``||grad log p_t||^2/d``) enter through their means: unbiased control variates.
+Research note rf_learning_curves.md section 2.4 and section 5, [SRC].
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from theory.activations import Activation
-from theory.processes import ou_coefficients
 from theory.rf import RFSetting
 
-from .data import data_model
+from .data import data_model, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
 from .linalg import gram_update, symmetrize
 
@@ -173,7 +173,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     n, p, m = _sizes(setting, d)
     t = float(setting.t)
     lam = float(setting.lam)
-    a_t, delta = (float(v) for v in ou_coefficients(t))
+    a_t, delta = ou_forward(t)
     sq_delta = math.sqrt(delta)
     act = torch_activation(setting.activation)
     data = data_model(setting.data, d)
@@ -286,14 +286,15 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     }
 
 
-def run(setting: RFSetting, size: RFSize = RFSize(), *, callback=None) -> RFMeasurement:
+def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFMeasurement:
     """Simulate one scalar setting over ``size.seeds``.
 
     Parameters
     ----------
     setting : RFSetting
         A single point (``setting.size == 1``) with finite ``m``.
-    size : RFSize
+    size : RFSize, optional
+        Defaults to ``RFSize()`` (d = 200, three seeds, CUDA when available).
     callback : callable, optional
         Called as ``callback(seed_index, n_seeds)`` after each seed (progress bars).
 
@@ -307,6 +308,7 @@ def run(setting: RFSetting, size: RFSize = RFSize(), *, callback=None) -> RFMeas
         raise ValueError(f"setting: simulate one grid point at a time (got shape {setting.shape})")
     if setting.shape != ():
         setting = setting.point((0,) * len(setting.shape))
+    size = RFSize() if size is None else size
     device = resolve_device(size.device)
     timings: dict = {}
     t_start = time.perf_counter()

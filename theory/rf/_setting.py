@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..activations import Activation, ActivationMoments, get_activation, moments
+from ..activations import ActivationMoments, get_activation, moments
 from ..processes import ou_coefficients
 
 __all__ = ["RFSetting", "DATA_MODELS"]

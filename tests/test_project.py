@@ -1,0 +1,61 @@
+"""Project wiring: the README's commands, CI, the benchmark, property tests of entry points."""
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from theory.rf import RFSetting, predict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    setup = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", setup, flags=re.S)
+
+
+def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
+    main_job, tests = _readme_commands()
+    assert "pip install" in main_job and "lowdim" in main_job
+    assert "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests.strip() in ci
+
+
+def test_bench_quick_reports_ratios():
+    from compare.bench import run_benchmarks
+
+    table = run_benchmarks(quick=True, device="cpu")
+    assert len(table) == 6
+    for row in table.rows:
+        assert row["ratio"] > 0 and math.isfinite(row["ratio"])
+        assert row["floor_seconds"] > 0
+
+
+positive = st.floats(min_value=-1e3, max_value=1e4, allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(psi_n=positive, psi_p=positive, t=positive, lam=positive,
+       m=st.one_of(st.integers(min_value=-3, max_value=10_000), st.just(math.inf),
+                   st.floats(allow_nan=True)),
+       activation=st.sampled_from(["tanh", "relu", "erf", "linear", "softsign?"]))
+def test_predict_gives_finite_converged_values_or_a_named_value_error(psi_n, psi_p, t, lam, m,
+                                                                      activation):
+    try:
+        s = RFSetting(psi_n=psi_n, psi_p=psi_p, t=t, lam=lam, m=m, activation=activation)
+    except ValueError as exc:
+        assert str(exc).split(":")[0].split(" ")[0] in (
+            "psi_n", "psi_p", "t", "lam", "m", "activation"), str(exc)
+        return
+    p = predict(s)
+    if p.success:
+        for q in ("test_error", "train_error", "train_error_reg", "score_error"):
+            assert np.all(np.isfinite(getattr(p, q)))
+    else:  # a failure is flagged and carries no number
+        assert np.all(np.isnan(p.test_error[~p.converged]))
+        assert "did not converge" in p.message

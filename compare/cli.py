@@ -6,7 +6,8 @@
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 a validation found a disagreement; 1 any other failure.
+4 ``rf validate`` found a disagreement; 1 any other failure.  ``figures`` reports the
+agreement of each figure in its summary and exits 0 once every figure is built.
 """
 from __future__ import annotations
 
@@ -182,10 +183,10 @@ def _cmd_figures(args):
         raise ValueError(f"figure id: unknown {', '.join(unknown)}; see `lowdim figures --list`")
     results = build_figures(ids, preset=args.preset, out_dir=args.out, device=args.device,
                             quiet=args.quiet)
-    bad = [r for r in results if not r["ok"]]
     for r in results:
         print(f"{r['id']:24s} {r['seconds']:7.1f} s  {r['summary']}", file=sys.stderr)
-    return EXIT_DISAGREE if bad else EXIT_OK
+    # a figure is a picture of what was measured, misses included: building it succeeded
+    return EXIT_OK
 
 
 def _cmd_bench(args):
@@ -218,7 +219,7 @@ def build_parser():
     _add_setting_options(v, psi_p_default="0.5,1,4,16", m_default="1,4,inf")
     g = v.add_argument_group("simulation")
     g.add_argument("--d", type=int, default=200, help="dimension (default 200)")
-    g.add_argument("--seeds", default="8", help="a count, a list 0,1,2 or a range 0-4 (default 8)")
+    g.add_argument("--seeds", default="6", help="a count, a list 0,1,2 or a range 0-4 (default 6)")
     g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     g.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     g.add_argument("--sim-m", type=int, default=64, help="m used to simulate m = inf (default 64)")

@@ -93,6 +93,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     spec = REGISTRY[fid]
     os.makedirs(out_dir, exist_ok=True)
     update, close = _progress(not quiet, fid)
+    started = provenance()  # the code revision that runs, recorded before the long work
     t0 = time.perf_counter()
     try:
         table: Table = spec.build(preset=preset, device=device, progress=update)
@@ -107,10 +108,10 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     os.replace(tmp_png, png)
     _atomic_write(csv_path, lambda p: table.to_csv(p, digits=10))
     summary = table.meta.get("summary", {})
-    meta = provenance(figure=fid, title=spec.title, paper=spec.paper, claim=spec.claim,
-                      preset=preset, device=device, seconds=seconds,
-                      command=f"lowdim figures {fid} --preset {preset}",
-                      **{k: v for k, v in table.meta.items()})
+    meta = dict(started, figure=fid, title=spec.title, paper=spec.paper, claim=spec.claim,
+                preset=preset, device=device, seconds=seconds,
+                command=f"lowdim figures {fid} --preset {preset}",
+                **{k: v for k, v in table.meta.items()})
 
     def write_json(p):
         with open(p, "w") as fh:

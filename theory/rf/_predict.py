@@ -156,13 +156,15 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     if not isinstance(setting, RFSetting):
         raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
     co = _coefficients(setting)
-    q, r, res = solve_system(co, tol=tol)
+    # extreme ratios can overflow intermediate products; such points come out non-finite and
+    # are reported as not converged below, never as numbers
     with np.errstate(all="ignore"):
+        q, r, res = solve_system(co, tol=tol)
         obs = observables(co, q, r)
     shape = setting.shape
     c_t = np.broadcast_to(setting.exact_score_test_error, shape).ravel()
     _, delta = ou_coefficients(np.broadcast_to(setting.t, shape).ravel())
-    converged = res.converged.copy()
+    converged = res.converged & obs["well_posed"]
     for key in ("test_error", "train_error", "train_error_reg"):
         converged &= np.isfinite(obs[key])
     status = np.where(res.converged & ~converged, 3, res.status)
@@ -173,8 +175,11 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
 
     test = obs["test_error"]
     n_bad = int(np.count_nonzero(~converged))
-    message = res.message if n_bad == int(np.count_nonzero(~res.converged)) else (
-        f"{n_bad} of {converged.size} points did not converge (non-finite errors)")
+    n_singular = int(np.count_nonzero(res.converged & ~converged))
+    message = res.message
+    if n_singular:
+        message = (f"{n_bad} of {converged.size} points did not converge ({n_singular} with a "
+                   "numerically singular Jacobian: a degenerate limit such as psi_p -> 0)")
     return RFPrediction(
         setting=setting,
         test_error=out(test),

@@ -113,17 +113,20 @@ def observables(co: Coefficients, q, r):
     """Errors at the solution (q, r) of the system at ``(z, zeta) = (-lambda, 0)``.
 
     Returns a dict of arrays: ``T1, T2, dT1_dzeta, dT1_dz, test_error, train_error,
-    train_error_reg`` and the implicit derivatives ``dq_dz, dr_dz, dq_dzeta, dr_dzeta``.
+    train_error_reg``, the implicit derivatives ``dq_dz, dr_dz, dq_dzeta, dr_dzeta`` and
+    ``well_posed`` (False where the Jacobian is numerically singular; values there are NaN).
     """
     z = -co.lam
     _, J, _ = residual_and_jacobian(co, q, r, z, 0.0)
     pp = co.psi_p
-    zeros = np.zeros_like(pp)
-    # dF/dtheta for theta = zeta: (psi_p, 0); theta = z: (0, psi_p)
-    rhs = np.stack([np.stack([pp, zeros], -1), np.stack([zeros, pp], -1)], -1)  # (k, 2, 2)
-    d = -np.linalg.solve(J, rhs)  # columns: d(q, r)/dzeta, d(q, r)/dz
-    dq_dzeta, dr_dzeta = d[:, 0, 0], d[:, 1, 0]
-    dq_dz, dr_dz = d[:, 0, 1], d[:, 1, 1]
+    # J (dq, dr)^T = -dF/dtheta with dF/dzeta = (psi_p, 0) and dF/dz = (0, psi_p); explicit
+    # 2x2 inverse with a conditioning check (the system degenerates as psi_p -> 0)
+    a, b, c_, e = J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1]
+    det = a * e - b * c_
+    well_posed = np.abs(det) > 1e-14 * (np.abs(a * e) + np.abs(b * c_))
+    det = np.where(well_posed, det, np.nan)
+    dq_dzeta, dr_dzeta = -e * pp / det, c_ * pp / det
+    dq_dz, dr_dz = b * pp / det, -a * pp / det
 
     c, eps, w, A1, B1, D1, E1, L1, L2 = _parts(co, q, r)
     P = eps / L1 + w / L2
@@ -146,4 +149,5 @@ def observables(co: Coefficients, q, r):
         "T1": T1, "T2": T2, "dT1_dzeta": T4, "dT1_dz": T5,
         "test_error": test, "train_error": train, "train_error_reg": train_reg,
         "dq_dz": dq_dz, "dr_dz": dr_dz, "dq_dzeta": dq_dzeta, "dr_dzeta": dr_dzeta,
+        "well_posed": well_posed,
     }

@@ -311,7 +311,7 @@ def build_finite_size(preset="quick", device="auto", progress=None):
 def _validation_grid(preset):
     if preset == "quick":
         return dict(acts=("tanh", "relu"), ms=(1, 4, 32), ts=(0.1,), pps=(0.5, 4.0), d=100,
-                    seeds=(0, 1, 2, 3))
+                    seeds=tuple(range(6)))
     return dict(acts=("tanh", "relu"), ms=(1, 4, 32), ts=(0.01, 0.1, 1.0), pps=(0.5, 4.0, 16.0),
                 d=400, seeds=tuple(range(8)))
 

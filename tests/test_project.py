@@ -60,3 +60,13 @@ def test_predict_gives_finite_converged_values_or_a_named_value_error(psi_n, psi
     else:  # a failure is flagged and carries no number
         assert np.all(np.isnan(p.test_error[~p.converged]))
         assert "did not converge" in p.message
+
+
+def test_readme_python_example_runs():
+    text = (ROOT / "README.md").read_text()
+    code = re.findall(r"```python\n(.+?)\n```", text, flags=re.S)[0]
+    code = code.replace("seeds=range(8)", "seeds=range(2)")  # same code, fewer seeds
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["pred"].success
+    assert namespace["meas"].mean["test_error"] > 0

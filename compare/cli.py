@@ -6,7 +6,8 @@
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 ``rf validate`` found a disagreement; 1 any other failure.  ``figures`` reports the
+4 ``rf validate`` found a disagreement; 5 ``rf validate`` was inconclusive somewhere (too few
+seeds to confirm a deviation beyond the 3 % allowance); 1 any other failure.  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.
 """
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE, EXIT_INCONCLUSIVE = (
+    0, 1, 2, 3, 4, 5)
 
 
 class UsageError(Exception):
@@ -93,6 +95,12 @@ def _emit(table, args, columns=None):
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
+        if args.format != "json":  # json already carries its metadata
+            import json
+
+            with open(args.output + ".meta.json", "w") as fh:
+                json.dump(table.meta, fh, indent=1, default=str)
+                fh.write("\n")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -157,6 +165,7 @@ def _cmd_rf_validate(args):
     s = tidy.meta["summary"]
     n_points = len(wide)
     bad_points = sum(1 for r in wide.rows if r["verdict"] != "agree")
+    n_disagree = sum(1 for r in wide.rows if r["verdict"].startswith("DISAGREE"))
     judged = (f"1/d-extrapolated from d={args.d // 2},{args.d}" if args.extrapolate
               else f"d={args.d}")
     msg = (f"{n_points - bad_points} of {n_points} points agree "
@@ -166,7 +175,9 @@ def _cmd_rf_validate(args):
     print(msg, file=sys.stderr)
     if s["theory_not_converged"]:
         return EXIT_NOT_CONVERGED
-    return EXIT_DISAGREE if bad_points else EXIT_OK
+    if n_disagree:
+        return EXIT_DISAGREE
+    return EXIT_INCONCLUSIVE if bad_points else EXIT_OK
 
 
 # --------------------------------------------------------------------------- figures / bench

@@ -9,8 +9,10 @@ with ``rel_tol = 0.03`` and ``k`` the ``z = 3`` (99.73 %, two-sided) multiplier.
 standard error of the seed mean (never below the Monte Carlo part).  It is estimated from
 the seeds themselves, so ``k`` is the Student-t quantile at that confidence with
 ``n_seeds - 1`` degrees of freedom (Welch-Satterthwaite for an extrapolated value); it tends
-to 3 with many seeds (about 4.3 at 8 seeds, 19 at 3).  ``rel_tol`` is the finite-size
-allowance.  The theory is the
+to 3 with many seeds (5.5 at 6 seeds, 4.5 at 8, 19 at 3).  ``rel_tol`` is the finite-size
+allowance.  A value within ``rel_tol`` agrees whatever the number of seeds; a value that
+agrees only through the ``k SE`` band needs at least :data:`MIN_SEEDS` seeds (with fewer the
+band is too wide to mean anything) and is otherwise reported ``inconclusive``.  The theory is the
 ``d -> inf`` limit and the measured deviations shrink like ``1/d`` (figure
 ``rf-finite-size``), so the allowance is a statement about ``d``: about ``6/d`` covers
 every setting we measured away from interpolation peaks.  For ``m = inf`` the simulation
@@ -36,7 +38,8 @@ from theory.rf import RFSetting, predict
 from .provenance import provenance
 from .table import Table
 
-__all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier",
+__all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "judge",
+           "MIN_SEEDS",
            "SETTING_COLUMNS", "CURVE_COLUMNS", "DEFAULT_Z", "DEFAULT_REL_TOL"]
 
 SETTING_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "data"]
@@ -50,6 +53,7 @@ TIDY_COLUMNS = SETTING_COLUMNS + [
     "device", "dtype", "seconds", "converged"]
 DEFAULT_Z = 3.0
 DEFAULT_REL_TOL = 0.03
+MIN_SEEDS = 5
 
 
 def _m_label(m: float):
@@ -97,10 +101,21 @@ def tolerance(theory, se, dof, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL) -> float:
     return max(k * se if np.isfinite(se) else 0.0, rel_tol * abs(theory))
 
 
-def _verdict(theory, sim, se, dof, z, rel_tol):
+def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL):
+    """Verdict of one measured ``value`` against ``theory``: ``(deviation, tolerance, verdict)``.
+
+    ``agree`` within ``rel_tol |theory|``; else ``agree`` within ``k SE`` when there are at
+    least :data:`MIN_SEEDS` seeds, ``inconclusive (n seeds)`` with fewer; else ``DISAGREE``.
+    """
+    dev = value - theory
     tol = tolerance(theory, se, dof, z, rel_tol)
-    dev = sim - theory
-    return dev, tol, ("agree" if abs(dev) <= tol else "DISAGREE")
+    if abs(dev) <= rel_tol * abs(theory):
+        return dev, tol, "agree"
+    if abs(dev) <= tol:
+        if n_seeds >= MIN_SEEDS:
+            return dev, tol, "agree"
+        return dev, tol, f"inconclusive ({n_seeds} seeds)"
+    return dev, tol, "DISAGREE"
 
 
 def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 64,
@@ -136,10 +151,14 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
     if not (0 <= rel_tol < 1):
         raise ValueError(f"rel_tol: must be in [0, 1) (got {rel_tol!r})")
     size = RFSize() if size is None else size
-    if extrapolate and size.d < 8:
-        raise ValueError(f"d: extrapolation needs d >= 8 (got {size.d})")
-    half = RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,
-                  dtype=size.dtype, noise_block=size.noise_block, test_block=size.test_block)
+    half = None
+    if extrapolate:
+        if size.d < 8:
+            raise ValueError(f"d: extrapolation needs d >= 8 (got {size.d})")
+        # independent draws at d/2 (their own random stream), so the two errors add
+        half = RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,
+                      dtype=size.dtype, noise_block=size.noise_block,
+                      test_block=size.test_block, stream=f"{size.stream}half")
     pred = predict(setting)
     m_sim_grid = np.where(np.isinf(setting.m), float(sim_m), setting.m)
     pred_sim_m = predict(setting.replace(m=m_sim_grid)) if np.any(np.isinf(setting.m)) else pred
@@ -150,7 +169,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
         sim_point = point.replace(m=float(m_sim_grid[idx]))
         converged = bool(pred.converged[idx]) and bool(pred_sim_m.converged[idx])
         meas = run(sim_point, size)
-        meas_h = run(sim_point, half) if extrapolate else None
+        meas_h = run(sim_point, half) if half is not None else None
         for q in MEASURED:
             th = float(getattr(pred, q)[idx])
             th_sim = float(getattr(pred_sim_m, q)[idx])
@@ -181,7 +200,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
                             "compared": "d->inf"})
             row["dof"] = dof
             if converged:
-                dev, tol, verdict = _verdict(th_sim, value, value_se, dof, z, rel_tol)
+                dev, tol, verdict = judge(th_sim, value, value_se, dof, meas.n_seeds, z, rel_tol)
                 rel = dev / abs(th_sim) if th_sim else None
             else:
                 dev, tol, verdict, rel = float("nan"), float("nan"), "theory not converged", None
@@ -198,6 +217,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
         sim_m=sim_m, rule={"z": z, "rel_tol": rel_tol, "extrapolate": bool(extrapolate)},
         summary={"rows": len(rows), "agree": n_agree,
                  "disagree": sum(r["verdict"] == "DISAGREE" for r in rows),
+                 "inconclusive": sum(r["verdict"].startswith("inconclusive") for r in rows),
                  "theory_not_converged": sum(r["verdict"] == "theory not converged" for r in rows),
                  "seconds": sum(r["seconds"] for r in rows) / max(len(MEASURED), 1)},
     )
@@ -246,7 +266,10 @@ def wide_view(tidy: Table) -> Table:
             g["verdict"] = "agree"
         elif any(v == "theory not converged" for v in verdicts):
             g["verdict"] = "theory not converged"
+        elif any(v == "DISAGREE" for v in verdicts):
+            g["verdict"] = "DISAGREE: " + ",".join(
+                q for q, v in zip(MEASURED, verdicts) if v == "DISAGREE")
         else:
-            g["verdict"] = "DISAGREE: " + ",".join(bad)
+            g["verdict"] = "inconclusive: " + ",".join(bad)
         rows.append(g)
     return Table(cols, rows, dict(tidy.meta))

@@ -33,6 +33,7 @@ from .linalg import gram_update, symmetrize
 __all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed"]
 
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error")
+TEST_UNIT = 256  # test samples per generator
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,21 @@ class RFSize:
     noise_block : int
         Noise copies processed together (memory knob; results do not depend on it).
     test_block : int
-        Test samples per generator block (results depend on it only through rounding).
+        Test samples evaluated together, rounded to a multiple of 256 (memory knob; each
+        256-sample unit has its own generator, so results do not depend on it).
+    stream : str
+        Extra key of every random stream: runs that differ only in ``stream`` are
+        independent (used for the d/2 runs of a finite-size extrapolation).
     """
 
     d: int = 200
-    seeds: tuple = (0, 1, 2)
+    seeds: tuple = (0, 1, 2, 3, 4)
     n_test: int = 2048
     device: str = "auto"
     dtype: str = "float64"
     noise_block: int = 8
     test_block: int = 2048
+    stream: str = ""
 
     def __post_init__(self):
         def integer(name, value, low):
@@ -83,6 +89,8 @@ class RFSize:
                 raise ValueError(f"seeds: seeds must be non-negative integers (got {s!r})")
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         resolve_dtype(self.dtype)
+        if not isinstance(self.stream, str):
+            raise ValueError(f"stream: must be a string (got {self.stream!r})")
 
 
 @dataclass
@@ -193,8 +201,9 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         return torch.randn(rows, d, generator=gen, dtype=draw, device=device).to(dtype)
 
     t0 = time.perf_counter()
-    W = normal(p, make_generator(device, seed, "W"))
-    X = data.sample(n, make_generator(device, seed, "X"), draw, device).to(dtype)
+    stream = (size.stream,) if size.stream else ()
+    W = normal(p, make_generator(device, seed, *stream, "W"))
+    X = data.sample(n, make_generator(device, seed, *stream, "X"), draw, device).to(dtype)
     WT = (W.T * scale).contiguous()
     tick("draw", t0)
 
@@ -206,7 +215,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     aX = a_t * X
     for j0 in range(0, m, size.noise_block):
         js = range(j0, min(m, j0 + size.noise_block))
-        Xi = torch.cat([normal(n, make_generator(device, seed, "noise", j)) for j in js])
+        Xi = torch.cat([normal(n, make_generator(device, seed, *stream, "noise", j)) for j in js])
         Y = aX.repeat(len(js), 1) + sq_delta * Xi
         F = act(Y @ WT)
         gram_update(G, F)
@@ -230,28 +239,57 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     tick("solve", t0)
 
     t0 = time.perf_counter()
-    # <Z, U Z> = <Z, V> - lam ||Z||^2 because (U + lam) Z = V: no p x p x d product needed
-    cross = float((Z * V).sum())
-    norm_sq = float((Z * Z).sum())
-    quad = cross - lam * norm_sq
-    train = xi_sq / (d * nm) + delta / d * quad - 2.0 * delta / d * cross
+    # The loss evaluated directly, its inner products in float64: it is stationary at the
+    # exact minimiser, so the solve error enters only at second order.  (The shortcut
+    # <Z, U Z> = <Z, V> - lam ||Z||^2 would turn it into a first-order error, which in
+    # float32 is larger than the small train errors of the interpolating regime.)
+    Z64 = Z.double()
+    norm_sq = float((Z64 * Z64).sum())
+    if dtype == torch.float64:
+        quad = float((Z64 * (U @ Z64)).sum())
+        cross = float((Z64 * V).sum())
+        train = xi_sq / (d * nm) + delta / d * quad - 2.0 * delta / d * cross
+    else:
+        # In float32, U, V and ||Xi||^2 carry relative errors ~1e-7 and the O(1) terms above
+        # cancel down to the (tiny) train error: sum the squared residuals instead, over the
+        # same noise blocks regenerated from their generators (no cancellation).
+        res_sq = 0.0
+        for j0 in range(0, m, size.noise_block):
+            js = range(j0, min(m, j0 + size.noise_block))
+            Xi = torch.cat([normal(n, make_generator(device, seed, *stream, "noise", j))
+                            for j in js])
+            Y = aX.repeat(len(js), 1) + sq_delta * Xi
+            R = Xi - sq_delta * (act(Y @ WT) @ Z)
+            res_sq += float((R.double() ** 2).sum())
+            del Xi, Y, R
+        train = res_sq / (d * nm)
+    del Z64
     train_reg = train + delta * lam / d * norm_sq
     tick("train_error", t0)
 
     # ---- Monte Carlo test and score errors over fresh samples
     t0 = time.perf_counter()
     score_sq_mean = data.score_sq_mean(t) if hasattr(data, "score_sq_mean") else None
-    n_blocks = math.ceil(size.n_test / size.test_block)
+    # one generator per TEST_UNIT samples: results do not depend on test_block
+    unit = TEST_UNIT
+    block = max(unit, (size.test_block // unit) * unit)
+    n_blocks = math.ceil(size.n_test / block)
     s_test = torch.zeros((), dtype=torch.float64, device=device)
     s_test2 = torch.zeros((), dtype=torch.float64, device=device)
     s_score = torch.zeros((), dtype=torch.float64, device=device)
     s_score2 = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
     for b in range(n_blocks):
-        nb = min(size.test_block, size.n_test - b * size.test_block)
-        gen = make_generator(device, seed, "test", b)
-        x0 = data.sample(nb, gen, draw, device).to(dtype)
-        xi = normal(nb, gen)
+        start = b * block
+        nb = min(block, size.n_test - start)
+        parts_x, parts_xi = [], []
+        for u0 in range(start, start + nb, unit):
+            k = min(unit, start + nb - u0)
+            gen = make_generator(device, seed, *stream, "test", u0 // unit)
+            parts_x.append(data.sample(unit, gen, draw, device)[:k])
+            parts_xi.append(torch.randn(unit, d, generator=gen, dtype=draw, device=device)[:k])
+        x0 = torch.cat(parts_x).to(dtype)
+        xi = torch.cat(parts_xi).to(dtype)
         y = a_t * x0 + sq_delta * xi
         s = -(act(y @ WT) @ Z)  # the learned score, (nb, d)
         # ||sqrt(D) s + xi||^2 with ||xi||^2/d replaced by its mean 1 (an exact control
@@ -294,7 +332,7 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
     setting : RFSetting
         A single point (``setting.size == 1``) with finite ``m``.
     size : RFSize, optional
-        Defaults to ``RFSize()`` (d = 200, three seeds, CUDA when available).
+        Defaults to ``RFSize()`` (d = 200, five seeds, CUDA when available).
     callback : callable, optional
         Called as ``callback(seed_index, n_seeds)`` after each seed (progress bars).
 

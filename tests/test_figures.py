@@ -24,7 +24,7 @@ def test_every_figure_writes_png_csv_json(gallery):
         for key in ("figure", "paper", "claim", "preset", "seconds", "version", "summary",
                     "command"):
             assert key in meta, (fid, key)
-        assert meta["command"] == f"lowdim figures {fid} --preset quick"
+        assert meta["command"] == f"lowdim figures {fid} --preset quick --out {out}"
     index = (out / "README.md").read_text()
     assert all(f"({fid}.png)" in index for fid in REGISTRY)
 

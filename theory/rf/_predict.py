@@ -165,8 +165,10 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     c_t = np.broadcast_to(setting.exact_score_test_error, shape).ravel()
     _, delta = ou_coefficients(np.broadcast_to(setting.t, shape).ravel())
     converged = res.converged & obs["well_posed"]
-    for key in ("test_error", "train_error", "train_error_reg"):
-        converged &= np.isfinite(obs[key])
+    with np.errstate(all="ignore"):
+        score = (obs["test_error"] - c_t) / delta
+    for value in (obs["test_error"], obs["train_error"], obs["train_error_reg"], score):
+        converged &= np.isfinite(value)
     status = np.where(res.converged & ~converged, 3, res.status)
 
     def out(a):
@@ -179,13 +181,14 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     message = res.message
     if n_singular:
         message = (f"{n_bad} of {converged.size} points did not converge ({n_singular} with a "
-                   "numerically singular Jacobian: a degenerate limit such as psi_p -> 0)")
+                   "numerically singular Jacobian or non-finite errors: a degenerate limit "
+                   "such as psi_p -> 0 or t -> 0)")
     return RFPrediction(
         setting=setting,
         test_error=out(test),
         train_error=out(obs["train_error"]),
         train_error_reg=out(obs["train_error_reg"]),
-        score_error=out((test - c_t) / delta),
+        score_error=out(score),
         exact_score_test_error=c_t.reshape(shape),
         generalization_gap=out(test - obs["train_error"]),
         q=q.reshape(shape), r=r.reshape(shape),

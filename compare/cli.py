@@ -53,7 +53,12 @@ def _progress(enabled: bool, total: int, desc: str):
 # --------------------------------------------------------------------------- rf
 def _add_setting_options(p, *, psi_p_default, m_default):
     g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
-    g.add_argument("--data", default="gaussian", help="data model (default gaussian)")
+    g.add_argument("--data", default="gaussian",
+                   help="gaussian, subspace, linear-manifold or hidden-manifold (default gaussian)")
+    g.add_argument("--psi-d", default=None,
+                   help="intrinsic ratio D/d in (0, 1] (subspace and manifold data)")
+    g.add_argument("--manifold-activation", default=None,
+                   help="phi of the hidden manifold x = phi(Mz/sqrt(D)) (default tanh)")
     g.add_argument("--activation", default="tanh", help="tanh, relu, erf or linear (default tanh)")
     g.add_argument("--t", default="0.1", help="diffusion time (default 0.1)")
     g.add_argument("--lam", default="1e-3", help="ridge lambda > 0 (default 1e-3)")
@@ -79,10 +84,13 @@ def _setting_from_args(args):
     t = parse_values("t", args.t)
     lam = parse_values("lam", args.lam)
     m = parse_values("m", args.m, allow_inf=True)
-    grids = np.meshgrid(psi_n, psi_p, t, lam, m, indexing="ij")
-    return RFSetting(psi_n=grids[0].ravel(), psi_p=grids[1].ravel(), t=grids[2].ravel(),
-                     lam=grids[3].ravel(), m=grids[4].ravel(), activation=args.activation,
-                     data=args.data)
+    psi_d = parse_values("psi_d", args.psi_d) if args.psi_d is not None else None
+    axes = [psi_n, psi_p, t, lam, m] + ([psi_d] if psi_d is not None else [])
+    grids = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+    return RFSetting(psi_n=grids[0], psi_p=grids[1], t=grids[2], lam=grids[3], m=grids[4],
+                     activation=args.activation, data=args.data,
+                     psi_d=grids[5] if psi_d is not None else None,
+                     manifold_activation=args.manifold_activation)
 
 
 def _emit(table, args, columns=None):
@@ -107,7 +115,8 @@ def _emit(table, args, columns=None):
 
 def _sweep_axis(setting):
     """The setting column with the most distinct values (the x axis of a plot)."""
-    counts = {k: len(np.unique(getattr(setting, k))) for k in ("psi_p", "psi_n", "lam", "t", "m")}
+    counts = {k: len(np.unique(getattr(setting, k)))
+              for k in ("psi_p", "psi_n", "lam", "t", "m", "psi_d")}
     return max(counts, key=lambda k: counts[k])
 
 
@@ -150,7 +159,10 @@ def _cmd_rf_validate(args):
         close()
     wide = wide_view(tidy)
     if args.format == "table":
-        cols = ["psi_n", "psi_p", "m", "t", "lam", "activation", "quantity", "theory"]
+        cols = ["psi_n", "psi_p", "m", "t", "lam", "activation"]
+        if setting.data != "gaussian":
+            cols += ["psi_d"]
+        cols += ["quantity", "theory"]
         if any(r["m"] == "inf" for r in tidy.rows):
             cols += ["sim_m", "theory_at_sim_m"]
         cols += ["d", "sim_mean", "sim_se"]

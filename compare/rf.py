@@ -42,8 +42,10 @@ __all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "ju
            "MIN_SEEDS",
            "SETTING_COLUMNS", "CURVE_COLUMNS", "DEFAULT_Z", "DEFAULT_REL_TOL"]
 
-SETTING_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "data"]
+SETTING_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "data", "psi_d",
+                   "manifold_activation"]
 CURVE_COLUMNS = SETTING_COLUMNS + ["test_error", "train_error", "train_error_reg", "score_error",
+                                   "test_error_par", "test_error_perp",
                                    "exact_score_test_error", "converged", "residual"]
 TIDY_COLUMNS = SETTING_COLUMNS + [
     "quantity", "theory", "sim_m", "theory_at_sim_m", "d", "sim_mean", "sim_se", "sim_mc_se",
@@ -70,8 +72,11 @@ def curve(setting: RFSetting, *, tol: float = 1e-12) -> Table:
     seconds = time.perf_counter() - t0
     rows = pred.rows()
     for r in rows:
+        r.setdefault("psi_d", 1.0)
+        r.setdefault("manifold_activation", "")
         if not r["converged"]:
-            for q in ("test_error", "train_error", "train_error_reg", "score_error"):
+            for q in ("test_error", "train_error", "train_error_reg", "score_error",
+                      "test_error_par", "test_error_perp"):
                 r[q] = None
     meta = provenance(kind="rf-curve", setting=setting.to_dict(), seconds=seconds,
                       success=bool(pred.success), message=pred.message,
@@ -170,14 +175,18 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
         converged = bool(pred.converged[idx]) and bool(pred_sim_m.converged[idx])
         meas = run(sim_point, size)
         meas_h = run(sim_point, half) if half is not None else None
-        for q in MEASURED:
+        for q in [q for q in MEASURED if q in meas.per_seed]:
             th = float(getattr(pred, q)[idx])
             th_sim = float(getattr(pred_sim_m, q)[idx])
             se = meas.uncertainty(q)
             row = {
                 "psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
                 "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
-                "activation": point.activation.name, "data": point.data, "quantity": q,
+                "activation": point.activation.name, "data": point.data,
+                "psi_d": float(point.psi_d),
+                "manifold_activation": (point.manifold_activation.name
+                                        if point.data == "hidden-manifold" else ""),
+                "quantity": q,
                 "theory": th if converged else None,
                 "sim_m": meas.m, "theory_at_sim_m": th_sim if converged else None,
                 "d": size.d, "sim_mean": meas.mean[q], "sim_se": se, "sim_mc_se": meas.mc_se[q],
@@ -219,9 +228,17 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
                  "disagree": sum(r["verdict"] == "DISAGREE" for r in rows),
                  "inconclusive": sum(r["verdict"].startswith("inconclusive") for r in rows),
                  "theory_not_converged": sum(r["verdict"] == "theory not converged" for r in rows),
-                 "seconds": sum(r["seconds"] for r in rows) / max(len(MEASURED), 1)},
+                 "seconds": _point_seconds(rows)},
     )
     return Table(list(TIDY_COLUMNS), rows, meta)
+
+
+def _point_seconds(rows) -> float:
+    """Simulation seconds summed over grid points (each point's rows repeat its time)."""
+    seen = {}
+    for r in rows:
+        seen[tuple(r[c] for c in SETTING_COLUMNS)] = r["seconds"]
+    return float(sum(seen.values()))
 
 
 def wide_view(tidy: Table) -> Table:
@@ -234,7 +251,7 @@ def wide_view(tidy: Table) -> Table:
         if key not in groups:
             groups[key] = {c: r[c] for c in SETTING_COLUMNS}
             groups[key].update({"sim_m": r["sim_m"], "d": r["d"], "n_seeds": r["n_seeds"],
-                                "_verdicts": [], "_bad": []})
+                                "_verdicts": [], "_bad": [], "_q": []})
             order.append(key)
         g = groups[key]
         q = r["quantity"]
@@ -247,12 +264,14 @@ def wide_view(tidy: Table) -> Table:
             g[f"sim_{q}_extrap"] = r["extrapolated"]
             g[f"sim_{q}_extrap_se"] = r["extrapolated_se"]
         g["_verdicts"].append(r["verdict"])
+        g["_q"].append(q)
         if r["verdict"] != "agree":
             g["_bad"].append(q)
     cols = list(SETTING_COLUMNS) + ["sim_m", "d", "n_seeds"]
     any_inf = any(r["m"] == "inf" for r in tidy.rows)
     any_ex = any(r["extrapolated"] is not None for r in tidy.rows)
-    for q in MEASURED:
+    present = {r["quantity"] for r in tidy.rows}
+    for q in [q for q in MEASURED if q in present]:
         cols += [q] + ([f"{q}_at_sim_m"] if any_inf else []) + [f"sim_{q}", f"sim_{q}_se"]
         if any_ex:
             cols += [f"sim_{q}_extrap", f"sim_{q}_extrap_se"]
@@ -262,13 +281,14 @@ def wide_view(tidy: Table) -> Table:
         g = groups.pop(key)
         verdicts = g.pop("_verdicts")
         bad = g.pop("_bad")
+        names = g.pop("_q")
         if all(v == "agree" for v in verdicts):
             g["verdict"] = "agree"
         elif any(v == "theory not converged" for v in verdicts):
             g["verdict"] = "theory not converged"
         elif any(v == "DISAGREE" for v in verdicts):
             g["verdict"] = "DISAGREE: " + ",".join(
-                q for q, v in zip(MEASURED, verdicts) if v == "DISAGREE")
+                q for q, v in zip(names, verdicts) if v == "DISAGREE")
         else:
             g["verdict"] = "inconclusive: " + ",".join(bad)
         rows.append(g)

@@ -1,46 +1,198 @@
-"""Data distributions with exact scores of their OU-noised laws."""
+"""Data distributions for the random-features simulations, with exact scores where known.
+
+Every model is drawn once per seed (the frozen manifold matrix ``M`` is shared by the
+training and the test samples of that seed).  A model provides
+
+* ``sample(n, generator, dtype, device)``: ``n x d`` data points;
+* ``score(y, t)``: the exact score of the OU-noised law, or ``None`` when unknown
+  (hidden manifold);
+* ``score_sq_mean(t)``: ``E ||grad log p_t(y)||^2 / d`` (an exact control variate);
+* ``exact_score_test_error(t)``: ``C_t`` of this finite instance, when known;
+* ``par_basis``: a ``d x D`` orthonormal basis of the manifold's span (``None`` for
+  isotropic data), used to split the test error into on/off-manifold parts.
+
+Nothing here imports the theory's numerics: the simulation checks the theory, it does not
+share code with it (the package's one-way dependency rule).
+"""
 from __future__ import annotations
 
 import math
 
 import torch
 
-__all__ = ["IsotropicGaussian", "data_model", "ou_forward"]
+__all__ = ["IsotropicGaussian", "Subspace", "LinearManifold", "HiddenManifold", "make_data",
+           "ou_forward", "intrinsic_dimension"]
 
 
 def ou_forward(t: float) -> tuple[float, float]:
-    """``(a_t, Delta_t) = (e^{-t}, 1 - e^{-2t})`` of the OU process ``dX = -X dt + sqrt(2) dB``.
-
-    Written here rather than imported from :mod:`theory`, so that the simulation shares no
-    numerics with the theory it checks (the package's one-way dependency rule).
-    """
+    """``(a_t, Delta_t) = (e^{-t}, 1 - e^{-2t})`` of the OU process ``dX = -X dt + sqrt(2) dB``."""
     return math.exp(-t), -math.expm1(-2.0 * t)
 
 
+def intrinsic_dimension(psi_d: float, d: int) -> int:
+    """``D = round(psi_d d)``, at least 1."""
+    D = int(round(float(psi_d) * d))
+    if D < 1:
+        raise ValueError(f"d: psi_d * d = {float(psi_d) * d:g} gives no intrinsic dimension")
+    return min(D, d)
+
+
 class IsotropicGaussian:
-    """``x_0 ~ N(0, I_d)``.  Under the OU process ``p_t = N(0, I_d)`` for every t, so the
-    exact score is ``-y`` and the test error of the exact score is ``C_t = e^{-2t}``."""
+    """``x_0 ~ N(0, I_d)``: ``p_t = N(0, I_d)``, score ``-y``, ``C_t = e^{-2t}``."""
 
     name = "gaussian"
+    par_basis = None
 
     def __init__(self, d: int):
         self.d = int(d)
+        self.D = self.d
 
-    def sample(self, n: int, generator: torch.Generator, dtype, device) -> torch.Tensor:
+    def sample(self, n, generator, dtype, device):
         return torch.randn(n, self.d, generator=generator, dtype=dtype, device=device)
 
-    def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
+    def score(self, y, t):
         return -y
 
-    def score_sq_mean(self, t: float) -> float:
-        """``E ||grad log p_t(y)||^2 / d = E ||y||^2 / d = 1``."""
+    def score_sq_mean(self, t):
         return 1.0
 
-    def exact_score_test_error(self, t: float) -> float:
+    def exact_score_test_error(self, t):
         return math.exp(-2.0 * t)
 
 
-def data_model(name: str, d: int):
+class Subspace:
+    """``x_0 ~ N(0, Pi)`` with ``Pi`` the projector on the first D coordinates.
+
+    Random features with an isotropic Gaussian ``W`` cannot tell one D-dimensional
+    subspace from another, so the coordinate subspace loses no generality.  With
+    ``y = (y_par, y_perp)``: score ``-(y_par + y_perp / Delta)``, and
+    ``C_t = (D/d) e^{-2t}``.
+    """
+
+    name = "subspace"
+
+    def __init__(self, d: int, D: int, device, dtype):
+        self.d, self.D = int(d), int(D)
+        eye = torch.eye(self.d, self.D, dtype=dtype, device=device)
+        self.par_basis = eye
+
+    def sample(self, n, generator, dtype, device):
+        z = torch.randn(n, self.D, generator=generator, dtype=dtype, device=device)
+        return torch.cat([z, torch.zeros(n, self.d - self.D, dtype=dtype, device=device)], 1)
+
+    def score(self, y, t):
+        _, delta = ou_forward(t)
+        out = -y / delta
+        out[:, : self.D] = -y[:, : self.D]
+        return out
+
+    def score_sq_mean(self, t):
+        _, delta = ou_forward(t)
+        return (self.D + (self.d - self.D) / delta) / self.d
+
+    def exact_score_test_error(self, t):
+        return self.D / self.d * math.exp(-2.0 * t)
+
+
+class LinearManifold:
+    """``x_0 = M z / sqrt(D)`` with ``z ~ N(0, I_D)`` and a frozen Gaussian ``d x D`` matrix M.
+
+    ``Sigma = B B^T`` with ``B = M / sqrt(D)``; ``Sigma_t = a^2 Sigma + Delta I`` and, by
+    Woodbury, ``Sigma_t^{-1} y = (y - a^2 B K B^T y) / Delta`` with
+    ``K = (Delta I_D + a^2 B^T B)^{-1}``.  The exact score is ``-Sigma_t^{-1} y`` and
+    ``C_t = (1/d) sum_k a^2 s_k / (a^2 s_k + Delta)`` over the eigenvalues ``s_k`` of
+    ``B^T B``.
+    """
+
+    name = "linear-manifold"
+
+    def __init__(self, d: int, D: int, generator, dtype, device):
+        self.d, self.D = int(d), int(D)
+        M = torch.randn(self.d, self.D, generator=generator, dtype=torch.float32,
+                        device=device).to(dtype)
+        self.B = M / math.sqrt(self.D)
+        gram = (self.B.T @ self.B).double()
+        self.eig = torch.linalg.eigvalsh(gram)
+        self.par_basis = torch.linalg.qr(self.B)[0]
+        self._t = None
+
+    def _prepare(self, t):
+        if self._t != t:
+            a, delta = ou_forward(t)
+            gram = self.B.T @ self.B
+            K = torch.linalg.inv(delta * torch.eye(self.D, dtype=gram.dtype, device=gram.device)
+                                 + a * a * gram)
+            self._BK = self.B @ K
+            self._t = t
+
+    def sample(self, n, generator, dtype, device):
+        z = torch.randn(n, self.D, generator=generator, dtype=dtype, device=device)
+        return z @ self.B.to(dtype).T
+
+    def score(self, y, t):
+        a, delta = ou_forward(t)
+        self._prepare(t)
+        return -(y - a * a * ((y @ self.B) @ self._BK.T)) / delta
+
+    def score_sq_mean(self, t):
+        # E ||Sigma_t^{-1} y||^2 / d = Tr(Sigma_t^{-1}) / d
+        a, delta = ou_forward(t)
+        tr = (self.d - self.D) / delta + float((1.0 / (a * a * self.eig + delta)).sum())
+        return tr / self.d
+
+    def exact_score_test_error(self, t):
+        a, delta = ou_forward(t)
+        return float((a * a * self.eig / (a * a * self.eig + delta)).sum()) / self.d
+
+
+class HiddenManifold:
+    """``x_0 = phi(M z / sqrt(D))`` (elementwise), frozen Gaussian ``d x D`` matrix M.
+
+    The law of ``x_t`` is not Gaussian and its score has no closed form: ``score`` returns
+    ``None`` and the score error is obtained from the test error and an estimate of
+    ``C_t`` (:mod:`simulate.glm_amp`).
+    """
+
+    name = "hidden-manifold"
+
+    def __init__(self, d: int, D: int, phi, generator, dtype, device):
+        self.d, self.D = int(d), int(D)
+        self.phi = phi
+        M = torch.randn(self.d, self.D, generator=generator, dtype=torch.float32,
+                        device=device).to(dtype)
+        self.B = M / math.sqrt(self.D)
+        self.par_basis = torch.linalg.qr(self.B)[0]
+
+    def sample(self, n, generator, dtype, device):
+        z = torch.randn(n, self.D, generator=generator, dtype=dtype, device=device)
+        return self.phi(z @ self.B.to(dtype).T)
+
+    def score(self, y, t):
+        return None
+
+    def score_sq_mean(self, t):
+        return None
+
+    def exact_score_test_error(self, t):
+        return None
+
+
+def make_data(setting, d: int, generator, dtype, device):
+    """The data model of an :class:`theory.rf.RFSetting` point at dimension ``d``.
+
+    ``generator`` draws the frozen manifold matrix (unused for isotropic and subspace data).
+    """
+    name = setting.data
     if name == "gaussian":
         return IsotropicGaussian(d)
+    D = intrinsic_dimension(float(setting.psi_d), d)
+    if name == "subspace":
+        return Subspace(d, D, device, dtype)
+    if name == "linear-manifold":
+        return LinearManifold(d, D, generator, dtype, device)
+    if name == "hidden-manifold":
+        from .rf import torch_activation
+
+        return HiddenManifold(d, D, torch_activation(setting.manifold_activation), generator,
+                              dtype, device)
     raise ValueError(f"data: unknown data model {name!r}")

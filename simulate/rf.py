@@ -26,13 +26,14 @@ import torch
 from theory.activations import Activation
 from theory.rf import RFSetting
 
-from .data import data_model, ou_forward
+from .data import make_data, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
 from .linalg import gram_update, symmetrize
 
 __all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed"]
 
-MEASURED = ("test_error", "train_error", "train_error_reg", "score_error")
+MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
+            "test_error_perp")
 TEST_UNIT = 256  # test samples per generator
 
 
@@ -101,7 +102,10 @@ class RFMeasurement:
     seeds and its standard error (``std / sqrt(n_seeds)``, ``nan`` with one seed, in which
     case ``mc_se`` is the only uncertainty available).  ``mc_se[q]`` is the Monte Carlo
     standard error of the seed-averaged test/score estimate (zero for the exact train
-    errors).
+    errors).  The quantities present depend on the data model: ``score_error`` needs an
+    exact score (not the hidden manifold), ``test_error_par``/``test_error_perp`` a
+    manifold (not isotropic data), ``exact_score_test_error`` (the ``C_t`` of the drawn
+    instance) a Gaussian model.  ``D`` is the intrinsic dimension (``d`` for isotropic data).
     """
 
     setting: RFSetting
@@ -109,6 +113,7 @@ class RFMeasurement:
     n: int
     p: int
     m: int
+    D: int
     per_seed: dict
     mean: dict
     se: dict
@@ -184,7 +189,6 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     a_t, delta = ou_forward(t)
     sq_delta = math.sqrt(delta)
     act = torch_activation(setting.activation)
-    data = data_model(setting.data, d)
     timings = {} if timings is None else timings
     scale = 1.0 / math.sqrt(d)
 
@@ -203,6 +207,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     t0 = time.perf_counter()
     stream = (size.stream,) if size.stream else ()
     W = normal(p, make_generator(device, seed, *stream, "W"))
+    data = make_data(setting, d, make_generator(device, seed, *stream, "M"), dtype, device)
     X = data.sample(n, make_generator(device, seed, *stream, "X"), draw, device).to(dtype)
     WT = (W.T * scale).contiguous()
     tick("draw", t0)
@@ -269,7 +274,9 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
 
     # ---- Monte Carlo test and score errors over fresh samples
     t0 = time.perf_counter()
-    score_sq_mean = data.score_sq_mean(t) if hasattr(data, "score_sq_mean") else None
+    score_sq_mean = data.score_sq_mean(t)
+    basis = data.par_basis
+    D = data.D
     # one generator per TEST_UNIT samples: results do not depend on test_block
     unit = TEST_UNIT
     block = max(unit, (size.test_block // unit) * unit)
@@ -278,6 +285,11 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     s_test2 = torch.zeros((), dtype=torch.float64, device=device)
     s_score = torch.zeros((), dtype=torch.float64, device=device)
     s_score2 = torch.zeros((), dtype=torch.float64, device=device)
+    s_par = torch.zeros((), dtype=torch.float64, device=device)
+    s_par2 = torch.zeros((), dtype=torch.float64, device=device)
+    s_perp = torch.zeros((), dtype=torch.float64, device=device)
+    s_perp2 = torch.zeros((), dtype=torch.float64, device=device)
+    has_score = True
     count = 0
     for b in range(n_blocks):
         start = b * block
@@ -295,16 +307,30 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         # ||sqrt(D) s + xi||^2 with ||xi||^2/d replaced by its mean 1 (an exact control
         # variate: unbiased, and it removes the largest source of Monte Carlo noise)
         lt = (delta * (s * s).sum(1) + 2.0 * sq_delta * (s * xi).sum(1)).double() / d + 1.0
-        score_true = data.score(y, t)
-        ls = ((s * s).sum(1) - 2.0 * (s * score_true).sum(1)).double() / d
-        if score_sq_mean is None:
-            ls = ls + (score_true * score_true).sum(1).double() / d
-        else:
-            ls = ls + score_sq_mean
         s_test += lt.sum()
         s_test2 += (lt * lt).sum()
-        s_score += ls.sum()
-        s_score2 += (ls * ls).sum()
+        score_true = data.score(y, t)
+        if score_true is None:
+            has_score = False
+        else:
+            ls = ((s * s).sum(1) - 2.0 * (s * score_true).sum(1)).double() / d
+            if score_sq_mean is None:
+                ls = ls + (score_true * score_true).sum(1).double() / d
+            else:
+                ls = ls + score_sq_mean
+            s_score += ls.sum()
+            s_score2 += (ls * ls).sum()
+        if basis is not None:
+            # on-manifold part ||Q^T (sqrt(D) s + xi)||^2 / d, with ||Q^T xi||^2 / d replaced
+            # by its mean D/d (control variate); the off-manifold part is the remainder
+            sp, xp = s @ basis, xi @ basis
+            lp = (delta * (sp * sp).sum(1) + 2.0 * sq_delta * (sp * xp).sum(1)).double() / d
+            lp = lp + D / d
+            lq = lt - lp
+            s_par += lp.sum()
+            s_par2 += (lp * lp).sum()
+            s_perp += lq.sum()
+            s_perp2 += (lq * lq).sum()
         count += nb
     tick("test_error", t0)
 
@@ -314,14 +340,19 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         return mu, math.sqrt(var / count)
 
     test, test_se = mean_se(s_test, s_test2)
-    score, score_se = mean_se(s_score, s_score2)
-    return {
-        "test_error": test, "train_error": train, "train_error_reg": train_reg,
-        "score_error": score,
-        "_mc_se": {"test_error": test_se, "score_error": score_se,
-                   "train_error": 0.0, "train_error_reg": 0.0},
-        "n": n, "p": p, "m": m,
-    }
+    out = {"test_error": test, "train_error": train, "train_error_reg": train_reg,
+           "_mc_se": {"test_error": test_se, "train_error": 0.0, "train_error_reg": 0.0},
+           "n": n, "p": p, "m": m, "D": D}
+    if has_score:
+        out["score_error"], out["_mc_se"]["score_error"] = mean_se(s_score, s_score2)
+    if basis is not None:
+        out["test_error_par"], out["_mc_se"]["test_error_par"] = mean_se(s_par, s_par2)
+        out["test_error_perp"], out["_mc_se"]["test_error_perp"] = mean_se(s_perp, s_perp2)
+    c_t = data.exact_score_test_error(t)
+    if c_t is not None:
+        out["exact_score_test_error"] = c_t
+        out["_mc_se"]["exact_score_test_error"] = 0.0
+    return out
 
 
 def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFMeasurement:
@@ -356,18 +387,20 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
         if callback is not None:
             callback(i, len(size.seeds))
     seconds = time.perf_counter() - t_start
-    per_seed = {q: np.array([r[q] for r in rows]) for q in MEASURED}
+    measured = [q for q in MEASURED + ("exact_score_test_error",) if q in rows[0]]
+    per_seed = {q: np.array([r[q] for r in rows]) for q in measured}
     k = len(rows)
     mean = {q: float(np.mean(v)) for q, v in per_seed.items()}
     se = {q: (float(np.std(v, ddof=1) / math.sqrt(k)) if k > 1 else float("nan"))
           for q, v in per_seed.items()}
-    mc = {q: float(math.sqrt(sum(r["_mc_se"][q] ** 2 for r in rows)) / k) for q in MEASURED}
-    for q in MEASURED:
+    mc = {q: float(math.sqrt(sum(r["_mc_se"][q] ** 2 for r in rows)) / k) for q in measured}
+    for q in measured:
         if not np.all(np.isfinite(per_seed[q])):
             raise RuntimeError(f"simulation produced a non-finite {q}; check the setting "
                                f"({setting!r}) and dtype")
     return RFMeasurement(
         setting=setting, size=size, n=rows[0]["n"], p=rows[0]["p"], m=rows[0]["m"],
+        D=rows[0]["D"],
         per_seed=per_seed, mean=mean, se=se, mc_se=mc, seconds=seconds, timings=timings,
         device=describe_device(device), dtype=str(size.dtype),
     )

@@ -8,6 +8,7 @@ import numpy as np
 from ..processes import ou_coefficients
 from ..solvers import continuation_newton
 from ._setting import RFSetting
+from . import _system_sigma as sigma_system
 from ._system import Coefficients, observables, residual_and_jacobian
 
 __all__ = ["RFPrediction", "predict", "QUANTITIES"]
@@ -32,10 +33,14 @@ class RFPrediction:
         ``(1/d) E ||s(x_t) - grad log p_t(x_t)||^2 = (test_error - C_t) / Delta``.
     exact_score_test_error : ndarray
         ``C_t``, the test error of the exact score (``e^{-2t}`` for isotropic data).
+    test_error_par, test_error_perp : ndarray
+        The test error split along the manifold (the subspace or the column space of
+        ``M``) and its orthogonal complement; ``par + perp = test_error``.  For isotropic
+        data everything is ``par``.
     generalization_gap : ndarray
         ``test_error - train_error``.
-    q, r : ndarray
-        Normalised resolvent traces solving the system.
+    q, r, h : ndarray
+        Normalised resolvent traces solving the system (``h = r`` for isotropic data).
     converged : ndarray of bool
     residual : ndarray
         Relative residual of the system at the returned (q, r).
@@ -53,8 +58,11 @@ class RFPrediction:
     score_error: np.ndarray
     exact_score_test_error: np.ndarray
     generalization_gap: np.ndarray
+    test_error_par: np.ndarray
+    test_error_perp: np.ndarray
     q: np.ndarray
     r: np.ndarray
+    h: np.ndarray
     converged: np.ndarray
     residual: np.ndarray
     status: np.ndarray
@@ -72,7 +80,12 @@ class RFPrediction:
                 "psi_n": float(s.psi_n[idx]), "psi_p": float(s.psi_p[idx]),
                 "m": "inf" if np.isinf(m) else int(m), "t": float(s.t[idx]),
                 "lam": float(s.lam[idx]), "activation": s.activation.name, "data": s.data,
+                **({"psi_d": float(s.psi_d[idx])} if s.data != "gaussian" else {}),
+                **({"manifold_activation": s.manifold_activation.name}
+                   if s.data == "hidden-manifold" else {}),
                 **{k: float(getattr(self, k)[idx]) for k in QUANTITIES},
+                "test_error_par": float(self.test_error_par[idx]),
+                "test_error_perp": float(self.test_error_perp[idx]),
                 "exact_score_test_error": float(self.exact_score_test_error[idx]),
                 "converged": bool(self.converged[idx]),
                 "residual": float(self.residual[idx]),
@@ -128,6 +141,48 @@ def solve_system(co: Coefficients, *, tol: float = 1e-12):
     return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), res
 
 
+def _sigma_coefficients(setting: RFSetting) -> sigma_system.SigmaCoefficients:
+    co = _coefficients(setting)
+    spectrum = _broadcast_spectrum(setting.spectrum, setting.shape)
+    psi_par = spectrum.mass(True)
+    return sigma_system.SigmaCoefficients(**co.__dict__, spectrum=spectrum, psi_par=psi_par)
+
+
+def _broadcast_spectrum(spectrum, shape):
+    from ..spectra import Spectrum
+
+    comps = [c.map(lambda a: np.broadcast_to(a, shape).ravel().astype(float))
+             for c in spectrum.components]
+    return Spectrum(comps)
+
+
+def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):
+    """Solve for (q, r, h) at z = -lam by continuation in log(lambda) from a large ridge."""
+    lam0 = _start_ridge(co)
+    # the spectrum can be larger than 1 (Marchenko-Pastur edges): start above it
+    _, hi = co.spectrum.support()
+    lam0 = np.maximum(lam0, 100.0 * (co.mu1sq + co.musq) * (1.0 + co.psi_p) * (1.0 + hi))
+    log_ratio = np.log(co.lam / lam0)
+
+    def fun(x, s, sel):
+        sub = co.take(sel)
+        q, r, h = np.exp(x[:, 0]), np.exp(x[:, 1]), np.exp(x[:, 2])
+        lam = lam0[sel] * np.exp(s * log_ratio[sel])
+        F, J, scale = sigma_system.residual_and_jacobian(sub, q, r, h, -lam)
+        J = J * np.stack([q, r, h], -1)[:, None, :]
+        Fs = np.zeros_like(F)
+        Fs[:, 2] = q * (lam * log_ratio[sel])  # dE_q/dz = -q, dz/ds = -lam log_ratio
+        return F, J, Fs, scale
+
+    sx2 = co.spectrum.mean()
+    x0 = np.stack([-np.log(lam0), -np.log(lam0), np.log(sx2) - np.log(lam0)], -1)
+    span = np.maximum(np.abs(log_ratio), 1e-12)
+    n = co.psi_n.size
+    res = continuation_newton(fun, x0, n, tol=tol, h0=np.clip(0.7 / span, 1e-3, 1.0),
+                              h_max=np.clip(3.0 / span, 1e-3, 1.0))
+    return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), np.exp(res.x[:, 2]), res
+
+
 def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     """Asymptotic test, train and score errors on the grid of ``setting``.
 
@@ -155,19 +210,29 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     """
     if not isinstance(setting, RFSetting):
         raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
-    co = _coefficients(setting)
-    # extreme ratios can overflow intermediate products; such points come out non-finite and
-    # are reported as not converged below, never as numbers
-    with np.errstate(all="ignore"):
-        q, r, res = solve_system(co, tol=tol)
-        obs = observables(co, q, r)
     shape = setting.shape
+    if setting.data == "gaussian":
+        co = _coefficients(setting)
+        # extreme ratios can overflow intermediate products; such points come out
+        # non-finite and are reported as not converged below, never as numbers
+        with np.errstate(all="ignore"):
+            q, r, res = solve_system(co, tol=tol)
+            obs = observables(co, q, r)
+        h = r
+        obs["test_error_par"] = obs["test_error"]
+        obs["test_error_perp"] = np.zeros_like(obs["test_error"])
+    else:
+        co = _sigma_coefficients(setting)
+        with np.errstate(all="ignore"):
+            q, r, h, res = solve_sigma_system(co, tol=tol)
+            obs = sigma_system.observables(co, q, r, h)
     c_t = np.broadcast_to(setting.exact_score_test_error, shape).ravel()
     _, delta = ou_coefficients(np.broadcast_to(setting.t, shape).ravel())
     converged = res.converged & obs["well_posed"]
     with np.errstate(all="ignore"):
         score = (obs["test_error"] - c_t) / delta
-    for value in (obs["test_error"], obs["train_error"], obs["train_error_reg"], score):
+    for value in (obs["test_error"], obs["train_error"], obs["train_error_reg"], score,
+                  obs["test_error_par"], obs["test_error_perp"]):
         converged &= np.isfinite(value)
     status = np.where(res.converged & ~converged, 3, res.status)
 
@@ -182,7 +247,8 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     if n_singular:
         message = (f"{n_bad} of {converged.size} points did not converge ({n_singular} with a "
                    "numerically singular Jacobian or non-finite errors: a degenerate limit "
-                   "such as psi_p -> 0 or t -> 0)")
+                   "such as psi_p -> 0 or t -> 0, or an exact-score constant that did not "
+                   "converge)")
     return RFPrediction(
         setting=setting,
         test_error=out(test),
@@ -191,7 +257,9 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
         score_error=out(score),
         exact_score_test_error=c_t.reshape(shape),
         generalization_gap=out(test - obs["train_error"]),
-        q=q.reshape(shape), r=r.reshape(shape),
+        test_error_par=out(obs["test_error_par"]),
+        test_error_perp=out(obs["test_error_perp"]),
+        q=q.reshape(shape), r=r.reshape(shape), h=h.reshape(shape),
         converged=converged.reshape(shape),
         residual=res.residual.reshape(shape),
         status=status.reshape(shape),

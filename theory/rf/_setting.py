@@ -9,11 +9,13 @@ import numpy as np
 
 from ..activations import ActivationMoments, get_activation, moments
 from ..processes import ou_coefficients
+from ..spectra import Spectrum, marchenko_pastur, mixture, point_mass
 
 __all__ = ["RFSetting", "DATA_MODELS"]
 
-DATA_MODELS = ("gaussian",)
-_NUMERIC = ("psi_n", "psi_p", "t", "lam", "m")
+DATA_MODELS = ("gaussian", "subspace", "linear-manifold", "hidden-manifold")
+_NUMERIC = ("psi_n", "psi_p", "t", "lam", "m", "psi_d")
+_CENTRED_TOL = 1e-10
 
 
 def _positive(name: str, value, what: str) -> np.ndarray:
@@ -79,7 +81,22 @@ class RFSetting:
     activation : str, Activation or callable
         ``"tanh"`` (default), ``"relu"``, ``"erf"``, ``"linear"`` or a NumPy callable.
     data : str
-        Data model; ``"gaussian"`` is isotropic ``N(0, I_d)``.
+        Data model (research note rf_learning_curves.md section 2.2):
+
+        * ``"gaussian"``: isotropic ``N(0, I_d)``;
+        * ``"subspace"``: ``N(0, Pi)`` with ``Pi`` the projector on a D-dimensional
+          subspace (``Tr Sigma / d = psi_d``);
+        * ``"linear-manifold"``: ``x = M z / sqrt(D)``, ``z ~ N(0, I_D)``, ``M`` a frozen
+          ``d x D`` Gaussian matrix (``Sigma = M M^T / D``, Marchenko-Pastur spectrum);
+        * ``"hidden-manifold"``: ``x = phi(M z / sqrt(D))`` with a centred non-linearity
+          ``phi`` (``manifold_activation``), entering the random-features theory through
+          its Gaussian-equivalent covariance ``kappa1^2 M M^T / D + kappa*^2 I``.
+    psi_d : array_like, optional
+        Intrinsic ratio ``D / d`` in ``(0, 1]``; required by the manifold and subspace
+        models, not accepted for ``"gaussian"``.
+    manifold_activation : str, Activation or callable, optional
+        ``phi`` of the hidden manifold (default ``"tanh"``); must be centred,
+        ``E phi(g) = 0`` for ``g ~ N(0, 1)``.
 
     Raises
     ------
@@ -95,32 +112,69 @@ class RFSetting:
     m: Any = 1
     activation: Any = "tanh"
     data: str = "gaussian"
+    psi_d: Any = None
+    manifold_activation: Any = None
     _moments: ActivationMoments = field(init=False, repr=False, compare=False)
+    _manifold_moments: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        if not isinstance(self.data, str) or self.data not in DATA_MODELS:
+            raise ValueError(f"data: unknown data model {self.data!r}; supported: "
+                             f"{', '.join(DATA_MODELS)}")
+        if self.data == "gaussian":
+            if self.psi_d is not None and not np.all(np.asarray(self.psi_d, dtype=float) == 1.0):
+                raise ValueError("psi_d: isotropic 'gaussian' data has psi_d = 1; use "
+                                 "data='subspace' or a manifold model for D < d")
+            psi_d = np.ones(())
+        else:
+            if self.psi_d is None:
+                raise ValueError(f"psi_d: data={self.data!r} needs the intrinsic ratio "
+                                 "psi_d = D/d in (0, 1]")
+            psi_d = _positive("psi_d", self.psi_d, "intrinsic ratio D/d")
+            if np.any(psi_d > 1.0):
+                raise ValueError(f"psi_d: intrinsic ratio D/d must be in (0, 1] "
+                                 f"(got {psi_d[psi_d > 1.0].ravel()[0]:g})")
+        if self.data == "hidden-manifold":
+            phi = get_activation("tanh" if self.manifold_activation is None
+                                 else self.manifold_activation)
+            mm = moments(phi, 1.0, 0.0)
+            scale = float(np.sqrt(mm.mu1**2 + mm.mu_star_sq))
+            if abs(float(mm.mu0)) > _CENTRED_TOL * max(scale, 1.0):
+                raise ValueError(f"manifold_activation: {phi.name!r} is not centred "
+                                 f"(E phi(g) = {float(mm.mu0):.3g} for g ~ N(0, 1)); the "
+                                 "hidden-manifold theory needs E phi(g) = 0 (use a centred "
+                                 "version, e.g. theory.activations.centred)")
+            object.__setattr__(self, "manifold_activation", phi)
+            object.__setattr__(self, "_manifold_moments", mm)
+        else:
+            if self.manifold_activation is not None:
+                raise ValueError("manifold_activation: only used with data='hidden-manifold'")
+            object.__setattr__(self, "_manifold_moments", None)
         conv = {
             "psi_n": _positive("psi_n", self.psi_n, "samples per dimension"),
             "psi_p": _positive("psi_p", self.psi_p, "features per dimension"),
             "t": _positive("t", self.t, "diffusion time"),
             "lam": _positive("lam", self.lam, "ridge"),
             "m": _noise_copies(self.m),
+            "psi_d": psi_d,
         }
         try:
             arrays = np.broadcast_arrays(*[conv[k] for k in _NUMERIC])
         except ValueError:
             shapes = ", ".join(f"{k}{conv[k].shape}" for k in _NUMERIC)
-            raise ValueError(f"psi_n, psi_p, t, lam, m: shapes do not broadcast ({shapes})") from None
+            raise ValueError(f"psi_n, psi_p, t, lam, m, psi_d: shapes do not broadcast "
+                             f"({shapes})") from None
         for k, a in zip(_NUMERIC, arrays):
             a = np.array(a, dtype=float)
             a.setflags(write=False)
             object.__setattr__(self, k, a)
         object.__setattr__(self, "activation", get_activation(self.activation))
-        if not isinstance(self.data, str) or self.data not in DATA_MODELS:
-            raise ValueError(f"data: unknown data model {self.data!r}; supported: "
-                             f"{', '.join(DATA_MODELS)}")
-        # Gaussian moments at the distinct times (validates the activation).
-        a_t, _ = ou_coefficients(self.t)
-        object.__setattr__(self, "_moments", moments(self.activation, 1.0, a_t**2))
+        # Gaussian moments at pre-activation variance a^2 sigma_x^2 + Delta and noise-copy
+        # covariance a^2 sigma_x^2 (validates the activation)
+        a_t, delta = ou_coefficients(self.t)
+        sx2 = self.data_variance
+        object.__setattr__(self, "_moments",
+                           moments(self.activation, a_t**2 * sx2 + delta, a_t**2 * sx2))
 
     # ------------------------------------------------------------------ structure
     @property
@@ -136,19 +190,78 @@ class RFSetting:
         """Gaussian moments of the activation at each point (pre-activation variance 1)."""
         return self._moments
 
+    @property
+    def gaussian_data(self) -> bool:
+        """True when the data are exactly Gaussian (every model but the hidden manifold)."""
+        return self.data != "hidden-manifold"
+
+    @property
+    def data_variance(self) -> np.ndarray:
+        """``sigma_x^2 = Tr Sigma / d``: 1, ``psi_d`` (subspace), 1, ``E phi(g)^2``."""
+        if self.data == "subspace":
+            return self.psi_d
+        if self.data == "hidden-manifold":
+            mm = self._manifold_moments
+            return np.full(self.shape, float(mm.mu1**2 + mm.mu_star_sq))
+        return np.ones(self.shape)
+
+    @cached_property
+    def spectrum(self) -> Spectrum:
+        """Limiting spectral measure of the (Gaussian-equivalent) data covariance.
+
+        Components spanned by the manifold (the subspace, the column space of ``M``) are
+        flagged on-manifold; the rest (its orthogonal complement) off-manifold.
+        """
+        g = self.psi_d
+        if self.data == "gaussian":
+            return point_mass(np.ones(self.shape))
+        if self.data == "subspace":
+            return mixture((g, point_mass(1.0)), (1.0 - g, point_mass(0.0, on_manifold=False)))
+        if self.data == "linear-manifold":
+            # nonzero eigenvalues of M M^T / D = those of M^T M / D: MP(psi_d) / psi_d
+            return mixture((g, marchenko_pastur(g, 1.0 / g)),
+                           (1.0 - g, point_mass(0.0, on_manifold=False)))
+        mm = self._manifold_moments
+        k1sq, kssq = float(mm.mu1**2), float(mm.mu_star_sq)
+        return mixture((g, marchenko_pastur(g, k1sq / g, kssq)),
+                       (1.0 - g, point_mass(kssq, on_manifold=False)))
+
     @cached_property
     def exact_score_test_error(self) -> np.ndarray:
-        """``C_t``: the test error of the exact score; ``e^{-2t}`` for isotropic data."""
-        a_t, _ = ou_coefficients(self.t)
-        return a_t**2
+        """``C_t = (1/d) E ||xi - E[xi | x_t]||^2``, the test error of the exact score.
+
+        Gaussian data: ``int rho(dl) a^2 l / (a^2 l + Delta)`` (``e^{-2t}`` for isotropic
+        data, ``psi_d e^{-2t}`` for the subspace).  Hidden manifold: the Bayes-optimal
+        (GLM replica) value of :func:`theory.rf.hidden_manifold_exact_score`.
+        """
+        a_t, delta = ou_coefficients(self.t)
+        if self.gaussian_data:
+            return np.broadcast_to(self.spectrum.expect_ratio(delta, a_t**2), self.shape).copy()
+        from ._exact_score import hidden_manifold_exact_score
+
+        res = hidden_manifold_exact_score(self.psi_d, self.t, self.manifold_activation)
+        return np.where(res.converged, res.c_t, np.nan)
+
+    @cached_property
+    def exact_score_test_error_par(self) -> np.ndarray:
+        """The on-manifold part of ``C_t`` (Gaussian data only; the off-manifold part of
+        the noise is read off exactly where ``Sigma`` vanishes)."""
+        if not self.gaussian_data:
+            raise ValueError("data: the on/off-manifold split of C_t is defined here for "
+                             "Gaussian data only")
+        a_t, delta = ou_coefficients(self.t)
+        return np.broadcast_to(self.spectrum.expect_ratio(delta, a_t**2, on_manifold=True),
+                               self.shape).copy()
 
     def point(self, index) -> "RFSetting":
         """The scalar setting at ``index`` of the grid."""
         vals = {k: getattr(self, k)[index] for k in _NUMERIC}
         if any(np.ndim(v) for v in vals.values()):
             raise ValueError("index: must select a single grid point")
+        if self.data == "gaussian":
+            vals.pop("psi_d")
         return RFSetting(**{k: float(v) for k, v in vals.items()}, activation=self.activation,
-                         data=self.data)
+                         data=self.data, manifold_activation=self._manifold_activation_arg())
 
     def points(self) -> Iterator["RFSetting"]:
         """Iterate over the grid as scalar settings, in C order."""
@@ -158,8 +271,18 @@ class RFSetting:
     def replace(self, **changes) -> "RFSetting":
         """A copy with some fields changed (validated again)."""
         cur = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        cur["manifold_activation"] = self._manifold_activation_arg()
+        if self.data == "gaussian":
+            cur["psi_d"] = None
+        if changes.get("data", self.data) != "hidden-manifold":
+            cur["manifold_activation"] = None
+        if changes.get("data", self.data) == "gaussian":
+            cur["psi_d"] = None
         cur.update(changes)
         return RFSetting(**cur)
+
+    def _manifold_activation_arg(self):
+        return self.manifold_activation if self.data == "hidden-manifold" else None
 
     def to_dict(self) -> dict:
         """JSON-friendly description (scalars as floats, arrays as lists; m may be 'inf')."""
@@ -169,15 +292,23 @@ class RFSetting:
                 return "inf" if np.isinf(a) else float(a)
             return [("inf" if np.isinf(x) else float(x)) for x in a.ravel()]
 
-        out = {k: enc(getattr(self, k)) for k in _NUMERIC}
+        out = {k: enc(getattr(self, k)) for k in _NUMERIC if k != "psi_d"}
+        if self.data != "gaussian":
+            out["psi_d"] = enc(self.psi_d)
         out["shape"] = list(self.shape)
         out["activation"] = self.activation.name
         out["data"] = self.data
+        if self.data == "hidden-manifold":
+            out["manifold_activation"] = self.manifold_activation.name
         return out
 
     def __repr__(self) -> str:
+        keys = [k for k in _NUMERIC if k != "psi_d" or self.data != "gaussian"]
         if self.size == 1:
-            vals = ", ".join(f"{k}={float(getattr(self, k)):g}" for k in _NUMERIC)
+            vals = ", ".join(f"{k}={float(getattr(self, k)):g}" for k in keys)
         else:
             vals = f"shape={self.shape}"
-        return f"RFSetting({vals}, activation={self.activation.name!r}, data={self.data!r})"
+        extra = (f", manifold_activation={self.manifold_activation.name!r}"
+                 if self.data == "hidden-manifold" else "")
+        return (f"RFSetting({vals}, activation={self.activation.name!r}, data={self.data!r}"
+                f"{extra})")

@@ -1,0 +1,359 @@
+"""Spectral measures of data covariances: point masses, Marchenko-Pastur laws, mixtures.
+
+The learning-curve theory of random features on Gaussian(-equivalent) data sees the data
+covariance ``Sigma`` only through its limiting spectral measure ``rho`` and, in the
+self-consistent equations, only through the resolvent-type integrals
+
+    I_k(A, B) = int rho(dl) l^k / (A + B l),          k = 0, 1,
+    K_k(A, B) = int rho(dl) l^k / (A + B l)^2,        k = 0, 1, 2,
+
+with ``A > 0`` and ``B >= 0``.  A :class:`Spectrum` is a finite mixture of components,
+each a point mass or an affine image ``shift + scale * Y`` of a Marchenko-Pastur variable
+``Y`` (ratio ``gamma``, mean 1).  Every parameter may be an array, so one spectrum
+describes a whole grid of settings, and every integral is evaluated in closed form:
+vectorised, exact, and stable from ``B/A = 0`` to ``B/A -> inf``.
+
+Marchenko-Pastur closed forms (derived here from the Stieltjes transform
+``g(z) = 2 / (1 - gamma - z + sqrt((1 + gamma - z)^2 - 4 gamma))``, written so that every
+term is positive for ``gamma <= 1``): with ``b = B / A``,
+
+    R  = sqrt(1 + 2 b (1 + gamma) + b^2 (1 - gamma)^2),   D = 1 + b (1 - gamma) + R,
+    int 1 / (1 + b Y)     = 2 / D,
+    int Y / (1 + b Y)     = [(1 - gamma) + (2 (1 + gamma) + b (1 - gamma)^2) / (R + 1)] / D,
+    int 1 / (1 + b Y)^2   = 2 (R + 1 + b (1 + gamma)) / (R D^2),
+    int Y / (1 + b Y)^2   = 2 D' / D^2,   D' = (1 - gamma) + ((1 + gamma) + b (1 - gamma)^2) / R,
+    int Y^2 / (1 + b Y)^2 = (int Y/(1+bY) - int Y/(1+bY)^2) / b   (a moment series for small b).
+
+A law with ``gamma > 1`` is stored as its atom ``(1 - 1/gamma) delta_0`` plus
+``gamma * MP(1/gamma)`` weighted ``1/gamma``, so only ``gamma <= 1`` is ever evaluated.
+
+Each component carries a flag ``on_manifold``: the integrals can be restricted to the
+flagged components, which is how the test error is split into its on-manifold (``par``)
+and off-manifold (``perp``) parts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+__all__ = ["Spectrum", "point_mass", "marchenko_pastur", "mixture", "Integrals"]
+
+_SERIES_B = 1e-3  # below this b, int Y^2/(1+bY)^2 by its moment series
+_SERIES_TERMS = 8
+
+
+def _param(name, value, *, low=None, strict=False, high=None):
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number or an array of numbers, got {value!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: must be finite")
+    if low is not None:
+        bad = arr <= low if strict else arr < low
+        if np.any(bad):
+            rel = ">" if strict else ">="
+            raise ValueError(f"{name}: must be {rel} {low:g} (got {arr[bad].ravel()[0]:g})")
+    if high is not None and np.any(arr > high):
+        raise ValueError(f"{name}: must be <= {high:g} (got {arr[arr > high].ravel()[0]:g})")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class _Component:
+    kind: str  # "atom" or "mp"
+    weight: np.ndarray
+    loc: np.ndarray  # atom location, or the shift of the MP image
+    scale: np.ndarray  # MP scale (1 for atoms)
+    ratio: np.ndarray  # MP ratio in (0, 1] (unused for atoms)
+    on_manifold: bool
+
+    def map(self, f):
+        return _Component(self.kind, f(self.weight), f(self.loc), f(self.scale), f(self.ratio),
+                          self.on_manifold)
+
+
+@dataclass(frozen=True)
+class Integrals:
+    """``I0, I1, K0, K1, K2`` of a spectrum (see the module docstring), arrays."""
+
+    I0: np.ndarray
+    I1: np.ndarray
+    K0: np.ndarray
+    K1: np.ndarray
+    K2: np.ndarray
+
+
+def _mp_moments(gamma: np.ndarray, k_max: int) -> list[np.ndarray]:
+    """Moments ``E Y^k`` (k = 0..k_max) of MP(gamma) with mean 1 (Narayana polynomials)."""
+    out = [np.ones_like(gamma)]
+    for k in range(1, k_max + 1):
+        out.append(sum(comb(k, i) * comb(k, i - 1) / k * gamma ** (i - 1) for i in range(1, k + 1)))
+    return out
+
+
+def _mp_standard(gamma, b):
+    """``int (1, Y)/(1+bY)`` and ``int (1, Y, Y^2)/(1+bY)^2`` for MP(gamma <= 1), b >= 0."""
+    g1 = 1.0 - gamma
+    R = np.sqrt(1.0 + 2.0 * b * (1.0 + gamma) + (b * g1) ** 2)
+    D = 1.0 + b * g1 + R
+    f0 = 2.0 / D
+    f1 = (g1 + (2.0 * (1.0 + gamma) + b * g1**2) / (R + 1.0)) / D
+    k0 = 2.0 * (R + 1.0 + b * (1.0 + gamma)) / (R * D**2)
+    dD = g1 + ((1.0 + gamma) + b * g1**2) / R
+    k1 = 2.0 * dD / D**2
+    small = b < _SERIES_B
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k2 = (f1 - k1) / np.where(small, 1.0, b)
+    if np.any(small):
+        mom = _mp_moments(gamma, _SERIES_TERMS + 2)
+        series = sum((j + 1) * (-b) ** j * mom[j + 2] for j in range(_SERIES_TERMS))
+        k2 = np.where(small, series, k2)
+    return f0, f1, k0, k1, k2
+
+
+class Spectrum:
+    """A finite mixture of point masses and affine Marchenko-Pastur laws.
+
+    Build with :func:`point_mass`, :func:`marchenko_pastur`, :func:`mixture` and the
+    methods :meth:`scaled` / :meth:`shifted`; parameters broadcast to ``self.shape``.
+    """
+
+    def __init__(self, components):
+        self._components = tuple(components)
+        shapes = []
+        for c in self._components:
+            shapes += [c.weight.shape, c.loc.shape, c.scale.shape, c.ratio.shape]
+        try:
+            self.shape = np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError("spectrum: parameter shapes do not broadcast") from None
+
+    # ------------------------------------------------------------------ algebra
+    @property
+    def components(self):
+        return self._components
+
+    def scaled(self, factor) -> "Spectrum":
+        """The law of ``factor * X``."""
+        f = _param("factor", factor, low=0.0, strict=True)
+        return Spectrum([_Component(c.kind, c.weight, c.loc * f, c.scale * f, c.ratio,
+                                    c.on_manifold) for c in self._components])
+
+    def shifted(self, shift) -> "Spectrum":
+        """The law of ``X + shift`` (``shift >= 0`` keeps it a covariance spectrum)."""
+        s = _param("shift", shift, low=0.0)
+        return Spectrum([_Component(c.kind, c.weight, c.loc + s, c.scale, c.ratio, c.on_manifold)
+                         for c in self._components])
+
+    def flagged(self, on_manifold: bool) -> "Spectrum":
+        """The same law with every component flagged on (True) or off the manifold."""
+        return Spectrum([_Component(c.kind, c.weight, c.loc, c.scale, c.ratio, bool(on_manifold))
+                         for c in self._components])
+
+    def flat(self) -> "Spectrum":
+        """Parameters broadcast to ``self.shape`` and flattened (the solvers' layout)."""
+        def f(a):
+            return np.ascontiguousarray(np.broadcast_to(a, self.shape)).ravel().astype(float)
+        return Spectrum([c.map(f) for c in self._components])
+
+    def take(self, sel) -> "Spectrum":
+        """Points ``sel`` of a flat spectrum."""
+        return Spectrum([c.map(lambda a: a[sel] if a.ndim else a) for c in self._components])
+
+    # ------------------------------------------------------------------ summaries
+    def mass(self, on_manifold=None) -> np.ndarray:
+        """Total weight (of the flagged components when ``on_manifold`` is a bool)."""
+        return sum((np.broadcast_to(c.weight, self.shape) for c in self._select(on_manifold)),
+                   np.zeros(self.shape))
+
+    def mean(self) -> np.ndarray:
+        """``int l rho(dl)`` (= ``Tr Sigma / d``)."""
+        return sum((np.broadcast_to(c.weight * (c.loc + (c.scale if c.kind == "mp" else 0.0)),
+                                    self.shape) for c in self._components), np.zeros(self.shape))
+
+    def support(self):
+        """``(lower, upper)`` edges of the support, arrays of ``self.shape``."""
+        lo = np.full(self.shape, np.inf)
+        hi = np.full(self.shape, -np.inf)
+        for c in self._components:
+            if c.kind == "atom":
+                a, b = c.loc, c.loc
+            else:
+                a = c.loc + c.scale * (1.0 - np.sqrt(c.ratio)) ** 2
+                b = c.loc + c.scale * (1.0 + np.sqrt(c.ratio)) ** 2
+            live = np.broadcast_to(c.weight > 0, self.shape)
+            lo = np.where(live, np.minimum(lo, a), lo)
+            hi = np.where(live, np.maximum(hi, b), hi)
+        return lo, hi
+
+    def _select(self, on_manifold):
+        if on_manifold is None:
+            return self._components
+        return tuple(c for c in self._components if c.on_manifold == bool(on_manifold))
+
+    # ------------------------------------------------------------------ integrals
+    def integrals(self, A, B, on_manifold=None) -> Integrals:
+        """Resolvent integrals ``I0, I1, K0, K1, K2`` at ``(A, B)`` (``A > 0``, ``B >= 0``).
+
+        ``on_manifold=True/False`` restricts them to the flagged / unflagged components.
+        """
+        A = np.asarray(A, dtype=float)
+        B = np.asarray(B, dtype=float)
+        shape = np.broadcast_shapes(A.shape, B.shape, self.shape)
+        acc = [np.zeros(shape) for _ in range(5)]
+        for c in self._select(on_manifold):
+            w, c0 = c.weight, c.loc
+            if c.kind == "atom":
+                den = A + B * c0
+                parts = (1.0 / den, c0 / den, 1.0 / den**2, c0 / den**2, c0**2 / den**2)
+            else:
+                s = c.scale
+                A1 = A + B * c0
+                B1 = B * s
+                f0, f1, k0, k1, k2 = _mp_standard(c.ratio, B1 / A1)
+                i0, i1 = f0 / A1, f1 / A1
+                kk0, kk1, kk2 = k0 / A1**2, k1 / A1**2, k2 / A1**2
+                parts = (i0, c0 * i0 + s * i1, kk0, c0 * kk0 + s * kk1,
+                         c0**2 * kk0 + 2.0 * c0 * s * kk1 + s**2 * kk2)
+            for i, v in enumerate(parts):
+                acc[i] = acc[i] + w * v
+        return Integrals(*acc)
+
+    def expect_ratio(self, A, B, on_manifold=None) -> np.ndarray:
+        """``int rho(dl) B l / (A + B l)``, e.g. ``C_t`` with ``A = Delta, B = a^2``."""
+        return np.asarray(B) * self.integrals(A, B, on_manifold).I1
+
+    # ------------------------------------------------------------------ densities
+    def _scalar(self):
+        if self.shape != ():
+            raise ValueError("spectrum: select a single point first (shape is "
+                             f"{self.shape}); use flat().take([i])")
+
+    def atoms(self):
+        """``(locations, weights)`` of the point masses of a scalar spectrum."""
+        self._scalar()
+        loc, wt = [], []
+        for c in self._components:
+            if c.kind == "atom" and float(c.weight) > 0:
+                loc.append(float(c.loc))
+                wt.append(float(c.weight))
+        return np.array(loc), np.array(wt)
+
+    def density(self, x) -> np.ndarray:
+        """Density of the continuous part of a scalar spectrum at ``x``."""
+        self._scalar()
+        x = np.asarray(x, dtype=float)
+        out = np.zeros_like(x)
+        for c in self._components:
+            if c.kind != "mp":
+                continue
+            g = float(c.ratio)
+            y = (x - float(c.loc)) / float(c.scale)
+            lo, hi = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
+            inside = (y > lo) & (y < hi)
+            ys = np.where(inside, y, 1.0)
+            dens = np.sqrt(np.clip((hi - ys) * (ys - lo), 0.0, None)) / (2 * np.pi * g * ys)
+            out = out + np.where(inside, float(c.weight) * dens / float(c.scale), 0.0)
+        return out
+
+    def quadrature(self, n: int = 200):
+        """Nodes and weights integrating a scalar spectrum (atoms exactly).
+
+        Each Marchenko-Pastur part uses Gauss-Chebyshev nodes of the second kind in
+        ``Y = 1 + gamma + 2 sqrt(gamma) x``, which absorb the square-root edges: smooth
+        integrands converge geometrically for ``gamma < 1`` (algebraically at ``gamma = 1``,
+        where the density has an inverse square-root singularity at 0).
+        """
+        self._scalar()
+        if not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"n: number of nodes must be an integer >= 2 (got {n!r})")
+        nodes, weights = [], []
+        i = np.arange(1, n + 1)
+        theta = i * np.pi / (n + 1)
+        xc, wc = np.cos(theta), np.pi / (n + 1) * np.sin(theta) ** 2
+        for c in self._components:
+            w = float(c.weight)
+            if w == 0:
+                continue
+            if c.kind == "atom":
+                nodes.append(np.array([float(c.loc)]))
+                weights.append(np.array([w]))
+                continue
+            g = float(c.ratio)
+            y = 1.0 + g + 2.0 * np.sqrt(g) * xc
+            wy = wc * (2.0 / np.pi) / y
+            nodes.append(float(c.loc) + float(c.scale) * y)
+            weights.append(w * wy)
+        return np.concatenate(nodes), np.concatenate(weights)
+
+    def __repr__(self) -> str:
+        parts = []
+        for c in self._components:
+            tag = "par" if c.on_manifold else "perp"
+            if c.kind == "atom":
+                parts.append(f"{_fmt(c.weight)}*delta({_fmt(c.loc)})[{tag}]")
+            else:
+                parts.append(f"{_fmt(c.weight)}*({_fmt(c.loc)} + {_fmt(c.scale)}*MP({_fmt(c.ratio)}))"
+                             f"[{tag}]")
+        return "Spectrum(" + " + ".join(parts) + ")"
+
+
+def _fmt(a):
+    a = np.asarray(a)
+    return f"{float(a):g}" if a.ndim == 0 else f"<{a.shape}>"
+
+
+def point_mass(location=1.0, *, on_manifold: bool = True) -> Spectrum:
+    """``delta(l - location)``, ``location >= 0``."""
+    loc = _param("location", location, low=0.0)
+    return Spectrum([_Component("atom", np.ones(()), loc, np.ones(()), np.ones(()),
+                                bool(on_manifold))])
+
+
+def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -> Spectrum:
+    """The law of ``shift + scale * Y``, ``Y`` Marchenko-Pastur with ratio ``gamma`` and mean 1.
+
+    ``Y`` is the limiting eigenvalue law of ``G G^T / N`` for a ``P x N`` standard Gaussian
+    ``G`` with ``P / N -> gamma``: support ``[(1 - sqrt(gamma))^2, (1 + sqrt(gamma))^2]``,
+    plus an atom ``1 - 1/gamma`` at 0 when ``gamma > 1``.
+    """
+    g = _param("ratio", ratio, low=0.0, strict=True)
+    s = _param("scale", scale, low=0.0, strict=True)
+    c0 = _param("shift", shift, low=0.0)
+    flag = bool(on_manifold)
+    if np.all(g <= 1.0):
+        return Spectrum([_Component("mp", np.ones(()), c0, s, g, flag)])
+    # gamma > 1 somewhere: atom (1 - 1/gamma) at the shift, continuous part gamma*MP(1/gamma)
+    big = g > 1.0
+    g_small = np.where(big, 1.0 / np.where(big, g, 1.0), g)
+    w_cont = np.where(big, 1.0 / np.where(big, g, 1.0), 1.0)
+    s_cont = np.where(big, s * g, s)
+    return Spectrum([
+        _Component("mp", w_cont, c0, s_cont, g_small, flag),
+        _Component("atom", 1.0 - w_cont, c0, np.ones(()), np.ones(()), flag),
+    ])
+
+
+def mixture(*parts) -> Spectrum:
+    """``sum_i w_i rho_i`` from ``(w_i, rho_i)`` pairs; weights ``>= 0`` summing to 1."""
+    if not parts:
+        raise ValueError("parts: a mixture needs at least one (weight, spectrum) pair")
+    comps = []
+    total = 0.0
+    for i, item in enumerate(parts):
+        try:
+            w, spec = item
+        except (TypeError, ValueError):
+            raise ValueError(f"parts[{i}]: expected a (weight, Spectrum) pair") from None
+        if not isinstance(spec, Spectrum):
+            raise ValueError(f"parts[{i}]: expected a Spectrum, got {type(spec).__name__}")
+        w = _param(f"weight[{i}]", w, low=0.0)
+        total = total + w
+        comps += [_Component(c.kind, c.weight * w, c.loc, c.scale, c.ratio, c.on_manifold)
+                  for c in spec.components]
+    if np.any(np.abs(np.asarray(total) - 1.0) > 1e-12):
+        raise ValueError(f"weights: must sum to 1 (got {np.asarray(total).ravel()[0]:.15g})")
+    return Spectrum(comps)

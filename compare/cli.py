@@ -2,6 +2,7 @@
 
     lowdim rf curve     [setting options] [--format table|csv|json] [--plot FILE] [--output FILE]
     lowdim rf validate  [setting options] [--d 200] [--seeds 3] [--device auto] [--sim-m 64] ...
+    lowdim rf sample-complexity [--data linear-manifold] [--d 1000 --D 25,50,100] [--eps 0.01]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
 
@@ -192,6 +193,92 @@ def _cmd_rf_validate(args):
     return EXIT_INCONCLUSIVE if bad_points else EXIT_OK
 
 
+def _cmd_rf_sample_complexity(args):
+    from theory.rf import RFSetting, sample_complexity
+
+    from .provenance import provenance
+    from .ranges import parse_values
+    from .table import Table
+
+    if args.data == "gaussian":
+        raise ValueError("data: sample complexity against D needs subspace or manifold data")
+    pairs = []
+    if args.psi_d is not None:
+        if args.d is not None or args.D is not None:
+            raise ValueError("psi_d: give either --psi-d, or --d with --D, not both")
+        pairs = [(None, None, float(g)) for g in parse_values("psi_d", args.psi_d)]
+    else:
+        if args.d is None or args.D is None:
+            raise ValueError("d: give --d and --D (lists), or --psi-d")
+        for d in parse_values("d", args.d):
+            for D in parse_values("D", args.D):
+                if D > d:
+                    continue
+                pairs.append((int(round(d)), int(round(D)), D / d))
+        if not pairs:
+            raise ValueError("D: every D exceeds every d")
+    psi_p = parse_values("psi_p", args.psi_p)
+    t = parse_values("t", args.t)
+    lam = parse_values("lam", args.lam)
+    m = parse_values("m", args.m, allow_inf=True)
+    grids = [g.ravel() for g in np.meshgrid(np.arange(len(pairs)), psi_p, t, lam, m,
+                                             indexing="ij")]
+    k = grids[0].astype(int)
+    setting = RFSetting(psi_n=1.0, psi_p=grids[1], t=grids[2], lam=grids[3], m=grids[4],
+                        activation=args.activation, data=args.data,
+                        psi_d=np.array([pairs[i][2] for i in k]),
+                        manifold_activation=args.manifold_activation)
+    t0 = time.perf_counter()
+    res = sample_complexity(setting, eps=args.eps, criterion=args.criterion)
+    rows = []
+    for j, i in enumerate(k):
+        d, D, g = pairs[i]
+        mm = float(setting.m[j])
+        star = float(res.psi_n_star[j])
+        rows.append({
+            "psi_p": float(setting.psi_p[j]), "m": "inf" if np.isinf(mm) else int(mm),
+            "t": float(setting.t[j]), "lam": float(setting.lam[j]), "d": d, "D": D, "psi_d": g,
+            "psi_n_star": star if np.isfinite(star) else None,
+            "n_star": (star * d if np.isfinite(star) else None) if d is not None else None,
+            "n_star_per_D": float(res.n_star_per_D[j]) if np.isfinite(star) else None,
+            "monotone": bool(res.monotone[j]), "status": int(res.status[j])})
+    cols = ["psi_p", "m", "t", "lam"] + (["d", "D"] if pairs[0][0] is not None else []) + [
+        "psi_d", "psi_n_star"] + (["n_star"] if pairs[0][0] is not None else []) + [
+        "n_star_per_D", "monotone", "status"]
+    meta = provenance(kind="rf-sample-complexity", setting=setting.to_dict(), eps=args.eps,
+                      criterion=args.criterion, seconds=time.perf_counter() - t0,
+                      success=bool(res.success), message=res.message)
+    table = Table(cols, rows, meta)
+    _emit(table, args)
+    for line in _sample_complexity_slopes(rows):
+        print(line, file=sys.stderr)
+    if not res.success:
+        print(f"lowdim: {res.message}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED if np.any(res.status == 3) else EXIT_OK
+    return EXIT_OK
+
+
+def _sample_complexity_slopes(rows):
+    """Fitted log-log slopes of n* against D (fixed d) and against d (fixed D)."""
+    out = []
+    base = ("psi_p", "m", "t", "lam")
+    for axis, fixed in (("D", "d"), ("d", "D")):
+        groups: dict = {}
+        for r in rows:
+            if r["d"] is None or r["n_star"] is None:
+                continue
+            groups.setdefault(tuple(r[c] for c in base) + (r[fixed],), []).append(r)
+        for key, rs in groups.items():
+            if len(rs) < 2:
+                continue
+            x = np.log([r[axis] for r in rs])
+            y = np.log([r["n_star"] for r in rs])
+            slope = np.polyfit(x, y, 1)[0]
+            out.append(f"slope of log n* against log {axis} at {fixed}={key[-1]} "
+                       f"(psi_p={key[0]:g}, m={key[1]}): {slope:.3f}")
+    return out
+
+
 # --------------------------------------------------------------------------- figures / bench
 def _cmd_figures(args):
     from .figures import REGISTRY, build_figures
@@ -258,6 +345,28 @@ def build_parser():
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_output_options(v)
     v.set_defaults(func=_cmd_rf_validate)
+
+    sc = rf_sub.add_parser("sample-complexity",
+                           help="smallest n reaching a relative excess error eps, against D or d")
+    g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
+    g.add_argument("--data", default="linear-manifold",
+                   help="subspace, linear-manifold or hidden-manifold (default linear-manifold)")
+    g.add_argument("--manifold-activation", default=None, help="phi of the hidden manifold")
+    g.add_argument("--activation", default="relu", help="random-features activation (default relu)")
+    g.add_argument("--t", default="0.1")
+    g.add_argument("--lam", default="1e-3")
+    g.add_argument("--m", default="inf")
+    g.add_argument("--psi-p", default="16", help="p/d (default 16)")
+    g.add_argument("--d", default=None, help="ambient dimensions, e.g. 1000 or 250,500,1000")
+    g.add_argument("--D", default=None, help="intrinsic dimensions, e.g. 25,50,100,200")
+    g.add_argument("--psi-d", default=None, help="or intrinsic ratios D/d directly")
+    sc.add_argument("--eps", type=float, default=0.01,
+                    help="target relative excess error (L(n) - L(inf)) / (L(0) - L(inf)) "
+                         "(default 0.01)")
+    sc.add_argument("--criterion", choices=("par", "total"), default="par",
+                    help="on-manifold part of the test error (default) or all of it")
+    _add_output_options(sc)
+    sc.set_defaults(func=_cmd_rf_sample_complexity)
 
     f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")

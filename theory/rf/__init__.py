@@ -1,7 +1,9 @@
 """Random-features score learning curves (George-Veiga-Macris 2025; George-Macris 2026).
 
-Public entry points: :class:`RFSetting`, :func:`predict`, :class:`RFPrediction`, and the
-independent references :func:`ridge_regression_reference` (m = 1, Mei-Montanari),
+Public entry points: :class:`RFSetting` (isotropic Gaussian, subspace, linear-manifold and
+hidden-manifold data), :func:`predict`, :class:`RFPrediction`, :func:`sample_complexity`,
+:func:`hidden_manifold_exact_score` (the exact-score constant of non-linear manifolds), and
+the independent references :func:`ridge_regression_reference` (m = 1, Mei-Montanari),
 :func:`large_ridge_coefficients` and :func:`wide_limit`.
 
 Non-centred activations (``mu0 = E sigma(z) != 0``, e.g. relu) [derived]
@@ -20,7 +22,18 @@ involve ``mu0``).  At finite size the spike costs ``O(1/d)``: the intercept is f
 """
 from ._limits import large_ridge_coefficients, ridge_regression_reference, wide_limit
 from ._predict import QUANTITIES, RFPrediction, predict
+from ._sample_complexity import CRITERIA, SampleComplexity, sample_complexity
 from ._setting import DATA_MODELS, RFSetting
 
 __all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS",
+           "sample_complexity", "SampleComplexity", "CRITERIA", "hidden_manifold_exact_score",
            "ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
+
+
+def __getattr__(name):
+    # the exact-score module is imported on first use (it is only needed for hidden manifolds)
+    if name == "hidden_manifold_exact_score":
+        from ._exact_score import hidden_manifold_exact_score
+
+        return hidden_manifold_exact_score
+    raise AttributeError(name)

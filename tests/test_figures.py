@@ -36,6 +36,11 @@ def test_figure_claims_hold_at_quick_size(gallery):
     # the finite-size deviations decay (fitted exponents below -0.6, i.e. about 1/d)
     meta = json.loads((out / "rf-finite-size.json").read_text())
     assert all(v < -0.6 for v in meta["summary"]["slopes"].values()), meta["summary"]
+    # n* against D at fixed d: slope 1 +- 0.15 for the linear manifold (on-manifold error),
+    # far below 1 for the whole score error of the non-linear manifold
+    slopes = json.loads((out / "gm26-sample-complexity.json").read_text())["summary"]["slopes"]
+    assert abs(slopes["linear-manifold par"] - 1.0) < 0.15, slopes
+    assert slopes["hidden-manifold total"] < 0.5, slopes
 
 
 def test_plot_step_is_separate_from_data(gallery, tmp_path):

@@ -1,0 +1,326 @@
+"""Figures of the random-features learning curves on manifold data (George-Macris 2026).
+
+Same conventions as :mod:`compare.rf_figures`: a builder returns a tidy table of theory
+rows (dense curves) and simulation rows (measured points with standard errors, the theory
+at the simulated m and a verdict), and a plotter draws from that table alone.  The seed
+paper's figure parameters could not be read (research note rf_learning_curves.md section
+4.2); the settings below are ours and are recorded in each figure's metadata.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulate.rf import RFSize, run
+from theory.processes import ou_coefficients
+from theory.rf import RFSetting, predict, sample_complexity
+
+from .plots import COLORS, LABELS, new_figure, overlay, save
+from .rf import experiment, judge
+from .rf_figures import FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size
+from .table import Table
+
+__all__ = ["BUILDERS", "PLOTTERS"]
+
+COLUMNS = FIG_COLUMNS + ["data", "psi_d"]
+_T, _LAM = 0.1, 1e-3
+
+
+def _theory(pred, panel, series, quantities):
+    s = pred.setting
+    rows = []
+    for idx in np.ndindex(s.shape):
+        m = float(s.m[idx])
+        for q in quantities:
+            val = float(getattr(pred, q)[idx]) if pred.converged[idx] else None
+            rows.append({"panel": panel, "kind": "theory", "series": series,
+                         "psi_n": float(s.psi_n[idx]), "psi_p": float(s.psi_p[idx]),
+                         "m": "inf" if math.isinf(m) else int(m), "t": float(s.t[idx]),
+                         "lam": float(s.lam[idx]), "activation": s.activation.name,
+                         "data": s.data, "psi_d": float(s.psi_d[idx]), "quantity": q,
+                         "value": val})
+    return rows
+
+
+def _with(rows, **kw):
+    for r in rows:
+        r.update(kw)
+    return rows
+
+
+def _manifold_size(preset, device):
+    """Manifold data need larger d than isotropic data (finite-size constants several times
+    larger, figure gm26-hidden-finite-size): the quick preset runs at d = 200."""
+    return _size(preset, device, d=max(PRESETS[preset]["d"], 200))
+
+
+def _table(rows, meta):
+    t = _finish(rows, meta)
+    return Table(list(COLUMNS), t.rows, t.meta)
+
+
+# =========================================================================== builders
+def build_learning_curves(preset="quick", device="auto", progress=None):
+    """Test (solid) and train (dashed) errors against psi_n; relu features, linear manifold,
+    m = inf, for several psi_d, with the exact-score test error C_t (dotted)."""
+    P = PRESETS[preset]
+    psi_p = 4.0
+    dense = np.geomspace(0.05, 50, P["dense"])
+    rows = []
+    for g in (0.1, 0.25, 0.5):
+        pred = predict(RFSetting(psi_n=dense, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf,
+                                 activation="relu", data="linear-manifold", psi_d=g))
+        rows += _theory(pred, f"psi_d={g:g}", "theory", ("test_error", "train_error"))
+        c_t = np.broadcast_to(pred.exact_score_test_error, dense.shape)
+        for r, c in zip(_theory(pred, f"psi_d={g:g}", "exact score", ("test_error",)), c_t):
+            r.update(quantity="exact_score_test_error", value=float(c))
+            rows.append(r)
+    sim_n = [0.25, 1.0, 4.0] if preset == "quick" else [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    g = 0.25
+    s = RFSetting(psi_n=np.array(sim_n), psi_p=psi_p, t=_T, lam=_LAM, m=np.inf,
+                  activation="relu", data="linear-manifold", psi_d=g)
+    tidy = experiment(s, _manifold_size(preset, device), sim_m=P["sim_m"], extrapolate=True,
+                      progress=progress)
+    rows += _with(_sim_rows(tidy, f"psi_d={g:g}", "simulation", ("test_error", "train_error")),
+                  data="linear-manifold", psi_d=g)
+    return _table(rows, {"setting": {"psi_p": psi_p, "t": _T, "lam": _LAM, "m": "inf",
+                                     "activation": "relu", "data": "linear-manifold"},
+                         "sim_m": P["sim_m"], "x": "psi_n"})
+
+
+def build_sample_complexity(preset="quick", device="auto", progress=None):
+    """Left: on-manifold score error against n/D (collapse across psi_d).  Right: n* against D
+    at fixed d = 1000 for linear and hidden manifolds (on-manifold and total criteria)."""
+    P = PRESETS[preset]
+    _, delta = ou_coefficients(_T)
+    psi_p, eps = 16.0, 0.01
+    rows = []
+    ratio = np.geomspace(0.02, 500, P["dense"])
+    for g in (0.05, 0.1, 0.2, 0.4):
+        s = RFSetting(psi_n=ratio * g, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf, activation="relu",
+                      data="linear-manifold", psi_d=g)
+        pred = predict(s)
+        c_par = s.exact_score_test_error_par
+        val = (pred.test_error_par - c_par) / delta
+        for x, v, ok in zip(ratio, val, pred.converged):
+            rows.append({"panel": "collapse", "kind": "theory", "series": f"psi_d={g:g}",
+                         "psi_n": float(x * g), "psi_p": psi_p, "m": "inf", "t": _T, "lam": _LAM,
+                         "activation": "relu", "data": "linear-manifold", "psi_d": g,
+                         "quantity": "score_error_par", "value": float(v) if ok else None})
+    d = 1000
+    Ds = np.array([25, 50, 100, 200, 400])
+    slopes = {}
+    for data in ("linear-manifold", "hidden-manifold"):
+        for crit in ("par", "total"):
+            s = RFSetting(psi_n=1.0, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf, activation="relu",
+                          data=data, psi_d=Ds / d)
+            res = sample_complexity(s, eps=eps, criterion=crit)
+            n_star = res.psi_n_star * d
+            ok = np.isfinite(n_star)
+            slope = float(np.polyfit(np.log(Ds[ok]), np.log(n_star[ok]), 1)[0]) if ok.sum() > 1 \
+                else float("nan")
+            slopes[f"{data} {crit}"] = slope
+            for D, n in zip(Ds, n_star):
+                rows.append({"panel": "n_star", "kind": "theory", "series": f"{data} {crit}",
+                             "psi_n": float(n / d) if np.isfinite(n) else None, "psi_p": psi_p,
+                             "m": "inf", "t": _T, "lam": _LAM, "activation": "relu",
+                             "data": data, "psi_d": float(D / d), "d": d, "quantity": "n_star",
+                             "value": float(n) if np.isfinite(n) else None})
+    text = ("slopes of log n* against log D at d=1000 (eps=0.01): " + ", ".join(
+        f"{k}: {v:.2f}" for k, v in slopes.items()))
+    table = Table(list(COLUMNS), rows, {
+        "setting": {"psi_p": psi_p, "t": _T, "lam": _LAM, "m": "inf", "activation": "relu",
+                    "eps": eps, "d": d},
+        "summary": {"text": text, "slopes": slopes, "ok": True}})
+    return table
+
+
+def build_hidden_manifold(preset="quick", device="auto", progress=None):
+    """Test (solid) and train (dashed) errors against psi_p for relu features on a tanh hidden
+    manifold, theory against simulation (m = 1 and m = 4)."""
+    P = PRESETS[preset]
+    g, psi_n = 0.3, 2.0
+    dense = np.geomspace(0.1, 64, P["dense"])
+    sim_pp = [0.25, 1.0, 4.0, 16.0] if preset == "quick" else [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+    rows = []
+    for m in (1, 4):
+        kw = dict(psi_n=psi_n, t=_T, lam=_LAM, m=m, activation="relu", data="hidden-manifold",
+                  psi_d=g, manifold_activation="tanh")
+        pred = predict(RFSetting(psi_p=dense, **kw))
+        rows += _theory(pred, f"m={m}", "theory", ("test_error", "train_error"))
+        tidy = experiment(RFSetting(psi_p=np.array(sim_pp), **kw), _manifold_size(preset, device),
+                          sim_m=P["sim_m"], extrapolate=True, progress=progress)
+        rows += _with(_sim_rows(tidy, f"m={m}", "simulation", ("test_error", "train_error")),
+                      data="hidden-manifold", psi_d=g)
+    return _table(rows, {"setting": {"psi_n": psi_n, "t": _T, "lam": _LAM, "psi_d": g,
+                                     "activation": "relu", "manifold_activation": "tanh"},
+                         "x": "psi_p"})
+
+
+def build_hidden_finite_size(preset="quick", device="auto", progress=None):
+    """Relative deviation of hidden-manifold simulations from the theory against d."""
+    ds = (100, 200, 400) if preset == "quick" else (100, 200, 400, 800)
+    n_seeds = {100: 8, 200: 6, 400: 4, 800: 3} if preset == "quick" else \
+        {100: 16, 200: 12, 400: 8, 800: 6}
+    cases = [("relu", 1, 4.0), ("relu", 4, 1.0), ("tanh", 1, 0.5)]
+    g, psi_n = 0.3, 2.0
+    rows = []
+    done, total = 0, len(cases) * len(ds)
+    gaps = {}
+    for act, m, pp in cases:
+        s = RFSetting(psi_n=psi_n, psi_p=pp, t=_T, lam=_LAM, m=m, activation=act,
+                      data="hidden-manifold", psi_d=g, manifold_activation="tanh")
+        pred = predict(s)
+        series = f"{act}, m={m}, psi_p={pp:g}"
+        for d in ds:
+            meas = run(s, RFSize(d=d, seeds=tuple(range(n_seeds[d])), n_test=2048, device=device))
+            for q in ("test_error", "test_error_par", "test_error_perp", "train_error"):
+                th = float(getattr(pred, q))
+                se = meas.uncertainty(q)
+                _, _, verdict = judge(th, meas.mean[q], se, meas.dof(q), meas.n_seeds)
+                rows.append({"panel": q, "kind": "simulation", "series": series, "psi_n": psi_n,
+                             "psi_p": pp, "m": m, "t": _T, "lam": _LAM, "activation": act,
+                             "data": "hidden-manifold", "psi_d": g, "d": d, "quantity": q,
+                             "value": meas.mean[q], "se": se, "theory": th, "sim_m": m,
+                             "n_seeds": meas.n_seeds, "verdict": verdict})
+                if d == ds[-1]:
+                    gaps[f"{series} {q}"] = (meas.mean[q] - th) / th
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    worst = max(gaps, key=lambda k: abs(gaps[k]))
+    text = (f"largest |rel. deviation| at d={ds[-1]}: {abs(gaps[worst]):.1%} ({worst}); "
+            f"median {np.median(np.abs(list(gaps.values()))):.2%}")
+    return Table(list(COLUMNS), rows, {
+        "setting": {"psi_n": psi_n, "psi_d": g, "t": _T, "lam": _LAM,
+                    "manifold_activation": "tanh"},
+        "summary": {"text": text, "gaps_at_largest_d": gaps, "ok": True}})
+
+
+# =========================================================================== plotters
+def _rows(table, **eq):
+    return [r for r in table.rows if all(r.get(k) == v for k, v in eq.items())]
+
+
+def _xy(rows, x):
+    rows = sorted([r for r in rows if r[x] is not None], key=lambda r: r[x])
+    return (np.array([r[x] for r in rows], float),
+            np.array([np.nan if r["value"] is None else r["value"] for r in rows], float), rows)
+
+
+def plot_learning_curves(table, path):
+    fig, axes = new_figure(1, 1, width=5.6, height=3.8)
+    ax = axes[0][0]
+    panels = sorted({r["panel"] for r in table.rows}, key=lambda p: float(p.split("=")[1]))
+    for col, panel in zip(COLORS, panels):
+        for q, ls in (("test_error", "-"), ("train_error", "--")):
+            x, y, _ = _xy(_rows(table, panel=panel, kind="theory", series="theory", quantity=q),
+                          "psi_n")
+            overlay(ax, x, y, color=col, linestyle=ls,
+                    label=f"{panel.replace('psi_d', 'ψ_D')}" if q == "test_error" else None)
+            xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q), "psi_n")
+            if len(xs):
+                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
+                        sim_label=(f"simulation d={rs[0]['d']}, m={rs[0]['sim_m']}"
+                                   if q == "test_error" else None))
+        x, y, _ = _xy(_rows(table, panel=panel, series="exact score"), "psi_n")
+        ax.plot(x, y, color=col, ls=":", lw=1.0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(LABELS["psi_n"])
+    ax.set_ylabel("error")
+    ax.set_title("linear manifold, relu features, m=∞, " + r"$\psi_p$=4, t=0.1"
+                 + "\n(solid test, dashed train, dotted exact score $C_t$)")
+    ax.legend(loc="lower left")
+    save(fig, path)
+
+
+def plot_sample_complexity(table, path):
+    fig, axes = new_figure(2, 1, width=4.6, height=3.6)
+    ax = axes[0][0]
+    for col, series in zip(COLORS, sorted({r["series"] for r in _rows(table, panel="collapse")})):
+        rs = _rows(table, panel="collapse", series=series)
+        x = np.array([r["psi_n"] / r["psi_d"] for r in rs])
+        y = np.array([np.nan if r["value"] is None else r["value"] for r in rs])
+        ax.plot(x, y, color=col, label=series.replace("psi_d", "ψ_D"))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n / D")
+    ax.set_ylabel("on-manifold score error")
+    ax.set_title("linear manifold: curves collapse against n/D")
+    ax.legend(loc="lower left")
+    ax = axes[0][1]
+    slopes = table.meta.get("summary", {}).get("slopes", {})
+    styles = {"par": ("-", "o"), "total": ("--", "s")}
+    for col, data in zip(COLORS, ("linear-manifold", "hidden-manifold")):
+        for crit, (ls, mk) in styles.items():
+            rs = _rows(table, panel="n_star", series=f"{data} {crit}")
+            x = np.array([r["psi_d"] * r["d"] for r in rs])
+            y = np.array([np.nan if r["value"] is None else r["value"] for r in rs])
+            key = f"{data} {crit}"
+            ax.plot(x, y, color=col, ls=ls, marker=mk, ms=4,
+                    label=f"{data}, {'on-manifold' if crit == 'par' else 'total'} "
+                          f"(slope {slopes.get(key, float('nan')):.2f})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("intrinsic dimension D (d = 1000)")
+    ax.set_ylabel("n* (relative excess error 1%)")
+    ax.set_title("sample complexity")
+    ax.legend(loc="upper left", fontsize=6.5)
+    save(fig, path)
+
+
+def plot_hidden_manifold(table, path):
+    fig, axes = new_figure(2, 1, width=4.3)
+    for ax, panel in zip(axes[0], ("m=1", "m=4")):
+        for q, col, ls in (("test_error", COLORS[0], "-"), ("train_error", COLORS[1], "--")):
+            x, y, _ = _xy(_rows(table, panel=panel, kind="theory", quantity=q), "psi_p")
+            overlay(ax, x, y, color=col, linestyle=ls, label=f"{LABELS[q]} (theory)")
+            xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q), "psi_p")
+            if len(xs):
+                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
+                        sim_label=f"simulation d={rs[0]['d']}" if q == "test_error" else None)
+        ax.axvline(2.0 * int(panel.split("=")[1]), color="gray", lw=0.8, ls="-.", alpha=0.7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(LABELS["psi_p"])
+        ax.set_title(f"hidden manifold tanh, ψ_D=0.3, relu features, {panel}")
+        ax.legend(loc="lower left")
+    save(fig, path)
+
+
+def plot_hidden_finite_size(table, path):
+    panels = ("test_error", "test_error_par", "test_error_perp", "train_error")
+    fig, axes = new_figure(4, 1, width=3.3, height=3.2)
+    ds = sorted({r["d"] for r in table.rows})
+    for ax, q in zip(axes[0], panels):
+        for col, series in zip(COLORS, sorted({r["series"] for r in table.rows})):
+            rs = sorted(_rows(table, panel=q, series=series), key=lambda r: r["d"])
+            x = np.array([r["d"] for r in rs], float)
+            y = np.array([(r["value"] - r["theory"]) / r["theory"] for r in rs])
+            e = np.array([3 * r["se"] / abs(r["theory"]) for r in rs])
+            ax.errorbar(x, 100 * y, yerr=100 * e, color=col, marker="o", ms=4, label=series)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xticks(ds)
+        ax.set_xticklabels([str(d) for d in ds])
+        ax.set_xlabel("d")
+        ax.set_ylabel("(sim - theory) / theory  [%]")
+        ax.set_title(LABELS.get(q, q.replace("_", " ")))
+    axes[0][0].legend(fontsize=6.5)
+    save(fig, path)
+
+
+BUILDERS = {
+    "gm26-learning-curves": build_learning_curves,
+    "gm26-sample-complexity": build_sample_complexity,
+    "gm26-hidden-manifold": build_hidden_manifold,
+    "gm26-hidden-finite-size": build_hidden_finite_size,
+}
+PLOTTERS = {
+    "gm26-learning-curves": plot_learning_curves,
+    "gm26-sample-complexity": plot_sample_complexity,
+    "gm26-hidden-manifold": plot_hidden_manifold,
+    "gm26-hidden-finite-size": plot_hidden_finite_size,
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from simulate.rf import RFSize, run
 from theory.processes import ou_coefficients
@@ -84,6 +85,9 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
                       progress=progress)
     rows += _with(_sim_rows(tidy, f"psi_d={g:g}", "simulation", ("test_error", "train_error")),
                   data="linear-manifold", psi_d=g)
+    pred_m = predict(RFSetting(psi_n=dense, psi_p=psi_p, t=_T, lam=_LAM, m=P["sim_m"],
+                               activation="relu", data="linear-manifold", psi_d=g))
+    rows += _theory(pred_m, f"psi_d={g:g}", f"theory m={P['sim_m']}", ("test_error", "train_error"))
     return _table(rows, {"setting": {"psi_p": psi_p, "t": _T, "lam": _LAM, "m": "inf",
                                      "activation": "relu", "data": "linear-manifold"},
                          "sim_m": P["sim_m"], "x": "psi_n"})
@@ -226,13 +230,21 @@ def plot_learning_curves(table, path):
                                    if q == "test_error" else None))
         x, y, _ = _xy(_rows(table, panel=panel, series="exact score"), "psi_n")
         ax.plot(x, y, color=col, ls=":", lw=1.0)
+        extra = [r for r in table.rows if r["panel"] == panel and r["kind"] == "theory"
+                 and r["series"].startswith("theory m=")]
+        for q in ("test_error", "train_error"):
+            xe, ye, re_ = _xy([r for r in extra if r["quantity"] == q], "psi_n")
+            if len(xe):
+                ax.plot(xe, ye, color=col, lw=0.8, alpha=0.7, ls="-." if q == "test_error"
+                        else (0, (1, 2)), label=f"{re_[0]['series']} (simulated m)"
+                        if q == "test_error" else None)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(LABELS["psi_n"])
     ax.set_ylabel("error")
     ax.set_title("linear manifold, relu features, m=∞, " + r"$\psi_p$=4, t=0.1"
                  + "\n(solid test, dashed train, dotted exact score $C_t$)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right", fontsize=6.5)
     save(fig, path)
 
 
@@ -264,6 +276,10 @@ def plot_sample_complexity(table, path):
                           f"(slope {slopes.get(key, float('nan')):.2f})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ds = sorted({r["psi_d"] * r["d"] for r in _rows(table, panel="n_star")})
+    ax.set_xticks(ds)
+    ax.set_xticklabels([f"{x:g}" for x in ds])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("intrinsic dimension D (d = 1000)")
     ax.set_ylabel("n* (relative excess error 1%)")
     ax.set_title("sample complexity")

@@ -39,6 +39,7 @@ from .provenance import provenance
 from .table import Table
 
 __all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "judge",
+           "richardson",
            "MIN_SEEDS",
            "SETTING_COLUMNS", "CURVE_COLUMNS", "DEFAULT_Z", "DEFAULT_REL_TOL"]
 
@@ -98,6 +99,17 @@ def extrapolated_dof(se_full, dof_full, se_half, dof_half) -> float:
     den = (a * a / dof_full if np.isfinite(dof_full) else 0.0) + (
         b * b / dof_half if np.isfinite(dof_half) else 0.0)
     return float("inf") if den == 0 else (a + b) ** 2 / den
+
+
+def richardson(full, half, quantity: str):
+    """``(value, se, dof)`` of the ``1/d``-extrapolated ``2 E(d) - E(d/2)`` of two measurements.
+
+    ``SE = sqrt(4 SE(d)^2 + SE(d/2)^2)`` (independent runs); ``dof`` by Welch-Satterthwaite.
+    """
+    se_f, se_h = full.uncertainty(quantity), half.uncertainty(quantity)
+    value = 2.0 * full.mean[quantity] - half.mean[quantity]
+    se = math.sqrt(4.0 * se_f**2 + se_h**2)
+    return value, se, extrapolated_dof(se_f, full.dof(quantity), se_h, half.dof(quantity))
 
 
 def tolerance(theory, se, dof, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL) -> float:
@@ -200,11 +212,9 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
             value, value_se = meas.mean[q], se
             dof = meas.dof(q)
             if meas_h is not None:
-                se_h = meas_h.uncertainty(q)
-                value = 2.0 * meas.mean[q] - meas_h.mean[q]
-                value_se = math.sqrt(4.0 * se**2 + se_h**2)
-                dof = extrapolated_dof(se, dof, se_h, meas_h.dof(q))
-                row.update({"d_half": half.d, "sim_mean_half": meas_h.mean[q], "sim_se_half": se_h,
+                value, value_se, dof = richardson(meas, meas_h, q)
+                row.update({"d_half": half.d, "sim_mean_half": meas_h.mean[q],
+                            "sim_se_half": meas_h.uncertainty(q),
                             "extrapolated": value, "extrapolated_se": value_se,
                             "compared": "d->inf"})
             row["dof"] = dof

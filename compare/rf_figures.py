@@ -575,14 +575,21 @@ PLOTTERS = {
 
 
 # =========================================================================== CLI helpers
+def _group_by_others(rows, x):
+    """Rows grouped by every setting column but ``x`` (one line per group)."""
+    present = rows[0] if rows else {}
+    others = [c for c in ("psi_n", "psi_p", "t", "lam", "m", "psi_d") if c != x and c in present]
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(tuple(r[c] for c in others), []).append(r)
+    return others, groups
+
+
 def plot_curve_table(table: Table, x: str, path: str):
     """Theory table from ``lowdim rf curve``: one line per combination of the other columns."""
     fig, axes = new_figure(1, 1, width=5.0, height=3.6)
     ax = axes[0, 0]
-    others = [c for c in ("psi_n", "psi_p", "t", "lam", "m") if c != x]
-    groups = {}
-    for r in table.rows:
-        groups.setdefault(tuple(r[c] for c in others), []).append(r)
+    others, groups = _group_by_others(table.rows, x)
     for i, (key, rows) in enumerate(list(groups.items())[:8]):
         rows = sorted(rows, key=lambda r: float("inf") if r[x] == "inf" else float(r[x]))
         xv = [float("inf") if r[x] == "inf" else float(r[x]) for r in rows]
@@ -602,23 +609,25 @@ def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
     """Validation table from ``lowdim rf validate``: dense theory lines and measured points."""
     fig, axes = new_figure(1, 1, width=5.0, height=3.6)
     ax = axes[0, 0]
-    others = [c for c in ("psi_n", "psi_p", "t", "lam", "m") if c != x]
-    groups = {}
-    for r in tidy.rows:
-        groups.setdefault(tuple(r[c] for c in others), []).append(r)
+    others, groups = _group_by_others(tidy.rows, x)
     act = tidy.rows[0]["activation"] if tidy.rows else "tanh"
     for i, (key, rows) in enumerate(list(groups.items())[:6]):
         base = dict(zip(others, key))
         color = COLORS[i % len(COLORS)]
         xs_sim = sorted({float(r[x]) for r in rows if r[x] != "inf"})
-        if x in ("psi_p", "psi_n", "lam", "t") and len(xs_sim) > 1:
+        if x in ("psi_p", "psi_n", "lam", "t", "psi_d") and len(xs_sim) > 1:
             dense = np.geomspace(min(xs_sim) / 1.5, max(xs_sim) * 1.5, 200)
             kw = {k: (np.inf if v == "inf" else float(v)) for k, v in base.items()}
             kw[x] = dense
             sim_m = rows[0]["sim_m"]
             if kw.get("m") == np.inf:
                 kw["m"] = float(sim_m)
-            pred = predict(RFSetting(**kw, activation=act))
+            data = rows[0].get("data", "gaussian")
+            if data == "gaussian":
+                kw.pop("psi_d", None)
+            pred = predict(RFSetting(**kw, activation=act, data=data,
+                                     manifold_activation=rows[0].get("manifold_activation")
+                                     or None))
             ax.plot(dense, pred.test_error, color=color, label="test (theory)" if i == 0 else None)
             ax.plot(dense, pred.train_error, color=color, ls="--",
                     label="train (theory)" if i == 0 else None)

@@ -8,7 +8,6 @@ paper's figure parameters could not be read (research note rf_learning_curves.md
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
@@ -19,7 +18,7 @@ from theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import experiment, judge
-from .rf_figures import FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size
+from .rf_figures import FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows
 from .table import Table
 
 __all__ = ["BUILDERS", "PLOTTERS"]
@@ -29,18 +28,12 @@ _T, _LAM = 0.1, 1e-3
 
 
 def _theory(pred, panel, series, quantities):
+    """:func:`compare.rf_figures._theory_rows` plus the data model and ``psi_d`` columns."""
     s = pred.setting
-    rows = []
-    for idx in np.ndindex(s.shape):
-        m = float(s.m[idx])
-        for q in quantities:
-            val = float(getattr(pred, q)[idx]) if pred.converged[idx] else None
-            rows.append({"panel": panel, "kind": "theory", "series": series,
-                         "psi_n": float(s.psi_n[idx]), "psi_p": float(s.psi_p[idx]),
-                         "m": "inf" if math.isinf(m) else int(m), "t": float(s.t[idx]),
-                         "lam": float(s.lam[idx]), "activation": s.activation.name,
-                         "data": s.data, "psi_d": float(s.psi_d[idx]), "quantity": q,
-                         "value": val})
+    rows = _theory_rows(pred, panel, series, quantities)
+    psi_d = np.repeat(np.broadcast_to(s.psi_d, s.shape).ravel(), len(quantities))
+    for r, g in zip(rows, psi_d):
+        r.update(data=s.data, psi_d=float(g))
     return rows
 
 

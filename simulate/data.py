@@ -94,6 +94,14 @@ class Subspace:
         return self.D / self.d * math.exp(-2.0 * t)
 
 
+def _frozen_embedding(d, D, generator, dtype, device):
+    """``B = M / sqrt(D)`` for a Gaussian ``d x D`` matrix M (drawn in float32, like every
+    variate here) and an orthonormal basis of its column space."""
+    M = torch.randn(d, D, generator=generator, dtype=torch.float32, device=device).to(dtype)
+    B = M / math.sqrt(D)
+    return B, torch.linalg.qr(B)[0]
+
+
 class LinearManifold:
     """``x_0 = M z / sqrt(D)`` with ``z ~ N(0, I_D)`` and a frozen Gaussian ``d x D`` matrix M.
 
@@ -108,18 +116,15 @@ class LinearManifold:
 
     def __init__(self, d: int, D: int, generator, dtype, device):
         self.d, self.D = int(d), int(D)
-        M = torch.randn(self.d, self.D, generator=generator, dtype=torch.float32,
-                        device=device).to(dtype)
-        self.B = M / math.sqrt(self.D)
-        gram = (self.B.T @ self.B).double()
-        self.eig = torch.linalg.eigvalsh(gram)
-        self.par_basis = torch.linalg.qr(self.B)[0]
+        self.B, self.par_basis = _frozen_embedding(self.d, self.D, generator, dtype, device)
+        self._gram = self.B.T @ self.B
+        self.eig = torch.linalg.eigvalsh(self._gram.double())
         self._t = None
 
     def _prepare(self, t):
         if self._t != t:
             a, delta = ou_forward(t)
-            gram = self.B.T @ self.B
+            gram = self._gram
             K = torch.linalg.inv(delta * torch.eye(self.D, dtype=gram.dtype, device=gram.device)
                                  + a * a * gram)
             self._BK = self.B @ K
@@ -158,10 +163,7 @@ class HiddenManifold:
     def __init__(self, d: int, D: int, phi, generator, dtype, device):
         self.d, self.D = int(d), int(D)
         self.phi = phi
-        M = torch.randn(self.d, self.D, generator=generator, dtype=torch.float32,
-                        device=device).to(dtype)
-        self.B = M / math.sqrt(self.D)
-        self.par_basis = torch.linalg.qr(self.B)[0]
+        self.B, self.par_basis = _frozen_embedding(self.d, self.D, generator, dtype, device)
 
     def sample(self, n, generator, dtype, device):
         z = torch.randn(n, self.D, generator=generator, dtype=dtype, device=device)

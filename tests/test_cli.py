@@ -138,3 +138,19 @@ def test_verdict_rule():
     assert judge(1.0, 1.10, 0.03, 2, 3)[2].startswith("inconclusive")
     # beyond both
     assert judge(1.0, 1.30, 0.03, 7, 8)[2] == "DISAGREE"
+
+
+def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
+    """Lines of a plot are grouped by every setting column but the x axis, psi_d included."""
+    from compare.rf_figures import _group_by_others
+
+    png = tmp_path / "c.png"
+    code, out, err = _run(capsys, ["rf", "curve", "--data", "linear-manifold", "--psi-d",
+                                   "0.1,0.4", "--psi-p", "0.5,2", "--format", "csv",
+                                   "--plot", str(png)])
+    assert code == 0, err
+    assert png.exists()
+    rows = [dict(zip(out.splitlines()[0].split(","), line.split(",")))
+            for line in out.strip().splitlines()[1:]]
+    _, groups = _group_by_others(rows, "psi_p")
+    assert len(groups) == 2 and all(len(g) == 2 for g in groups.values())

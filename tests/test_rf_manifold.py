@@ -1,12 +1,11 @@
 """Random-features learning curves on subspace and manifold data: theory identities, sample
 complexity, bad input, and agreement with finite-size simulations."""
-import math
 
 import mpmath as mp
 import numpy as np
 import pytest
 
-from compare.rf import extrapolated_dof, tolerance
+from compare.rf import richardson, tolerance
 from simulate.rf import RFSize, run
 from theory.processes import ou_coefficients
 from theory.rf import RFSetting, predict, sample_complexity
@@ -141,17 +140,16 @@ def test_manifold_simulation_matches_theory(data, psi_d, activation, m, psi_p):
     checked = 0
     for q in full.mean:
         if q == "exact_score_test_error":
-            # the C_t of the drawn instance against its limit
+            # C_t of the drawn instance against its limit: a smooth linear statistic of the
+            # spectrum of B^T B (D x D), whose bias and fluctuations are O(1/D); the 2 %
+            # allowance is about 1/D at D = 60 (the subspace value is exact)
             assert full.mean[q] == pytest.approx(float(s.exact_score_test_error), rel=0.02)
             continue
         th = float(getattr(pred, q))
         if q in ("test_error", "score_error") and psi_p < m * 2.0:
             tol = tolerance(th, full.uncertainty(q), full.dof(q))
             assert abs(full.mean[q] - th) <= tol, ("raw d=200", q, full.mean[q], th, tol)
-        ex = 2 * full.mean[q] - half.mean[q]
-        se_f, se_h = full.uncertainty(q), half.uncertainty(q)
-        se = math.sqrt(4 * se_f**2 + se_h**2)
-        dof = extrapolated_dof(se_f, full.dof(q), se_h, half.dof(q))
+        ex, se, dof = richardson(full, half, q)
         tol = tolerance(th, se, dof)
         assert abs(ex - th) <= tol, ("extrapolated", q, ex, th, tol)
         checked += 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from compare.rf import extrapolated_dof, tolerance
+from compare.rf import richardson, tolerance
 from simulate.device import make_generator, resolve_device, resolve_dtype
 from simulate.rf import RFSize, fit_seed, run
 from theory.activations import centred
@@ -146,10 +146,7 @@ def test_simulation_matches_theory(activation, m, t, psi_p):
         if q in ("test_error", "score_error"):
             tol = tolerance(th, full.uncertainty(q), full.dof(q))
             assert abs(full.mean[q] - th) <= tol, ("raw d=200", q, full.mean[q], th, tol)
-        ex = 2 * full.mean[q] - half.mean[q]
-        se_f, se_h = full.uncertainty(q), half.uncertainty(q)
-        se = math.sqrt(4 * se_f**2 + se_h**2)
-        dof = extrapolated_dof(se_f, full.dof(q), se_h, half.dof(q))
+        ex, se, dof = richardson(full, half, q)
         tol = tolerance(th, se, dof)
         assert abs(ex - th) <= tol, ("extrapolated", q, ex, th, tol)
 
@@ -165,10 +162,7 @@ def test_extrapolation_removes_the_1_over_d_deviation():
     dev_a = a.mean["train_error"] / th - 1
     dev_b = b.mean["train_error"] / th - 1
     assert dev_a > 0.08 and 1.5 < dev_a / dev_b < 3.0  # ~1/d
-    ex = 2 * b.mean["train_error"] - a.mean["train_error"]
-    se_b, se_a = b.uncertainty("train_error"), a.uncertainty("train_error")
-    se = math.sqrt(4 * se_b**2 + se_a**2)
-    dof = extrapolated_dof(se_b, b.dof("train_error"), se_a, a.dof("train_error"))
+    ex, se, dof = richardson(b, a, "train_error")
     assert abs(ex - th) <= tolerance(th, se, dof)
     assert se / th < 0.02  # the check has teeth: the band is set by the 3 % allowance
 

@@ -153,10 +153,13 @@ class Spectrum:
         return Spectrum([_Component(c.kind, c.weight, c.loc, c.scale, c.ratio, bool(on_manifold))
                          for c in self._components])
 
-    def flat(self) -> "Spectrum":
-        """Parameters broadcast to ``self.shape`` and flattened (the solvers' layout)."""
+    def flat(self, shape=None) -> "Spectrum":
+        """Parameters broadcast to ``shape`` (default ``self.shape``) and flattened (the
+        solvers' layout)."""
+        shape = self.shape if shape is None else tuple(shape)
+
         def f(a):
-            return np.ascontiguousarray(np.broadcast_to(a, self.shape)).ravel().astype(float)
+            return np.ascontiguousarray(np.broadcast_to(a, shape)).ravel().astype(float)
         return Spectrum([c.map(f) for c in self._components])
 
     def take(self, sel) -> "Spectrum":

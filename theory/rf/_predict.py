@@ -143,17 +143,9 @@ def solve_system(co: Coefficients, *, tol: float = 1e-12):
 
 def _sigma_coefficients(setting: RFSetting) -> sigma_system.SigmaCoefficients:
     co = _coefficients(setting)
-    spectrum = _broadcast_spectrum(setting.spectrum, setting.shape)
-    psi_par = spectrum.mass(True)
-    return sigma_system.SigmaCoefficients(**co.__dict__, spectrum=spectrum, psi_par=psi_par)
-
-
-def _broadcast_spectrum(spectrum, shape):
-    from ..spectra import Spectrum
-
-    comps = [c.map(lambda a: np.broadcast_to(a, shape).ravel().astype(float))
-             for c in spectrum.components]
-    return Spectrum(comps)
+    spectrum = setting.spectrum.flat(setting.shape)
+    return sigma_system.SigmaCoefficients(**co.__dict__, spectrum=spectrum,
+                                          psi_par=spectrum.mass(True))
 
 
 def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):

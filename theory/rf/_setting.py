@@ -271,12 +271,11 @@ class RFSetting:
     def replace(self, **changes) -> "RFSetting":
         """A copy with some fields changed (validated again)."""
         cur = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        cur["manifold_activation"] = self._manifold_activation_arg()
-        if self.data == "gaussian":
-            cur["psi_d"] = None
-        if changes.get("data", self.data) != "hidden-manifold":
-            cur["manifold_activation"] = None
-        if changes.get("data", self.data) == "gaussian":
+        new_data = changes.get("data", self.data)
+        # a field the new data model does not take is dropped, unless changed explicitly
+        cur["manifold_activation"] = (self._manifold_activation_arg()
+                                      if new_data == "hidden-manifold" else None)
+        if "gaussian" in (self.data, new_data):
             cur["psi_d"] = None
         cur.update(changes)
         return RFSetting(**cur)

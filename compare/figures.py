@@ -74,6 +74,12 @@ _register(FigureSpec(
     "data, with the test error of the exact score (dotted); simulation at psi_d = 0.25.",
     rf_manifold_figures.build_learning_curves, rf_manifold_figures.plot_learning_curves))
 _register(FigureSpec(
+    "gm26-score-errors", "Score errors on linear and non-linear manifolds", _GM26,
+    "Score error of a relu random-features score against n/d at t = 0.001 (solid) and "
+    "t = 0.1 (dashed) for several psi_d, linear and tanh manifolds; simulations at "
+    "psi_d = 0.25 (hidden manifold: test error minus a GAMP estimate of C_t).",
+    rf_manifold_figures.build_score_errors, rf_manifold_figures.plot_score_errors))
+_register(FigureSpec(
     "gm26-sample-complexity", "Sample complexity scales with the intrinsic dimension", _GM26,
     "For linear manifolds the on-manifold score error collapses against n/D and n* grows "
     "like D at fixed d; on a non-linear (hidden) manifold the whole score error needs n ~ d.",

@@ -133,6 +133,40 @@ def build_sample_complexity(preset="quick", device="auto", progress=None):
     return table
 
 
+def build_score_errors(preset="quick", device="auto", progress=None):
+    """Score error against psi_n for linear and hidden (tanh) manifolds at t = 0.001 and
+    t = 0.1 (the seed paper's Figure 2), relu features, m = inf, several psi_d; simulations
+    at psi_d = 0.25 (hidden manifold: test error minus a GAMP estimate of C_t, over Delta)."""
+    P = PRESETS[preset]
+    psi_p = 4.0
+    dense = np.geomspace(0.05, 50, P["dense"])
+    sim_n = [0.25, 1.0, 4.0] if preset == "quick" else [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    sim_t = (0.1,) if preset == "quick" else (0.001, 0.1)
+    g_sim = 0.25
+    rows = []
+    for data in ("linear-manifold", "hidden-manifold"):
+        extra = {"manifold_activation": "tanh"} if data == "hidden-manifold" else {}
+        for t in (0.001, 0.1):
+            for g in (0.1, 0.25, 0.5):
+                pred = predict(RFSetting(psi_n=dense, psi_p=psi_p, t=t, lam=_LAM, m=np.inf,
+                                         activation="relu", data=data, psi_d=g, **extra))
+                rows += _theory(pred, data, f"psi_d={g:g}, t={t:g}", ("score_error",))
+            if t not in sim_t:
+                continue
+            s = RFSetting(psi_n=np.array(sim_n), psi_p=psi_p, t=t, lam=_LAM, m=np.inf,
+                          activation="relu", data=data, psi_d=g_sim, **extra)
+            tidy = experiment(s, _manifold_size(preset, device), sim_m=P["sim_m"],
+                              extrapolate=True, progress=progress)
+            rows += _with(_sim_rows(tidy, data, f"simulation, t={t:g}", ("score_error",)),
+                          data=data, psi_d=g_sim)
+            pred_m = predict(RFSetting(psi_n=dense, psi_p=psi_p, t=t, lam=_LAM, m=P["sim_m"],
+                                       activation="relu", data=data, psi_d=g_sim, **extra))
+            rows += _theory(pred_m, data, f"theory m={P['sim_m']}, t={t:g}", ("score_error",))
+    return _table(rows, {"setting": {"psi_p": psi_p, "lam": _LAM, "m": "inf",
+                                     "activation": "relu", "manifold_activation": "tanh"},
+                         "sim_m": P["sim_m"], "sim_psi_d": g_sim, "x": "psi_n"})
+
+
 def build_hidden_manifold(preset="quick", device="auto", progress=None):
     """Test (solid) and train (dashed) errors against psi_p for relu features on a tanh hidden
     manifold, theory against simulation (m = 1 and m = 4)."""
@@ -280,6 +314,38 @@ def plot_sample_complexity(table, path):
     save(fig, path)
 
 
+def plot_score_errors(table, path):
+    fig, axes = new_figure(2, 1, width=4.6, height=3.8)
+    titles = {"linear-manifold": "linear manifold σ(x) = x",
+              "hidden-manifold": "non-linear manifold σ = tanh"}
+    for ax, panel in zip(axes[0], ("linear-manifold", "hidden-manifold")):
+        gs = sorted({r["psi_d"] for r in _rows(table, panel=panel, kind="theory")})
+        for col, g in zip(COLORS, gs):
+            for t, ls in ((0.001, "-"), (0.1, "--")):
+                x, y, _ = _xy(_rows(table, panel=panel, series=f"psi_d={g:g}, t={t:g}"), "psi_n")
+                ax.plot(x, y, color=col, ls=ls, lw=1.4,
+                        label=f"ψ_D={g:g}" if t == 0.001 else None)
+        sim_col = COLORS[list(gs).index(0.25)] if 0.25 in gs else "k"
+        for r0 in sorted({r["series"] for r in _rows(table, panel=panel, kind="simulation")}):
+            t = float(r0.split("t=")[1])
+            xs, ys, rs = _xy(_rows(table, panel=panel, series=r0), "psi_n")
+            overlay(ax, [], [], color=sim_col, x_sim=xs, y_sim=ys,
+                    se_sim=[r["se"] for r in rs], marker="s" if t < 0.01 else "o",
+                    sim_label=f"simulation ψ_D=0.25, t={t:g}, d={rs[0]['d']}, m={rs[0]['sim_m']}")
+            xe, ye, re_ = _xy(_rows(table, panel=panel,
+                                    series=f"theory m={rs[0]['sim_m']}, t={t:g}"), "psi_n")
+            if len(xe):
+                ax.plot(xe, ye, color=sim_col, lw=0.8, alpha=0.7, ls="-.",
+                        label=f"theory at the simulated m, t={t:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(LABELS["psi_n"])
+        ax.set_ylabel("score error")
+        ax.set_title(f"{titles[panel]}\n(solid t = 0.001, dashed t = 0.1)")
+        ax.legend(loc="center right", fontsize=6.5)
+    save(fig, path)
+
+
 def plot_hidden_manifold(table, path):
     fig, axes = new_figure(2, 1, width=4.3)
     for ax, panel in zip(axes[0], ("m=1", "m=4")):
@@ -323,12 +389,14 @@ def plot_hidden_finite_size(table, path):
 
 BUILDERS = {
     "gm26-learning-curves": build_learning_curves,
+    "gm26-score-errors": build_score_errors,
     "gm26-sample-complexity": build_sample_complexity,
     "gm26-hidden-manifold": build_hidden_manifold,
     "gm26-hidden-finite-size": build_hidden_finite_size,
 }
 PLOTTERS = {
     "gm26-learning-curves": plot_learning_curves,
+    "gm26-score-errors": plot_score_errors,
     "gm26-sample-complexity": plot_sample_complexity,
     "gm26-hidden-manifold": plot_hidden_manifold,
     "gm26-hidden-finite-size": plot_hidden_finite_size,

@@ -7,7 +7,9 @@ training and the test samples of that seed).  A model provides
 * ``score(y, t)``: the exact score of the OU-noised law, or ``None`` when unknown
   (hidden manifold);
 * ``score_sq_mean(t)``: ``E ||grad log p_t(y)||^2 / d`` (an exact control variate);
-* ``exact_score_test_error(t)``: ``C_t`` of this finite instance, when known;
+* ``exact_score_test_error(t, generator)``: ``(C_t, standard error)`` of this finite
+  instance: exact (standard error 0) for the Gaussian models, a GAMP estimate for the
+  hidden manifold (:func:`simulate.glm_amp.instance_exact_score_constant`);
 * ``par_basis``: a ``d x D`` orthonormal basis of the manifold's span (``None`` for
   isotropic data), used to split the test error into on/off-manifold parts.
 
@@ -56,8 +58,8 @@ class IsotropicGaussian:
     def score_sq_mean(self, t):
         return 1.0
 
-    def exact_score_test_error(self, t):
-        return math.exp(-2.0 * t)
+    def exact_score_test_error(self, t, generator=None):
+        return math.exp(-2.0 * t), 0.0
 
 
 class Subspace:
@@ -90,8 +92,8 @@ class Subspace:
         _, delta = ou_forward(t)
         return (self.D + (self.d - self.D) / delta) / self.d
 
-    def exact_score_test_error(self, t):
-        return self.D / self.d * math.exp(-2.0 * t)
+    def exact_score_test_error(self, t, generator=None):
+        return self.D / self.d * math.exp(-2.0 * t), 0.0
 
 
 def _frozen_embedding(d, D, generator, dtype, device):
@@ -145,18 +147,21 @@ class LinearManifold:
         tr = (self.d - self.D) / delta + float((1.0 / (a * a * self.eig + delta)).sum())
         return tr / self.d
 
-    def exact_score_test_error(self, t):
+    def exact_score_test_error(self, t, generator=None):
         a, delta = ou_forward(t)
-        return float((a * a * self.eig / (a * a * self.eig + delta)).sum()) / self.d
+        return float((a * a * self.eig / (a * a * self.eig + delta)).sum()) / self.d, 0.0
 
 
 class HiddenManifold:
     """``x_0 = phi(M z / sqrt(D))`` (elementwise), frozen Gaussian ``d x D`` matrix M.
 
     The law of ``x_t`` is not Gaussian and its score has no closed form: ``score`` returns
-    ``None`` and the score error is obtained from the test error and an estimate of
-    ``C_t`` (:mod:`simulate.glm_amp`).
+    ``None`` and the score error is obtained from the test error and a GAMP estimate of
+    this instance's ``C_t`` (``score error = (test error - C_t) / Delta``).
     """
+
+    #: fresh draws of ``(z, xi)`` for the GAMP estimate of the instance's ``C_t``
+    ct_samples = 16
 
     name = "hidden-manifold"
 
@@ -175,8 +180,15 @@ class HiddenManifold:
     def score_sq_mean(self, t):
         return None
 
-    def exact_score_test_error(self, t):
-        return None
+    def exact_score_test_error(self, t, generator=None):
+        from .glm_amp import instance_exact_score_constant
+
+        if generator is None:
+            raise ValueError("generator: the hidden manifold's C_t is a Monte Carlo estimate "
+                             "and needs a random generator")
+        est = instance_exact_score_constant(self.B, self.phi, t, n_samples=self.ct_samples,
+                                            generator=generator)
+        return est.c_t, est.se
 
 
 def make_data(setting, d: int, generator, dtype, device):

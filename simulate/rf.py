@@ -102,10 +102,12 @@ class RFMeasurement:
     seeds and its standard error (``std / sqrt(n_seeds)``, ``nan`` with one seed, in which
     case ``mc_se`` is the only uncertainty available).  ``mc_se[q]`` is the Monte Carlo
     standard error of the seed-averaged test/score estimate (zero for the exact train
-    errors).  The quantities present depend on the data model: ``score_error`` needs an
-    exact score (not the hidden manifold), ``test_error_par``/``test_error_perp`` a
-    manifold (not isotropic data), ``exact_score_test_error`` (the ``C_t`` of the drawn
-    instance) a Gaussian model.  ``D`` is the intrinsic dimension (``d`` for isotropic data).
+    errors).  The quantities present depend on the data model: ``test_error_par`` and
+    ``test_error_perp`` need a manifold (not isotropic data).  ``exact_score_test_error`` is
+    the ``C_t`` of the drawn instance: exact for the Gaussian models, a GAMP estimate (with
+    its Monte Carlo error in ``mc_se``) for the hidden manifold, whose ``score_error`` is
+    then ``(test_error - C_t) / Delta`` rather than a direct average of
+    ``||s - grad log p_t||^2``.  ``D`` is the intrinsic dimension (``d`` for isotropic data).
     """
 
     setting: RFSetting
@@ -332,7 +334,6 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
             s_perp += lq.sum()
             s_perp2 += (lq * lq).sum()
         count += nb
-    tick("test_error", t0)
 
     def mean_se(s1, s2):
         mu = float(s1) / count
@@ -343,15 +344,21 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     out = {"test_error": test, "train_error": train, "train_error_reg": train_reg,
            "_mc_se": {"test_error": test_se, "train_error": 0.0, "train_error_reg": 0.0},
            "n": n, "p": p, "m": m, "D": D}
-    if has_score:
-        out["score_error"], out["_mc_se"]["score_error"] = mean_se(s_score, s_score2)
     if basis is not None:
         out["test_error_par"], out["_mc_se"]["test_error_par"] = mean_se(s_par, s_par2)
         out["test_error_perp"], out["_mc_se"]["test_error_perp"] = mean_se(s_perp, s_perp2)
-    c_t = data.exact_score_test_error(t)
-    if c_t is not None:
-        out["exact_score_test_error"] = c_t
-        out["_mc_se"]["exact_score_test_error"] = 0.0
+    tick("test_error", t0)
+    t0 = time.perf_counter()
+    c_t, c_se = data.exact_score_test_error(t, make_generator(device, seed, *stream, "C_t"))
+    out["exact_score_test_error"] = c_t
+    out["_mc_se"]["exact_score_test_error"] = c_se
+    if has_score:
+        out["score_error"], out["_mc_se"]["score_error"] = mean_se(s_score, s_score2)
+    else:
+        # no exact score (hidden manifold): E||s - grad log p_t||^2 / d = (test error - C_t) / Delta
+        out["score_error"] = (test - c_t) / delta
+        out["_mc_se"]["score_error"] = math.hypot(test_se, c_se) / delta
+    tick("exact_score", t0)
     return out
 
 

@@ -3,6 +3,8 @@
 * theory: a 400-point curve at m = 1, 4, inf; the floor is one vectorised evaluation of the
   residual and Jacobian on the same grid (the cost of a single Newton iteration), so the
   ratio counts the Newton iterations and continuation steps the solver needed.
+* manifold theory: the same for linear- and hidden-manifold data (three unknowns, spectral
+  integrals in closed form).
 * simulation: the full ``simulate.rf.fit_seed`` at d = 400 (draws, streamed Gram and cross
   term, solve, exact train error, Monte Carlo test and score errors); the floor is its
   unavoidable linear algebra alone: the training feature matmul and activation, the Gram
@@ -51,6 +53,33 @@ def _theory_rows(n_points=400):
                      "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
                      "floor": "one residual+Jacobian evaluation", "note":
                      f"converged={bool(pred.success)}, Newton iterations max {int(pred.nit.max())}"})
+    return rows
+
+
+def _manifold_theory_rows(n_points=400):
+    """The general-covariance system: linear and hidden (tanh) manifold curves at m = 1 and inf;
+    floor as above (one evaluation of its residual and Jacobian, spectral integrals included)."""
+    from theory.rf import RFSetting, predict
+    from theory.rf import _system_sigma as sigma_system
+    from theory.rf._predict import _sigma_coefficients
+
+    rows = []
+    for data in ("linear-manifold", "hidden-manifold"):
+        for m in (1, math.inf):
+            setting = RFSetting(psi_n=2.0, psi_p=np.geomspace(0.1, 100, n_points), t=0.1,
+                                lam=1e-3, m=m, activation="relu", data=data, psi_d=0.25)
+            setting.spectrum  # noqa: B018 - the exact-score constant and spectrum, built once
+            co = _sigma_coefficients(setting)
+            q = np.full(n_points, 0.5)
+            floor, _ = _best(lambda: sigma_system.residual_and_jacobian(co, q, q, q, -co.lam),
+                             repeat=20)
+            secs, pred = _best(lambda: predict(setting), repeat=5)
+            rows.append({"benchmark": f"theory curve, {data}, {n_points} points, "
+                                      f"m={'inf' if math.isinf(m) else m}",
+                         "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
+                         "floor": "one residual+Jacobian evaluation", "note":
+                         f"converged={bool(pred.success)}, Newton iterations max "
+                         f"{int(pred.nit.max())}"})
     return rows
 
 
@@ -109,7 +138,7 @@ def _sim_rows(d, device):
 
 
 def run_benchmarks(quick=False, device="auto") -> Table:
-    rows = _theory_rows(400)
+    rows = _theory_rows(400) + _manifold_theory_rows(400)
     rows += _sim_rows(200 if quick else 400, device)
     cols = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "ratio_with_test_features",
             "note"]

@@ -8,23 +8,29 @@ paper's figure parameters could not be read (research note rf_learning_curves.md
 """
 from __future__ import annotations
 
+import math
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from simulate.rf import RFSize, run
+from simulate.rf import MEASURED, RFSize, run
 from theory.processes import ou_coefficients
 from theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import experiment, judge
-from .rf_figures import FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows
+from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows,
+                         plot_validation)
 from .table import Table
 
 __all__ = ["BUILDERS", "PLOTTERS"]
 
 COLUMNS = FIG_COLUMNS + ["data", "psi_d"]
+_FINITE_SIZE_QUANTITIES = ("test_error", "test_error_par", "test_error_perp", "train_error",
+                           "score_error")
 _T, _LAM = 0.1, 1e-3
+_PART_TITLES = {"test_error_par": "on-manifold test error",
+                "test_error_perp": "off-manifold test error"}
 
 
 def _theory(pred, panel, series, quantities):
@@ -206,7 +212,7 @@ def build_hidden_finite_size(preset="quick", device="auto", progress=None):
         series = f"{act}, m={m}, psi_p={pp:g}"
         for d in ds:
             meas = run(s, RFSize(d=d, seeds=tuple(range(n_seeds[d])), n_test=2048, device=device))
-            for q in ("test_error", "test_error_par", "test_error_perp", "train_error"):
+            for q in _FINITE_SIZE_QUANTITIES:
                 th = float(getattr(pred, q))
                 se = meas.uncertainty(q)
                 _, _, verdict = judge(th, meas.mean[q], se, meas.dof(q), meas.n_seeds)
@@ -221,12 +227,71 @@ def build_hidden_finite_size(preset="quick", device="auto", progress=None):
             if progress is not None:
                 progress(done, total)
     worst = max(gaps, key=lambda k: abs(gaps[k]))
+    monotone = _monotone_approach(rows)
+    n_mono = sum(monotone.values())
     text = (f"largest |rel. deviation| at d={ds[-1]}: {abs(gaps[worst]):.1%} ({worst}); "
-            f"median {np.median(np.abs(list(gaps.values()))):.2%}")
+            f"median {np.median(np.abs(list(gaps.values()))):.2%}; |deviation| non-increasing "
+            f"in d (within 2 SE) for {n_mono}/{len(monotone)} series")
     return Table(list(COLUMNS), rows, {
         "setting": {"psi_n": psi_n, "psi_d": g, "t": _T, "lam": _LAM,
                     "manifold_activation": "tanh"},
-        "summary": {"text": text, "gaps_at_largest_d": gaps, "ok": True}})
+        "summary": {"text": text, "gaps_at_largest_d": gaps,
+                    "monotone": {k: bool(v) for k, v in monotone.items()},
+                    "ok": n_mono == len(monotone)}})
+
+
+def _monotone_approach(rows):
+    """Per (series, quantity): does ``|sim - theory|`` not grow from one d to the next, up to
+    two standard errors of the difference of the two measurements?"""
+    out = {}
+    for key in sorted({(r["series"], r["quantity"]) for r in rows}):
+        rs = sorted([r for r in rows if (r["series"], r["quantity"]) == key],
+                    key=lambda r: r["d"])
+        ok = True
+        for a, b in zip(rs, rs[1:]):
+            grow = abs(b["value"] - b["theory"]) - abs(a["value"] - a["theory"])
+            ok &= grow <= 2.0 * math.hypot(a["se"], b["se"])
+        out[f"{key[0]} {key[1]}"] = ok
+    return out
+
+
+def _validation_grid(preset):
+    grid = dict(datas=(("linear-manifold", 0.25), ("subspace", 0.25)), acts=("tanh", "relu"),
+                ms=(1, 4, 32), pps=(0.5, 4.0))
+    if preset == "quick":
+        return dict(grid, ts=(0.1,), d=200, seeds=tuple(range(6)))
+    return dict(grid, ts=(0.01, 0.1, 1.0), d=400, seeds=tuple(range(8)))
+
+
+def build_validation(preset="quick", device="auto", progress=None):
+    """Validation table on manifold data: linear manifold and subspace, tanh and relu features,
+    m in {1, 4, 32}, psi_p in {0.5, 4}, psi_n = 2, psi_d = 0.25 (t = 0.1; the paper preset
+    adds t = 0.01 and 1); raw values at d and the 1/d extrapolation from d/2."""
+    g = _validation_grid(preset)
+    psi_n = 2.0
+    rows = []
+    total = len(g["datas"]) * len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
+    done = [0]
+
+    def step(_k, _n):
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    for data, psi_d in g["datas"]:
+        for act in g["acts"]:
+            for m in g["ms"]:
+                T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
+                setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=_LAM, m=m,
+                                    activation=act, data=data, psi_d=psi_d)
+                size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
+                tidy = experiment(setting, size, extrapolate=True, progress=step)
+                rows += _with(_sim_rows(tidy, f"{data} {act}", f"m={m}", MEASURED),
+                              data=data, psi_d=psi_d)
+    meta = {"grid": {k: [list(x) if isinstance(x, tuple) else x for x in v]
+                     if isinstance(v, tuple) else v for k, v in g.items()},
+            "psi_n": psi_n, "lam": _LAM}
+    return _table(rows, meta)
 
 
 # =========================================================================== plotters
@@ -366,8 +431,8 @@ def plot_hidden_manifold(table, path):
 
 
 def plot_hidden_finite_size(table, path):
-    panels = ("test_error", "test_error_par", "test_error_perp", "train_error")
-    fig, axes = new_figure(4, 1, width=3.3, height=3.2)
+    panels = _FINITE_SIZE_QUANTITIES
+    fig, axes = new_figure(len(panels), 1, width=3.1, height=3.2)
     ds = sorted({r["d"] for r in table.rows})
     for ax, q in zip(axes[0], panels):
         for col, series in zip(COLORS, sorted({r["series"] for r in table.rows})):
@@ -380,9 +445,10 @@ def plot_hidden_finite_size(table, path):
         ax.set_xscale("log")
         ax.set_xticks(ds)
         ax.set_xticklabels([str(d) for d in ds])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("d")
         ax.set_ylabel("(sim - theory) / theory  [%]")
-        ax.set_title(LABELS.get(q, q.replace("_", " ")))
+        ax.set_title(_PART_TITLES.get(q) or LABELS.get(q, q.replace("_", " ")))
     axes[0][0].legend(fontsize=6.5)
     save(fig, path)
 
@@ -393,6 +459,7 @@ BUILDERS = {
     "gm26-sample-complexity": build_sample_complexity,
     "gm26-hidden-manifold": build_hidden_manifold,
     "gm26-hidden-finite-size": build_hidden_finite_size,
+    "gm26-validation": build_validation,
 }
 PLOTTERS = {
     "gm26-learning-curves": plot_learning_curves,
@@ -400,4 +467,5 @@ PLOTTERS = {
     "gm26-sample-complexity": plot_sample_complexity,
     "gm26-hidden-manifold": plot_hidden_manifold,
     "gm26-hidden-finite-size": plot_hidden_finite_size,
+    "gm26-validation": plot_validation,
 }

@@ -3,6 +3,7 @@
     lowdim rf curve     [setting options] [--format table|csv|json] [--plot FILE] [--output FILE]
     lowdim rf validate  [setting options] [--d 200] [--seeds 3] [--device auto] [--sim-m 64] ...
     lowdim rf sample-complexity [--data linear-manifold] [--d 1000 --D 25,50,100] [--eps 0.01]
+    lowdim sampling bound [--grid edm,geometric] [--N 18] [--d 1] [--m2] [--score-error 0] ...
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
 
@@ -299,6 +300,24 @@ def _cmd_figures(args):
     return EXIT_OK
 
 
+def _cmd_sampling_bound(args):
+    from .ranges import parse_values
+    from .sampling import bound_table
+
+    Ns = parse_values("N", args.N)
+    if np.any(Ns < 1) or np.any(Ns != np.round(Ns)):
+        raise ValueError(f"N: the number of steps must be an integer >= 1 (got {args.N!r})")
+    grids = [g.strip() for g in args.grid.split(",") if g.strip()]
+    table = bound_table(grids, [int(n) for n in np.unique(np.round(Ns))], d=args.d, m2=args.m2,
+                        score_error=args.score_error, sigma_min=args.sigma_min,
+                        sigma_max=args.sigma_max, rho=args.rho, schedule=args.schedule,
+                        form=args.form, data_variance=args.data_variance)
+    cols = [c for c in table.columns
+            if args.data_variance is not None or c not in ("gaussian_kl", "bound_over_kl")]
+    _emit(table, args, cols)
+    return EXIT_OK
+
+
 def _cmd_bench(args):
     from .bench import run_benchmarks
 
@@ -368,6 +387,32 @@ def build_parser():
     _add_output_options(sc)
     sc.set_defaults(func=_cmd_rf_sample_complexity)
 
+    sa = sub.add_parser("sampling", help="VE sampling error: bounds and schedules")
+    sa_sub = sa.add_subparsers(dest="action", parser_class=_Parser)
+    sb = sa_sub.add_parser("bound", help="every term of the KL bound (Wang-He-Tao Theorem 2)")
+    g = sb.add_argument_group("grid")
+    g.add_argument("--grid", default="edm,geometric",
+                   help="edm (polynomial rho), geometric, uniform; a list (default edm,geometric)")
+    g.add_argument("--schedule", default=None,
+                   help="edm (sigma_bar = t) or song (sigma_bar = sqrt t); default: EDM's for the "
+                        "edm and uniform grids, Song's for geometric")
+    g.add_argument("--rho", type=float, default=7.0, help="polynomial exponent (default 7)")
+    g.add_argument("--sigma-min", type=float, default=0.002, help="default 0.002")
+    g.add_argument("--sigma-max", type=float, default=80.0, help="default 80")
+    g.add_argument("--N", default="18", help="number of steps; a list or range (default 18)")
+    g = sb.add_argument_group("data and score")
+    g.add_argument("--d", type=int, default=1, help="dimension (default 1)")
+    g.add_argument("--m2", type=float, default=None,
+                   help="second moment E||X0||^2 (default d * data variance, or d)")
+    g.add_argument("--score-error", type=float, default=0.0,
+                   help="E||S - grad log p||^2 at every level (default 0)")
+    g.add_argument("--data-variance", type=float, default=None,
+                   help="isotropic Gaussian data: also the exact KL and bound / KL")
+    sb.add_argument("--form", choices=("explicit", "paper"), default="explicit",
+                    help="explicit-constant bound (default) or the paper's statement")
+    _add_output_options(sb)
+    sb.set_defaults(func=_cmd_sampling_bound)
+
     f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")
     f.add_argument("--all", action="store_true", help="every registered figure")
@@ -384,7 +429,7 @@ def build_parser():
     b.add_argument("--format", choices=("table", "csv", "json"), default="table")
     b.add_argument("--output", "-o", metavar="FILE")
     b.set_defaults(func=_cmd_bench)
-    return p, {"rf": rf}
+    return p, {"rf": rf, "sampling": sa}
 
 
 def _join_negative_values(argv):
@@ -416,8 +461,8 @@ def main(argv=None) -> int:
         if getattr(args, "command", None) is None:
             parser.print_help()
             return EXIT_USAGE
-        if args.command == "rf" and getattr(args, "action", None) is None:
-            subs["rf"].print_help()
+        if args.command in subs and getattr(args, "action", None) is None:
+            subs[args.command].print_help()
             return EXIT_USAGE
         return int(args.func(args))
     except UsageError as exc:

@@ -154,3 +154,33 @@ def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
             for line in out.strip().splitlines()[1:]]
     _, groups = _group_by_others(rows, "psi_p")
     assert len(groups) == 2 and all(len(g) == 2 for g in groups.values())
+
+
+def test_sampling_bound_rows_terms_and_gaussian_kl(capsys):
+    from theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound
+
+    code, out, err = _run(capsys, ["sampling", "bound", "--grid", "edm,geometric", "--N",
+                                   "18,100", "--d", "10", "--data-variance", "0.25",
+                                   "--format", "csv"])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["grid"], r["schedule"], r["N"]) for r in rows] == [
+        ("edm", "edm", "18"), ("edm", "edm", "100"), ("geometric", "song", "18"),
+        ("geometric", "song", "100")]
+    ref = kl_bound(edm_grid(100), 10, 2.5)
+    assert float(rows[1]["E_D"]) == pytest.approx(ref.E_D, rel=1e-9)
+    assert float(rows[1]["total"]) == pytest.approx(ref.total, rel=1e-9)
+    kl = gaussian_kl(geometric_grid(18), 0.25, d=10)
+    assert float(rows[2]["gaussian_kl"]) == pytest.approx(kl, rel=1e-9)
+    assert all(float(r["bound_over_kl"]) > 1 for r in rows)
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["--sigma-min", "2", "--sigma-max", "1"], "sigma_min"), (["--N", "0"], "N"),
+    (["--N", "2.5"], "N"), (["--rho", "0"], "rho"), (["--grid", "cosine"], "kind"),
+    (["--schedule", "vp"], "schedule"), (["--d", "0"], "d"), (["--m2", "-1"], "m2"),
+])
+def test_sampling_bound_bad_input(capsys, argv, name):
+    code, out, err = _run(capsys, ["sampling", "bound"] + argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"lowdim: error: {name}"), err

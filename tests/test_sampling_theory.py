@@ -147,3 +147,35 @@ def test_explicit_bound_is_above_the_exact_gaussian_kl(kind, kw, N, lam):
 def test_bad_input_names_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_design_space_quantities():
+    from theory.sampling import (beta_edm, beta_song, bound_optimal_rho,
+                                 edm_leading_discretization, rho_scan, score_error_factor,
+                                 steps_needed)
+
+    # Remark 3's rho* = ln(80 / 0.002) / 2 = 5.30, but the actual E_D keeps falling with rho
+    assert bound_optimal_rho() == pytest.approx(5.2983, abs=1e-4)
+    rhos, ed, geo, best = rho_scan(100, [3, 5.3, 7, 20, 50])
+    assert np.all(np.diff(ed) < 0) and geo < ed[-1] and best == np.inf
+    # the large-N leading term of the paper-form sum on EDM's grid (3 digits, research note)
+    assert edm_leading_discretization(1000) == pytest.approx(
+        kl_bound(edm_grid(1000), 1, 0.0, form="paper").E_D1, rel=1e-3)
+    # Table 2 by direct maximisation equals the closed forms P (smax - sigma_1) and
+    # P (smax - sigma_1^2 / smax) / 2 (argmax at the largest noise), research note numbers
+    for N, poly, expo in ((18, 3330, 4321), (35, 1823, 2837), (100, 666, 1193), (1000, 68.0, 131)):
+        assert score_error_factor(N) == pytest.approx(poly, rel=2e-3)
+        assert score_error_factor(N, design="song") == pytest.approx(expo, rel=2e-3)
+    # beta_EDM is bell-shaped in log sigma with its peak near 0.076; Song's is monotone
+    s = np.geomspace(1e-3, 100, 20001)
+    b = beta_edm(s)
+    assert s[np.argmax(b)] == pytest.approx(0.076, rel=0.02)
+    half = s[b >= b.max() / 2]
+    assert half[0] == pytest.approx(0.018, rel=0.05) and half[-1] == pytest.approx(0.58, rel=0.05)
+    assert np.all(np.diff(beta_song(np.geomspace(0.02, 100, 50))) < 0)
+    # complexities: the geometric design needs fewer steps at these ranges (ln^2 vs power)
+    assert steps_needed(0.1, 10, 10, design="song") < steps_needed(0.1, 10, 10, design="edm")
+    with pytest.raises(ValueError, match="^eps"):
+        steps_needed(0.0, 1, 1)
+    with pytest.raises(ValueError, match="^design"):
+        score_error_factor(10, design="cosine")

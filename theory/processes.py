@@ -6,7 +6,7 @@ rf_learning_curves.md section 2.1, tag [SRC]):
 
     x_t = a_t x_0 + sqrt(Delta_t) xi,    a_t = exp(-t),    Delta_t = 1 - exp(-2 t).
 
-Variance-exploding schedules live in :mod:`theory.sampling` (later capability).
+Variance-exploding schedules and sampling grids live in :mod:`theory.sampling`.
 """
 from __future__ import annotations
 

@@ -4,9 +4,13 @@ Public entry points: :func:`make_grid` (and :func:`edm_grid`, :func:`geometric_g
 :func:`uniform_grid`, :func:`user_grid`), :func:`kl_bound`, :func:`gaussian_kl`.
 """
 from ._bound import FORMS, BoundTerms, gaussian_kl, kl_bound, score_error_profile
+from ._design import (beta_edm, beta_song, bound_optimal_rho, edm_leading_discretization,
+                      rho_scan, score_error_factor, steps_needed)
 from ._schedules import (EDM, GRID_KINDS, SONG, SamplingGrid, VarianceSchedule, custom_schedule,
                          edm_grid, geometric_grid, get_schedule, make_grid, uniform_grid, user_grid)
 
 __all__ = ["BoundTerms", "EDM", "FORMS", "GRID_KINDS", "SONG", "SamplingGrid", "VarianceSchedule",
-           "custom_schedule", "edm_grid", "gaussian_kl", "geometric_grid", "get_schedule",
-           "kl_bound", "make_grid", "score_error_profile", "uniform_grid", "user_grid"]
+           "beta_edm", "beta_song", "bound_optimal_rho", "custom_schedule",
+           "edm_grid", "edm_leading_discretization", "gaussian_kl", "geometric_grid",
+           "get_schedule", "kl_bound", "make_grid", "rho_scan", "score_error_factor",
+           "score_error_profile", "steps_needed", "uniform_grid", "user_grid"]

@@ -1,0 +1,105 @@
+"""Design-space quantities of Wang-He-Tao (2024): the bound's optimal rho, asymptotic step counts,
+training weightings and the score-error amplification of each design (research note
+design_space.md sections 2.3, 3.4 and 4.2)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._bound import kl_bound
+from ._schedules import edm_grid, geometric_grid
+
+__all__ = ["bound_optimal_rho", "rho_scan", "edm_leading_discretization", "steps_needed",
+           "beta_edm", "beta_song", "score_error_factor"]
+
+
+def _check_sigmas(sigma_min, sigma_max):
+    if not (math.isfinite(sigma_min) and math.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
+        raise ValueError(f"sigma_min: need 0 < sigma_min < sigma_max (got {sigma_min!r}, "
+                         f"{sigma_max!r})")
+
+
+def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:
+    """``rho* = ln(sigma_max / sigma_min) / 2``, the minimiser of the asymptotic upper bound
+    ``rho^2 (T/delta)^(1/rho)`` of EDM's discretization term [PAPER Remark 3].  The actual
+    sums decrease monotonically in rho (see :func:`rho_scan`), so this is a property of the
+    bound, not of the discretization error."""
+    _check_sigmas(sigma_min, sigma_max)
+    return 0.5 * math.log(sigma_max / sigma_min)
+
+
+def rho_scan(N: int, rhos, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
+             form: str = "explicit", d: int = 1, m2: float = 0.0):
+    """``E_D`` of EDM's polynomial grid (EDM schedule) for each rho, and of the geometric grid
+    (the rho -> inf limit).  Returns ``(rhos, E_D array, geometric E_D, argmin rho)``; the
+    argmin is ``inf`` when the geometric limit is lowest [DERIVED]."""
+    rhos = np.asarray(rhos, dtype=float).ravel()
+    ed = np.array([kl_bound(edm_grid(N, sigma_min, sigma_max, r), d, m2, form=form).E_D
+                   for r in rhos])
+    geo = kl_bound(geometric_grid(N, sigma_min, sigma_max, schedule="edm"), d, m2,
+                   form=form).E_D
+    best = float(rhos[np.argmin(ed)]) if ed.min() < geo else math.inf
+    return rhos, ed, float(geo), best
+
+
+def edm_leading_discretization(N, sigma_min=0.002, sigma_max=80.0, rho=7.0, d=1):
+    """``d rho^2 [(T/delta)^(1/(2 rho)) - (delta/T)^(1/(2 rho))]^2 / N``: the large-N value of
+    ``d sum_j gamma_j^2 / s_j^2`` on EDM's grid [DERIVED, research note 2.3(a)]."""
+    _check_sigmas(sigma_min, sigma_max)
+    q = (sigma_max / sigma_min) ** (1.0 / (2.0 * rho))
+    return d * rho**2 * (q - 1.0 / q) ** 2 / np.asarray(N, dtype=float)
+
+
+def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=7.0):
+    """Order of the number of steps making ``E_I + E_D <~ eps`` [PAPER App. I.1], constants 1:
+
+    * ``"edm"`` (sigma_bar = t, polynomial grid): ``rho^2 (smax/smin)^(1/rho) (m2 + d) / eps``;
+    * ``"song"`` (geometric grid): ``ln^2(smax/smin) (m2 + d) / eps``.
+
+    (The paper writes the EDM count through ``T = m2^(1/2) / eps^(1/2)``; with the grid's
+    ``sigma_max`` given, the ratio ``smax/smin`` is used directly.)"""
+    _check_sigmas(sigma_min, sigma_max)
+    if not (eps > 0):
+        raise ValueError(f"eps: must be > 0 (got {eps!r})")
+    ratio = sigma_max / sigma_min
+    if design == "edm":
+        return rho**2 * ratio ** (1.0 / rho) * (m2 + d) / eps
+    if design == "song":
+        return math.log(ratio) ** 2 * (m2 + d) / eps
+    raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
+
+
+def beta_edm(sigma, p_mean=-1.2, p_std=1.2, sigma_data=0.5):
+    """EDM's total weighting on ``E||sigma s + xi||^2`` per unit ``sigma`` (unnormalised,
+    without ``1/(sqrt(2 pi) P_std)``) [PAPER eq. (12)]:
+    ``exp(-(ln sigma - P_mean)^2 / (2 P_std^2)) (sigma^2 + sigma_data^2) / (sigma sigma_data^2)``.
+    Bell-shaped in ``ln sigma``."""
+    s = np.asarray(sigma, dtype=float)
+    return (np.exp(-(np.log(s) - p_mean) ** 2 / (2.0 * p_std**2)) * (s**2 + sigma_data**2)
+            / (s * sigma_data**2))
+
+
+def beta_song(sigma, sigma_min=0.02, sigma_max=100.0):
+    """Song's VE total weighting (log-uniform sigma, weight ``1/sigma^2`` on ``||D - y||^2``):
+    ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [DERIVED] (monotone, not bell)."""
+    s = np.asarray(sigma, dtype=float)
+    return np.where((s >= sigma_min) & (s <= sigma_max), 1.0 / s, 0.0)
+
+
+def score_error_factor(N, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=7.0,
+                       p_mean=-1.2, p_std=1.2, sigma_data=0.5, C1=1.0):
+    """``max_j sigma^2_{t_j} / w(t_j)`` with EDM's total weighting imposed on both designs,
+    ``w(t_j) = C1 sigma_bar(t_j) beta_EDM(sigma_bar(t_j)) / (t_j - t_{j-1})`` on the forward grid
+    [PAPER Thm 3 and section 4.2, Table 2 rebuilt in the research note]: the factor by which a
+    training error is amplified into the sampling KL.  Computed by direct maximisation."""
+    if design == "edm":
+        g = edm_grid(N, sigma_min, sigma_max, rho)
+    elif design == "song":
+        g = geometric_grid(N, sigma_min, sigma_max, schedule="song")
+    else:
+        raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
+    t = g.times[::-1]                       # forward grid t_0 = delta < ... < t_N = T
+    sb = g.schedule.sigma_bar(t[1:])
+    w = C1 * sb * beta_edm(sb, p_mean, p_std, sigma_data) / np.diff(t)
+    return float(np.max(g.schedule.diffusion_sq(t[1:]) / w))

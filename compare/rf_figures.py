@@ -329,12 +329,12 @@ def _validation_grid(preset):
                 d=400, seeds=tuple(range(8)))
 
 
-def build_validation(preset="quick", device="auto", progress=None):
-    """The validation table: tanh and relu, m in {1, 4, large}, t in {0.01, 0.1, 1}."""
-    g = _validation_grid(preset)
-    psi_n, lam = 2.0, 1e-3
+def validation_rows(g, device, progress, datas=((None, None),), psi_n=2.0, lam=1e-3):
+    """Simulation rows of a validation table over the grid ``g`` (activations, m, t, psi_p,
+    d, seeds) for each ``(data, psi_d)`` in ``datas`` (``None``: isotropic Gaussian data),
+    1/d-extrapolated from d/2; ``progress(done, total)`` after each simulated point."""
     rows = []
-    total = len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
+    total = len(datas) * len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
     done = [0]
 
     def step(_k, _n):
@@ -342,16 +342,28 @@ def build_validation(preset="quick", device="auto", progress=None):
         if progress:
             progress(done[0], total)
 
-    for act in g["acts"]:
-        for m in g["ms"]:
-            T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
-            setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=lam, m=m,
-                                activation=act)
-            size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
-            tidy = experiment(setting, size, extrapolate=True, progress=step)
-            rows += _sim_rows(tidy, f"{act}", f"m={m}", MEASURED)
-    return _finish(rows, {"grid": {k: list(v) if isinstance(v, tuple) else v for k, v in g.items()},
-                          "psi_n": psi_n, "lam": lam})
+    T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
+    size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
+    for data, psi_d in datas:
+        model = {} if data is None else {"data": data, "psi_d": psi_d}
+        for act in g["acts"]:
+            for m in g["ms"]:
+                setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=lam, m=m,
+                                    activation=act, **model)
+                tidy = experiment(setting, size, extrapolate=True, progress=step)
+                panel = act if data is None else f"{data} {act}"
+                for r in _sim_rows(tidy, panel, f"m={m}", MEASURED):
+                    r.update(model)
+                    rows.append(r)
+    return rows
+
+
+def build_validation(preset="quick", device="auto", progress=None):
+    """The validation table: tanh and relu, m in {1, 4, large}, t in {0.01, 0.1, 1}."""
+    g = _validation_grid(preset)
+    psi_n, lam = 2.0, 1e-3
+    rows = validation_rows(g, device, progress, psi_n=psi_n, lam=lam)
+    return _finish(rows, {"grid": dict(g), "psi_n": psi_n, "lam": lam})
 
 
 # =========================================================================== plotters

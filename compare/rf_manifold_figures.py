@@ -13,14 +13,14 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from simulate.rf import MEASURED, RFSize, run
+from simulate.rf import RFSize, run
 from theory.processes import ou_coefficients
 from theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import experiment, judge
 from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows,
-                         plot_validation)
+                         plot_validation, validation_rows)
 from .table import Table
 
 __all__ = ["BUILDERS", "PLOTTERS"]
@@ -269,29 +269,8 @@ def build_validation(preset="quick", device="auto", progress=None):
     adds t = 0.01 and 1); raw values at d and the 1/d extrapolation from d/2."""
     g = _validation_grid(preset)
     psi_n = 2.0
-    rows = []
-    total = len(g["datas"]) * len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
-    done = [0]
-
-    def step(_k, _n):
-        done[0] += 1
-        if progress:
-            progress(done[0], total)
-
-    for data, psi_d in g["datas"]:
-        for act in g["acts"]:
-            for m in g["ms"]:
-                T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
-                setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=_LAM, m=m,
-                                    activation=act, data=data, psi_d=psi_d)
-                size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
-                tidy = experiment(setting, size, extrapolate=True, progress=step)
-                rows += _with(_sim_rows(tidy, f"{data} {act}", f"m={m}", MEASURED),
-                              data=data, psi_d=psi_d)
-    meta = {"grid": {k: [list(x) if isinstance(x, tuple) else x for x in v]
-                     if isinstance(v, tuple) else v for k, v in g.items()},
-            "psi_n": psi_n, "lam": _LAM}
-    return _table(rows, meta)
+    rows = validation_rows(g, device, progress, datas=g["datas"], psi_n=psi_n, lam=_LAM)
+    return _table(rows, {"grid": dict(g), "psi_n": psi_n, "lam": _LAM})
 
 
 # =========================================================================== plotters

@@ -5,7 +5,8 @@ On a backward grid of variances ``v_0 > v_1 > ... > v_N`` (from :mod:`theory.sam
     Y_0 ~ N(0, v_0 I_d),   Y_{j+1} = Y_j + (v_j - v_{j+1}) S(v_j, Y_j) + sqrt(v_j - v_{j+1}) U_j,
 
 the score frozen at the start of each step (Song et al.'s reverse-diffusion predictor without
-a corrector).  Scores given here:
+a corrector).  A score is called as ``score(v_j, y, j)`` (noise variance, batch, step index).
+Scores given here:
 
 * :func:`gaussian_score`: the exact score of centred Gaussian data with covariance eigenvalues
   ``lambda`` (in the eigenbasis), ``-y / (lambda + v)``; ``lambda = 0`` puts data on a subspace;
@@ -34,7 +35,7 @@ def gaussian_score(data_variance):
     """``S(v, y) = -y / (lambda + v)`` coordinate-wise (centred Gaussian data, eigenbasis)."""
     lam = torch.as_tensor(np.asarray(data_variance, dtype=float))
 
-    def score(v, y):
+    def score(v, y, step=None):
         return -y / (lam.to(y) + v)
 
     return score
@@ -42,18 +43,15 @@ def gaussian_score(data_variance):
 
 def perturbed(score, eps2, direction=None):
     """``S(v_j, y) + sqrt(eps2_j) e`` with a fixed unit vector ``e`` (default: the all-ones
-    direction normalised), so the squared score error at level j is exactly ``eps2_j``.
-
-    ``eps2`` is indexed by the step number; the sampler passes it through ``step``."""
+    direction normalised), so the squared score error at step j is exactly ``eps2_j``."""
     eps2 = np.asarray(eps2, dtype=float)
 
     def out(v, y, step):
         e = direction
         if e is None:
             e = torch.ones(y.shape[-1], dtype=y.dtype, device=y.device) / math.sqrt(y.shape[-1])
-        return score(v, y) + math.sqrt(float(eps2[step])) * e
+        return score(v, y, step) + math.sqrt(float(eps2[step])) * e
 
-    out.uses_step = True
     return out
 
 
@@ -72,7 +70,6 @@ def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
             raise ValueError(f"{name}: must be an integer >= 1 (got {x!r})")
     dev = resolve_device(device)
-    uses_step = getattr(score, "uses_step", False)
     out = []
     for b, start in enumerate(range(0, n, block)):
         nb = min(block, n - start)
@@ -80,9 +77,8 @@ def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
         y = math.sqrt(v[0]) * torch.randn(nb, d, generator=gen, dtype=dtype, device=dev)
         for j in range(v.size - 1):
             dv = v[j] - v[j + 1]
-            s = score(float(v[j]), y, j) if uses_step else score(float(v[j]), y)
-            y = y + dv * s + math.sqrt(dv) * torch.randn(nb, d, generator=gen, dtype=dtype,
-                                                         device=dev)
+            noise = torch.randn(nb, d, generator=gen, dtype=dtype, device=dev)
+            y = y + dv * score(float(v[j]), y, j) + math.sqrt(dv) * noise
         out.append(y)
     return torch.cat(out)
 
@@ -141,5 +137,4 @@ def gaussian_kl_estimate(samples: torch.Tensor, target_var, target_mean=None, *,
         vals.append(kl - bias)
     per = np.asarray(vals)
     return KLEstimate(kl=float(per.mean()), se=float(per.std(ddof=1) / math.sqrt(per.size)),
-                      per_batch=per, n=nb * n_batches, device=describe_device(
-                          samples.device if samples.is_cuda else torch.device("cpu")))
+                      per_batch=per, n=nb * n_batches, device=describe_device(samples.device))

@@ -166,7 +166,6 @@ def _check_range(N, sigma_min, sigma_max):
 def _from_sigmas(sigmas, schedule, kind, rho=None):
     sched = get_schedule(schedule)
     times = np.asarray(sched.inverse(np.asarray(sigmas, float)), float)
-    # pin the end points exactly (the inverse of a custom schedule is numerical)
     return SamplingGrid(schedule=sched, times=times, kind=kind, rho=rho)
 
 

@@ -184,3 +184,25 @@ def test_sampling_bound_bad_input(capsys, argv, name):
     code, out, err = _run(capsys, ["sampling", "bound"] + argv)
     assert code == 2 and out == ""
     assert err.startswith(f"lowdim: error: {name}"), err
+
+
+def test_sampling_validate_small(capsys):
+    code, out, err = _run(capsys, ["sampling", "validate", "--grid", "edm", "--N", "6",
+                                   "--n", "2000", "--device", "cpu", "--format", "csv", "-q"])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 4  # (gaussian, bimodal) x eta in (0, 0.1)
+    for r in rows:
+        assert r["mc_verdict"] == "agree" and r["order_verdict"] == "ordered"
+        assert float(r["bound"]) >= float(r["path_kl"]) >= float(r["sampled_kl"]) > 0
+    assert "4/4 Monte Carlo values" in err
+
+
+@pytest.mark.parametrize("argv,name", [(["--data", "foo"], "data"), (["--N", "0"], "N"),
+                                       (["--eta", "-1"], "eta"), (["--n", "10"], "n"),
+                                       (["--grid", "spiral"], "kind")])
+def test_sampling_validate_bad_input(capsys, argv, name):
+    code, out, err = _run(capsys, ["sampling", "validate", "--n", "2000", "--device", "cpu"]
+                          + argv)
+    assert code == 2 and err.startswith(f"lowdim: error: {name}:"), err
+    assert "Traceback" not in err

@@ -1,4 +1,5 @@
 """Every figure builds at the quick preset; outputs are complete and self-describing."""
+import math
 import json
 
 import pytest
@@ -74,3 +75,33 @@ def test_plot_step_is_separate_from_data(gallery, tmp_path):
     table.meta = json.loads((out / "gvm25-finite-m.json").read_text())
     spec.plot(table, str(tmp_path / "again.png"))
     assert (tmp_path / "again.png").stat().st_size > 10_000
+
+
+def test_sampling_figure_claims_at_quick_size(gallery):
+    """VE sampling figures: the rates in N, the Monte Carlo checks, the rho argmins and the
+    linear growth in d, as measured."""
+    out, results = gallery
+
+    def summary(fid):
+        return json.loads((out / f"{fid}.json").read_text())["summary"]
+
+    s = summary("wht24-bound-terms")
+    assert s["ok"], s["text"]  # every Monte Carlo point within 3 SE
+    for grid in ("edm", "geometric"):
+        assert -1.1 < s["slopes"][f"{grid} path KL"] < -0.85
+        assert -1.1 < s["slopes"][f"{grid} bound"] < -0.85
+        assert -2.1 < s["slopes"][f"{grid} sampled KL"] < -1.9
+    rows = [r for r in Table.from_csv(out / "wht24-bound-terms.csv").rows
+            if r["kind"] == "theory"]
+    by = {(r["panel"], r["series"], r["x"]): r["y"] for r in rows}
+    for (panel, series, x), y in by.items():
+        if series == "bound":
+            assert y >= by[(panel, "path KL", x)] >= by[(panel, "sampled KL", x)]
+    a = summary("wht24-rho")["argmin"]
+    assert math.isinf(a["N=18 E_D explicit"]) and math.isinf(a["N=50 E_D explicit"])
+    assert 3.0 < a["N=18 path KL"] < 8.0 and 3.0 < a["N=50 path KL"] < 8.0
+    d = summary("wht24-dimension")
+    assert d["ok"] and abs(d["gaussian_slope"] / d["gaussian_slope_exact"] - 1) < 0.05
+    assert d["chi2"] < 16.0  # 3 dof: p < 0.001 would fail the linear fit
+    r = summary("wht24-ranking")
+    assert 0.01 < r["crossing_eta"] < 1.0

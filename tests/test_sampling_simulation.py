@@ -29,7 +29,8 @@ def test_exact_gaussian_kl_matches_monte_carlo(grid, lam):
 
 def test_bound_is_above_what_was_sampled_with_perturbed_scores():
     """A fixed error vector of size eps_j at every level: the sampled law is still Gaussian (mean
-    shifted); the explicit bound with E_S = 1/2 sum Delta v_j eps_j^2 stays above its KL."""
+    shifted, exact KL with ``score_bias`` matched within 3 SE); the explicit bound with
+    E_S = 1/2 sum Delta v_j eps_j^2 stays above its KL."""
     d, lam = 6, 0.25
     for g in (edm_grid(18), geometric_grid(18)):
         for eps2 in (1e-3, 1e-2, 1e-1):
@@ -40,6 +41,8 @@ def test_bound_is_above_what_was_sampled_with_perturbed_scores():
             bound = kl_bound(g, d, d * lam, prof)
             assert bound.total >= est.kl + 3 * est.se, (g.describe(), eps2, bound, est)
             assert est.kl >= gaussian_kl(g, lam, d=d) - 3 * est.se  # an error never helps here
+            exact = gaussian_kl(g, lam, d=d, score_bias=np.sqrt(prof))
+            assert abs(est.kl - exact) <= 3 * est.se, (est.kl, exact, est.se)
 
 
 def test_sampler_input_errors():

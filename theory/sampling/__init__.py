@@ -8,7 +8,7 @@ data :class:`GaussianMixture`, :func:`path_kl_1d` (exact path KL) and :func:`sam
 from ._bound import FORMS, BoundTerms, gaussian_kl, kl_bound, score_error_profile
 from ._law1d import SamplerLaw1D, mixture_score_1d, sampler_law_1d
 from ._mixture import (GaussianMixture, PathKL, entropy_1d, fisher_information_1d,
-                       path_kl_1d)
+                       path_kl_1d, step_quadrature)
 from ._design import (beta_edm, beta_song, bound_optimal_rho, edm_leading_discretization,
                       rho_scan, score_error_factor, steps_needed)
 from ._schedules import (EDM, GRID_KINDS, SONG, SamplingGrid, VarianceSchedule, custom_schedule,
@@ -16,7 +16,7 @@ from ._schedules import (EDM, GRID_KINDS, SONG, SamplingGrid, VarianceSchedule, 
 
 __all__ = ["BoundTerms", "EDM", "FORMS", "GaussianMixture", "PathKL", "SamplerLaw1D",
            "entropy_1d", "fisher_information_1d", "mixture_score_1d", "path_kl_1d",
-           "sampler_law_1d", "GRID_KINDS", "SONG", "SamplingGrid", "VarianceSchedule",
+           "sampler_law_1d", "step_quadrature", "GRID_KINDS", "SONG", "SamplingGrid", "VarianceSchedule",
            "beta_edm", "beta_song", "bound_optimal_rho", "custom_schedule",
            "edm_grid", "edm_leading_discretization", "gaussian_kl", "geometric_grid",
            "get_schedule", "kl_bound", "make_grid", "rho_scan", "score_error_factor",

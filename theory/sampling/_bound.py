@@ -154,7 +154,7 @@ def kl_bound(grid: SamplingGrid, d: int, m2: float, score_error=0.0, *,
 
 
 def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
-                mean_sq: float = 0.0) -> float:
+                mean_sq: float = 0.0, score_bias=None) -> float:
     """Exact ``KL(p_delta || q)`` of the sampler driven by the exact score, Gaussian data.
 
     Data ``N(m, diag(lambda_1..lambda_d))`` (a rotation does not change the KL).  In each
@@ -177,6 +177,12 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
         Dimension, for isotropic data.
     mean_sq : float
         ``||m||^2`` of the data mean (isotropic data only).
+    score_bias : array of N numbers, optional
+        A score error ``b_j e`` at step j along one fixed unit vector ``e`` (isotropic, centred
+        data only).  It shifts the sampled mean to ``(lambda + v_N) sum_j Delta v_j b_j /
+        (lambda + v_{j+1})`` along ``e`` (the drift contracts a shift made at step j by
+        ``(lambda + v_N) / (lambda + v_{j+1})`` by the end) and adds ``E m_N^2 / (2 (lambda +
+        v_N))`` to the KL [DERIVED].
     """
     lam = np.asarray(data_variance, dtype=float)
     if lam.ndim == 0:
@@ -203,4 +209,12 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
     kl = weight * float(np.sum(0.5 * (np.expm1(x) - x)))  # E - 1 - ln E, accurate near E = 1
     if mean_sq > 0:
         kl += 0.5 * mean_sq * float((lam[0] + v[-1]) * E[0] / (lam[0] + v[0]) ** 2)
+    if score_bias is not None:
+        b = np.asarray(score_bias, dtype=float)
+        if b.shape != dv.shape or not np.all(np.isfinite(b)):
+            raise ValueError(f"score_bias: expected {dv.size} finite numbers (one per step)")
+        if np.ptp(lam) > 0 or mean_sq > 0:
+            raise ValueError("score_bias: supported for isotropic centred data only")
+        m_N = (lam[0] + v[-1]) * float(np.sum(dv * b / (lam[0] + v[1:])))
+        kl += 0.5 * m_N**2 * float(E[0]) / (lam[0] + v[-1])
     return kl

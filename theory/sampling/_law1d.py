@@ -1,19 +1,23 @@
 """The law of the exponential-integrator sampler in one dimension, by density propagation.
 
-One step of the chain is ``Y' = mu_j(Y) + sqrt(Delta v_j) U`` with the step map
-``mu_j(x) = x + Delta v_j S_j(x)``.  So the density is pushed forward by ``mu_j`` and then
-convolved with ``N(0, Delta v_j)``:
+One step of the chain is ``Y' = mu_j(Y) + sqrt(Delta v_j) U`` with the step map ``mu_j(x) = x +
+Delta v_j S_j(x)``. So the density is pushed forward by ``mu_j`` and then convolved with ``N(0,
+Delta v_j)``:
 
     q_{j+1} = ((q_j / mu_j') o mu_j^{-1}) * N(0, Delta v_j).
 
 For a mixture's exact score, ``mu_j' = 1 + Delta v_j S_j' >= v_{j+1} / v_j > 0`` [DERIVED: ``S' >=
--1/(lambda_min + v)``], so the map is increasing and the push-forward is a change of variables.
-Each step puts the push-forward on a fresh uniform grid (cubic interpolation), trims tails below
-``1e-25`` of the peak, and convolves exactly in Fourier space; the grid spans the push-forward
-plus nine kernel standard deviations either side, so the periodic wrap is below ``e^-40``.
-Accuracy is set by ``n_nodes``; :func:`sampler_law_1d` can report the change when the node count
-is halved.  The result is a reference for the Monte Carlo sampler and the exact KL of what is
-sampled, ``KL(p_delta || q_N)``, for non-Gaussian data.
+-1/(lambda_min + v)``], so the map is increasing and the push-forward is a change of variables. Each
+step puts the push-forward on a fresh uniform grid (cubic interpolation), trims tails below
+``1e-25`` of the peak, and convolves exactly in Fourier space; the grid spans the push-forward plus
+nine kernel standard deviations either side, so the periodic wrap is below ``e^-40``. A learned
+score need not give an increasing map; such a step is handled when its noise is wide (standard
+deviation at least eight grid spacings): the mass at each mapped node is shared between its two
+neighbouring grid points (mass and mean kept) before the convolution, whose smoothing makes the
+sharing error second order in the spacing over the width. Otherwise the step is refused with a
+``ValueError``. Accuracy is set by ``n_nodes``; :func:`sampler_law_1d` can report the change when
+the node count is halved. The result is a reference for the Monte Carlo sampler and the exact KL of
+what is sampled, ``KL(p_delta || q_N)``, for non-Gaussian data.
 """
 from __future__ import annotations
 
@@ -31,6 +35,19 @@ __all__ = ["SamplerLaw1D", "sampler_law_1d", "mixture_score_1d"]
 
 _TRIM = 1e-25
 _KERNEL_SDS = 9.0
+_DEPOSIT_MIN_WIDTH = 8.0
+
+
+def _deposit(y, mass, z):
+    """Masses at points ``y`` shared linearly between their two neighbours on the uniform grid
+    ``z`` (mass and mean preserved)."""
+    h = z[1] - z[0]
+    t = (y - z[0]) / h
+    i = np.clip(np.floor(t).astype(int), 0, z.size - 2)
+    frac = t - i
+    out = np.bincount(i, mass * (1 - frac), minlength=z.size)
+    out += np.bincount(i + 1, mass * frac, minlength=z.size)
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,19 +158,23 @@ def _propagate(grid, mixture, score, dscore, M):
             dmu = _step_map_derivative(xs, y)
         else:
             dmu = 1.0 + dv * np.asarray(dscore(xs, v[j], j), dtype=float)
-        if not (np.all(dmu > 0) and np.all(np.diff(y) > 0)):
-            raise ValueError(f"score: the step map x + Delta v S(x) is not increasing at step {j}; "
-                             f"the change of variables needs a monotone map")
-        g = fs / dmu
+        monotone = bool(np.all(dmu > 0) and np.all(np.diff(y) > 0))
         sd = math.sqrt(dv)
-        lo, hi = y[0] - _KERNEL_SDS * sd, y[-1] + _KERNEL_SDS * sd
+        lo, hi = y.min() - _KERNEL_SDS * sd, y.max() + _KERNEL_SDS * sd
         if j == grid.N - 1:
             spread = 12.0 * math.sqrt(mixture.variances.max() + v[-1])
             lo, hi = min(lo, mu_k.min() - spread), max(hi, mu_k.max() + spread)
         z = np.linspace(lo, hi, M)
         h = z[1] - z[0]
-        gz = CubicSpline(y, g, extrapolate=False)(z)
-        gz = np.where(np.isfinite(gz) & (gz > 0), gz, 0.0)
+        if monotone:
+            gz = CubicSpline(y, fs / dmu, extrapolate=False)(z)
+            gz = np.where(np.isfinite(gz) & (gz > 0), gz, 0.0)
+        elif sd >= _DEPOSIT_MIN_WIDTH * h:
+            gz = _deposit(y, fs * (x[1] - x[0]), z) / h
+        else:
+            raise ValueError(f"score: the step map x + Delta v S(x) is not increasing at step {j} "
+                             f"and the step's noise is too narrow to smooth it on the grid; "
+                             f"no reliable density can be propagated")
         omega = 2 * math.pi * np.fft.rfftfreq(M, h)
         f = np.fft.irfft(np.fft.rfft(gz) * np.exp(-0.5 * dv * omega**2), M)
         f = np.maximum(f, 0.0)

@@ -39,7 +39,8 @@ from scipy.special import logsumexp
 from ._bound import score_error_profile
 from ._schedules import SamplingGrid
 
-__all__ = ["GaussianMixture", "PathKL", "path_kl_1d", "fisher_information_1d", "entropy_1d"]
+__all__ = ["GaussianMixture", "PathKL", "path_kl_1d", "fisher_information_1d", "entropy_1d",
+           "step_quadrature"]
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,37 @@ class GaussianMixture:
 
 @lru_cache(maxsize=8)
 def _hermite_rule(n):
-    """Probabilists' Gauss-Hermite nodes and weights normalised to ``N(0, 1)``."""
+    """Probabilists' Gauss-Hermite nodes and weights normalised to ``N(0, 1)`` (numpy's rule
+    overflows beyond about 170 nodes, hence the cap)."""
+    if not 8 <= n <= 160:
+        raise ValueError(f"n_nodes: Gauss-Hermite nodes per component, 8 .. 160 (got {n})")
     z, w = hermegauss(n)
     z.flags.writeable = False
     w = w / math.sqrt(2 * math.pi)
     w.flags.writeable = False
     return z, w
+
+
+def step_quadrature(grid: SamplingGrid, n_sub: int = 8, max_width: float = 0.5):
+    """Nodes and weights for ``int_{v_{j+1}}^{v_j} f(v) dv`` on every step of ``grid``.
+
+    Each step is cut into pieces no wider than ``max_width`` in ``ln v``, each integrated by
+    ``n_sub``-point Gauss-Legendre in ``ln v`` (weights include the Jacobian ``v``).  Returns
+    ``(nodes, weights, step)``: flat arrays, ``step`` the index of the step of each node.
+    """
+    if isinstance(n_sub, bool) or not isinstance(n_sub, (int, np.integer)) or n_sub < 1:
+        raise ValueError(f"n_sub: must be an integer >= 1 (got {n_sub!r})")
+    u, wu = np.polynomial.legendre.leggauss(int(n_sub))
+    lv = np.log(grid.variances)
+    nodes, weights, step = [], [], []
+    for j in range(grid.N):
+        cuts = np.linspace(lv[j + 1], lv[j], max(1, math.ceil((lv[j] - lv[j + 1]) / max_width)) + 1)
+        half = 0.5 * np.diff(cuts)[:, None]
+        uu = half * (u[None, :] + 1.0) + cuts[:-1, None]
+        nodes.append(np.exp(uu).ravel())
+        weights.append((half * wu[None, :] * np.exp(uu)).ravel())
+        step.append(np.full(uu.size, j))
+    return np.concatenate(nodes), np.concatenate(weights), np.concatenate(step)
 
 
 def _check_1d(mixture):
@@ -207,19 +233,16 @@ def path_kl_1d(grid: SamplingGrid, mixture: GaussianMixture, score_error=0.0, *,
     """Exact path KL of the exponential-integrator chain for one-dimensional mixture data.
 
     ``score_error`` is the squared score error per level (as in :func:`kl_bound`).  The
-    integral of ``J`` over each step is done by Gauss-Legendre quadrature with ``n_sub``
-    nodes in ``ln v``; the sum over steps equals ``2 (H(p_{v_0}) - H(p_{v_N}))`` (de Bruijn),
-    which the tests check.
+    integral of ``J`` over each step uses :func:`step_quadrature` (``n_sub`` Gauss-Legendre
+    nodes per piece of width 0.5 in ``ln v``); the sum over steps equals ``2 (H(p_{v_0}) -
+    H(p_{v_N}))`` (de Bruijn), which the tests check.
     """
     _check_1d(mixture)
     v = grid.variances
     eps2 = score_error_profile(grid, score_error)
-    u, wu = np.polynomial.legendre.leggauss(n_sub)
-    lo, hi = np.log(v[1:]), np.log(v[:-1])
-    uu = 0.5 * (hi - lo)[:, None] * (u[None, :] + 1.0) + lo[:, None]      # (N, n_sub)
-    vv = np.exp(uu)
-    J = fisher_information_1d(mixture, vv.ravel(), n_nodes).reshape(vv.shape)
-    integral = 0.5 * (hi - lo) * np.sum(wu[None, :] * J * vv, axis=1)
+    nodes, weights, step = step_quadrature(grid, n_sub)
+    J = fisher_information_1d(mixture, nodes, n_nodes)
+    integral = np.bincount(step, weights * J, minlength=grid.N)
     riemann = (v[:-1] - v[1:]) * fisher_information_1d(mixture, v[:-1], n_nodes)
     per_step = 0.5 * (integral - riemann)
     x, w = mixture.quadrature_1d(v[0], n_nodes)

@@ -52,7 +52,9 @@ def overlay(ax, x_theory, y_theory, *, color, label=None, linestyle="-", x_sim=N
                     label=sim_label, zorder=5)
 
 
-def save(fig, path):
-    fig.tight_layout()
+def save(fig, path, rect=None):
+    """Lay out (within ``rect`` of the figure when given, e.g. to leave room for a shared
+    legend), write and close."""
+    fig.tight_layout(rect=rect)
     fig.savefig(path)
     plt.close(fig)

@@ -83,7 +83,7 @@ def _exact_path_kl(grid, mixture, eps2):
         return path_kl_1d(grid, mixture, eps2).total
     # isotropic Gaussian data: d independent coordinates, plus the whole-vector E_S
     one = path_kl_1d(grid, GaussianMixture([1.0], [0.0], mixture.variances[:1]))
-    return mixture.d * (one.initial + one.discretization) + one.score + 0.5 * float(
+    return mixture.d * (one.initial + one.discretization) + 0.5 * float(
         np.sum(-np.diff(grid.variances) * eps2))
 
 

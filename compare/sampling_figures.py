@@ -150,11 +150,7 @@ def plot_bound_terms(table, path):
     axes[0][0].set_ylabel("KL (nats)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
-    fig.savefig(path)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    save(fig, path, rect=(0, 0.13, 1, 1))
 
 
 # =========================================================================== rho

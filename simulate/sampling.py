@@ -236,9 +236,9 @@ def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *
     """
     if not isinstance(mixture, GaussianMixture):
         raise ValueError("mixture: expected a theory.sampling.GaussianMixture")
-    for name, x in (("n", n), ("n_sub", n_sub), ("block", block)):
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < (2 if name == "n" else 1):
-            raise ValueError(f"{name}: must be an integer >= {2 if name == 'n' else 1} (got {x!r})")
+    for name, x, least in (("n", n, 2), ("n_sub", n_sub, 1), ("block", block, 1)):
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < least:
+            raise ValueError(f"{name}: must be an integer >= {least} (got {x!r})")
     dev = resolve_device(device)
     exact = mixture_score(mixture)
     score = exact if score is None else score

@@ -87,11 +87,6 @@ def mixture_score_1d(mixture: GaussianMixture, score_shift=None):
     return score, dscore
 
 
-def _step_map_derivative(x, y):
-    """``dy/dx`` on a uniform grid by second-order differences (edges one-sided)."""
-    return np.gradient(y, x, edge_order=2)
-
-
 def sampler_law_1d(grid: SamplingGrid, mixture: GaussianMixture, score: Callable | None = None,
                    dscore: Callable | None = None, *, n_nodes: int = 8192,
                    check: bool = False) -> SamplerLaw1D:
@@ -155,7 +150,7 @@ def _propagate(grid, mixture, score, dscore, M):
         xs, fs = x[a:b + 1], f[a:b + 1]
         y = xs + dv * np.asarray(score(xs, v[j], j), dtype=float)
         if dscore is None:
-            dmu = _step_map_derivative(xs, y)
+            dmu = np.gradient(y, xs, edge_order=2)   # second order, one-sided at the edges
         else:
             dmu = 1.0 + dv * np.asarray(dscore(xs, v[j], j), dtype=float)
         monotone = bool(np.all(dmu > 0) and np.all(np.diff(y) > 0))

@@ -5,11 +5,13 @@
     lowdim rf sample-complexity [--data linear-manifold] [--d 1000 --D 25,50,100] [--eps 0.01]
     lowdim sampling bound [--grid edm,geometric] [--N 18] [--d 1] [--m2] [--score-error 0] ...
     lowdim sampling validate [--grid edm,geometric,uniform] [--N 6,18,50] [--eta 0,0.1] ...
+    lowdim molrmog bound [--n-modes 4,4] [--dims 4,4] [--n 1000,10000] [--t 0.1,0.5,1] [--R 5]
+    lowdim molrmog validate [--n-train 4096] [--steps 1500] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 ``rf validate`` or ``sampling validate`` found a disagreement; 5 ``rf validate`` was
+4 ``rf validate``, ``sampling validate`` or ``molrmog validate`` found a disagreement; 5 ``rf validate`` was
 inconclusive somewhere (too few seeds to confirm a deviation beyond the 3 % allowance); 1 any
 other failure.  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.
@@ -348,6 +350,54 @@ def _cmd_sampling_validate(args):
     return EXIT_OK if summary["ok"] else EXIT_DISAGREE
 
 
+def _int_list(name, text):
+    try:
+        vals = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated integers (got {text!r})") from None
+    if not vals:
+        raise ValueError(f"{name}: expected at least one value")
+    return vals
+
+
+def _cmd_molrmog_bound(args):
+    from .molrmog import bound_table
+    from .ranges import parse_values
+
+    nk, dk = _int_list("n-modes", args.n_modes), _int_list("dims", args.dims)
+    if len(nk) != len(dk):
+        raise ValueError(f"dims: need one d_k per subspace ({len(nk)} n_k given, {len(dk)} d_k)")
+    ns = parse_values("n", args.n)
+    if np.any(ns < 1):
+        raise ValueError(f"n: sample sizes must be >= 1 (got {args.n!r})")
+    ts = parse_values("t", args.t)
+    table = bound_table(nk, dk, [int(round(n)) for n in ns], [float(t) for t in ts], R=args.R,
+                        B_mu=args.B_mu, C1=args.C1, C2=args.C2, eta=args.eta, D=args.D,
+                        learned_bases=args.learned_bases, window=not args.no_window,
+                        delta=args.delta, T=args.T, weighting=args.weighting)
+    _emit(table, args)
+    return EXIT_OK
+
+
+def _cmd_molrmog_validate(args):
+    from .molrmog import validation_table
+
+    if args.n_train < 64:
+        raise ValueError(f"n-train: need at least 64 training samples (got {args.n_train})")
+    if args.steps < 1:
+        raise ValueError(f"steps: must be >= 1 (got {args.steps})")
+    update, close = _progress(not args.quiet, 2, "molrmog validate")
+    try:
+        table = validation_table(n_train=args.n_train, steps=args.steps, seed=args.seed,
+                                 device=args.device, progress=update)
+    finally:
+        close()
+    _emit(table, args)
+    summary = table.meta["summary"]
+    print(summary["text"], file=sys.stderr)
+    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+
+
 def _cmd_bench(args):
     from .bench import run_benchmarks
 
@@ -464,6 +514,42 @@ def build_parser():
     _add_output_options(sv)
     sv.set_defaults(func=_cmd_sampling_validate)
 
+    mo = sub.add_parser("molrmog", help="MoLR-MoG: estimation bound, score models, convergence")
+    mo_sub = mo.add_subparsers(dest="action", parser_class=_Parser)
+    mb = mo_sub.add_parser("bound", help="the estimation bound per t and over the window")
+    g = mb.add_argument_group("model and data")
+    g.add_argument("--n-modes", default="4,4", help="n_k per subspace (default 4,4)")
+    g.add_argument("--dims", default="4,4", help="d_k per subspace (default 4,4)")
+    g.add_argument("--n", default="1000,10000", help="training sizes; a list or range")
+    g.add_argument("--t", default="0.1,0.5,1", help="diffusion times (VP); a list or range")
+    g.add_argument("--R", type=float, default=5.0, help="data radius (default 5)")
+    g.add_argument("--B-mu", type=float, default=0.0, help="max ||mu|| (default 0)")
+    g = mb.add_argument_group("constants")
+    g.add_argument("--C1", type=float, default=1.0, help="complexity constant (default 1)")
+    g.add_argument("--C2", type=float, default=None,
+                   help="confidence constant (default 4 (R + s B_mu)^2 / (sqrt 2 gamma^4))")
+    g.add_argument("--eta", type=float, default=0.05, help="failure probability (default 0.05)")
+    g.add_argument("--D", type=int, default=None, help="ambient dimension (learned bases only)")
+    g.add_argument("--learned-bases", action="store_true",
+                   help="add the C3 D max d_k^3 / sqrt(n) term of learned encoders")
+    g = mb.add_argument_group("window")
+    g.add_argument("--no-window", action="store_true", help="omit the window average")
+    g.add_argument("--delta", type=float, default=1e-3, help="early stopping (default 1e-3)")
+    g.add_argument("--T", type=float, default=5.0, help="horizon (default 5)")
+    g.add_argument("--weighting", choices=("gamma2", "none"), default="gamma2")
+    _add_output_options(mb)
+    mb.set_defaults(func=_cmd_molrmog_bound)
+
+    mv = mo_sub.add_parser("validate", help="exact score, three trained models, bound and "
+                                            "gradient-descent rate, each with a verdict")
+    mv.add_argument("--n-train", type=int, default=4096, help="training draws (default 4096)")
+    mv.add_argument("--steps", type=int, default=1500, help="Adam steps per model (default 1500)")
+    mv.add_argument("--seed", type=int, default=0)
+    mv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    mv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(mv)
+    mv.set_defaults(func=_cmd_molrmog_validate)
+
     f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")
     f.add_argument("--all", action="store_true", help="every registered figure")
@@ -480,7 +566,7 @@ def build_parser():
     b.add_argument("--format", choices=("table", "csv", "json"), default="table")
     b.add_argument("--output", "-o", metavar="FILE")
     b.set_defaults(func=_cmd_bench)
-    return p, {"rf": rf, "sampling": sa}
+    return p, {"rf": rf, "sampling": sa, "molrmog": mo}
 
 
 def _join_negative_values(argv):

@@ -105,3 +105,22 @@ def test_sampling_figure_claims_at_quick_size(gallery):
     assert d["chi2"] < 16.0  # 3 dof: p < 0.001 would fail the linear fit
     r = summary("wht24-ranking")
     assert 0.01 < r["crossing_eta"] < 1.0
+
+
+def test_molrmog_figure_claims_at_quick_size(gallery):
+    out, results = gallery
+    gen = json.loads((out / "ylj26-generation.json").read_text())
+    models = {m["model"]: m for m in gen["models"]}
+    mog, gau, gen_ = models["latent MoG"], models["latent Gaussian"], models["generic"]
+    # the MoG network: far lower score error than the Gaussian one, no worse than the generic
+    # network with 10x its parameters, and its samples land on the modes
+    assert mog["score_error"] < gau["score_error"] / 5
+    assert mog["score_error"] <= 3 * gen_["score_error"]
+    assert gen_["parameters"] >= 8 * mog["parameters"]
+    assert mog["on_mode"] >= 0.9 > gau["on_mode"]
+    # gradient descent: within 10 % of (kappa-1)/(kappa+1) wherever the modes are separated
+    assert results["ylj26-gd-rate"]["ok"], results["ylj26-gd-rate"]["summary"]
+    lc = json.loads((out / "ylj26-learning-curves.json").read_text())
+    # the bound lies above every measured error; the error falls with n
+    assert results["ylj26-learning-curves"]["ok"]
+    assert all(s < -0.4 for s in lc["slopes"].values()), lc["slopes"]

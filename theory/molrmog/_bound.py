@@ -1,0 +1,261 @@
+"""The estimation bound of the MoE-latent MoG score and the parameter counts of the three score
+models (Yang et al. 2026, Section 5; research note molr_mog.md sections 5.1-5.3).
+
+Per diffusion time ``t`` [S form, R constants] the uniform generalization gap of the explicit
+score-matching loss over ``n`` samples is bounded, with probability ``1 - eta``, by
+
+    eps_gen(t) = C1 s_t^2 (R + s_t B_mu)^4 / gamma_t^6 sqrt(N1) sqrt(N2 / n)
+                 + C2 sqrt(log(1/eta) / n)  [+ C3 D max_k d_k^3 / sqrt(n) if A_k is learned],
+
+``N1 = sum_k n_k``, ``N2 = sum_k n_k d_k``, ``R`` the data radius, ``B_mu = max ||mu_{k,l}||``.
+The paper leaves ``C1, C2`` unspecified; here ``C1 = 1`` and ``C2 = 4 (R + s_t B_mu)^2 /
+(sqrt(2) gamma_t^4)`` (McDiarmid with the loss's sup norm) by default, both settable.  A
+well-specified empirical minimizer has population loss at most ``2 eps_gen``
+(:func:`estimation_error_bound`).  The bound carries no ``D``.
+
+Processes: ``"vp"`` (Ornstein-Uhlenbeck, ``s_t = e^{-t}``, ``gamma_t^2 = 1 - e^{-2t}``) and
+``"ve"`` (``s_t = 1``, ``gamma_t = t``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate
+
+__all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
+           "estimation_error_bound", "integrated_bound", "IntegratedBound", "parameter_counts",
+           "vp_window_integral"]
+
+PROCESSES = ("vp", "ve")
+
+
+def process_coefficients(t, process: str = "vp"):
+    """``(s_t, gamma_t^2)`` of the forward process ``x_t = s_t x_0 + gamma_t xi``."""
+    if process not in PROCESSES:
+        raise ValueError(f"process: must be one of {PROCESSES} (got {process!r})")
+    t = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError("t: diffusion times must be finite and > 0")
+    if process == "vp":
+        return np.exp(-t), -np.expm1(-2.0 * t)
+    return np.ones_like(t), t ** 2
+
+
+def _pos(name, x, allow_zero=False):
+    ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
+        and math.isfinite(x) and (x >= 0 if allow_zero else x > 0)
+    if not ok:
+        raise ValueError(f"{name}: must be a finite number {'>=' if allow_zero else '>'} 0 "
+                         f"(got {x!r})")
+    return float(x)
+
+
+@dataclass(frozen=True)
+class BoundSetting:
+    """What the bound depends on.
+
+    Parameters
+    ----------
+    n_modes, dims : sequences of K ints
+        ``n_k`` and ``d_k``.
+    R : float
+        Data radius (Assumption 5.1, ``||x|| <= R``; for Gaussian latents an effective radius,
+        e.g. the largest training norm).
+    B_mu : float
+        ``max ||mu_{k,l}||`` over the parameter set.
+    C1 : float
+        Constant of the complexity term (default 1).
+    C2 : float or None
+        Constant of the confidence term; ``None``: ``4 (R + s B_mu)^2 / (sqrt 2 gamma^4)``.
+    eta : float
+        Failure probability in (0, 1).
+    D : int or None
+        Ambient dimension; only used by the learned-basis term.
+    learned_bases : bool
+        Add ``C3 D max d_k^3 / sqrt(n)`` for learned encoders (form and constant unknown [S]).
+    C3 : float
+        Its constant (default 1).
+    process : {"vp", "ve"}
+    """
+
+    n_modes: tuple
+    dims: tuple
+    R: float
+    B_mu: float = 0.0
+    C1: float = 1.0
+    C2: float | None = None
+    eta: float = 0.05
+    D: int | None = None
+    learned_bases: bool = False
+    C3: float = 1.0
+    process: str = "vp"
+
+    def __post_init__(self):
+        nk = tuple(int(v) for v in np.atleast_1d(self.n_modes))
+        dk = tuple(int(v) for v in np.atleast_1d(self.dims))
+        if len(nk) != len(dk) or not nk:
+            raise ValueError(f"n_modes, dims: need one value each per subspace "
+                             f"(got {len(nk)} and {len(dk)})")
+        if min(nk) < 1 or min(dk) < 1:
+            raise ValueError("n_modes, dims: every n_k and d_k must be >= 1")
+        object.__setattr__(self, "n_modes", nk)
+        object.__setattr__(self, "dims", dk)
+        _pos("R", self.R)
+        _pos("B_mu", self.B_mu, allow_zero=True)
+        _pos("C1", self.C1, allow_zero=True)
+        if self.C2 is not None:
+            _pos("C2", self.C2, allow_zero=True)
+        if not (isinstance(self.eta, (int, float)) and 0 < self.eta < 1):
+            raise ValueError(f"eta: failure probability must be in (0, 1) (got {self.eta!r})")
+        if self.learned_bases:
+            if self.D is None or self.D < max(dk):
+                raise ValueError(f"D: the learned-basis term needs D >= max d_k (got {self.D!r})")
+        if self.process not in PROCESSES:
+            raise ValueError(f"process: must be one of {PROCESSES} (got {self.process!r})")
+
+    @property
+    def N1(self) -> int:
+        return sum(self.n_modes)
+
+    @property
+    def N2(self) -> int:
+        return sum(a * b for a, b in zip(self.n_modes, self.dims))
+
+    def coefficients(self, t):
+        """``(a(t), b(t), c)`` with ``eps_gen(t) = (a(t) + b(t)) / sqrt(n) + c / sqrt(n)``:
+        ``a`` the complexity term times ``sqrt(n)``, ``b`` the confidence term times
+        ``sqrt(n)`` and ``c`` the learned-basis term times ``sqrt(n)``."""
+        s, g2 = process_coefficients(t, self.process)
+        rad = self.R + s * self.B_mu
+        a = self.C1 * s ** 2 * rad ** 4 / g2 ** 3 * math.sqrt(self.N1 * self.N2)
+        c2 = 4.0 * rad ** 2 / (math.sqrt(2.0) * g2 ** 2) if self.C2 is None else self.C2
+        b = c2 * math.sqrt(math.log(1.0 / self.eta)) * np.ones_like(a)
+        c = self.C3 * self.D * max(self.dims) ** 3 if self.learned_bases else 0.0
+        return a, b, c
+
+
+def _n(n):
+    n = np.asarray(n, dtype=float)
+    if np.any(~np.isfinite(n)) or np.any(n < 1):
+        raise ValueError("n: sample sizes must be finite and >= 1")
+    return n
+
+
+def estimation_gap(setting: BoundSetting, t, n):
+    """``eps_gen(t)``: the bound on ``sup_theta |L_t(theta) - L_hat_t(theta)|``; broadcasts over
+    ``t`` and ``n``."""
+    a, b, c = setting.coefficients(t)
+    return (a + b + c) / np.sqrt(_n(n))
+
+
+def estimation_error_bound(setting: BoundSetting, t, n):
+    """``2 eps_gen(t)``: the population score error ``E||s_hat - grad log p_t||^2`` of a
+    well-specified empirical minimizer (``L(theta_hat) <= L_hat(theta_hat) + eps <=
+    L_hat(theta*) + eps <= L(theta*) + 2 eps`` with ``L(theta*) = 0``) [R, standard]."""
+    return 2.0 * estimation_gap(setting, t, n)
+
+
+@dataclass(frozen=True)
+class IntegratedBound:
+    """``int_delta^T w(t) 2 eps_gen(t) m(dt)`` per ``n`` and its pieces (``m`` the measure of ``t``).
+
+    Attributes
+    ----------
+    value : numpy.ndarray
+        The averaged bound at each ``n``.
+    complexity, confidence : float
+        The window averages of ``2 a(t) w(t)`` and ``2 (b(t) + c) w(t)`` (times ``1/sqrt n``
+        gives the value).
+    weighting, measure : str
+    delta, T : float
+    quadrature_error : float
+        Estimated absolute error of the quadrature (relative to the integrals).
+    """
+
+    value: np.ndarray
+    complexity: float
+    confidence: float
+    weighting: str
+    measure: str
+    delta: float
+    T: float
+    quadrature_error: float
+
+
+def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float = 5.0,
+                     weighting: str = "gamma2", measure: str = "uniform") -> IntegratedBound:
+    """The bound averaged over the training window ``[delta, T]``.
+
+    ``weighting="none"`` integrates ``eps_gen`` as the paper's unweighted objective does (it
+    grows like ``delta^-2`` for VP, :func:`vp_window_integral`); ``"gamma2"`` weights it by
+    ``gamma_t^2``, the weighting of the noise-prediction DSM loss the simulations train with.
+    ``measure`` is the distribution of ``t`` on the window: ``"uniform"`` (``dt / (T - delta)``)
+    or ``"log-uniform"`` (``dt / (t ln(T / delta))``, the training distribution of
+    :mod:`simulate.molrmog`).  Computed by adaptive quadrature in ``log t``; raises if it does
+    not converge.
+    """
+    delta, T = _pos("delta", delta), _pos("T", T)
+    if delta >= T:
+        raise ValueError(f"T: must exceed delta ({T} <= {delta})")
+    if weighting not in ("none", "gamma2"):
+        raise ValueError(f"weighting: 'none' or 'gamma2' (got {weighting!r})")
+    if measure not in ("uniform", "log-uniform"):
+        raise ValueError(f"measure: 'uniform' or 'log-uniform' (got {measure!r})")
+    norm = (T - delta) if measure == "uniform" else math.log(T / delta)
+
+    def weight(t):
+        return 1.0 if weighting == "none" else process_coefficients(t, setting.process)[1]
+
+    def part(i):
+        def f(u):
+            t = math.exp(u)
+            co = setting.coefficients(t)
+            val = co[0] if i == 0 else co[1] + co[2]
+            return float(val) * float(weight(t)) * (t if measure == "uniform" else 1.0)
+        val, err = integrate.quad(f, math.log(delta), math.log(T), epsrel=1e-10, limit=400)
+        if not math.isfinite(val) or err > 1e-6 * abs(val) + 1e-300:
+            raise RuntimeError(f"integrated_bound: quadrature did not converge "
+                               f"(estimate {val:.3e}, error {err:.1e})")
+        return 2.0 * val / norm, err / max(abs(val), 1e-300)
+
+    comp, e1 = part(0)
+    conf, e2 = part(1)
+    value = (comp + conf) / np.sqrt(_n(n))
+    return IntegratedBound(value=value, complexity=comp, confidence=conf, weighting=weighting,
+                           measure=measure, delta=delta, T=T, quadrature_error=max(e1, e2))
+
+
+def vp_window_integral(delta: float, T: float) -> float:
+    """``I_1 = int_delta^T s_t^2 / gamma_t^6 dt = [(1-e^{-2 delta})^{-2} - (1-e^{-2T})^{-2}] / 4``
+    for the VP process (substitute ``u = gamma_t^2``, ``du = 2 s_t^2 dt``) [R]."""
+    delta, T = _pos("delta", delta), _pos("T", T)
+    return 0.25 * ((-math.expm1(-2 * delta)) ** -2 - (-math.expm1(-2 * T)) ** -2)
+
+
+def parameter_counts(n_modes, dims, *, ranks=1, gaussian_ranks=None, learn_weights=True,
+                     D=None, learned_bases=False) -> dict:
+    """Trainable parameters of the two structured score models.
+
+    * MoE-latent MoG: ``sum_k n_k d_k (1 + r_k)`` (means and factors) ``+ sum_k n_k`` mode
+      logits when learned [R];
+    * MoE-latent Gaussian: ``sum_k d_k (1 + r^G_k)`` (one mean and one factor of rank
+      ``r^G_k``, default ``d_k``, per subspace);
+    * ``+ sum_k D d_k`` each when the bases are learned too.
+    """
+    nk = [int(v) for v in np.atleast_1d(n_modes)]
+    dk = [int(v) for v in np.atleast_1d(dims)]
+    rk = [int(v) for v in (np.atleast_1d(ranks) if np.ndim(ranks) else [ranks] * len(nk))]
+    gk = dk if gaussian_ranks is None else [int(v) for v in (
+        np.atleast_1d(gaussian_ranks) if np.ndim(gaussian_ranks) else [gaussian_ranks] * len(nk))]
+    if not len(nk) == len(dk) == len(rk) == len(gk):
+        raise ValueError("n_modes, dims, ranks: need one value per subspace")
+    mog = sum(n * d * (1 + r) for n, d, r in zip(nk, dk, rk)) + (sum(nk) if learn_weights else 0)
+    gauss = sum(d * (1 + g) for d, g in zip(dk, gk))
+    if learned_bases:
+        if D is None:
+            raise ValueError("D: needed for the learned-basis parameter count")
+        extra = sum(int(D) * d for d in dk)
+        mog, gauss = mog + extra, gauss + extra
+    return {"latent_mog": mog, "latent_gaussian": gauss}

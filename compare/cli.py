@@ -11,7 +11,8 @@
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 ``rf validate``, ``sampling validate`` or ``molrmog validate`` found a disagreement; 5 ``rf validate`` was
+4 ``rf validate``, ``sampling validate`` or ``molrmog validate`` found a
+disagreement; 5 ``rf validate`` was
 inconclusive somewhere (too few seeds to confirm a deviation beyond the 3 % allowance); 1 any
 other failure.  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.

@@ -277,7 +277,8 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
     mog, gau, gen = by["latent MoG"], by["latent Gaussian"], by["generic"]
     add("MoG score error well below Gaussian's",
         f"{mog['score_error']:.3g} vs {gau['score_error']:.3g}", "MoG < Gaussian / 5, beyond 3 SE",
-        mog["score_error"] + 3 * mog["score_error_se"] < (gau["score_error"] - 3 * gau["score_error_se"]) / 5)
+        mog["score_error"] + 3 * mog["score_error_se"]
+        < (gau["score_error"] - 3 * gau["score_error_se"]) / 5)
     add(f"MoG vs generic ({gen['parameters']} vs {mog['parameters']} parameters)",
         f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}", "MoG <= 3 x generic",
         mog["score_error"] <= 3 * gen["score_error"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
 from theory.molrmog import BoundSetting, integrated_bound, local_hessian_spectrum
 

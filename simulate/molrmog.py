@@ -147,32 +147,38 @@ def noised(x0, t, generator, process="vp"):
 
 
 def _mixture(x, t, bases, means, factors, log_pis, log_ws, process, form="woodbury",
-             want_score=True):
-    """Two-level log-density and score of a MoLR-MoG-shaped model (any parameters)."""
+             want_score=True, log_taus=None):
+    """Two-level log-density and score of a MoLR-MoG-shaped model (any parameters).
+
+    ``log_taus`` (optional, one ``(n_k,)`` tensor per subspace) adds an isotropic latent
+    variance ``tau^2`` to every mode, ``C = s^2 (U U^T + tau^2 I) + gamma^2 I``: the latent
+    expert then sees ``gamma^2 + s^2 tau^2`` in place of ``gamma^2``."""
     n, D = x.shape
     s, g2 = coefficients(t, process)
     s2 = s * s
     gate_logits, experts = [], []
-    for a, mu, u, lpi, lw in zip(bases, means, factors, log_pis, log_ws):
+    for k, (a, mu, u, lpi, lw) in enumerate(zip(bases, means, factors, log_pis, log_ws)):
         dk, r = u.shape[1], u.shape[2]
+        gl = g2[:, None].expand(n, mu.shape[0])
+        if log_taus is not None:
+            gl = gl + s2[:, None] * torch.exp(2.0 * log_taus[k])[None]
         z = x @ a
         perp = x - z @ a.T
         y = z[:, None, :] - s[:, None, None] * mu[None]                      # (n, l, dk)
         p = torch.einsum("nld,ldr->nlr", y, u)                               # U^T y
-        utu = torch.einsum("ldr,lde->lre", u, u)                             # (l, r, r)
-        eye = torch.eye(r, dtype=x.dtype, device=x.device)
         if form == "woodbury":
-            small = g2[:, None, None, None] * eye + s2[:, None, None, None] * utu[None]  # (n,l,r,r)
-            chol = torch.linalg.cholesky(small)
-            w = torch.cholesky_solve(p[..., None], chol)[..., 0]               # (gamma^2 + s^2 U^TU)^-1 U^T y
-            logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1) \
-                + (dk - r) * torch.log(g2)[:, None]                          # log det C
-            quad = (torch.sum(y * y, -1) - s2[:, None] * torch.sum(p * w, -1)) / g2[:, None]
+            # (gl I + s^2 U^T U)^{-1} through one eigendecomposition of U^T U per mode
+            lam, vec = torch.linalg.eigh(torch.einsum("ldr,lde->lre", u, u))   # (l, r), (l, r, r)
+            lam = torch.clamp(lam, min=0.0)
+            den = gl[..., None] + s2[:, None, None] * lam[None]              # (n, l, r)
+            w = torch.einsum("nlq,lrq->nlr", torch.einsum("nlr,lrq->nlq", p, vec) / den, vec)
+            logdet = torch.log(den).sum(-1) + (dk - r) * torch.log(gl)       # log det C
+            quad = (torch.sum(y * y, -1) - s2[:, None] * torch.sum(p * w, -1)) / gl
         else:
-            alpha = s2 / (s2 + g2)
-            w = p / (s2 + g2)[:, None, None]
-            logdet = dk * torch.log(g2)[:, None] + r * torch.log1p(s2 / g2)[:, None]
-            quad = (torch.sum(y * y, -1) - alpha[:, None] * torch.sum(p * p, -1)) / g2[:, None]
+            alpha = s2[:, None] / (s2[:, None] + gl)
+            w = p / (s2[:, None] + gl)[..., None]
+            logdet = dk * torch.log(gl) + r * torch.log1p(s2[:, None] / gl)
+            quad = (torch.sum(y * y, -1) - alpha * torch.sum(p * p, -1)) / gl
         comp = lpi[None] - 0.5 * quad - 0.5 * logdet - 0.5 * dk * _LOG2PI     # (n, l)
         log_lat = torch.logsumexp(comp, dim=1)
         gate_logits.append(lw + log_lat - 0.5 * torch.sum(perp * perp, 1) / g2
@@ -180,7 +186,7 @@ def _mixture(x, t, bases, means, factors, log_pis, log_ws, process, form="woodbu
         if want_score:
             resp = torch.softmax(comp, dim=1)                                # r_{k,l}
             corr = s2[:, None, None] * torch.einsum("ldr,nlr->nld", u, w)
-            lat_score = -torch.einsum("nl,nld->nd", resp, y - corr) / g2[:, None]
+            lat_score = -torch.einsum("nl,nld->nd", resp / gl, y - corr)
             experts.append(lat_score @ a.T - perp / g2[:, None])
     logits = torch.stack(gate_logits, 1)
     logp = torch.logsumexp(logits, 1)
@@ -246,11 +252,13 @@ class LatentMixtureScore(torch.nn.Module):
 
     ``n_k > 1`` modes of low rank: the MoE-latent MoG network.  One mode of rank ``d_k``: the
     MoE-latent Gaussian network (affine experts).  ``form="paper"`` uses the paper's
-    ``alpha_t U U^T`` expert instead of the Woodbury one.
+    ``alpha_t U U^T`` expert instead of the Woodbury one.  ``latent_noise=True`` gives every
+    mode a learnable isotropic latent variance ``tau^2`` (for data that are not exactly
+    low-rank within a mode, such as images; the model of the paper has none).
     """
 
     def __init__(self, bases, n_modes, ranks, *, process="vp", form="woodbury",
-                 learn_weights=True, subspace_weights=None):
+                 learn_weights=True, subspace_weights=None, latent_noise=False):
         super().__init__()
         if process not in PROCESSES:
             raise ValueError(f"process: must be one of {PROCESSES} (got {process!r})")
@@ -273,14 +281,19 @@ class LatentMixtureScore(torch.nn.Module):
             u0 = torch.zeros(nk, dk, rk, dtype=torch.float64)
             u0[:, :rk, :rk] = torch.eye(rk, dtype=torch.float64)
             setattr(self, f"U{k}", torch.nn.Parameter(u0))
+            if latent_noise:
+                setattr(self, f"log_tau{k}", torch.nn.Parameter(
+                    torch.full((nk,), math.log(0.1), dtype=torch.float64)))
             logit = torch.zeros(nk, dtype=torch.float64)
             if self.learn_weights and nk > 1:
                 setattr(self, f"logit{k}", torch.nn.Parameter(logit))
             else:
                 self.register_buffer(f"logit{k}", logit)
         w = np.full(K, 1.0 / K) if subspace_weights is None else np.asarray(subspace_weights)
-        self.register_buffer("log_w", torch.log(torch.tensor(np.array(w, dtype=float), dtype=torch.float64)))
+        self.register_buffer("log_w", torch.log(torch.tensor(np.array(w, dtype=float),
+                                                             dtype=torch.float64)))
         self.K = K
+        self.latent_noise = bool(latent_noise)
 
     def parts(self):
         K = self.K
@@ -291,7 +304,8 @@ class LatentMixtureScore(torch.nn.Module):
 
     def forward(self, x, t):
         t = _as_t(t, x.shape[0], x)
-        return _mixture(x, t, *self.parts(), self.process, self.form)[1]
+        taus = [getattr(self, f"log_tau{k}") for k in range(self.K)] if self.latent_noise else None
+        return _mixture(x, t, *self.parts(), self.process, self.form, log_taus=taus)[1]
 
     @torch.no_grad()
     def set_parameters(self, means, factors, mode_weights=None):

@@ -165,7 +165,8 @@ class MoLRMoG:
 def _orthonormal_blocks(D, dims, rng, orthogonal):
     if orthogonal:
         if sum(dims) > D:
-            raise ValueError(f"dims: mutually orthogonal subspaces need sum d_k = {sum(dims)} <= D = {D}")
+            raise ValueError(f"dims: mutually orthogonal subspaces need sum d_k = {sum(dims)} "
+                             f"<= D = {D}")
         q, _ = np.linalg.qr(rng.standard_normal((D, sum(dims))))
         edges = np.cumsum([0, *dims])
         return [q[:, edges[i]:edges[i + 1]] for i in range(len(dims))]

@@ -206,3 +206,20 @@ def test_sampling_validate_bad_input(capsys, argv, name):
                           + argv)
     assert code == 2 and err.startswith(f"lowdim: error: {name}:"), err
     assert "Traceback" not in err
+
+
+def test_molrmog_bound_csv_and_bad_input(capsys):
+    rc = main(["molrmog", "bound", "--n-modes", "4,4", "--dims", "4,8", "--n", "100,400",
+               "--t", "0.5", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    per_t = [r for r in rows if r["t"] == "0.5"]
+    assert [int(r["N2"]) for r in per_t] == [48, 48]
+    assert float(per_t[0]["gap"]) / float(per_t[1]["gap"]) == pytest.approx(2.0)
+    assert any(r["t"].startswith("[") for r in rows)          # the window average
+    for argv, name in ((["--dims", "4"], "dims"), (["--R", "-1"], "R"),
+                       (["--eta", "2"], "eta"), (["--n", "0"], "n")):
+        rc = main(["molrmog", "bound", *argv])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err

@@ -159,6 +159,7 @@ def compare_models(spec, *, n_train=4096, steps=1500, generic_factor=10, seed=0,
         if progress:
             progress(i + 1, len(nets))
     meta = {"spec": spec.describe(), "n_train": n_train, "steps": steps, "seed": seed,
+            "R": float(torch.linalg.norm(x_train, dim=1).max()),
             "mmd_floor": floor.value, "mmd_floor_se": floor.se, "mmd_bandwidth": floor.bandwidth,
             "eval_times": EVAL_TIMES.tolist(),
             "note": "score_error: mean over 8 log-spaced t in [1e-3, 5] of gamma_t^2 E||s - s*||^2; "
@@ -187,21 +188,24 @@ def learning_curve(configs, ns, seeds, *, steps=600, batch=512, lr=1e-3, n_eval=
                 net.set_parameters(spec.means, spec.factors, spec.mode_weights)
                 if n is None:
                     data = lambda k, g, spec=spec: sim.sample(spec, k, g)[0]  # noqa: E731
+                    radius_of = sim.sample(spec, 4096, torch.Generator().manual_seed(1))[0]
                 else:
                     data = sim.sample(spec, int(n), torch.Generator().manual_seed(
                         1000 * seed + 17))[0]
+                    radius_of = data
                 tr = sim.train_dsm(net, data, steps=steps, batch=batch, lr=lr, seed=seed,
                                    device=device, init="keep")
                 err = sim.score_error(tr.model, spec, EVAL_TIMES, n=n_eval, seed=seed + 99,
                                       device=device)
                 w, w_se = weighted_error(err)
-                rows.append({"D": spec.D, "d": spec.dims[0], "n_modes": spec.n_modes[0],
+                rows.append({"D": spec.D, "K": spec.K, "d": spec.dims[0],
+                             "n_modes": spec.n_modes[0],
                              "N1": sum(spec.n_modes),
                              "N2": sum(a * b for a, b in zip(spec.n_modes, spec.dims)),
                              "n": None if n is None else int(n), "seed": seed, "error": w,
-                             "error_se": w_se, "R": float(torch.linalg.norm(
-                                 data if n is not None else sim.sample(spec, 4096, torch.Generator(
-                                 ).manual_seed(1))[0], dim=1).max()), "B_mu": spec.mean_bound})
+                             "error_se": w_se,
+                             "R": float(torch.linalg.norm(radius_of, dim=1).max()),
+                             "B_mu": spec.mean_bound})
                 done += 1
                 if progress:
                     progress(done, total)
@@ -284,9 +288,7 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
         mog["score_error"] <= 3 * gen["score_error"])
     add("MoG samples on the modes", f"{mog['on_mode']:.3f} (Gaussian {gau['on_mode']:.3f})",
         ">= 0.9", mog["on_mode"] >= 0.9)
-    R = float(torch.linalg.norm(sim.sample(spec, n_train, torch.Generator().manual_seed(seed))[0],
-                                dim=1).max())
-    setting = BoundSetting(spec.n_modes, spec.dims, R=R, B_mu=spec.mean_bound)
+    setting = BoundSetting(spec.n_modes, spec.dims, R=table.meta["R"], B_mu=spec.mean_bound)
     ib = integrated_bound(setting, n_train, delta=WINDOW[0], T=WINDOW[1], weighting="gamma2",
                           measure="log-uniform")
     add("bound above the trained MoG score error", f"{float(ib.value):.3g} vs {mog['score_error']:.3g}",

@@ -133,8 +133,8 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
     rows, slopes, bound_ok = [], {}, True
     groups = {}
     for r in rows_sim:
-        groups.setdefault((r["D"], r["d"], r["n_modes"]), []).append(r)
-    for (D, d, nk), rs in groups.items():
+        groups.setdefault((r["D"], r["K"], r["d"], r["n_modes"]), []).append(r)
+    for (D, K, d, nk), rs in groups.items():
         label = f"D={D}, d_k={d}, n_k={nk} (N2={rs[0]['N2']})"
         floor = [r["error"] for r in rs if r["n"] is None]
         ns = sorted({r["n"] for r in rs if r["n"] is not None})
@@ -145,7 +145,7 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
             means.append(m)
             rows.append(_row("simulation", "curve", label, n, m, se, note=f"N2={rs[0]['N2']}"))
             R = max(r["R"] for r in rs if r["n"] == n)
-            setting = BoundSetting((nk,) * 2, (d,) * 2, R=R, B_mu=rs[0]["B_mu"])
+            setting = BoundSetting((nk,) * K, (d,) * K, R=R, B_mu=rs[0]["B_mu"])
             b = float(integrated_bound(setting, n, delta=exp.WINDOW[0], T=exp.WINDOW[1],
                                        weighting="gamma2", measure="log-uniform").value)
             rows.append(_row("theory", "bound", label, n, b))

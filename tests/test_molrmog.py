@@ -227,6 +227,6 @@ def test_mmd_is_zero_for_the_same_law_and_positive_otherwise():
     x = torch.randn(2000, 3, generator=gen, dtype=torch.float64)
     y = torch.randn(2000, 3, generator=gen, dtype=torch.float64)
     same = sim.mmd(x, y)
-    assert abs(same.value) < 4 * same.se + 1e-4
+    assert abs(same.value) < 4 * same.se
     other = sim.mmd(x + 1.0, y)
     assert other.value > 10 * other.se

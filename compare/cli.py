@@ -7,12 +7,14 @@
     lowdim sampling validate [--grid edm,geometric,uniform] [--N 6,18,50] [--eta 0,0.1] ...
     lowdim molrmog bound [--n-modes 4,4] [--dims 4,4] [--n 1000,10000] [--t 0.1,0.5,1] [--R 5]
     lowdim molrmog validate [--n-train 4096] [--steps 1500] [--device auto]
+    lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2:8] [--N 1:15] [--D 48] ...
+    lowdim molrg validate [--trials 40] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 ``rf validate``, ``sampling validate`` or ``molrmog validate`` found a
-disagreement; 5 ``rf validate`` was
+4 ``rf validate``, ``sampling validate``, ``molrmog validate`` or ``molrg validate``
+found a disagreement; 5 ``rf validate`` was
 inconclusive somewhere (too few seeds to confirm a deviation beyond the 3 % allowance); 1 any
 other failure.  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.
@@ -399,6 +401,67 @@ def _cmd_molrmog_validate(args):
     return EXIT_OK if summary["ok"] else EXIT_DISAGREE
 
 
+def _int_range(name, text):
+    """``"2:8"`` (inclusive) or ``"2,4,6"`` -> sorted distinct integers."""
+    text = str(text).strip()
+    if ":" in text:
+        parts = text.split(":")
+        try:
+            lo, hi = int(parts[0]), int(parts[1])
+            step = int(parts[2]) if len(parts) > 2 else 1
+        except (ValueError, IndexError):
+            raise ValueError(f"{name}: expected START:STOP[:STEP] or a list (got {text!r})") from None
+        if step < 1 or hi < lo:
+            raise ValueError(f"{name}: empty range {text!r}")
+        return list(range(lo, hi + 1, step))
+    return sorted(set(_int_list(name, text)))
+
+
+def _cmd_molrg_phase(args):
+    from .molrg import phase_table
+
+    ds, Ns = _int_range("d", args.d), _int_range("N", args.N)
+    if min(Ns) < 1:
+        raise ValueError(f"N: samples per component must be >= 1 (got {args.N!r})")
+    if args.trials < 1:
+        raise ValueError(f"trials: must be >= 1 (got {args.trials})")
+    train = {k: getattr(args, k) for k in ("steps", "restarts", "init")
+             if getattr(args, k) is not None}
+    update, close = _progress(not args.quiet, len(ds), f"molrg phase K={args.K} {args.learner}")
+    try:
+        table = phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.D, noise=args.noise,
+                            threshold=args.threshold, trials=args.trials,
+                            orthogonal=not args.random_subspaces, seed=args.seed,
+                            device=args.device, train=train or None, progress=update)
+    finally:
+        close()
+    cols = ["K", "d", "N_k", "learner", "success", "success_se", "mean_error",
+            "theory_success", "theory_rms_error", "theory_floor"]
+    _emit(table, args, None if args.format != "table" else cols)
+    if args.plot:
+        from .molrg_figures import plot_phase_table
+
+        plot_phase_table(table, args.plot)
+    return EXIT_OK
+
+
+def _cmd_molrg_validate(args):
+    from .molrg import validation_table
+
+    if args.trials < 10:
+        raise ValueError(f"trials: need at least 10 trials per cell (got {args.trials})")
+    update, close = _progress(not args.quiet, 6, "molrg validate")
+    try:
+        table = validation_table(trials=args.trials, seed=args.seed, device=args.device,
+                                 progress=update)
+    finally:
+        close()
+    _emit(table, args)
+    summary = table.meta["summary"]
+    print(summary["text"], file=sys.stderr)
+    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+
+
 def _cmd_bench(args):
     from .bench import run_benchmarks
 
@@ -551,6 +614,39 @@ def build_parser():
     _add_output_options(mv)
     mv.set_defaults(func=_cmd_molrmog_validate)
 
+    mg = sub.add_parser("molrg", help="MoLRG: subspace clustering and the N_k = d phase transition")
+    mg_sub = mg.add_subparsers(dest="action", parser_class=_Parser)
+    mp = mg_sub.add_parser("phase", help="success rate over (N_k, d) with the theory's boundary")
+    mp.add_argument("--K", type=int, default=2, help="number of subspaces (default 2)")
+    mp.add_argument("--learner", choices=("ideal", "trained", "oracle"), default="ideal",
+                    help="ideal: PCA / K-subspaces; trained: the low-rank denoiser trained on "
+                         "the denoising loss; oracle: PCA with the true labels")
+    mp.add_argument("--d", default="2:8", help="subspace dimensions, START:STOP or a list")
+    mp.add_argument("--N", default="1:15", help="samples per component, START:STOP or a list")
+    mp.add_argument("--D", type=int, default=48, help="ambient dimension (default 48)")
+    mp.add_argument("--noise", type=float, default=0.05, help="RMS noise norm (default 0.05)")
+    mp.add_argument("--threshold", type=float, default=0.1,
+                    help="success: normalized subspace error below this (default 0.1)")
+    mp.add_argument("--trials", type=int, default=20, help="trials per cell (default 20)")
+    mp.add_argument("--random-subspaces", action="store_true",
+                    help="independent random subspaces instead of mutually orthogonal ones")
+    mp.add_argument("--steps", type=int, default=None, help="trained: SGD steps (default 800)")
+    mp.add_argument("--restarts", type=int, default=None, help="trained: restarts (default 1)")
+    mp.add_argument("--init", choices=("neighbours", "samples", "random"), default=None,
+                    help="trained: initialization (default neighbours)")
+    mp.add_argument("--seed", type=int, default=0)
+    mp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    mp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(mp)
+    mp.set_defaults(func=_cmd_molrg_phase)
+    mgv = mg_sub.add_parser("validate", help="the phase-transition claims, each with a verdict")
+    mgv.add_argument("--trials", type=int, default=40, help="trials per cell (default 40)")
+    mgv.add_argument("--seed", type=int, default=0)
+    mgv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    mgv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(mgv)
+    mgv.set_defaults(func=_cmd_molrg_validate)
+
     f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")
     f.add_argument("--all", action="store_true", help="every registered figure")
@@ -567,7 +663,7 @@ def build_parser():
     b.add_argument("--format", choices=("table", "csv", "json"), default="table")
     b.add_argument("--output", "-o", metavar="FILE")
     b.set_defaults(func=_cmd_bench)
-    return p, {"rf": rf, "sampling": sa, "molrmog": mo}
+    return p, {"rf": rf, "sampling": sa, "molrmog": mo, "molrg": mg}
 
 
 def _join_negative_values(argv):

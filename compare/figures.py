@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import molrmog_digits, molrmog_figures, rf_figures, rf_manifold_figures, sampling_figures
+from . import (molrg_figures, molrmog_digits, molrmog_figures, rf_figures, rf_manifold_figures,
+               sampling_figures)
 from .provenance import provenance
 from .table import Table
 
@@ -32,6 +33,7 @@ _PROJ = "this package"
 _GM26 = "GM26"  # George, Macris 2026, arXiv:2603.22962
 _WHT24 = "WHT24"  # Wang, He, Tao 2024, arXiv:2406.12839
 _YLJ26 = "YLJ26"  # Yang, Li, Jiang, Chen, Li 2026, arXiv:2601.01475
+_WZZ24 = "WZZ24"  # Wang, Zhang, Zhang, Chen, Ma, Qu 2024, arXiv:2409.02426
 
 REGISTRY: dict[str, FigureSpec] = {}
 
@@ -159,6 +161,26 @@ _register(FigureSpec(
     "at most the Gaussian network's; the generic network with 10x the parameters lags at this "
     "training length.",
     molrmog_digits.build_digits, molrmog_digits.plot_digits))
+
+_register(FigureSpec(
+    "wzz24-phase", "MoLRG: phase transition of subspace recovery at N_k = d", _WZZ24,
+    "PCA (K = 1), K-subspaces (K = 2, 3) and the low-rank denoiser trained on the denoising "
+    "loss all switch from failure to success at N_k = d samples per component, smeared by the "
+    "noise just above it (dashed: where the first-order error reaches the threshold).",
+    molrg_figures.build_phase, molrg_figures.plot_phase))
+_register(FigureSpec(
+    "wzz24-recovery", "MoLRG: subspace error against N, and multinomial labels", _WZZ24,
+    "Below N = d PCA's error sits on the random-completion floor, above it on the first-order "
+    "noise error, in every ambient dimension D; with multinomial labels the success rate is the "
+    "exact probability that every component gets N_k >= d.",
+    molrg_figures.build_recovery, molrg_figures.plot_recovery))
+
+_register(FigureSpec(
+    "wzz24-generic", "MoLRG: a generic network's sample need against d", _WZZ24,
+    "A generic MLP denoiser trained on N_k samples per component copies its training points at "
+    "small N_k and stops copying as N_k / d grows; the N_k where copies fall below half, and "
+    "its slope against d, are stated (the ideal learner needs N_k = d).",
+    molrg_figures.build_generic, molrg_figures.plot_generic))
 
 
 def _progress(enabled, desc):

@@ -52,9 +52,14 @@ def overlay(ax, x_theory, y_theory, *, color, label=None, linestyle="-", x_sim=N
                     label=sim_label, zorder=5)
 
 
-def save(fig, path, rect=None):
+def save(fig, path, rect=None, colorbar=None):
     """Lay out (within ``rect`` of the figure when given, e.g. to leave room for a shared
-    legend), write and close."""
+    legend), write and close.  ``colorbar=(mappable, label)`` adds one colorbar in the right
+    margin that ``rect`` leaves free."""
     fig.tight_layout(rect=rect)
+    if colorbar is not None:
+        right = rect[2] if rect is not None else 0.9
+        cax = fig.add_axes([right + 0.02, 0.15, 0.018, 0.7])
+        fig.colorbar(colorbar[0], cax=cax, label=colorbar[1])
     fig.savefig(path)
     plt.close(fig)

@@ -223,3 +223,27 @@ def test_molrmog_bound_csv_and_bad_input(capsys):
         rc = main(["molrmog", "bound", *argv])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err
+
+
+def test_molrg_phase_csv_plot_and_bad_input(capsys, tmp_path):
+    png = tmp_path / "phase.png"
+    rc = main(["molrg", "phase", "--K", "1", "--d", "2:3", "--N", "1:5", "--trials", "10",
+               "--D", "16", "--format", "csv", "--plot", str(png), "-q"])
+    out = capsys.readouterr().out
+    assert rc == 0 and png.stat().st_size > 5_000
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 10
+    for r in rows:
+        d, n, p = int(r["d"]), int(r["N_k"]), float(r["success"])
+        assert float(r["theory_success"]) == float(n >= d)
+        if n < d:
+            assert p == 0.0
+        if n >= d + 2:
+            assert p >= 0.7
+    for argv, name in ((["--d", "9", "--D", "8"], "d"), (["--K", "3", "--d", "4", "--D", "10"],
+                                                       "K, d"),
+                       (["--N", "0:3"], "N"), (["--noise", "-1"], "noise"),
+                       (["--threshold", "2"], "threshold"), (["--d", "x"], "d")):
+        rc = main(["molrg", "phase", "-q", *argv])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err

@@ -124,3 +124,19 @@ def test_molrmog_figure_claims_at_quick_size(gallery):
     # the bound lies above every measured error; the error falls with n
     assert results["ylj26-learning-curves"]["ok"]
     assert all(s < -0.4 for s in lc["slopes"].values()), lc["slopes"]
+
+
+def test_molrg_figure_claims_at_quick_size(gallery):
+    out, results = gallery
+    # ideal learners: no success below d, success probability >= 0.9 (2 SE) from d + 2; the
+    # trained denoisers: none below d, >= 0.8 (2 SE) from 2d
+    phase = json.loads((out / "wzz24-phase.json").read_text())["summary"]
+    assert results["wzz24-phase"]["ok"], phase["text"]
+    assert all(c["max_below"] == 0.0 for c in phase["checks"]), phase["checks"]
+    # PCA's error meets the first-order noise theory (within 20 %) and multinomial success
+    # meets the exact probability (within 3.5 SE)
+    rec = json.loads((out / "wzz24-recovery.json").read_text())["summary"]
+    assert results["wzz24-recovery"]["ok"], rec["text"]
+    assert rec["floor_rel_diff"] < 0.05
+    # the generic network stops copying its training set at some N_k for every d
+    assert results["wzz24-generic"]["ok"], results["wzz24-generic"]["summary"]

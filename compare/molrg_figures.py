@@ -1,0 +1,290 @@
+"""Figures of the MoLRG phase transition (Wang et al. 2024): success-rate heat maps over
+(N_k, d) for K = 1, 2, 3, ideal learners against trained low-rank denoisers with the theory's
+boundary drawn; PCA's subspace error against N with the bound and floors; success under
+multinomial labels against the exact probability.
+
+Each builder returns a tidy table (``kind``: "theory" or "simulation"; ``panel, series, x, y,
+se, note``) with a summary; each plotter draws from the table alone."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import molrg as exp
+from .plots import COLORS, new_figure, save
+from .table import Table
+
+__all__ = ["build_phase", "plot_phase", "build_recovery", "plot_recovery", "build_generic",
+           "plot_generic", "PRESETS"]
+
+COLUMNS = ["kind", "panel", "series", "x", "y", "se", "note"]
+PRESETS = {
+    # quick: trained denoisers for K = 1, 2 only, 4 trials and 400 steps (about a minute)
+    "quick": {"Ks": (1, 2, 3), "trained_Ks": (1, 2), "trials_ideal": 20, "trials_trained": 4,
+              "trained_steps": 400, "ds": tuple(range(2, 9)), "Ns": tuple(range(1, 16)),
+              "curve_trials": 40, "curve_Ds": (48, 192), "mult_trials": 100,
+              "generic": {"ds": (2, 4), "Nks": (2, 4, 8, 16, 32), "steps": 1000, "D": 16}},
+    "paper": {"Ks": (1, 2, 3), "trained_Ks": (1, 2, 3), "trials_ideal": 20,
+              "trials_trained": 20, "trained_steps": 800, "ds": tuple(range(2, 9)),
+              "Ns": tuple(range(1, 16)), "curve_trials": 200, "curve_Ds": (48, 192, 768),
+              "mult_trials": 1000,
+              "generic": {"ds": (2, 3, 4, 6, 8), "Nks": (2, 4, 8, 16, 32, 64, 128, 256),
+                          "steps": 3000, "D": 48}},
+}
+
+
+def _row(kind, panel, series, x, y, se=None, note=None):
+    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
+            "y": None if y is None else float(y), "se": None if se is None else float(se),
+            "note": note}
+
+
+# ----------------------------------------------------------------------------- phase maps
+def _learner_name(K, learner):
+    if learner == "ideal":
+        return "PCA" if K == 1 else "K-subspaces"
+    return {"trained": "trained denoiser", "oracle": "PCA, true labels"}.get(learner, learner)
+
+
+def build_phase(preset="quick", device="auto", progress=None):
+    p = PRESETS[preset]
+    t0 = time.perf_counter()
+    rows, checks = [], []
+    jobs = [(K, "ideal") for K in p["Ks"]] + [(K, "trained") for K in p["trained_Ks"]]
+    for i, (K, learner) in enumerate(jobs):
+        trials = p["trials_ideal"] if learner == "ideal" else p["trials_trained"]
+        tab = exp.phase_table(K, learner, ds=p["ds"], Ns=p["Ns"], trials=trials, device=device,
+                              train={"steps": p["trained_steps"]})
+        panel = f"K={K} {learner}"
+        rows += _phase_rows(tab)
+        below = [r for r in tab.rows if r["N_k"] <= r["d"] - 1]
+        above = [r for r in tab.rows if r["N_k"] >= r["d"] + 2]
+        far = [r for r in tab.rows if r["N_k"] >= 2 * r["d"]]
+        checks.append({"panel": panel, "trials": trials,
+                       "max_below": max(r["success"] for r in below),
+                       "min_above": min(r["success"] for r in above),
+                       "min_far": min(r["success"] for r in far),
+                       # one-sided, 2 SE: is the success probability beyond the bound?
+                       "below_ok": all(r["success"] - 2 * r["success_se"] <= 0.1 for r in below),
+                       "above_ok": all(r["success"] + 2 * r["success_se"] >= 0.9 for r in above),
+                       "far_ok": all(r["success"] + 2 * r["success_se"] >= 0.8 for r in far)})
+        if progress:
+            progress(i + 1, len(jobs))
+    ideal_ok = all(c["below_ok"] and c["above_ok"] for c in checks if "ideal" in c["panel"])
+    trained_ok = all(c["below_ok"] and c["far_ok"] for c in checks if "trained" in c["panel"])
+    text = "; ".join(f"{c['panel']}: success <= {c['max_below']:.2f} below d, "
+                     f">= {c['min_above']:.2f} from d+2" for c in checks)
+    summary = {"ok": bool(ideal_ok and trained_ok), "text": text, "checks": checks}
+    meta = dict(setting={k: v for k, v in exp.DEFAULTS.items() if k not in ("ds", "Ns")},
+                train=exp.TRAIN_DEFAULTS, sizes={k: list(v) if isinstance(v, tuple) else v
+                                                 for k, v in p.items()})
+    return Table(list(COLUMNS), rows, dict(meta, build_seconds=time.perf_counter() - t0,
+                                           summary=summary))
+
+
+def _phase_rows(tab):
+    """Figure rows of one :func:`compare.molrg.phase_table`."""
+    rows = []
+    for r in tab.rows:
+        panel = f"K={r['K']} {r['learner']}"
+        rows.append(_row("simulation", panel, f"d={r['d']}", r["N_k"], r["success"],
+                         r["success_se"], note=f"trials={r['trials']}"))
+    for d in dict.fromkeys(r["d"] for r in tab.rows):
+        r = next(r for r in tab.rows if r["d"] == d)
+        panel = f"K={r['K']} {r['learner']}"
+        rows.append(_row("theory", panel, f"d={d}", d, 1.0, note="threshold N_k = d"))
+        rows.append(_row("theory", panel, f"d={d}", r["noise_boundary"], 1.0,
+                         note="noise boundary"))
+    return rows
+
+
+def plot_phase_table(tab: Table, path):
+    """The heat map of one :func:`compare.molrg.phase_table` (``lowdim molrg phase --plot``)."""
+    plot_phase(Table(list(COLUMNS), _phase_rows(tab), dict(tab.meta)), path)
+
+
+def plot_phase(table: Table, path):
+    sim = [r for r in table.rows if r["kind"] == "simulation"]
+    panels = list(dict.fromkeys(r["panel"] for r in sim))
+    Ks = sorted({int(p.split()[0][2:]) for p in panels})
+    learners = list(dict.fromkeys(p.split()[1] for p in panels))
+    fig, axes = new_figure(len(Ks), len(learners), width=3.3, height=2.9)
+    for i, learner in enumerate(learners):
+        for j, K in enumerate(Ks):
+            ax = axes[i, j]
+            panel = f"K={K} {learner}"
+            cells = [r for r in sim if r["panel"] == panel]
+            if not cells:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, f"K = {K}, {_learner_name(K, learner)}:\nnot run at this "
+                        "preset", ha="center", va="center", transform=ax.transAxes)
+                continue
+            ds = sorted({int(r["series"][2:]) for r in cells})
+            Ns = sorted({int(r["x"]) for r in cells})
+            grid = np.full((len(ds), len(Ns)), np.nan)
+            for r in cells:
+                grid[ds.index(int(r["series"][2:])), Ns.index(int(r["x"]))] = r["y"]
+            im = ax.imshow(grid, origin="lower", cmap="magma", vmin=0, vmax=1, aspect="auto",
+                           extent=(Ns[0] - 0.5, Ns[-1] + 0.5, ds[0] - 0.5, ds[-1] + 0.5))
+            ax.grid(False)
+            dd = np.array(ds, dtype=float)
+            ax.plot(dd - 0.5, dd, color="#2e8bff", lw=1.4, label="theory: N_k = d")
+            nb = [next(r["x"] for r in table.rows if r["kind"] == "theory" and r["panel"] == panel
+                       and r["series"] == f"d={d}" and r["note"] == "noise boundary") for d in ds]
+            ax.plot(np.ceil(np.array(nb)) - 0.5, dd, color="#2e8bff", lw=1.0, ls="--",
+                    label="first N_k with rms error < threshold")
+            trials = cells[0]["note"].split("=")[1]
+            ax.set_title(f"K = {K}, {_learner_name(K, learner)} ({trials} trials)", fontsize=8.5)
+            ax.set_xlabel("samples per component $N_k$")
+            ax.set_ylabel("subspace dimension d")
+            if i == 0 and j == 0:
+                ax.legend(loc="upper left", fontsize=6.5, framealpha=0.8)
+    D = table.meta.get("setting", table.meta).get("D", 48)
+    fig.suptitle(f"MoLRG: recovery succeeds once every component has N_k >= d samples "
+                 f"(D = {D})", fontsize=10)
+    save(fig, path, rect=(0, 0, 0.9, 0.95), colorbar=(im, "success rate"))
+
+
+# ----------------------------------------------------------------------------- recovery
+def build_recovery(preset="quick", device="auto", progress=None):
+    p = PRESETS[preset]
+    t0 = time.perf_counter()
+    curve = exp.error_curve_table(Ds=p["curve_Ds"], trials=p["curve_trials"], device=device)
+    if progress:
+        progress(1, 2)
+    mult = exp.multinomial_table(trials=p["mult_trials"], device=device)
+    if progress:
+        progress(2, 2)
+    rows = []
+    for r in curve.rows:
+        panel = "error"
+        rows.append(_row("simulation", panel, f"D={r['D']}", r["N"], r["rms_error"],
+                         r["rms_error_se"], note=f"d={r['d']}"))
+        if r["D"] == p["curve_Ds"][0]:
+            for key in ("theory_rms_error", "floor_random", "floor_worst", "theorem_bound"):
+                rows.append(_row("theory", panel, key, r["N"], r[key], note=f"D={r['D']}"))
+        else:
+            rows.append(_row("theory", panel, "theory_rms_error", r["N"], r["theory_rms_error"],
+                             note=f"D={r['D']}"))
+            rows.append(_row("theory", panel, "floor_random", r["N"], r["floor_random"],
+                             note=f"D={r['D']}"))
+    for r in mult.rows:
+        rows.append(_row("simulation", "multinomial", f"K={r['K']}", r["N"], r["success"],
+                         r["success_se"], note=f"d={r['d']}"))
+        rows.append(_row("theory", "multinomial", f"K={r['K']}", r["N"], r["theory_success"],
+                         note=f"d={r['d']}"))
+    d = curve.rows[0]["d"]
+    fo = [abs(r["rms_error"] / r["theory_rms_error"] - 1) for r in curve.rows
+          if r["N"] >= d + 4]
+    fl = [abs(r["rms_error"] / r["floor_random"] - 1) for r in curve.rows if r["N"] <= d - 1]
+    z = [abs(r["success"] - r["theory_success"]) / r["success_se"] for r in mult.rows]
+    text = (f"PCA rms error vs first-order theory (N >= d+4): max rel. diff {max(fo):.2f}; "
+            f"below d vs random-completion floor: {max(fl):.2f} (noise 0.05 included); "
+            f"multinomial success vs Pr[min N_k >= d]: max |z| {max(z):.1f}")
+    summary = {"ok": bool(max(fo) <= 0.2 and max(z) <= 3.5), "text": text,
+               "first_order_rel_diff": max(fo), "floor_rel_diff": max(fl), "multinomial_z": max(z)}
+    meta = dict(curve=curve.meta, multinomial=mult.meta,
+                sizes={k: list(v) if isinstance(v, tuple) else v for k, v in p.items()})
+    return Table(list(COLUMNS), rows, dict(meta, build_seconds=time.perf_counter() - t0,
+                                           summary=summary))
+
+
+def plot_recovery(table: Table, path):
+    fig, axes = new_figure(2, 1, width=4.4, height=3.4)
+    ax = axes[0, 0]
+    sim = [r for r in table.rows if r["kind"] == "simulation" and r["panel"] == "error"]
+    series = list(dict.fromkeys(r["series"] for r in sim))
+    for i, s in enumerate(series):
+        pts = [r for r in sim if r["series"] == s]
+        D = s.split("=")[1]
+        ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts], [r["se"] for r in pts],
+                    fmt="o", ms=3.5, color=COLORS[i], label=f"PCA, D = {D}")
+        th = {k: [r for r in table.rows if r["kind"] == "theory" and r["panel"] == "error"
+                  and r["series"] == k and r["note"] == s] for k in
+              ("theory_rms_error", "floor_random", "floor_worst", "theorem_bound")}
+        fo = [r for r in th["theory_rms_error"] if np.isfinite(r["y"])]
+        ax.plot([r["x"] for r in fo], [r["y"] for r in fo], color=COLORS[i], lw=1.3,
+                label="first-order noise error" if i == 0 else None)
+        fr = [r for r in th["floor_random"] if r["y"] > 0]
+        ax.plot([r["x"] for r in fr], [r["y"] for r in fr], color=COLORS[i], ls="--", lw=1.2,
+                label="random-completion floor" if i == 0 else None)
+        if th["floor_worst"]:
+            fw = [r for r in th["floor_worst"] if r["y"] > 0]
+            ax.plot([r["x"] for r in fw], [r["y"] for r in fw], color="0.4", ls=":", lw=1.2,
+                    label="worst-case floor")
+            tb = [r for r in th["theorem_bound"] if np.isfinite(r["y"])]
+            ax.plot([r["x"] for r in tb], [r["y"] for r in tb], color="0.55", lw=1.0,
+                    ls="-.", label="Theorem 2 bound, c1 = 1 (c1 not given)")
+    d = int(sim[0]["note"].split("=")[1])
+    ax.axvline(d, color="0.7", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("samples N (K = 1)")
+    ax.set_ylabel(r"rms $\|\hat U\hat U^T - UU^T\|_F / \sqrt{2d}$")
+    ax.set_title(f"Subspace error of PCA, d = {d}, noise 0.05")
+    ax.legend(fontsize=6.5)
+    ax = axes[0, 1]
+    sim = [r for r in table.rows if r["kind"] == "simulation" and r["panel"] == "multinomial"]
+    for i, s in enumerate(dict.fromkeys(r["series"] for r in sim)):
+        pts = [r for r in sim if r["series"] == s]
+        th = [r for r in table.rows if r["kind"] == "theory" and r["panel"] == "multinomial"
+              and r["series"] == s]
+        ax.plot([r["x"] for r in th], [r["y"] for r in th], color=COLORS[i],
+                label=f"{s}: Pr[min N_k >= d]")
+        ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts], [r["se"] for r in pts],
+                    fmt="o", ms=3.5, color=COLORS[i], label=f"{s}: K-subspaces")
+    ax.set_xlabel("total samples N (multinomial labels)")
+    ax.set_ylabel("success rate")
+    ax.set_title(f"Noiseless, {sim[0]['note'].replace('=', ' = ')}, multinomial labels")
+    ax.legend(fontsize=6.5)
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------- generic network
+def build_generic(preset="quick", device="auto", progress=None):
+    g = PRESETS[preset]["generic"]
+    t0 = time.perf_counter()
+    tab = exp.generic_table(ds=g["ds"], Nks=g["Nks"], D=g["D"], steps=g["steps"], device=device,
+                            progress=progress)
+    rows = []
+    for r in tab.rows:
+        for panel, key in (("copies", "copy_fraction"), ("union", "union_distance")):
+            rows.append(_row("simulation", panel, f"d={r['d']}", r["N_k"], r[key],
+                             note=f"{r['parameters']} parameters, {g['steps']} steps"))
+    need = tab.meta["sample_need"]
+    for d, n in need["need"].items():
+        if n is not None:
+            rows.append(_row("simulation", "need", f"d={d}", d, n, note="N_k at score 0.5"))
+    parts = [f"d = {d}: N_k* = {n:.1f} ({n / d:.1f} d)" if n is not None else
+             f"d = {d}: not reached" for d, n in need["need"].items()]
+    slope = need["slope"]
+    text = ("generic MLP (EDM), copies fall below half at " + "; ".join(parts)
+            + (f"; slope of log N_k* against log d: {slope:.2f}" if slope is not None else ""))
+    summary = {"ok": all(n is not None for n in need["need"].values()), "text": text,
+               "sample_need": need}
+    return Table(list(COLUMNS), rows, dict(generic=tab.meta, sizes=g,
+                                           build_seconds=time.perf_counter() - t0,
+                                           summary=summary))
+
+
+def plot_generic(table: Table, path):
+    fig, axes = new_figure(2, 1, width=4.3, height=3.3)
+    for ax, panel, ylabel in ((axes[0, 0], "copies", "fraction of samples that copy a "
+                               "training point"),
+                              (axes[0, 1], "union", "median distance to the union / norm")):
+        pts = [r for r in table.rows if r["panel"] == panel]
+        for i, s in enumerate(dict.fromkeys(r["series"] for r in pts)):
+            sel = [r for r in pts if r["series"] == s]
+            d = int(s.split("=")[1])
+            ax.plot([r["x"] / d for r in sel], [r["y"] for r in sel], "o-", color=COLORS[i],
+                    label=f"d = {d}")
+        ax.set_xscale("log")
+        ax.set_xlabel("samples per component / d")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    axes[0, 0].axhline(0.5, color="0.6", lw=0.8, ls=":")
+    axes[0, 0].axvline(1.0, color="#2e8bff", lw=1.0, label="ideal learner: N_k = d")
+    axes[0, 0].set_title("Generic MLP denoiser: memorization fades with N_k / d", fontsize=9)
+    axes[0, 1].set_title("Sample quality (noiseless data: 0 is on the union)", fontsize=9)
+    axes[0, 1].set_yscale("log")
+    save(fig, path)

@@ -1,0 +1,109 @@
+"""The MoLRG setting: a mixture of K zero-mean low-rank Gaussians on subspaces of equal dimension
+(Wang, Zhang, Zhang, Chen, Ma, Qu 2024, arXiv:2409.02426; research note molrg_subspace.md
+section 1).
+
+    x = U_k a + e,   a ~ N(0, I_d),   Pr(k) = pi_k,   U_k in O^{D x d},
+
+with optional additive noise ``e ~ N(0, (noise^2 / D) I_D)`` so that ``E||e||^2 = noise^2``.
+The paper's sample-complexity theorem assumes mutually orthogonal subspaces, equal dimensions
+and equal weights (paper); independent random subspaces are offered for robustness checks.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..molrmog._spec import _orthonormal_blocks
+
+__all__ = ["MoLRG", "check_samples"]
+
+
+def _int(name, x, low=1):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
+        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
+    return int(x)
+
+
+def check_samples(name, N, low=1):
+    """Validate a sample count (or an array of them): integers ``>= low``."""
+    arr = np.asarray(N)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+                and np.all(arr == np.round(arr))):
+            raise ValueError(f"{name}: sample counts must be integers (got {N!r})")
+    if np.any(arr < low):
+        raise ValueError(f"{name}: sample counts must be >= {low} (got {N!r})")
+    return arr.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class MoLRG:
+    """A validated MoLRG setting.
+
+    Parameters
+    ----------
+    D : int
+        Ambient dimension (the paper's ``n``).
+    K : int
+        Number of subspaces.
+    d : int
+        Dimension of every subspace, ``1 <= d <= D``.
+    noise : float
+        Root-mean-square norm of the additive noise, ``E||e||^2 = noise^2`` (0: noiseless).
+    orthogonal : bool
+        Mutually orthogonal subspaces (disjoint column blocks of one random orthogonal matrix,
+        as in the paper's generator); then ``K d <= D`` is required.
+    weights : sequence of K floats, optional
+        Mixture weights ``pi_k`` (uniform by default, the theorem's assumption).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: ``d > D``, ``K d > D`` for orthogonal subspaces, negative or
+        non-finite noise, weights that are negative or do not sum to 1.
+    """
+
+    D: int
+    K: int
+    d: int
+    noise: float = 0.0
+    orthogonal: bool = True
+    weights: tuple = None
+
+    def __post_init__(self):
+        D, K, d = _int("D", self.D), _int("K", self.K), _int("d", self.d)
+        if d > D:
+            raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
+        if self.orthogonal and K * d > D:
+            raise ValueError(f"K, d: {K} mutually orthogonal subspaces of dimension {d} need "
+                             f"K d = {K * d} <= D = {D}")
+        noise = self.noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(noise) or noise < 0:
+            raise ValueError(f"noise: must be a finite number >= 0 (got {noise!r})")
+        if self.weights is None:
+            w = (1.0 / K,) * K
+        else:
+            arr = np.asarray(self.weights, dtype=float)
+            if arr.shape != (K,) or not np.all(np.isfinite(arr)) or np.any(arr < 0) \
+                    or abs(arr.sum() - 1) > 1e-9:
+                raise ValueError(f"weights: need {K} finite non-negative weights summing to 1 "
+                                 f"(got {self.weights!r})")
+            w = tuple(float(v) for v in arr)
+        object.__setattr__(self, "D", D)
+        object.__setattr__(self, "K", K)
+        object.__setattr__(self, "d", d)
+        object.__setattr__(self, "noise", float(noise))
+        object.__setattr__(self, "weights", w)
+
+    def bases(self, seed: int = 0) -> np.ndarray:
+        """The ``(K, D, d)`` orthonormal bases of one random instance (numpy generator
+        ``seed``)."""
+        rng = np.random.default_rng(seed)
+        return np.stack(_orthonormal_blocks(self.D, [self.d] * self.K, rng, self.orthogonal))
+
+    def describe(self) -> str:
+        kind = "orthogonal" if self.orthogonal else "random"
+        return f"MoLRG(D={self.D}, K={self.K}, d={self.d}, noise={self.noise:g}, {kind})"

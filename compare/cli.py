@@ -7,7 +7,7 @@
     lowdim sampling validate [--grid edm,geometric,uniform] [--N 6,18,50] [--eta 0,0.1] ...
     lowdim molrmog bound [--n-modes 4,4] [--dims 4,4] [--n 1000,10000] [--t 0.1,0.5,1] [--R 5]
     lowdim molrmog validate [--n-train 4096] [--steps 1500] [--device auto]
-    lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2:8] [--N 1:15] [--D 48] ...
+    lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2-8] [--N 1-15] [--D 48] ...
     lowdim molrg validate [--trials 40] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
@@ -57,6 +57,23 @@ def _progress(enabled: bool, total: int, desc: str):
         bar.refresh()
 
     return update, bar.close
+
+
+def _with_progress(enabled: bool, total: int, desc: str, run):
+    """``run(update)`` under a progress bar (see :func:`_progress`), closed whatever happens."""
+    update, close = _progress(enabled, total, desc)
+    try:
+        return run(update)
+    finally:
+        close()
+
+
+def _emit_verdict(table, args):
+    """Write a validation table, its one-line summary on stderr, and the exit code."""
+    _emit(table, args)
+    summary = table.meta["summary"]
+    print(summary["text"], file=sys.stderr)
+    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
 
 
 # --------------------------------------------------------------------------- rf
@@ -159,13 +176,10 @@ def _cmd_rf_validate(args):
     from simulate.device import resolve_device
 
     resolve_device(args.device)
-    update, close = _progress(not args.quiet, setting.size, "simulating")
     t0 = time.perf_counter()
-    try:
-        tidy = experiment(setting, size, sim_m=args.sim_m, z=args.z, rel_tol=args.rel_tol,
-                          extrapolate=args.extrapolate, progress=update)
-    finally:
-        close()
+    tidy = _with_progress(not args.quiet, setting.size, "simulating", lambda update: experiment(
+        setting, size, sim_m=args.sim_m, z=args.z, rel_tol=args.rel_tol,
+        extrapolate=args.extrapolate, progress=update))
     wide = wide_view(tidy)
     if args.format == "table":
         cols = ["psi_n", "psi_p", "m", "t", "lam", "activation"]
@@ -340,17 +354,12 @@ def _cmd_sampling_validate(args):
     grids = [g.strip() for g in args.grid.split(",") if g.strip()]
     data = [g.strip() for g in args.data.split(",") if g.strip()]
     combos = len(grids) * len(Ns) * len(etas) * len(data)
-    update, close = _progress(not args.quiet, combos, "sampling validate")
-    try:
-        table = validation_table(grids, [int(n) for n in np.unique(np.round(Ns))],
-                                 [float(e) for e in etas], data, n=args.n, seed=args.seed,
-                                 device=args.device, z=args.z, progress=update)
-    finally:
-        close()
-    _emit(table, args)
-    summary = table.meta["summary"]
-    print(summary["text"], file=sys.stderr)
-    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+    table = _with_progress(not args.quiet, combos, "sampling validate", lambda update:
+                           validation_table(grids, [int(n) for n in np.unique(np.round(Ns))],
+                                            [float(e) for e in etas], data, n=args.n,
+                                            seed=args.seed, device=args.device, z=args.z,
+                                            progress=update))
+    return _emit_verdict(table, args)
 
 
 def _int_list(name, text):
@@ -389,32 +398,30 @@ def _cmd_molrmog_validate(args):
         raise ValueError(f"n-train: need at least 64 training samples (got {args.n_train})")
     if args.steps < 1:
         raise ValueError(f"steps: must be >= 1 (got {args.steps})")
-    update, close = _progress(not args.quiet, 2, "molrmog validate")
-    try:
-        table = validation_table(n_train=args.n_train, steps=args.steps, seed=args.seed,
-                                 device=args.device, progress=update)
-    finally:
-        close()
-    _emit(table, args)
-    summary = table.meta["summary"]
-    print(summary["text"], file=sys.stderr)
-    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+    table = _with_progress(not args.quiet, 2, "molrmog validate", lambda update: validation_table(
+        n_train=args.n_train, steps=args.steps, seed=args.seed, device=args.device,
+        progress=update))
+    return _emit_verdict(table, args)
 
 
 def _int_range(name, text):
-    """``"2:8"`` (inclusive) or ``"2,4,6"`` -> sorted distinct integers."""
-    text = str(text).strip()
-    if ":" in text:
-        parts = text.split(":")
-        try:
-            lo, hi = int(parts[0]), int(parts[1])
-            step = int(parts[2]) if len(parts) > 2 else 1
-        except (ValueError, IndexError):
-            raise ValueError(f"{name}: expected START:STOP[:STEP] or a list (got {text!r})") from None
-        if step < 1 or hi < lo:
-            raise ValueError(f"{name}: empty range {text!r}")
-        return list(range(lo, hi + 1, step))
-    return sorted(set(_int_list(name, text)))
+    """Integer grid option: a comma list whose items are integers or inclusive ranges ``a-b``
+    (the notation of ``--seeds``; ``start:stop:count`` stays the log range of real-valued
+    options) -> sorted distinct integers."""
+    vals = set()
+    for item in str(text).split(","):
+        item = item.strip()
+        if "-" in item[1:]:                    # a leading "-" is a sign, not a range
+            head, _, b = item[1:].partition("-")
+            lo, hi = _int_list(name, item[0] + head)[0], _int_list(name, b)[0]
+            if hi < lo:
+                raise ValueError(f"{name}: empty range {item!r}")
+            vals.update(range(lo, hi + 1))
+        elif item:
+            vals.update(_int_list(name, item))
+    if not vals:
+        raise ValueError(f"{name}: expected integers or ranges like 2-8 (got {text!r})")
+    return sorted(vals)
 
 
 def _cmd_molrg_phase(args):
@@ -427,14 +434,13 @@ def _cmd_molrg_phase(args):
         raise ValueError(f"trials: must be >= 1 (got {args.trials})")
     train = {k: getattr(args, k) for k in ("steps", "restarts", "init")
              if getattr(args, k) is not None}
-    update, close = _progress(not args.quiet, len(ds), f"molrg phase K={args.K} {args.learner}")
-    try:
-        table = phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.D, noise=args.noise,
-                            threshold=args.threshold, trials=args.trials,
-                            orthogonal=not args.random_subspaces, seed=args.seed,
-                            device=args.device, train=train or None, progress=update)
-    finally:
-        close()
+    table = _with_progress(
+        not args.quiet, len(ds), f"molrg phase K={args.K} {args.learner}",
+        lambda update: phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.D,
+                                   noise=args.noise, threshold=args.threshold,
+                                   trials=args.trials, orthogonal=not args.random_subspaces,
+                                   seed=args.seed, device=args.device, train=train or None,
+                                   progress=update))
     cols = ["K", "d", "N_k", "learner", "success", "success_se", "mean_error",
             "theory_success", "theory_rms_error", "theory_floor"]
     _emit(table, args, None if args.format != "table" else cols)
@@ -450,16 +456,9 @@ def _cmd_molrg_validate(args):
 
     if args.trials < 10:
         raise ValueError(f"trials: need at least 10 trials per cell (got {args.trials})")
-    update, close = _progress(not args.quiet, 6, "molrg validate")
-    try:
-        table = validation_table(trials=args.trials, seed=args.seed, device=args.device,
-                                 progress=update)
-    finally:
-        close()
-    _emit(table, args)
-    summary = table.meta["summary"]
-    print(summary["text"], file=sys.stderr)
-    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+    table = _with_progress(not args.quiet, 6, "molrg validate", lambda update: validation_table(
+        trials=args.trials, seed=args.seed, device=args.device, progress=update))
+    return _emit_verdict(table, args)
 
 
 def _cmd_bench(args):
@@ -621,8 +620,9 @@ def build_parser():
     mp.add_argument("--learner", choices=("ideal", "trained", "oracle"), default="ideal",
                     help="ideal: PCA / K-subspaces; trained: the low-rank denoiser trained on "
                          "the denoising loss; oracle: PCA with the true labels")
-    mp.add_argument("--d", default="2:8", help="subspace dimensions, START:STOP or a list")
-    mp.add_argument("--N", default="1:15", help="samples per component, START:STOP or a list")
+    mp.add_argument("--d", default="2-8", help="subspace dimensions: a list and/or ranges a-b")
+    mp.add_argument("--N", default="1-15",
+                    help="samples per component: a list and/or ranges a-b")
     mp.add_argument("--D", type=int, default=48, help="ambient dimension (default 48)")
     mp.add_argument("--noise", type=float, default=0.05, help="RMS noise norm (default 0.05)")
     mp.add_argument("--threshold", type=float, default=0.1,

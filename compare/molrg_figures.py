@@ -66,9 +66,9 @@ def build_phase(preset="quick", device="auto", progress=None):
                        "min_above": min(r["success"] for r in above),
                        "min_far": min(r["success"] for r in far),
                        # one-sided, 2 SE: is the success probability beyond the bound?
-                       "below_ok": all(r["success"] - 2 * r["success_se"] <= 0.1 for r in below),
-                       "above_ok": all(r["success"] + 2 * r["success_se"] >= 0.9 for r in above),
-                       "far_ok": all(r["success"] + 2 * r["success_se"] >= 0.8 for r in far)})
+                       "below_ok": exp.rates_within(below, 0.1, at_least=False),
+                       "above_ok": exp.rates_within(above, 0.9, at_least=True),
+                       "far_ok": exp.rates_within(far, 0.8, at_least=True)})
         if progress:
             progress(i + 1, len(jobs))
     ideal_ok = all(c["below_ok"] and c["above_ok"] for c in checks if "ideal" in c["panel"])

@@ -27,6 +27,7 @@ import torch
 from theory.molrg import MoLRG
 
 from .device import make_generator, resolve_device
+from .molrmog import _float, _int
 
 __all__ = ["Batch", "draw_batch", "pca", "k_subspaces", "subspace_errors",
            "train_lowrank_denoiser", "TrainedDenoiser", "lowrank_denoise", "INITS",
@@ -35,12 +36,6 @@ __all__ = ["Batch", "draw_batch", "pca", "k_subspaces", "subspace_errors",
 
 INITS = ("neighbours", "samples", "random")
 _DT = torch.float64
-
-
-def _int(name, x, low=1):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
-        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
-    return int(x)
 
 
 # ----------------------------------------------------------------------------- data
@@ -384,9 +379,8 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
     """
     K, d = _int("K", K), _int("d", d)
     steps, draws, restarts = _int("steps", steps), _int("draws", draws), _int("restarts", restarts)
-    for name, v in (("lr", lr), ("sigma_min", sigma_min), ("sigma_max", sigma_max)):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name}: must be a finite number > 0 (got {v!r})")
+    lr, sigma_min, sigma_max = (_float(name, v) for name, v in (
+        ("lr", lr), ("sigma_min", sigma_min), ("sigma_max", sigma_max)))
     if sigma_min > sigma_max:
         raise ValueError(f"sigma_max: must be >= sigma_min ({sigma_max} < {sigma_min})")
     B, N, D = X.shape

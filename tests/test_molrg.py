@@ -151,6 +151,23 @@ def test_trained_denoisers_reach_the_ideal_learners():
     assert start.mean() > sim.subspace_errors(tr.bases, two.bases).max(1).values.mean()
 
 
+def test_training_loss_equals_the_denoiser_applied_to_noised_data():
+    """The training loss, computed through U_k^T eps and the Gram of the bases, equals
+    ||x_theta(x + sigma eps) - x||^2 from the denoiser itself (antithetic pairs included)."""
+    from simulate.molrg import _dsm_loss
+
+    g = torch.Generator().manual_seed(0)
+    b = sim.draw_batch(MoLRG(20, 2, 3, noise=0.05), [5], 3, seed=2)
+    U = sim.seeded_bases(b.X, b.mask, 2, 3, g, init="random")
+    eps = torch.randn(3, 10, 2, 20, generator=g, dtype=torch.float64)
+    sig = torch.rand(3, 10, generator=g, dtype=torch.float64) + 0.1
+    both = torch.cat([eps, -eps], 2)
+    xt = (b.X[:, :, None] + sig[:, :, None, None] * both).reshape(3, 40, 20)
+    den = sim.lowrank_denoise(U, xt, sig[:, :, None].expand(3, 10, 4).reshape(3, 40))
+    direct = (den.reshape(3, 10, 4, 20) - b.X[:, :, None]).pow(2).sum(-1).mean((1, 2))
+    assert torch.allclose(_dsm_loss(U, b.X, b.mask.double(), sig, eps), direct, rtol=1e-12)
+
+
 def test_subspace_errors_are_permutation_invariant():
     U = sim.random_bases(3, 3, 12, 2, torch.Generator().manual_seed(0))
     zero = torch.zeros(3, 3, dtype=torch.float64)

@@ -24,6 +24,8 @@ import math
 import numpy as np
 from scipy.stats import binom
 
+from ..molrmog._bound import _pos
+from ..molrmog._spec import _int
 from ._setting import check_samples
 
 __all__ = ["recovery_threshold", "theorem_bound", "noisy_error_rms", "noise_boundary",
@@ -31,21 +33,10 @@ __all__ = ["recovery_threshold", "theorem_bound", "noisy_error_rms", "noise_boun
 
 
 def _dims(d, D=None):
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d: must be an integer >= 1 (got {d!r})")
-    if D is not None:
-        if isinstance(D, bool) or not isinstance(D, (int, np.integer)) or D < 1:
-            raise ValueError(f"D: must be an integer >= 1 (got {D!r})")
-        if d > D:
-            raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
-    return int(d)
-
-
-def _nonneg(name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0 (got {x!r})")
-    return float(x)
+    d = _int("d", d)
+    if D is not None and d > _int("D", D):
+        raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
+    return d
 
 
 def recovery_threshold(d) -> int:
@@ -61,7 +52,7 @@ def theorem_bound(N, d, noise_fro, *, c1=1.0, normalized=False):
     noise_fro = np.asarray(noise_fro, dtype=float)
     if np.any(~np.isfinite(noise_fro)) or np.any(noise_fro < 0):
         raise ValueError("noise_fro: must be finite and >= 0")
-    c1 = _nonneg("c1", c1)
+    c1 = _pos("c1", c1, allow_zero=True)
     den = np.sqrt(N) - math.sqrt(d - 1)
     out = np.where(N >= d, c1 * noise_fro / np.where(N >= d, den, 1.0), np.inf)
     return out / math.sqrt(2 * d) if normalized else out
@@ -70,13 +61,16 @@ def theorem_bound(N, d, noise_fro, *, c1=1.0, normalized=False):
 def noisy_error_rms(N, d, D, noise, *, normalized=True):
     """Root of the first-order mean ``E||U_hat U_hat^T - U U^T||_F^2`` of PCA on ``N`` samples
     (derived here, see the module docstring); ``inf`` for ``N <= d + 1`` where the
-    inverse-Wishart mean diverges.  Normalized: ``noise sqrt((1 - d/D) / (N - d - 1))``."""
+    inverse-Wishart mean diverges.  Normalized: ``noise sqrt((1 - d/D) / (N - d - 1))``.
+    Noiseless: 0 from ``N = d`` on, ``inf`` below (see :func:`failure_floor` there)."""
     d = _dims(d, D)
     N = check_samples("N", N)
-    noise = _nonneg("noise", noise)
+    noise = _pos("noise", noise, allow_zero=True)
     gap = N - d - 1
-    msq = np.where(gap > 0, noise ** 2 * (1 - d / D) / np.where(gap > 0, gap, 1), np.inf)
-    msq = np.where((gap > 0) | (noise > 0), msq, 0.0)
+    if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
+        msq = np.where(N >= d, 0.0, np.inf)
+    else:
+        msq = np.where(gap > 0, noise ** 2 * (1 - d / D) / np.where(gap > 0, gap, 1), np.inf)
     return np.sqrt(msq) if normalized else np.sqrt(2 * d * msq)
 
 
@@ -84,10 +78,8 @@ def noise_boundary(d, D, noise, threshold):
     """The ``N`` at which :func:`noisy_error_rms` (normalized) equals ``threshold``:
     ``d + 1 + noise^2 (1 - d/D) / threshold^2`` (noiseless: ``d``)."""
     d = _dims(d, D)
-    noise = _nonneg("noise", noise)
-    threshold = _nonneg("threshold", threshold)
-    if threshold == 0:
-        raise ValueError("threshold: must be > 0")
+    noise = _pos("noise", noise, allow_zero=True)
+    threshold = _pos("threshold", threshold)
     if noise == 0:
         return float(d)
     return d + 1 + noise ** 2 * (1 - d / D) / threshold ** 2
@@ -152,8 +144,8 @@ def _prob_one(N, d, w):
 def min_total_samples(d, weights, prob=0.9, *, N_max=10 ** 6):
     """Smallest total ``N`` with ``Pr[min_k N_k >= d] >= prob`` under multinomial labels."""
     d = _dims(d)
-    prob = _nonneg("prob", prob)
-    if not 0 < prob < 1:
+    prob = _pos("prob", prob)
+    if not prob < 1:
         raise ValueError(f"prob: must be in (0, 1) (got {prob})")
     w = np.asarray(weights, dtype=float)
     lo = w.size * d

@@ -10,20 +10,14 @@ and equal weights (paper); independent random subspaces are offered for robustne
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..molrmog._spec import _orthonormal_blocks
+from ..molrmog._bound import _pos
+from ..molrmog._spec import _int, _orthonormal_blocks
 
 __all__ = ["MoLRG", "check_samples"]
-
-
-def _int(name, x, low=1):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
-        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
-    return int(x)
 
 
 def check_samples(name, N, low=1):
@@ -79,10 +73,7 @@ class MoLRG:
         if self.orthogonal and K * d > D:
             raise ValueError(f"K, d: {K} mutually orthogonal subspaces of dimension {d} need "
                              f"K d = {K * d} <= D = {D}")
-        noise = self.noise
-        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(noise) or noise < 0:
-            raise ValueError(f"noise: must be a finite number >= 0 (got {noise!r})")
+        noise = _pos("noise", self.noise, allow_zero=True)
         if self.weights is None:
             w = (1.0 / K,) * K
         else:
@@ -95,7 +86,7 @@ class MoLRG:
         object.__setattr__(self, "D", D)
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "d", d)
-        object.__setattr__(self, "noise", float(noise))
+        object.__setattr__(self, "noise", noise)
         object.__setattr__(self, "weights", w)
 
     def bases(self, seed: int = 0) -> np.ndarray:

@@ -9,12 +9,15 @@
     lowdim molrmog validate [--n-train 4096] [--steps 1500] [--device auto]
     lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2-8] [--N 1-15] [--D 48] ...
     lowdim molrg validate [--trials 40] [--device auto]
+    lowdim localized radius [--d 64] [--r0 1] [--kappa 20] [--n 16,64,256,1024] [--radii 0-12]
+    lowdim localized validate [--datasets 8] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
-4 ``rf validate``, ``sampling validate``, ``molrmog validate`` or ``molrg validate``
-found a disagreement; 5 ``rf validate`` was
+4 ``rf validate``, ``sampling validate``, ``molrmog validate``, ``molrg validate`` or
+``localized validate`` found a disagreement; ``localized radius`` exits 3 when r* sits at the
+largest radius asked for (the minimum may lie beyond); 5 ``rf validate`` was
 inconclusive somewhere (too few seeds to confirm a deviation beyond the 3 % allowance); 1 any
 other failure.  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.
@@ -461,6 +464,75 @@ def _cmd_molrg_validate(args):
     return _emit_verdict(table, args)
 
 
+def _localized_target(args):
+    from theory.localized import Lattice, banded_gaussian
+
+    if args.lattice == "grid":
+        side = int(round(args.d ** 0.5))
+        if side * side != args.d:
+            raise ValueError(f"d: a square grid needs a square number of sites (got {args.d})")
+        lat = Lattice((side, side), periodic=not args.open)
+    else:
+        lat = Lattice((args.d,), periodic=not args.open)
+    return banded_gaussian(lat, args.r0, args.kappa)
+
+
+def _cmd_localized_radius(args):
+    from theory.localized import time_grid
+
+    from .localized import calculator_table, optimal_radius_table, sweep_table
+
+    target = _localized_target(args)
+    ns = _int_range("n", args.n)
+    if min(ns) < 1:
+        raise ValueError(f"n: sample sizes must be >= 1 (got {args.n!r})")
+    radii = _int_range("radii", args.radii)
+    if min(radii) < 0:
+        raise ValueError(f"radii: a radius must be >= 0 (got {args.radii!r})")
+    radii = [r for r in radii if r < target.lattice.diameter] + [None]
+    grid = time_grid(args.delta, args.T, args.steps)
+    table, curve = calculator_table(target, ns, radii, grid=grid)
+    if args.simulate:
+        if args.datasets < 2:
+            raise ValueError(f"datasets: need at least 2 training sets (got {args.datasets})")
+        sweep = _with_progress(not args.quiet, len(ns) * len(radii), "localized radius",
+                               lambda update: sweep_table(target, ns, radii,
+                                                          datasets=args.datasets,
+                                                          seed=args.seed, device=args.device,
+                                                          grid=grid, progress=update))
+        _emit(sweep, args, ["n", "r", "score_error", "score_error_se", "theory_integral", "kl",
+                            "kl_se", "theory_kl", "path_bound"])
+        opt = optimal_radius_table(sweep)
+        print(opt.to_text(), file=sys.stderr)
+        table = sweep
+    else:
+        _emit(table, args, None if args.format != "table" else
+              ["n", "r", "localization", "statistical", "kl", "kl_per_coord", "r_star"])
+        stars = ", ".join(f"n = {int(n)}: r* = {r} (closed form {c:.2f})"
+                          for n, r, c in zip(curve.n, curve.r_star, curve.closed_form))
+        print(stars, file=sys.stderr)
+    if args.plot:
+        from .localized_figures import plot_radius_table
+
+        plot_radius_table(table, args.plot)
+    if not curve.success:
+        print(f"lowdim: {curve.message}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def _cmd_localized_validate(args):
+    from .localized import validation_table
+
+    if args.datasets < 4:
+        raise ValueError(f"datasets: need at least 4 training sets (got {args.datasets})")
+    table = _with_progress(not args.quiet, 7, "localized validate",
+                           lambda update: validation_table(datasets=args.datasets,
+                                                           seed=args.seed, device=args.device,
+                                                           progress=update))
+    return _emit_verdict(table, args)
+
+
 def _cmd_bench(args):
     from .bench import run_benchmarks
 
@@ -647,6 +719,40 @@ def build_parser():
     _add_output_options(mgv)
     mgv.set_defaults(func=_cmd_molrg_validate)
 
+    lo = sub.add_parser("localized", help="localized score models: localization vs statistical "
+                                          "error, the optimal radius")
+    lo_sub = lo.add_subparsers(dest="action", parser_class=_Parser)
+    lr = lo_sub.add_parser("radius", help="predicted KL against the radius and r* per n "
+                                          "(--simulate: measured on the linear estimator)")
+    lr.add_argument("--d", type=int, default=64, help="number of sites (default 64)")
+    lr.add_argument("--lattice", choices=("chain", "grid"), default="chain",
+                    help="chain, or a square grid of d sites (default chain)")
+    lr.add_argument("--open", action="store_true", help="open boundary (default periodic)")
+    lr.add_argument("--r0", type=int, default=1, help="precision bandwidth (default 1)")
+    lr.add_argument("--kappa", type=float, default=20.0, help="condition number (default 20)")
+    lr.add_argument("--n", default="16,64,256,1024", help="sample sizes: a list and/or ranges")
+    lr.add_argument("--radii", default="0-12", help="radii: a list and/or ranges a-b; the "
+                                                    "global model is always added")
+    lr.add_argument("--delta", type=float, default=1e-2, help="stopping time (default 0.01)")
+    lr.add_argument("--T", type=float, default=6.0, help="horizon (default 6)")
+    lr.add_argument("--steps", type=int, default=60, help="sampler steps (default 60)")
+    lr.add_argument("--simulate", action="store_true",
+                    help="also fit the localized linear estimator on --datasets training sets "
+                         "and measure its score error and exact KL")
+    lr.add_argument("--datasets", type=int, default=8, help="training sets per n (default 8)")
+    lr.add_argument("--seed", type=int, default=0)
+    lr.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    lr.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(lr)
+    lr.set_defaults(func=_cmd_localized_radius)
+    lv = lo_sub.add_parser("validate", help="the localization claims, each with a verdict")
+    lv.add_argument("--datasets", type=int, default=8, help="training sets per n (default 8)")
+    lv.add_argument("--seed", type=int, default=0)
+    lv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    lv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_output_options(lv)
+    lv.set_defaults(func=_cmd_localized_validate)
+
     f = sub.add_parser("figures", help="regenerate the paper figures into figures/")
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")
     f.add_argument("--all", action="store_true", help="every registered figure")
@@ -663,7 +769,7 @@ def build_parser():
     b.add_argument("--format", choices=("table", "csv", "json"), default="table")
     b.add_argument("--output", "-o", metavar="FILE")
     b.set_defaults(func=_cmd_bench)
-    return p, {"rf": rf, "sampling": sa, "molrmog": mo, "molrg": mg}
+    return p, {"rf": rf, "sampling": sa, "molrmog": mo, "molrg": mg, "localized": lo}
 
 
 def _join_negative_values(argv):

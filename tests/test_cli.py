@@ -247,3 +247,35 @@ def test_molrg_phase_csv_plot_and_bad_input(capsys, tmp_path):
         rc = main(["molrg", "phase", "-q", *argv])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err
+
+
+def test_localized_radius_table_plot_and_bad_input(capsys, tmp_path):
+    png = tmp_path / "radius.png"
+    rc = main(["localized", "radius", "--d", "32", "--n", "16,1024", "--radii", "0-8",
+               "--format", "csv", "--plot", str(png), "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and png.stat().st_size > 5_000
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 2 * 10 and rows[-1]["r"] == "global"
+    stars = {r["n"]: int(r["r"]) for r in rows if r["r_star"] == "True"}
+    assert stars["16"] < stars["1024"] and "r* =" in err
+    # a radius range that stops short of the minimum: exit 3 with the reason
+    rc = main(["localized", "radius", "--n", "4096", "--radii", "0-2", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 3 and "extend the radii" in err
+    for argv, name in ((["--r0", "40"], "r0"), (["--kappa", "0.5"], "kappa"),
+                       (["--radii", "-1"], "radii"), (["--n", "0"], "n"),
+                       (["--lattice", "grid", "--d", "30"], "d"), (["--T", "0.001"], "delta")):
+        rc = main(["localized", "radius", "-q", *argv])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err
+
+
+def test_localized_radius_simulate_grid_lattice(capsys):
+    rc = main(["localized", "radius", "--lattice", "grid", "--d", "64", "--n", "256",
+               "--radii", "0-2", "--simulate", "--datasets", "2", "--steps", "20", "-q",
+               "--format", "csv"])
+    out = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc in (0, 3) and len(rows) == 4
+    assert all(float(r["kl"]) <= float(r["path_bound"]) * (1 + 1e-9) for r in rows)

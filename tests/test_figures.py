@@ -140,3 +140,21 @@ def test_molrg_figure_claims_at_quick_size(gallery):
     assert rec["floor_rel_diff"] < 0.05
     # the generic network stops copying its training set at some N_k for every d
     assert results["wzz24-generic"]["ok"], results["wzz24-generic"]["summary"]
+
+
+def test_localized_figure_claims_at_quick_size(gallery):
+    out, results = gallery
+    # the decay bound holds and r_loc(t) does not depend on d
+    assert results["glmrt25-decay"]["ok"], results["glmrt25-decay"]["summary"]
+    # r* of the calculator within 1 of the measured KL minimizer for n = 16 ... 1024, and the
+    # Girsanov path bound holds in every cell
+    assert results["glmrt25-radius"]["ok"], results["glmrt25-radius"]["summary"]
+    # localized KL per coordinate flat in d (within 15 %), global grows >= 4x from 16 to 128
+    assert results["glmrt25-dimension"]["ok"], results["glmrt25-dimension"]["summary"]
+    # trained per-site networks: interior minimizer, not decreasing in n
+    assert results["glmrt25-trained"]["ok"], results["glmrt25-trained"]["summary"]
+    # phi^4: a radius-0 model cannot produce neighbour correlation, radius >= 1 can
+    rows = json.loads((out / "glmrt25-phi4.json").read_text())["rows"]
+    ref = rows[0]["nn_correlation"]
+    by_r = {r["r"]: r["nn_correlation"] for r in rows[2:]}
+    assert abs(by_r["0"] - ref) > 0.2 and abs(by_r["2"] - ref) < 0.1, by_r

@@ -1,0 +1,391 @@
+"""Figures of localized diffusion models (Gottwald et al. 2025): the noised precision's decay
+and the localization radius (the paper's Fig. 1 quantities), the U-shaped error against the
+radius with the calculator overlaid and r* against n, the curse-of-dimensionality picture, and
+trained localized networks (Gaussian chain and phi^4 chain).
+
+Each builder returns a tidy table (``kind``: "theory" or "simulation"; ``panel, series, x, x2,
+y, se, note``) with a summary; each plotter draws from the table alone."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from theory.localized import noised_precision
+
+from . import localized as exp
+from .plots import COLORS, new_figure, save
+from .table import Table
+
+__all__ = ["PRESETS", "build_decay", "plot_decay", "build_radius", "plot_radius",
+           "build_dimension", "plot_dimension", "build_trained", "plot_trained", "build_phi4",
+           "plot_phi4", "plot_radius_table"]
+
+COLUMNS = ["kind", "panel", "series", "x", "x2", "y", "se", "note"]
+PRESETS = {
+    "quick": {"ns": (16, 64, 256, 1024), "radii": tuple(range(0, 7)) + (None,), "datasets": 4,
+              "dim_ds": (16, 32, 64, 128), "dim_n": 64, "dim_datasets": 4,
+              "trained": {"ns": (32, 512), "radii": (0, 1, 2, 4, 7), "steps": 400,
+                          "n_eval": 512, "sites": 16},
+              "phi4": {"sites": 16, "n": 512, "radii": (0, 1, 2, 4), "steps": 500,
+                       "n_gen": 1024, "sweeps": 400}},
+    "paper": {"ns": (16, 64, 256, 1024, 4096), "radii": tuple(range(0, 13)) + (None,),
+              "datasets": 32, "dim_ds": (16, 32, 64, 128, 256, 512), "dim_n": 64,
+              "dim_datasets": 8,
+              "trained": {"ns": (32, 128, 512, 2048), "radii": (0, 1, 2, 3, 4, 6, 8),
+                          "steps": 2000, "n_eval": 4096, "sites": 32},
+              "phi4": {"sites": 32, "n": 1024, "radii": (0, 1, 2, 3, 4, 6, None),
+                       "steps": 2000, "n_eval": 4096, "n_gen": 4096, "sweeps": 2000}},
+}
+
+
+def _row(kind, panel, series, x, y, se=None, note=None, x2=None):
+    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
+            "x2": None if x2 is None else float(x2), "y": None if y is None else float(y),
+            "se": None if se is None else float(se), "note": note}
+
+
+def _r_value(label, top):
+    """Plot position of a radius label ("global" sits two steps right of the largest)."""
+    return top + 2 if label == "global" else int(label)
+
+
+def _meta(p, t0, summary, **extra):
+    sizes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
+    return dict(extra, sizes=sizes, build_seconds=time.perf_counter() - t0, summary=summary)
+
+
+# ----------------------------------------------------------------------------- decay
+def build_decay(preset="quick", device="auto", progress=None):
+    t0 = time.perf_counter()
+    target = exp._target()
+    rows = []
+    Pt = noised_precision(target, [0.1039])[0]
+    for i in range(target.dim):
+        for j in range(target.dim):
+            rows.append(_row("theory", "heatmap", "log10|P_t|", i, np.log10(abs(Pt[i, j]) + 1e-300),
+                             x2=j, note="t=0.1039"))
+    dec = exp.decay_table(target, times=(0.01, 0.1039, 0.5, 2.0))
+    for r in dec.rows:
+        rows.append(_row("theory", "decay", f"t={r['t']:g}", r["distance"], r["max_abs_Pt"],
+                         note="exact"))
+        rows.append(_row("theory", "decay", f"t={r['t']:g}", r["distance"], r["bound"],
+                         note="Demko-Moss-Smith bound"))
+    rad = exp.radius_table()
+    for r in rad.rows:
+        s = f"d={r['d']}, r0={r['r0']}, kappa={r['kappa']:g}"
+        rows.append(_row("theory", "r_loc", s, r["t"], r["r_loc"], note="exact"))
+        rows.append(_row("theory", "r_loc", s, r["t"], r["r_loc_bound"], note="bound"))
+    if progress:
+        progress(1, 1)
+    worst = max(r["ratio"] for r in dec.rows if r["max_abs_Pt"] > 1e-12)
+    above = all(r["r_loc_bound"] >= r["r_loc"] for r in rad.rows)
+    peaks = {}
+    for r in rad.rows:
+        key = (r["d"], r["r0"], r["kappa"])
+        if r["r_loc"] > peaks.get(key, (-1, 0))[0]:
+            peaks[key] = (r["r_loc"], r["t"])
+    d64 = [v for k, v in peaks.items() if k[0] == 64 and k[1] == 1 and k[2] == 20.0][0]
+    d128 = [v for k, v in peaks.items() if k[0] == 128][0]
+    text = (f"|P_t| entries <= Demko-Moss-Smith bound (max ratio {worst:.2f}); r_loc(t) peaks "
+            f"at intermediate t ({d64[0]} at t = {d64[1]:.2g} for d = 64, r0 = 1, kappa = 20; "
+            f"{d128[0]} for d = 128: no d dependence); bound radius >= exact everywhere: "
+            f"{'yes' if above else 'NO'}")
+    summary = {"ok": bool(worst <= 1 and above and d64[0] == d128[0]), "text": text}
+    return Table(list(COLUMNS), rows, _meta({}, t0, summary, target=repr(target),
+                                            eps=rad.rows[0]["eps"]))
+
+
+def plot_decay(table: Table, path):
+    fig, axes = new_figure(3, 1, width=3.6, height=3.2)
+    ax = axes[0, 0]
+    cells = [r for r in table.rows if r["panel"] == "heatmap"]
+    d = int(max(r["x"] for r in cells)) + 1
+    grid = np.full((d, d), np.nan)
+    for r in cells:
+        grid[int(r["x"]), int(r["x2"])] = r["y"]
+    im = ax.imshow(np.maximum(grid, -16), cmap="viridis", origin="upper")
+    ax.grid(False)
+    ax.set_title(r"$\log_{10}|P_t|$ at t = 0.1039", fontsize=9)
+    ax.set_xlabel("j")
+    ax.set_ylabel("i")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax = axes[0, 1]
+    dec = [r for r in table.rows if r["panel"] == "decay"]
+    for k, s in enumerate(dict.fromkeys(r["series"] for r in dec)):
+        ex = [r for r in dec if r["series"] == s and r["note"] == "exact" and r["y"] > 1e-15]
+        bd = [r for r in dec if r["series"] == s and r["note"] != "exact" and r["y"] > 1e-15]
+        ax.semilogy([r["x"] for r in ex], [r["y"] for r in ex], "o-", ms=3, color=COLORS[k],
+                    label=s)
+        ax.semilogy([r["x"] for r in bd], [r["y"] for r in bd], "--", color=COLORS[k], lw=1)
+    ax.set_xlim(0, 20)
+    ax.set_ylim(1e-15, None)
+    ax.set_xlabel("distance |i - j|")
+    ax.set_ylabel(r"max $|[P_t]_{ij}|$ (dashed: bound)")
+    ax.legend(fontsize=7)
+    ax.set_title("exponential decay of the noised precision", fontsize=9)
+    ax = axes[0, 2]
+    rl = [r for r in table.rows if r["panel"] == "r_loc"]
+    for k, s in enumerate(dict.fromkeys(r["series"] for r in rl)):
+        ex = [r for r in rl if r["series"] == s and r["note"] == "exact"]
+        ax.semilogx([r["x"] for r in ex], [r["y"] + 0.06 * k for r in ex], "-", color=COLORS[k],
+                    label=s, drawstyle="steps-mid")
+    ax.set_xlabel("diffusion time t")
+    ax.set_ylabel(r"$r_{loc}(t)$")
+    eps = table.meta.get("eps", 1e-3)
+    ax.set_title(rf"localization radius ($|P_{{ij}}| \leq {eps:g}\, P_{{ii}}$ beyond it)",
+                 fontsize=9)
+    ax.legend(fontsize=6.5)
+    fig.suptitle("Gaussian chain with banded precision: the noised score is local", fontsize=10)
+    save(fig, path, rect=(0, 0, 1, 0.95))
+
+
+# ----------------------------------------------------------------------------- radius
+def _radius_rows(sweep, opt):
+    rows = []
+    top = max(int(r["r"]) for r in sweep.rows if r["r"] != "global")
+    for r in sweep.rows:
+        x = _r_value(r["r"], top)
+        rows.append(_row("simulation", "kl", f"n={r['n']}", x, r["kl"], r["kl_se"],
+                         note=r["r"]))
+        rows.append(_row("theory", "kl", f"n={r['n']}", x, r["theory_kl"], note=r["r"]))
+        rows.append(_row("simulation", "score", f"n={r['n']}", x, r["score_error"],
+                         r["score_error_se"], note=r["r"]))
+        rows.append(_row("theory", "score", f"n={r['n']}", x, r["theory_integral"],
+                         note=r["r"]))
+    for r in opt.rows:
+        rows.append(_row("simulation", "r_star", "KL minimizer", r["n"], r["r_star_kl"],
+                         note=r["tied_kl"]))
+        rows.append(_row("theory", "r_star", "calculator", r["n"], r["r_star_theory"]))
+        rows.append(_row("theory", "r_star", "closed form", r["n"], r["r_star_closed_form"]))
+    return rows
+
+
+def build_radius(preset="quick", device="auto", progress=None):
+    p = PRESETS[preset]
+    t0 = time.perf_counter()
+    sweep = exp.sweep_table(ns=p["ns"], radii=p["radii"], datasets=p["datasets"],
+                            device=device, progress=progress)
+    opt = exp.optimal_radius_table(sweep)
+    rows = _radius_rows(sweep, opt)
+    pairs = ", ".join(f"n = {r['n']}: {r['r_star_theory']}/{r['r_star_kl']}" for r in opt.rows)
+    gains = ", ".join(f"{r['kl_global'] / r['kl_at_r_star']:.0f}x" for r in opt.rows)
+    text = (f"r* calculator/measured (KL of the exactly generated law): {pairs}; localized "
+            f"beats global by {gains}; Girsanov bound holds in "
+            f"{sum(r['bound_holds'] for r in sweep.rows)}/{len(sweep.rows)} cells")
+    summary = {"ok": bool(all(r["ok"] for r in opt.rows)
+                          and all(r["bound_holds"] for r in sweep.rows)), "text": text}
+    return Table(list(COLUMNS), rows, _meta(p, t0, summary, sweep=sweep.meta))
+
+
+def plot_radius_table(tab: Table, path):
+    """``lowdim localized radius --plot``: a calculator table or a simulated sweep."""
+    if "theory_kl" in tab.columns:
+        plot_radius(Table(list(COLUMNS), _radius_rows(tab, exp.optimal_radius_table(tab)),
+                          dict(tab.meta)), path)
+        return
+    rows = []
+    top = max(int(r["r"]) for r in tab.rows if r["r"] != "global")
+    for r in tab.rows:
+        rows.append(_row("theory", "kl", f"n={r['n']}", _r_value(r["r"], top), r["kl"],
+                         note=r["r"]))
+        if r["r_star"]:
+            rows.append(_row("theory", "r_star", "calculator", r["n"], int(r["r"])))
+        rows.append(_row("theory", "r_star", "closed form", r["n"], r["closed_form"]))
+    plot_radius(Table(list(COLUMNS), rows, dict(tab.meta)), path)
+
+
+def plot_radius(table: Table, path):
+    fig, axes = new_figure(2, 1, width=4.4, height=3.4)
+    ax = axes[0, 0]
+    kl = [r for r in table.rows if r["panel"] == "kl"]
+    top = max(r["x"] for r in kl if r["note"] != "global")
+    for k, s in enumerate(dict.fromkeys(r["series"] for r in kl)):
+        th = sorted((r for r in kl if r["series"] == s and r["kind"] == "theory"
+                     and r["note"] != "global"), key=lambda r: r["x"])
+        ax.semilogy([r["x"] for r in th], [r["y"] for r in th], "-", color=COLORS[k],
+                    label=f"{s} calculator")
+        sim = [r for r in kl if r["series"] == s and r["kind"] == "simulation"]
+        if sim:
+            ax.errorbar([r["x"] for r in sim], [r["y"] for r in sim],
+                        yerr=[3 * r["se"] for r in sim], fmt="o", ms=4, color=COLORS[k],
+                        mfc="white", label=f"{s} estimator (exact KL)")
+        g = [r for r in kl if r["series"] == s and r["note"] == "global" and r["kind"] == "theory"]
+        if g:
+            ax.plot([r["x"] for r in g], [r["y"] for r in g], "_", ms=10, color=COLORS[k])
+    ticks = list(range(0, int(top) + 1, max(1, int(top) // 6))) + [top + 2]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks[:-1]] + ["global"])
+    ax.set_xlabel("localization radius r")
+    ax.set_ylabel(r"KL($p_\delta$ || generated)")
+    ax.set_title("localization vs statistical error: U-shape in r", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    ax = axes[0, 1]
+    rs = [r for r in table.rows if r["panel"] == "r_star"]
+    styles = {"KL minimizer": ("o", COLORS[1]), "calculator": ("s-", COLORS[0]),
+              "closed form": ("--", COLORS[2])}
+    for s in ("calculator", "closed form", "KL minimizer"):
+        pts = [r for r in rs if r["series"] == s]
+        if not pts:
+            continue
+        fmt, c = styles[s]
+        if s == "KL minimizer":
+            ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, mfc="white",
+                    ms=7, label="measured (exact KL)")
+        else:
+            ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, ms=4,
+                    label=s if s != "closed form" else r"closed form $\log(cB_0n/V_1)/c$")
+    ax.set_xscale("log")
+    ax.set_xlabel("training samples n")
+    ax.set_ylabel("optimal radius r*")
+    ax.set_title("r* grows like log n", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.suptitle("Localized linear score on a Gaussian chain (d = 64, r0 = 1, kappa = 20)",
+                 fontsize=10)
+    save(fig, path, rect=(0, 0, 1, 0.94))
+
+
+# ----------------------------------------------------------------------------- dimension
+def build_dimension(preset="quick", device="auto", progress=None):
+    p = PRESETS[preset]
+    t0 = time.perf_counter()
+    tab = exp.dimension_table(ds=p["dim_ds"], n=p["dim_n"], datasets=p["dim_datasets"],
+                              device=device, progress=progress)
+    rows = []
+    for r in tab.rows:
+        rows.append(_row("simulation", "per_coord", r["model"], r["d"], r["kl_per_coord"],
+                         r["kl_per_coord_se"], note=f"r={r['r']}"))
+        rows.append(_row("theory", "per_coord", r["model"], r["d"], r["theory_per_coord"],
+                         note=f"r={r['r']}"))
+    loc = [r["kl_per_coord"] for r in tab.rows if r["model"] == "localized"]
+    glo = [r["kl_per_coord"] for r in tab.rows if r["model"] == "global"]
+    ds = p["dim_ds"]
+    text = (f"n = {p['dim_n']}: KL per coordinate, localized {loc[0]:.4f} (d = {ds[0]}) -> "
+            f"{loc[-1]:.4f} (d = {ds[-1]}); global {glo[0]:.3f} -> {glo[-1]:.3f}")
+    summary = {"ok": bool(max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4), "text": text}
+    return Table(list(COLUMNS), rows, _meta(p, t0, summary))
+
+
+def plot_dimension(table: Table, path):
+    fig, axes = new_figure(1, 1, width=4.6, height=3.5)
+    ax = axes[0, 0]
+    for k, model in enumerate(("localized", "global")):
+        sim = [r for r in table.rows if r["series"] == model and r["kind"] == "simulation"]
+        th = [r for r in table.rows if r["series"] == model and r["kind"] == "theory"]
+        ax.loglog([r["x"] for r in th], [r["y"] for r in th], "--", color=COLORS[k],
+                  label=f"{model}: first-order theory")
+        ax.errorbar([r["x"] for r in sim], [r["y"] for r in sim],
+                    yerr=[3 * r["se"] for r in sim], fmt="o-", ms=4, color=COLORS[k],
+                    mfc="white", label=f"{model}: exact KL of the estimator ({sim[0]['note']})")
+    ax.set_xlabel("dimension d (sites)")
+    ax.set_ylabel("KL per coordinate")
+    n = table.meta.get("sizes", {}).get("dim_n", 64)
+    ax.set_title(f"fixed n = {n}: localization escapes the curse of dimensionality",
+                 fontsize=9)
+    ax.legend(fontsize=6.5)
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------- trained
+def build_trained(preset="quick", device="auto", progress=None):
+    p = PRESETS[preset]["trained"]
+    t0 = time.perf_counter()
+    target = exp._target(p["sites"])
+    tab = exp.trained_table(target, ns=p["ns"], radii=p["radii"], steps=p["steps"],
+                            n_eval=p["n_eval"], device=device, progress=progress)
+    rows = []
+    top = max(r for r in p["radii"] if r is not None)
+    best = {}
+    for n in p["ns"]:
+        sub = [r for r in tab.rows if r["n"] == n]
+        for r in sub:
+            x = _r_value(r["r"], top)
+            rows.append(_row("simulation", "networks", f"n={n}", x, r["score_error"],
+                             r["score_error_se"], note=f"params={r['parameters']}"))
+            rows.append(_row("simulation", "linear", f"n={n}", x, r["linear_estimator"]))
+            rows.append(_row("theory", "linear", f"n={n}", x, r["theory_linear"]))
+        best[n] = int(min(sub, key=lambda r: r["score_error"])["r"])
+    ns = list(p["ns"])
+    interior = all(0 < best[n] < top for n in ns)
+    monotone = all(best[a] <= best[b] for a, b in zip(ns, ns[1:]))
+    text = ("per-site networks (d = %d): minimizing radius %s; U-shape %s, r* non-decreasing "
+            "in n %s" % (p["sites"], ", ".join(f"n = {n}: {best[n]}" for n in ns),
+                         "yes" if interior else "NO", "yes" if monotone else "NO"))
+    summary = {"ok": bool(interior and monotone), "text": text}
+    return Table(list(COLUMNS), rows, _meta(p, t0, summary, trained=tab.meta,
+                                            rows=tab.rows))
+
+
+def plot_trained(table: Table, path):
+    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    ax = axes[0, 0]
+    xs = sorted({r["x"] for r in table.rows})
+    for k, s in enumerate(dict.fromkeys(r["series"] for r in table.rows)):
+        net = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "networks"),
+                     key=lambda r: r["x"])
+        lin = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "linear"
+                      and r["kind"] == "theory"), key=lambda r: r["x"])
+        ax.errorbar([r["x"] for r in net], [r["y"] for r in net],
+                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=4, color=COLORS[k],
+                    mfc="white", label=f"{s}: trained per-site networks")
+        ax.semilogy([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[k],
+                    label=f"{s}: linear class, first-order theory")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([str(int(x)) for x in xs])
+    ax.set_xlabel("localization radius r")
+    ax.set_ylabel(r"$\int E\|\hat s_t - s_t\|^2 dt$")
+    ax.set_title("localized DSM with trained networks: the same U-shape", fontsize=9)
+    ax.legend(fontsize=6.5)
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------- phi^4
+def build_phi4(preset="quick", device="auto", progress=None):
+    from simulate.localized import Phi4
+
+    p = PRESETS[preset]["phi4"]
+    t0 = time.perf_counter()
+    model = Phi4(sites=p["sites"])
+    tab = exp.phi4_table(model, n=p["n"], radii=p["radii"], n_gen=p["n_gen"],
+                         sweeps=p["sweeps"], steps=p["steps"], shared=True, device=device,
+                         progress=progress)
+    rows = []
+    ref = tab.rows[0]
+    stats = ("marginal_w1", "variance", "kurtosis", "nn_correlation", "block_variance")
+    for r in tab.rows:
+        for s in stats:
+            rows.append(_row("simulation", s, r["r"], 0, r[s]))
+    nets = tab.rows[2:]
+    nn_err = {r["r"]: abs(r["nn_correlation"] - ref["nn_correlation"]) for r in nets}
+    text = ("phi^4 chain (d = %d), window networks on %d MCMC samples: |nn-correlation error| "
+            "%s; marginal W1 %s (MCMC-vs-MCMC %.3f)" % (
+                p["sites"], p["n"], ", ".join(f"r = {k}: {v:.3f}" for k, v in nn_err.items()),
+                ", ".join(f"{r['r']}: {r['marginal_w1']:.3f}" for r in nets),
+                tab.rows[1]["marginal_w1"]))
+    summary = {"ok": True, "text": text}
+    return Table(list(COLUMNS), rows, _meta(p, t0, summary, phi4=tab.meta, rows=tab.rows))
+
+
+def plot_phi4(table: Table, path):
+    stats = ("marginal_w1", "kurtosis", "nn_correlation", "block_variance")
+    fig, axes = new_figure(len(stats), 1, width=2.9, height=3.0)
+    for k, s in enumerate(stats):
+        ax = axes[0, k]
+        pts = [r for r in table.rows if r["panel"] == s]
+        ref = [r for r in pts if r["series"].startswith("MCMC (held")][0]
+        nets = [r for r in pts if not r["series"].startswith("MCMC")]
+        ax.plot(range(len(nets)), [r["y"] for r in nets], "o-", color=COLORS[0], mfc="white",
+                label="generated")
+        if s != "marginal_w1":
+            ax.axhline(ref["y"], color=COLORS[1], ls="--", label="MCMC (held out)")
+        else:
+            noise = [r for r in pts if r["series"].startswith("MCMC (noise")][0]
+            ax.axhline(noise["y"], color=COLORS[1], ls="--", label="MCMC vs MCMC")
+        ax.set_xticks(range(len(nets)))
+        ax.set_xticklabels([r["series"] for r in nets])
+        ax.set_xlabel("radius r")
+        ax.set_title(s.replace("_", " "), fontsize=9)
+        if k == 0:
+            ax.legend(fontsize=6.5)
+    fig.suptitle("phi^4 chain: statistics of samples from trained window networks", fontsize=10)
+    save(fig, path, rect=(0, 0, 1, 0.93))

@@ -1,0 +1,122 @@
+"""Sites, graph distance and neighbourhoods of a lattice (research note localized.md section 1.1,
+notation ours).
+
+A chain of ``b`` sites or an ``L1 x L2`` grid, with periodic or open boundary.  The distance
+between two sites is the l-infinity graph distance, ``min(|i - j|, L - |i - j|)`` per axis when
+periodic.  The radius-r neighbourhood of site i is ``N_i^r = {j : dist(i, j) <= r}``; it has
+``2r + 1`` sites on a periodic chain and ``(2r + 1)^2`` on a periodic grid (as long as that fits).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..molrmog._spec import _int
+
+__all__ = ["Lattice", "check_radius"]
+
+
+def check_radius(r, name="r"):
+    """A localization radius: an integer ``>= 0``, or ``None`` for the global model."""
+    if r is None:
+        return None
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+        if isinstance(r, (float, np.floating)) and float(r).is_integer() and r >= 0:
+            return int(r)
+        raise ValueError(f"{name}: a radius must be an integer >= 0 or None for the global "
+                         f"model (got {r!r})")
+    if r < 0:
+        raise ValueError(f"{name}: a radius must be >= 0 (got {r})")
+    return int(r)
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A chain (``shape=(b,)``) or a 2-D grid (``shape=(L1, L2)``) of sites.
+
+    Parameters
+    ----------
+    shape : tuple of 1 or 2 ints
+        Number of sites along each axis, each ``>= 2``.
+    periodic : bool
+        Periodic (ring or torus) or open boundary.
+    """
+
+    shape: tuple
+    periodic: bool = True
+
+    def __post_init__(self):
+        shape = (self.shape,) if isinstance(self.shape, (int, np.integer)) else tuple(self.shape)
+        if len(shape) not in (1, 2):
+            raise ValueError(f"shape: a chain (b,) or a grid (L1, L2) (got {self.shape!r})")
+        shape = tuple(_int("shape", s, low=2) for s in shape)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "periodic", bool(self.periodic))
+
+    @property
+    def size(self) -> int:
+        """The number of sites ``b``."""
+        return int(np.prod(self.shape))
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def diameter(self) -> int:
+        """The largest distance between two sites (a neighbourhood of this radius is global)."""
+        return max((L // 2 if self.periodic else L - 1) for L in self.shape)
+
+    def coordinates(self) -> np.ndarray:
+        """Integer coordinates of the sites, shape ``(b, dim)``, in row-major order."""
+        grids = np.meshgrid(*[np.arange(L) for L in self.shape], indexing="ij")
+        return np.stack([g.ravel() for g in grids], axis=1)
+
+    def distances(self) -> np.ndarray:
+        """The ``(b, b)`` matrix of l-infinity graph distances."""
+        x = self.coordinates()
+        diff = np.abs(x[:, None, :] - x[None, :, :])
+        if self.periodic:
+            diff = np.minimum(diff, np.asarray(self.shape) - diff)
+        return diff.max(axis=2)
+
+    def neighbourhood_size(self, r) -> int:
+        """``|N_i^r|`` of an interior site (every site when periodic)."""
+        r = check_radius(r)
+        if r is None:
+            return self.size
+        return int(np.prod([min(2 * r + 1, L) for L in self.shape]))
+
+    def neighbourhoods(self, r) -> list:
+        """Index arrays ``N_i^r`` for every site, sorted (``r=None``: every site)."""
+        r = check_radius(r)
+        if r is None:
+            full = np.arange(self.size)
+            return [full] * self.size
+        dist = self.distances()
+        return [np.flatnonzero(row <= r) for row in dist]
+
+    def window_index(self, r) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-size windows for networks: ``index`` and ``valid``, both ``(b, (2r+1)^dim)``.
+
+        Entry ``[i, k]`` is the site at offset ``k`` (row-major over ``-r..r`` per axis) from
+        site i, so a weight shared over sites sees the same relative position in every window.
+        Offsets that leave an open lattice are marked invalid (index 0, ``valid`` False); on a
+        periodic lattice smaller than the window, sites repeat.
+        """
+        r = check_radius(r)
+        if r is None:
+            raise ValueError("r: windows need a finite radius")
+        offsets = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * self.dim, indexing="ij"),
+                           axis=-1).reshape(-1, self.dim)
+        x = self.coordinates()[:, None, :] + offsets[None, :, :]
+        shape = np.asarray(self.shape)
+        if self.periodic:
+            valid = np.ones(x.shape[:2], dtype=bool)
+            x = np.mod(x, shape)
+        else:
+            valid = np.all((x >= 0) & (x < shape), axis=2)
+            x = np.where(valid[..., None], x, 0)
+        index = np.ravel_multi_index(tuple(x[..., a] for a in range(self.dim)), self.shape)
+        return index, valid

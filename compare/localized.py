@@ -22,6 +22,7 @@ from .table import Table
 
 __all__ = ["DEFAULTS", "NET_DEFAULTS", "decay_table", "radius_table", "sweep_table",
            "optimal_radius_table", "dimension_table", "trained_table", "phi4_table",
+           "trained_dimension_table",
            "validation_table", "measured_optimum", "calculator_table"]
 
 #: The reference setting G1 (research note section 5.1): a periodic chain of 64 sites, bandwidth
@@ -249,6 +250,41 @@ def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, d
                   "linear_estimator", "theory_linear", "final_loss", "train_seconds"], rows,
                  provenance(kind="localized-trained", target=repr(target), seed=seed,
                             net=cfg, device=describe_device(dev)))
+
+
+def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto", n_eval=1024,
+                            grid=None, progress=None, **net) -> Table:
+    """Localized (radius r) and global networks trained on n samples as d grows: integrated
+    score error per coordinate, beside the linear estimators on the same data."""
+    times = _grid() if grid is None else grid
+    cfg = dict(NET_DEFAULTS, **net)
+    dev = resolve_device(device)
+    rows, done = [], 0
+    for d in ds:
+        target = _target(d)
+        X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
+        for label, radius in (("localized", r), ("global", None)):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = sim.LocalScoreNet(target.lattice, radius, shared=cfg["shared"],
+                                          width=cfg["width"], delta=times[0], T=times[-1])
+            fit = sim.train_local_score(model, X[0], steps=cfg["steps"], batch=cfg["batch"],
+                                        lr=cfg["lr"], seed=seed, device=dev)
+            m, se = sim.net_score_error(fit.model, target, times, n_eval=n_eval, seed=seed)
+            A = sim.local_linear_scores(X, target.lattice, radius, times)
+            lin = float(grid_integral(sim.linear_score_error(A, target, times), times)[0])
+            h = np.diff(times)
+            rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
+                         "score_error_per_coord": float(grid_integral(m, times)) / d,
+                         "se": float(np.sqrt(np.sum((h * se[1:]) ** 2))) / d,
+                         "linear_per_coord": lin / d, "parameters": model.n_parameters})
+            done += 1
+            if progress:
+                progress(done, 2 * len(ds))
+    return Table(["d", "n", "model", "r", "score_error_per_coord", "se", "linear_per_coord",
+                  "parameters"], rows,
+                 provenance(kind="localized-trained-dimension", seed=seed, net=cfg,
+                            device=describe_device(dev)))
 
 
 def _phi4_stats(x):

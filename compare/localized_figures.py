@@ -25,15 +25,16 @@ COLUMNS = ["kind", "panel", "series", "x", "x2", "y", "se", "note"]
 PRESETS = {
     "quick": {"ns": (16, 64, 256, 1024), "radii": tuple(range(0, 7)) + (None,), "datasets": 4,
               "dim_ds": (16, 32, 64, 128), "dim_n": 64, "dim_datasets": 4,
-              "trained": {"ns": (32, 512), "radii": (0, 1, 2, 4, 7), "steps": 400,
-                          "n_eval": 512, "sites": 16},
+              "trained": {"ns": (32, 512), "radii": (0, 1, 2, 4, 7), "steps": 300,
+                          "n_eval": 512, "sites": 16, "dim_ds": (8, 16, 32), "dim_n": 64},
               "phi4": {"sites": 16, "n": 512, "radii": (0, 1, 2, 4), "steps": 500,
                        "n_gen": 1024, "sweeps": 400}},
     "paper": {"ns": (16, 64, 256, 1024, 4096), "radii": tuple(range(0, 13)) + (None,),
               "datasets": 32, "dim_ds": (16, 32, 64, 128, 256, 512), "dim_n": 64,
               "dim_datasets": 8,
               "trained": {"ns": (32, 128, 512, 2048), "radii": (0, 1, 2, 3, 4, 6, 8),
-                          "steps": 2000, "n_eval": 4096, "sites": 32},
+                          "steps": 2000, "n_eval": 4096, "sites": 32,
+                          "dim_ds": (8, 16, 32, 64, 128), "dim_n": 64},
               "phi4": {"sites": 32, "n": 1024, "radii": (0, 1, 2, 3, 4, 6, None),
                        "steps": 2000, "n_eval": 4096, "n_gen": 4096, "sweeps": 2000}},
 }
@@ -293,7 +294,14 @@ def build_trained(preset="quick", device="auto", progress=None):
     target = exp._target(p["sites"])
     tab = exp.trained_table(target, ns=p["ns"], radii=p["radii"], steps=p["steps"],
                             n_eval=p["n_eval"], device=device, progress=progress)
+    dim = exp.trained_dimension_table(ds=p["dim_ds"], n=p["dim_n"], steps=p["steps"],
+                                      n_eval=p["n_eval"], device=device)
     rows = []
+    for r in dim.rows:
+        rows.append(_row("simulation", "dimension", r["model"], r["d"],
+                         r["score_error_per_coord"], r["se"], note=f"r={r['r']}"))
+        rows.append(_row("simulation", "dimension-linear", r["model"], r["d"],
+                         r["linear_per_coord"], note=f"r={r['r']}"))
     top = max(r for r in p["radii"] if r is not None)
     best = {}
     for n in p["ns"]:
@@ -308,19 +316,27 @@ def build_trained(preset="quick", device="auto", progress=None):
     ns = list(p["ns"])
     interior = all(0 < best[n] < top for n in ns)
     monotone = all(best[a] <= best[b] for a, b in zip(ns, ns[1:]))
+    loc = [r["score_error_per_coord"] for r in dim.rows if r["model"] == "localized"]
+    glo = [r["score_error_per_coord"] for r in dim.rows if r["model"] == "global"]
+    ds = p["dim_ds"]
     text = ("per-site networks (d = %d): minimizing radius %s; U-shape %s, r* non-decreasing "
-            "in n %s" % (p["sites"], ", ".join(f"n = {n}: {best[n]}" for n in ns),
-                         "yes" if interior else "NO", "yes" if monotone else "NO"))
-    summary = {"ok": bool(interior and monotone), "text": text}
+            "in n %s; at n = %d, d = %d -> %d, score error per coordinate: localized (r = 2) "
+            "%.3f -> %.3f, global %.3f -> %.3f" % (
+                p["sites"], ", ".join(f"n = {n}: {best[n]}" for n in ns),
+                "yes" if interior else "NO", "yes" if monotone else "NO", p["dim_n"], ds[0],
+                ds[-1], loc[0], loc[-1], glo[0], glo[-1]))
+    grows = glo[-1] / glo[0] >= 2 and max(loc) / min(loc) <= 1.5
+    summary = {"ok": bool(interior and monotone and grows), "text": text}
     return Table(list(COLUMNS), rows, _meta(p, t0, summary, trained=tab.meta,
-                                            rows=tab.rows))
+                                            rows=tab.rows, dimension_rows=dim.rows))
 
 
 def plot_trained(table: Table, path):
-    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    fig, axes = new_figure(2, 1, width=4.8, height=3.6)
     ax = axes[0, 0]
-    xs = sorted({r["x"] for r in table.rows})
-    for k, s in enumerate(dict.fromkeys(r["series"] for r in table.rows)):
+    urows = [r for r in table.rows if r["panel"] in ("networks", "linear")]
+    xs = sorted({r["x"] for r in urows})
+    for k, s in enumerate(dict.fromkeys(r["series"] for r in urows)):
         net = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "networks"),
                      key=lambda r: r["x"])
         lin = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "linear"
@@ -335,6 +351,23 @@ def plot_trained(table: Table, path):
     ax.set_xlabel("localization radius r")
     ax.set_ylabel(r"$\int E\|\hat s_t - s_t\|^2 dt$")
     ax.set_title("localized DSM with trained networks: the same U-shape", fontsize=9)
+    ax.legend(fontsize=6.5)
+    ax = axes[0, 1]
+    for k, model in enumerate(("localized", "global")):
+        net = [r for r in table.rows if r["panel"] == "dimension" and r["series"] == model]
+        lin = [r for r in table.rows if r["panel"] == "dimension-linear"
+               and r["series"] == model]
+        if not net:
+            continue
+        ax.errorbar([r["x"] for r in net], [r["y"] for r in net],
+                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=4, color=COLORS[k],
+                    mfc="white", label=f"{model} networks ({net[0]['note']})")
+        ax.loglog([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[k],
+                  label=f"{model} linear estimator")
+    ax.set_xlabel("dimension d (sites)")
+    ax.set_ylabel("score error per coordinate")
+    n = table.meta.get("sizes", {}).get("dim_n", 64)
+    ax.set_title(f"fixed n = {n}: trained networks as d grows", fontsize=9)
     ax.legend(fontsize=6.5)
     save(fig, path)
 

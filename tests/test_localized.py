@@ -313,3 +313,18 @@ def test_validation_table_passes():
 
     tab = validation_table(datasets=8, seed=0, device="cpu")
     assert tab.meta["summary"]["ok"], tab.to_text()
+
+
+def test_closed_forms():
+    from theory.localized import nonparametric_radius, parametric_radius, sample_complexity
+
+    c, B0, V1 = 1.3, 3.0, 20.0
+    n = np.array([16.0, 1024.0])
+    r = parametric_radius(n, c, B0, V1)
+    # the minimizer of B0 e^{-cr} + V1 r / n: derivative zero there
+    assert np.allclose(-c * B0 * np.exp(-c * r) + V1 / n, 0.0, atol=1e-12) or r[0] == 0
+    assert r[1] - r[0] == pytest.approx(math.log(64) / c)
+    assert np.all(np.diff(nonparametric_radius([10, 100, 1000], c)) > 0)
+    r_eps, n_eps = sample_complexity(0.1, 64, c, B0, V1)
+    r2, n2 = sample_complexity(0.1, 128, c, B0, V1)
+    assert r2 > r_eps and 2 < n2 / n_eps < 2.5                  # O(d log d)

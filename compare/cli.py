@@ -97,6 +97,13 @@ def _add_setting_options(p, *, psi_p_default, m_default):
     g.add_argument("--psi-p", default=psi_p_default, help=f"p/d (default {psi_p_default})")
 
 
+def _add_run_options(p):
+    """``--seed``, ``--device`` and ``--quiet``, shared by every command that simulates."""
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
 def _add_output_options(p):
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--output", "-o", metavar="FILE", help="write the table to FILE")
@@ -679,9 +686,7 @@ def build_parser():
                                             "gradient-descent rate, each with a verdict")
     mv.add_argument("--n-train", type=int, default=4096, help="training draws (default 4096)")
     mv.add_argument("--steps", type=int, default=1500, help="Adam steps per model (default 1500)")
-    mv.add_argument("--seed", type=int, default=0)
-    mv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    mv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_run_options(mv)
     _add_output_options(mv)
     mv.set_defaults(func=_cmd_molrmog_validate)
 
@@ -706,16 +711,12 @@ def build_parser():
     mp.add_argument("--restarts", type=int, default=None, help="trained: restarts (default 1)")
     mp.add_argument("--init", choices=("neighbours", "samples", "random"), default=None,
                     help="trained: initialization (default neighbours)")
-    mp.add_argument("--seed", type=int, default=0)
-    mp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    mp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_run_options(mp)
     _add_output_options(mp)
     mp.set_defaults(func=_cmd_molrg_phase)
     mgv = mg_sub.add_parser("validate", help="the phase-transition claims, each with a verdict")
     mgv.add_argument("--trials", type=int, default=40, help="trials per cell (default 40)")
-    mgv.add_argument("--seed", type=int, default=0)
-    mgv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    mgv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_run_options(mgv)
     _add_output_options(mgv)
     mgv.set_defaults(func=_cmd_molrg_validate)
 
@@ -740,16 +741,12 @@ def build_parser():
                     help="also fit the localized linear estimator on --datasets training sets "
                          "and measure its score error and exact KL")
     lr.add_argument("--datasets", type=int, default=8, help="training sets per n (default 8)")
-    lr.add_argument("--seed", type=int, default=0)
-    lr.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    lr.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_run_options(lr)
     _add_output_options(lr)
     lr.set_defaults(func=_cmd_localized_radius)
     lv = lo_sub.add_parser("validate", help="the localization claims, each with a verdict")
     lv.add_argument("--datasets", type=int, default=8, help="training sets per n (default 8)")
-    lv.add_argument("--seed", type=int, default=0)
-    lv.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    lv.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_run_options(lv)
     _add_output_options(lv)
     lv.set_defaults(func=_cmd_localized_validate)
 

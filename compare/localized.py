@@ -18,7 +18,7 @@ from theory.localized import (banded_gaussian, error_curve, gaussian_kl, girsano
                               precision_decay_bound, reverse_covariance, site_errors, time_grid)
 
 from .provenance import provenance
-from .table import Table
+from .table import Table, check_summary
 
 __all__ = ["DEFAULTS", "NET_DEFAULTS", "decay_table", "radius_table", "sweep_table",
            "optimal_radius_table", "dimension_table", "trained_table", "phi4_table",
@@ -211,6 +211,23 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
                             device=describe_device(dev)))
 
 
+def _fit_network(target, X, r, cfg, times, *, seed, device, n_eval):
+    """Train one localized network of radius r on ``X`` (n, d) and measure it: returns the
+    model, its integrated score error and that integral's SE, and the localized linear
+    estimator's integrated error on the same data."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = sim.LocalScoreNet(target.lattice, r, shared=cfg["shared"], width=cfg["width"],
+                                  delta=times[0], T=times[-1])
+    fit = sim.train_local_score(model, X, steps=cfg["steps"], batch=cfg["batch"], lr=cfg["lr"],
+                                seed=seed, device=device)
+    m, se = sim.net_score_error(fit.model, target, times, n_eval=n_eval, seed=seed)
+    A = sim.local_linear_scores(X[None], target.lattice, r, times)
+    lin = float(grid_integral(sim.linear_score_error(A, target, times), times)[0])
+    se_int = float(np.sqrt(np.sum((np.diff(times) * se[1:]) ** 2)))
+    return fit, float(grid_integral(m, times)), se_int, lin
+
+
 def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, device="auto",
                   n_eval=1024, grid=None, progress=None, **net) -> Table:
     """Localized networks trained by localized DSM on one training set per n, for each radius:
@@ -225,21 +242,11 @@ def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, d
     for n in ns:
         X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
         for ri, r in enumerate(radii):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = sim.LocalScoreNet(target.lattice, r, shared=cfg["shared"],
-                                          width=cfg["width"], delta=times[0], T=times[-1])
-            fit = sim.train_local_score(model, X[0], steps=cfg["steps"], batch=cfg["batch"],
-                                        lr=cfg["lr"], seed=seed, device=dev)
-            m, se = sim.net_score_error(fit.model, target, times, n_eval=n_eval, seed=seed)
-            A = sim.local_linear_scores(X, target.lattice, r, times)
-            lin = float(grid_integral(sim.linear_score_error(A, target, times), times)[0])
-            h = np.diff(times)
+            fit, err, err_se, lin = _fit_network(target, X[0], r, cfg, times, seed=seed,
+                                                 device=dev, n_eval=n_eval)
             rows.append({"n": int(n), "r": _label(r), "shared": cfg["shared"],
-                         "parameters": model.n_parameters,
-                         "score_error": float(grid_integral(m, times)),
-                         "score_error_se": float(np.sqrt(np.sum((h * se[1:]) ** 2))),
-                         "linear_estimator": lin,
+                         "parameters": fit.model.n_parameters, "score_error": err,
+                         "score_error_se": err_se, "linear_estimator": lin,
                          "theory_linear": float(target.dim * grid_integral(
                              eps[ri, :, :].mean(1) + V[ri, :, :].mean(1) / n, times)),
                          "final_loss": fit.final_loss, "train_seconds": fit.seconds})
@@ -264,20 +271,11 @@ def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto",
         target = _target(d)
         X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
         for label, radius in (("localized", r), ("global", None)):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = sim.LocalScoreNet(target.lattice, radius, shared=cfg["shared"],
-                                          width=cfg["width"], delta=times[0], T=times[-1])
-            fit = sim.train_local_score(model, X[0], steps=cfg["steps"], batch=cfg["batch"],
-                                        lr=cfg["lr"], seed=seed, device=dev)
-            m, se = sim.net_score_error(fit.model, target, times, n_eval=n_eval, seed=seed)
-            A = sim.local_linear_scores(X, target.lattice, radius, times)
-            lin = float(grid_integral(sim.linear_score_error(A, target, times), times)[0])
-            h = np.diff(times)
+            fit, err, err_se, lin = _fit_network(target, X[0], radius, cfg, times, seed=seed,
+                                                 device=dev, n_eval=n_eval)
             rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
-                         "score_error_per_coord": float(grid_integral(m, times)) / d,
-                         "se": float(np.sqrt(np.sum((h * se[1:]) ** 2))) / d,
-                         "linear_per_coord": lin / d, "parameters": model.n_parameters})
+                         "score_error_per_coord": err / d, "se": err_se / d,
+                         "linear_per_coord": lin / d, "parameters": fit.model.n_parameters})
             done += 1
             if progress:
                 progress(done, 2 * len(ds))
@@ -487,9 +485,7 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
     add("invalid specs (r < 0, bandwidth >= d/2, non-positive-definite P, kappa < 1) raise "
         "ValueError", f"{bad}/4", "4/4", bad == 4)
     tick()
-    n_fail = sum(r["verdict"] != "pass" for r in rows)
-    summary = {"ok": n_fail == 0, "text": f"{len(rows) - n_fail}/{len(rows)} checks pass "
-                                          f"({time.perf_counter() - t0:.0f} s)"}
+    summary = check_summary(rows, time.perf_counter() - t0)
     meta = provenance(kind="localized-validate", datasets=datasets, seed=seed, summary=summary,
                       device=describe_device(resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)

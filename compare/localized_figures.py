@@ -30,7 +30,7 @@ PRESETS = {
               "phi4": {"sites": 16, "n": 512, "radii": (0, 1, 2, 4), "steps": 500,
                        "n_gen": 1024, "sweeps": 400}},
     "paper": {"ns": (16, 64, 256, 1024, 4096), "radii": tuple(range(0, 13)) + (None,),
-              "datasets": 32, "dim_ds": (16, 32, 64, 128, 256, 512), "dim_n": 64,
+              "datasets": 32, "dim_ds": (16, 32, 64, 128, 256), "dim_n": 64,
               "dim_datasets": 8,
               "trained": {"ns": (32, 128, 512, 2048), "radii": (0, 1, 2, 3, 4, 6, 8),
                           "steps": 2000, "n_eval": 4096, "sites": 32,

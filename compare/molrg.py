@@ -16,7 +16,7 @@ from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
                           prob_all_components, theorem_bound)
 
 from .provenance import provenance
-from .table import Table
+from .table import Table, check_summary
 
 __all__ = ["LEARNERS", "DEFAULTS", "TRAIN_DEFAULTS", "phase_table", "error_curve_table",
            "multinomial_table", "validation_table", "learn", "generic_table", "sample_need",
@@ -352,9 +352,7 @@ def validation_table(*, trials=40, seed=0, device="auto", progress=None) -> Tabl
     add("invalid settings (d > D, K d > D, noise < 0, N < 1) raise ValueError", f"{bad}/4",
         "4/4", bad == 4)
     tick()
-    n_fail = sum(r["verdict"] != "pass" for r in rows)
-    summary = {"ok": n_fail == 0, "text": f"{len(rows) - n_fail}/{len(rows)} checks pass "
-                                          f"({time.perf_counter() - t0:.0f} s)"}
+    summary = check_summary(rows, time.perf_counter() - t0)
     meta = provenance(kind="molrg-validate", trials=trials, seed=seed, summary=summary,
                       device=describe_device(resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)

@@ -16,7 +16,7 @@ from theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap
                             process_coefficients, random_molrmog)
 
 from .provenance import provenance
-from .table import Table
+from .table import Table, check_summary
 
 __all__ = ["DEFAULT_SPEC", "EVAL_TIMES", "make_spec", "bound_table", "score_check",
            "compare_models", "learning_curve", "gd_table", "validation_table", "weighted_error",
@@ -303,9 +303,7 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
             r["verdict"].startswith("agree"))
     if progress:
         progress(2, 2)
-    n_fail = sum(r["verdict"] != "pass" for r in rows)
-    summary = {"ok": n_fail == 0, "text": f"{len(rows) - n_fail}/{len(rows)} checks pass "
-                                          f"({time.perf_counter() - t0:.0f} s)"}
+    summary = check_summary(rows, time.perf_counter() - t0)
     models = [{k: v for k, v in r.items() if not k.startswith("_")} for r in table.rows]
     meta = provenance(kind="molrmog-validate", spec=spec.describe(), n_train=n_train, steps=steps,
                       seed=seed, models=models, gd=gd.rows, score_check=chk, summary=summary,

@@ -508,15 +508,17 @@ def _cmd_localized_radius(args):
                                                           seed=args.seed, device=args.device,
                                                           grid=grid, progress=update))
         _emit(sweep, args, ["n", "r", "score_error", "score_error_se", "theory_integral", "kl",
-                            "kl_se", "theory_kl", "path_bound"])
+                            "kl_se", "theory_kl", "theory_path", "path_bound"])
         opt = optimal_radius_table(sweep)
         print(opt.to_text(), file=sys.stderr)
         table = sweep
     else:
         _emit(table, args, None if args.format != "table" else
-              ["n", "r", "localization", "statistical", "kl", "kl_per_coord", "r_star"])
-        stars = ", ".join(f"n = {int(n)}: r* = {r} (closed form {c:.2f})"
-                          for n, r, c in zip(curve.n, curve.r_star, curve.closed_form))
+              ["n", "r", "localization", "statistical", "path", "kl", "r_star"])
+        kl_stars = curve.r_star if curve.r_star_kl is None else curve.r_star_kl
+        stars = ", ".join(f"n = {int(n)}: r* = {r} (path side {rp}, closed form {c:.2f})"
+                          for n, r, rp, c in zip(curve.n, kl_stars, curve.r_star,
+                                                  curve.closed_form))
         print(stars, file=sys.stderr)
     if args.plot:
         from .localized_figures import plot_radius_table

@@ -157,7 +157,11 @@ def _radius_rows(sweep, opt):
     for r in opt.rows:
         rows.append(_row("simulation", "r_star", "KL minimizer", r["n"], r["r_star_kl"],
                          note=r["tied_kl"]))
-        rows.append(_row("theory", "r_star", "calculator", r["n"], r["r_star_theory"]))
+        rows.append(_row("simulation", "r_star", "score-error minimizer", r["n"],
+                         r["r_star_score_error"]))
+        rows.append(_row("theory", "r_star", "calculator", r["n"], r["r_star_theory_kl"]))
+        rows.append(_row("theory", "r_star", "calculator (path)", r["n"],
+                         r["r_star_theory_path"]))
         rows.append(_row("theory", "r_star", "closed form", r["n"], r["r_star_closed_form"]))
     return rows
 
@@ -169,9 +173,12 @@ def build_radius(preset="quick", device="auto", progress=None):
                             device=device, progress=progress)
     opt = exp.optimal_radius_table(sweep)
     rows = _radius_rows(sweep, opt)
-    pairs = ", ".join(f"n = {r['n']}: {r['r_star_theory']}/{r['r_star_kl']}" for r in opt.rows)
+    pairs = ", ".join(f"n = {r['n']}: {r['r_star_theory_kl']}/{r['r_star_kl']}"
+                      for r in opt.rows)
+    path = ", ".join(f"{r['r_star_theory_path']}/{r['r_star_score_error']}" for r in opt.rows)
     gains = ", ".join(f"{r['kl_global'] / r['kl_at_r_star']:.0f}x" for r in opt.rows)
-    text = (f"r* calculator/measured (KL of the exactly generated law): {pairs}; localized "
+    text = (f"r* calculator/measured (KL of the exactly generated law): {pairs}; path side "
+            f"(integrated score error): {path}; localized "
             f"beats global by {gains}; Girsanov bound holds in "
             f"{sum(r['bound_holds'] for r in sweep.rows)}/{len(sweep.rows)} cells")
     summary = {"ok": bool(all(r["ok"] for r in opt.rows)
@@ -181,14 +188,15 @@ def build_radius(preset="quick", device="auto", progress=None):
 
 def plot_radius_table(tab: Table, path):
     """``lowdim localized radius --plot``: a calculator table or a simulated sweep."""
-    if "theory_kl" in tab.columns:
+    if "theory_path" in tab.columns:
         plot_radius(Table(list(COLUMNS), _radius_rows(tab, exp.optimal_radius_table(tab)),
                           dict(tab.meta)), path)
         return
     rows = []
     top = max(int(r["r"]) for r in tab.rows if r["r"] != "global")
+    key = "kl" if tab.rows[0]["kl"] is not None else "path"
     for r in tab.rows:
-        rows.append(_row("theory", "kl", f"n={r['n']}", _r_value(r["r"], top), r["kl"],
+        rows.append(_row("theory", "kl", f"n={r['n']}", _r_value(r["r"], top), r[key],
                          note=r["r"]))
         if r["r_star"]:
             rows.append(_row("theory", "r_star", "calculator", r["n"], int(r["r"])))
@@ -223,19 +231,16 @@ def plot_radius(table: Table, path):
     ax.legend(fontsize=6, ncol=2)
     ax = axes[0, 1]
     rs = [r for r in table.rows if r["panel"] == "r_star"]
-    styles = {"KL minimizer": ("o", COLORS[1]), "calculator": ("s-", COLORS[0]),
-              "closed form": ("--", COLORS[2])}
-    for s in ("calculator", "closed form", "KL minimizer"):
+    styles = {"calculator": ("s-", COLORS[0], 4, "calculator (KL)"),
+              "calculator (path)": ("^:", COLORS[3], 4, "calculator (path integral)"),
+              "closed form": ("--", COLORS[2], 4, r"closed form $\log(cB_0n/V_1)/c$"),
+              "KL minimizer": ("o", COLORS[1], 9, "measured: KL minimizer"),
+              "score-error minimizer": ("D", COLORS[4], 5, "measured: score-error minimizer")}
+    for s, (fmt, c, ms, label) in styles.items():
         pts = [r for r in rs if r["series"] == s]
-        if not pts:
-            continue
-        fmt, c = styles[s]
-        if s == "KL minimizer":
-            ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, mfc="white",
-                    ms=7, label="measured (exact KL)")
-        else:
-            ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, ms=4,
-                    label=s if s != "closed form" else r"closed form $\log(cB_0n/V_1)/c$")
+        if pts:
+            ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, ms=ms,
+                    mfc="white" if "measured" in label else c, label=label)
     ax.set_xscale("log")
     ax.set_xlabel("training samples n")
     ax.set_ylabel("optimal radius r*")

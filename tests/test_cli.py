@@ -257,7 +257,7 @@ def test_localized_radius_table_plot_and_bad_input(capsys, tmp_path):
     assert rc == 0 and png.stat().st_size > 5_000
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 2 * 10 and rows[-1]["r"] == "global"
-    stars = {r["n"]: int(r["r"]) for r in rows if r["r_star"] == "True"}
+    stars = {r["n"]: int(r["r"]) for r in rows if r["r_star"] == "*"}
     assert stars["16"] < stars["1024"] and "r* =" in err
     # a radius range that stops short of the minimum: exit 3 with the reason
     rc = main(["localized", "radius", "--n", "4096", "--radii", "0-2", "-q"])

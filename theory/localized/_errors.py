@@ -23,7 +23,8 @@ from ..processes import ou_coefficients
 from ._lattice import check_radius
 from ._noised import _times
 
-__all__ = ["site_errors", "localization_error", "statistical_variance"]
+__all__ = ["site_errors", "localization_error", "statistical_variance",
+           "population_localized_score"]
 
 
 def _radii(radii):
@@ -90,3 +91,21 @@ def localization_error(target, radii, t) -> np.ndarray:
 def statistical_variance(target, radii, t) -> np.ndarray:
     """Site-averaged first-order variance coefficient ``V(r, t)`` (error ``~ V / n``), (R, T)."""
     return site_errors(target, radii, t)[1].mean(axis=2)
+
+
+def population_localized_score(target, r, t) -> np.ndarray:
+    """Matrices ``A_t`` of the best radius-r score, ``s_i(x) = -[(C_t)_NN^{-1} x_N]_i`` (the
+    marginal score, what the localized estimator converges to as n grows): shape (T, d, d).
+    ``r=None`` gives ``P_t``."""
+    r, t = check_radius(r), _times(t)
+    a, s2 = ou_coefficients(t)
+    C = target.covariance
+    d = target.dim
+    out = np.zeros((t.size, d, d))
+    hoods = target.lattice.neighbourhoods(r)
+    for i in range(d):
+        N = hoods[i]
+        pos = int(np.searchsorted(N, i))
+        Ct = a[:, None, None] ** 2 * C[np.ix_(N, N)] + s2[:, None, None] * np.eye(N.size)
+        out[:, i, N] = np.linalg.inv(Ct)[:, pos, :]
+    return out

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 from scipy.integrate import solve_ivp
-from scipy.linalg import expm as scipy_expm
 
 from simulate import localized as sim
 from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
-                              error_curve, expm, gaussian_kl, gaussian_w2, girsanov_bound,
+                              error_curve, gaussian_kl, gaussian_w2, girsanov_bound,
                               grid_integral, localization_radius, marginal_kl,
                               noised_covariance, noised_precision, precision_decay_bound,
                               reverse_covariance, site_errors, time_grid)
@@ -160,14 +159,6 @@ def test_local_linear_estimator_rows():
 
 
 # ----------------------------------------------------------------------------- generated law
-def test_expm_matches_scipy():
-    rng = np.random.default_rng(0)
-    for scale in (0.01, 1.0, 30.0):
-        M = rng.standard_normal((3, 12, 12)) * scale / 4
-        ref = scipy_expm(M)
-        assert np.abs(expm(M) - ref).max() <= 1e-11 * np.abs(ref).max()
-
-
 def test_van_loan_step_matches_the_covariance_ode():
     rng = np.random.default_rng(1)
     d = 4

@@ -19,7 +19,7 @@ from ._calculator import (RadiusCurve, discretization_floor, error_curve, grid_i
                           sample_complexity)
 from ._errors import (localization_error, population_localized_score, site_errors,
                       statistical_variance)
-from ._gaussian_law import (expm, gaussian_kl, gaussian_w2, girsanov_bound, marginal_kl,
+from ._gaussian_law import (gaussian_kl, gaussian_w2, girsanov_bound, marginal_kl,
                             reverse_covariance, time_grid)
 from ._lattice import Lattice, check_radius
 from ._noised import (decay_rate, localization_radius, noised_covariance, noised_precision,
@@ -27,7 +27,7 @@ from ._noised import (decay_rate, localization_radius, noised_covariance, noised
 from ._target import GaussianTarget, banded_gaussian
 
 __all__ = ["GaussianTarget", "Lattice", "RadiusCurve", "banded_gaussian", "check_radius",
-           "decay_rate", "discretization_floor", "error_curve", "expm", "gaussian_kl",
+           "decay_rate", "discretization_floor", "error_curve", "gaussian_kl",
            "gaussian_w2", "girsanov_bound", "grid_integral", "localization_error",
            "localization_kl", "localization_radius", "marginal_kl", "noised_covariance",
            "noised_precision", "nonparametric_radius", "parametric_radius",

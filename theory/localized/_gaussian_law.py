@@ -16,16 +16,10 @@ The only errors left are the frozen score on each step and the start from N(0, I
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import expm
 
-__all__ = ["time_grid", "expm", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",
+__all__ = ["time_grid", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",
            "marginal_kl"]
-
-# Pade [13/13] coefficients and the scaling threshold of Higham (2005)
-_B13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-        129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-        40840800.0, 960960.0, 16380.0, 182.0, 1.0)
-_THETA13 = 5.371920351148152
-
 
 def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:
     """``steps + 1`` log-spaced times from ``delta`` to ``T`` (ascending)."""
@@ -34,30 +28,6 @@ def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps: must be an integer >= 1 (got {steps!r})")
     return np.geomspace(delta, T, int(steps) + 1)
-
-
-def expm(M) -> np.ndarray:
-    """Matrix exponential of a stack ``(..., n, n)`` by Pade [13/13] scaling and squaring.
-
-    One scaling exponent serves the whole stack (the largest one-norm sets it), so every matrix
-    is scaled at least as much as it needs."""
-    M = np.asarray(M, dtype=float)
-    norm = np.abs(M).sum(axis=-2).max() if M.size else 0.0
-    s = max(0, int(np.ceil(np.log2(norm / _THETA13)))) if norm > _THETA13 else 0
-    A = M / 2.0 ** s
-    eye = np.broadcast_to(np.eye(M.shape[-1]), M.shape)
-    A2 = A @ A
-    A4 = A2 @ A2
-    A6 = A2 @ A4
-    b = _B13
-    U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2)
-             + b[7] * A6 + b[5] * A4 + b[3] * A2 + b[1] * eye)
-    V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 \
-        + b[0] * eye
-    R = np.linalg.solve(V - U, V + U)
-    for _ in range(s):
-        R = R @ R
-    return R
 
 
 def reverse_covariance(A, times, Sigma0=None) -> np.ndarray:

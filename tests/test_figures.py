@@ -154,6 +154,7 @@ def test_localized_figure_claims_at_quick_size(gallery):
     # trained per-site networks: interior minimizer, not decreasing in n
     assert results["glmrt25-trained"]["ok"], results["glmrt25-trained"]["summary"]
     # phi^4: a radius-0 model cannot produce neighbour correlation, radius >= 1 can
+    assert results["glmrt25-phi4"]["ok"], results["glmrt25-phi4"]["summary"]
     rows = json.loads((out / "glmrt25-phi4.json").read_text())["rows"]
     ref = rows[0]["nn_correlation"]
     by_r = {r["r"]: r["nn_correlation"] for r in rows[2:]}

@@ -506,7 +506,8 @@ def _cmd_localized_radius(args):
                                lambda update: sweep_table(target, ns, radii,
                                                           datasets=args.datasets,
                                                           seed=args.seed, device=args.device,
-                                                          grid=grid, progress=update))
+                                                          grid=grid, curve=curve,
+                                                          progress=update))
         _emit(sweep, args, ["n", "r", "score_error", "score_error_se", "theory_integral", "kl",
                             "kl_se", "theory_kl", "theory_path", "path_bound"])
         opt = optimal_radius_table(sweep)

@@ -15,7 +15,8 @@ from simulate.device import describe_device, resolve_device
 from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
                               error_curve, gaussian_kl, girsanov_bound, grid_integral,
                               localization_radius, noised_covariance, noised_precision,
-                              precision_decay_bound, reverse_covariance, site_errors, time_grid)
+                              precision_decay, precision_decay_bound, reverse_covariance,
+                              site_errors, time_grid)
 
 from .provenance import provenance
 from .table import Table, check_summary
@@ -56,14 +57,13 @@ def decay_table(target=None, times=(0.01, 0.1039, 0.5, 2.0)) -> Table:
     """``max |[P_t]_ij|`` over pairs at each distance, against the Demko-Moss-Smith bound."""
     target = target or _target()
     times = np.asarray(times, dtype=float)
-    Pt = noised_precision(target, times)
-    dist = target.lattice.distances()
+    profile = precision_decay(target, times, relative=False)
     ks = np.arange(1, target.lattice.diameter + 1)
     bound = precision_decay_bound(target, times, ks)
     rows = []
     for ti, t in enumerate(times):
         for ki, k in enumerate(ks):
-            val, bnd = float(np.abs(Pt[ti][dist == k]).max()), float(bound[ti, ki])
+            val, bnd = float(profile[ti, k]), float(bound[ti, ki])
             # kappa = 1 makes both vanish off the diagonal
             ratio = val / bnd if bnd > 0 else (0.0 if val <= 1e-14 else math.inf)
             rows.append({"t": float(t), "distance": int(k), "max_abs_Pt": val, "bound": bnd,
@@ -103,7 +103,8 @@ def _kl_of(A, target, times, chunk=8, bound=False):
 
 
 def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + (None,), *,
-                datasets=8, seed=0, device="auto", grid=None, progress=None) -> Table:
+                datasets=8, seed=0, device="auto", grid=None, curve=None,
+                progress=None) -> Table:
     """The localized linear estimator on ``datasets`` training sets per n, for each radius:
     its exact integrated score error and the KL of its exactly generated law, beside the
     calculator's predictions (path side: floor + site-summed integrated eps_loc + V / n; KL
@@ -111,8 +112,11 @@ def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + 
     target = target or _target()
     times = _grid() if grid is None else grid
     dev = resolve_device(device)
-    curve = error_curve(target, list(ns), list(radii), delta=times[0], T=times[-1],
-                        steps=times.size - 1, exact_kl=True)
+    same = (curve is not None and curve.total_kl is not None and curve.radii == list(radii)
+            and list(curve.n) == [float(n) for n in ns] and np.array_equal(curve.times, times))
+    if not same:                                    # else reuse the caller's calculator run
+        curve = error_curve(target, list(ns), list(radii), delta=times[0], T=times[-1],
+                            steps=times.size - 1, exact_kl=True)
     rows, done = [], 0
     for ni, n in enumerate(ns):
         X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=dev)
@@ -195,22 +199,19 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
     rows = []
     for k, d in enumerate(ds):
         target = _target(d)
-        rr = r
-        if rr is None:
-            cur = error_curve(target, [n], list(range(0, min(12, d // 2 - 1) + 1)),
-                              delta=times[0], T=times[-1], steps=times.size - 1,
-                              exact_kl=False)
-            rr = int(cur.r_star[0])
-        curve = error_curve(target, [n], [rr, None], delta=times[0], T=times[-1],
-                            steps=times.size - 1)
+        radii = list(range(0, min(12, d // 2 - 1) + 1)) if r is None else [r]
+        curve = error_curve(target, [n], radii + [None], delta=times[0], T=times[-1],
+                            steps=times.size - 1, exact_kl=False)
+        rr = int(curve.r_star[0])
+        ri = radii.index(rr)
         X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=dev)
-        for label, radius, ri in (("localized", rr, 0), ("global", None, 1)):
+        for label, radius, row in (("localized", rr, ri), ("global", None, len(radii))):
             A = sim.local_linear_scores(X, target.lattice, radius, times)
             kl = _kl_of(A, target, times) / d
             rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
                          "kl_per_coord": float(kl.mean()),
                          "kl_per_coord_se": float(kl.std(ddof=1) / math.sqrt(datasets)),
-                         "theory_per_coord": float(curve.total[ri, 0] / d)})
+                         "theory_per_coord": float(curve.total[row, 0] / d)})
         if progress:
             progress(k + 1, len(ds))
     return Table(["d", "n", "model", "r", "kl_per_coord", "kl_per_coord_se",

@@ -197,6 +197,7 @@ def test_exact_score_floor_vanishes_with_steps_and_sampler_agrees():
     emp = (y.T @ y / y.shape[0]).numpy()
     C = C0(tg, times)
     se = np.sqrt((C ** 2 + np.outer(np.diag(C), np.diag(C))) / y.shape[0])
+    # 4.5 SE over 136 entries, plus 2 % for the frozen-score steps of the 400-step grid
     assert np.all(np.abs(emp - C) <= 4.5 * se + 0.02 * np.abs(C))
 
 
@@ -279,10 +280,14 @@ def test_trained_window_network_approaches_the_linear_estimator():
     torch.manual_seed(0)
     net = sim.LocalScoreNet(tg.lattice, 2, shared=True, width=16, delta=times[0], T=times[-1])
     fit = sim.train_local_score(net, X[0], steps=600, seed=0, device="cpu")
-    m, _ = sim.net_score_error(fit.model, tg, times, n_eval=512)
+    m, se = sim.net_score_error(fit.model, tg, times, n_eval=512)
+    err = grid_integral(m, times)
+    err_se = np.sqrt(np.sum((np.diff(times) * se[1:]) ** 2))
     eps, _ = site_errors(tg, [2], times)
     floor = 16 * grid_integral(eps[0, :, 0], times)             # no radius-2 model does better
-    assert floor <= grid_integral(m, times) <= 3 * floor + 0.1, (grid_integral(m, times), floor)
+    # below: the exact floor less 3 Monte Carlo SE; above: a training allowance of 2 floors
+    # plus 0.1 (the linear estimator's statistical error at n = 512 is about 0.01)
+    assert floor - 3 * err_se <= err <= 3 * floor + 0.1, (err, err_se, floor)
 
 
 def test_phi4_sampler_gaussian_limit():

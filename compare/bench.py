@@ -12,6 +12,19 @@
   factorisation, timed separately on the same device and dtype.
   A second ratio adds to the floor the test features and the score evaluation
   (``n_test`` samples), which no estimate of a test error can avoid.
+* localized: the calculator's path side (d = 64, 13 radii, 5 sample sizes, 61 times) against
+  the noised covariances on the same time grid and the neighbourhood inverses of one site
+  at every radius and time (a translation-invariant chain needs no more); and the exact
+  generated law of 8 localized estimators (60 Van Loan steps) against the batched matrix
+  exponentials it is made of.
+* molrg: one cell column of the phase diagram (K = 2, d = 6, N_k = 1..15, 40 trials: draw,
+  K-subspaces with 4 restarts, errors) against one batched SVD of the same data, the cost
+  of a single PCA pass; the ratio counts the K-subspaces iterations.
+* molrmog: the exact MoE score of a three-subspace, four-mode MoLR-MoG at 8192 points
+  against the projections ``x U_k`` onto the subspaces, the least any score of that form
+  computes.
+* sampling: the exponential-integrator sampler with the exact Gaussian score (18 EDM steps,
+  10^5 samples, d = 16) against drawing its Gaussian noise, one ``randn`` per step.
 """
 from __future__ import annotations
 
@@ -127,9 +140,121 @@ def _sim_rows(d, device):
     return rows
 
 
+def _row(name, secs, floor, floor_name, note=""):
+    return {"benchmark": name, "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
+            "floor": floor_name, "note": note}
+
+
+def _localized_rows():
+    from compare.localized import _grid, _target
+    from theory.localized import error_curve, noised_covariance, reverse_covariance
+    from theory.localized._gaussian_law import expm
+
+    target, times = _target(), _grid()
+    radii = list(range(0, 13))
+    ns = [16, 64, 256, 1024, 4096]
+    C = noised_covariance(target, times)
+    blocks = [C[:, :2 * r + 1, :2 * r + 1] for r in radii]  # a neighbourhood of site 0
+
+    def inversions():  # the neighbourhood inverses at every time, for one site
+        return [np.linalg.inv(b) for b in blocks]
+
+    floor, _ = _best(lambda: (noised_covariance(target, times), inversions()), repeat=5)
+    secs, curve = _best(lambda: error_curve(target, ns, radii, delta=times[0], T=times[-1],
+                                            steps=times.size - 1, exact_kl=False), repeat=3)
+    rows = [_row(f"localized calculator, d={target.dim}, {len(radii)} radii, {len(ns)} n, "
+                 f"{times.size} times (path side)", secs, floor,
+                 "noised covariances + one site's neighbourhood inverses at every time",
+                 f"r* = {curve.r_star.tolist()}")]
+    rng = np.random.default_rng(0)
+    d = target.dim
+    A = np.broadcast_to(np.linalg.inv(noised_covariance(target, times)),
+                        (8, times.size, d, d)).copy()
+    A += 1e-3 * rng.standard_normal(A.shape)
+    A = 0.5 * (A + np.swapaxes(A, -1, -2))
+    secs, _ = _best(lambda: reverse_covariance(A, times), repeat=2)
+    h = np.diff(times)[None, :, None, None]
+    B = np.eye(d) - 2.0 * A[:, 1:]
+    blocks = np.zeros((8, times.size - 1, 2 * d, 2 * d))  # the generators of every step
+    blocks[..., :d, :d] = -h * B
+    blocks[..., d:, d:] = h * np.swapaxes(B, -1, -2)
+    blocks[..., :d, d:] = 2.0 * h * np.eye(d)
+    floor, _ = _best(lambda: [expm(blocks[:, k]) for k in range(times.size - 1)], repeat=2)
+    rows.append(_row(f"localized exact generated law, 8 estimators, d={d}, "
+                     f"{times.size - 1} Van Loan steps", secs, floor,
+                     "the batched 2d x 2d matrix exponentials"))
+    return rows
+
+
+def _molrg_rows(device):
+    import torch
+
+    from compare.molrg import phase_errors
+    from simulate import molrg as sim
+    from simulate.device import resolve_device
+    from theory.molrg import MoLRG
+
+    dev = resolve_device(device)
+    setting = MoLRG(48, 2, 6)
+    Ns, trials = list(range(1, 16)), 40
+    secs, _ = _best(lambda: phase_errors(setting, Ns, trials, "ideal", 0, str(dev), None),
+                    repeat=2)
+    batch = sim.draw_batch(setting, Ns, trials, seed=0, device=dev)
+    floor, _ = _best(lambda: torch.linalg.svd(batch.X, full_matrices=False), repeat=3)
+    return [_row(f"molrg phase column, K=2, D=48, d=6, N_k=1..15, {trials} trials, {dev.type}",
+                 secs, floor, "one batched SVD of the data (a PCA pass)")]
+
+
+def _molrmog_rows(device):
+    import torch
+
+    from simulate.device import make_generator, resolve_device
+    from simulate.molrmog import exact_score, sample
+    from theory.molrmog import random_molrmog
+
+    dev = resolve_device(device)
+    spec = random_molrmog(64, 3, 4, 4, seed=0)
+    x = sample(spec, 8192, make_generator(dev, 0, "bench"), device=dev)
+    if isinstance(x, tuple):
+        x = x[0]
+    bases = torch.cat([torch.tensor(np.array(u), dtype=x.dtype, device=dev)
+                       for u in spec.bases], dim=1)
+    secs, _ = _best(lambda: exact_score(spec, x, 0.5), repeat=5)
+    floor, _ = _best(lambda: x @ bases, repeat=20)
+    return [_row(f"molrmog exact score, D=64, K=3, d=4, 4 modes, 8192 points, {dev.type}",
+                 secs, floor, "projections onto the subspaces")]
+
+
+def _sampling_rows(device):
+    import torch
+
+    from simulate.device import make_generator, resolve_device
+    from simulate.sampling import ei_sample, gaussian_score
+    from theory.sampling import edm_grid
+
+    dev = resolve_device(device)
+    grid = edm_grid(18)
+    n, d = 100_000, 16
+    score = gaussian_score(np.ones(d))
+    secs, _ = _best(lambda: ei_sample(grid.variances, score, n, d, device=str(dev)), repeat=3)
+
+    def noise():
+        gen = make_generator(dev, 0, "bench")
+        for _ in range(grid.variances.size - 1):
+            torch.randn(n, d, generator=gen, dtype=torch.float64, device=dev)
+
+    floor, _ = _best(noise, repeat=3)
+    return [_row(f"sampling EI sampler, exact Gaussian score, 18 EDM steps, n=1e5, d={d}, "
+                 f"{dev.type}", secs, floor, "one randn per step")]
+
+
 def run_benchmarks(quick=False, device="auto") -> Table:
     rows = _theory_rows(400)
     rows += _sim_rows(200 if quick else 400, device)
+    rows += _localized_rows()
+    rows += _molrg_rows(device)
+    rows += _molrmog_rows(device)
+    rows += _sampling_rows(device)
     cols = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "ratio_with_test_features",
             "note"]
     return Table(cols, rows, provenance(kind="bench", quick=quick))

@@ -12,6 +12,8 @@
     lowdim localized radius [--d 64] [--r0 1] [--kappa 20] [--n 16,64,256,1024] [--radii 0-12]
     lowdim localized validate [--datasets 8] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
+                        [--executor local|serial|dask] [--workers N] [--scheduler ADDR]
+                        [--cache DIR | --no-cache]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
@@ -55,7 +57,8 @@ def _progress(enabled: bool, total: int, desc: str):
 
     bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
 
-    def update(done, _total):
+    def update(done, total_now):
+        bar.total = total_now
         bar.n = done
         bar.refresh()
 
@@ -69,6 +72,16 @@ def _with_progress(enabled: bool, total: int, desc: str, run):
         return run(update)
     finally:
         close()
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 (got {text!r})")
+    return value
 
 
 def _emit_verdict(table, args):
@@ -323,10 +336,29 @@ def _cmd_figures(args):
     unknown = [i for i in ids if i not in REGISTRY]
     if unknown:
         raise ValueError(f"figure id: unknown {', '.join(unknown)}; see `lowdim figures --list`")
+    if args.scheduler and args.executor != "dask":
+        raise ValueError("scheduler: only meaningful with --executor dask")
+    from .cache import ResultCache
+
+    cache = None if args.no_cache else ResultCache(args.cache)
+    t0 = time.perf_counter()
     results = build_figures(ids, preset=args.preset, out_dir=args.out, device=args.device,
-                            quiet=args.quiet)
+                            quiet=args.quiet, cache=cache, executor=args.executor,
+                            workers=args.workers, scheduler=args.scheduler)
     for r in results:
-        print(f"{r['id']:24s} {r['seconds']:7.1f} s  {r['summary']}", file=sys.stderr)
+        t = r["tasks"]
+        how = ("figure data from the cache" if r["cached"] else
+               f"{t['computed']} tasks computed, {t['cached']} from the cache")
+        print(f"{r['id']:24s} {r['run_seconds']:7.1f} s  ({how})  {r['summary']}",
+              file=sys.stderr)
+    computed = sum(r["tasks"]["computed"] for r in results)
+    from_cache = sum(r["cached"] for r in results)
+    where = f"cache {cache.root}" if cache is not None else "no cache"
+    corrupt = f", {cache.stats['corrupt']} corrupt entries recomputed" if cache and \
+        cache.stats["corrupt"] else ""
+    print(f"{len(results)} figures in {time.perf_counter() - t0:.1f} s on {args.executor}: "
+          f"{from_cache} whole from the cache, {computed} sweep tasks computed ({where}"
+          f"{corrupt}); gallery {args.out}/README.md", file=sys.stderr)
     # a figure is a picture of what was measured, misses included: building it succeeded
     return EXIT_OK
 
@@ -760,7 +792,18 @@ def build_parser():
     f.add_argument("--preset", choices=("quick", "paper"), default="quick")
     f.add_argument("--out", default="figures", help="output directory (default figures)")
     f.add_argument("--device", default="auto")
-    f.add_argument("--quiet", "-q", action="store_true")
+    f.add_argument("--executor", choices=("local", "serial", "dask"), default="local",
+                   help="where sweep tasks run: local processes (default), this process, or "
+                        "a Dask cluster")
+    f.add_argument("--workers", type=_positive_int, default=None,
+                   help="local processes, or workers of a local Dask cluster (default: cores)")
+    f.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="address of a running Dask scheduler (tcp://host:8786); without it "
+                        "--executor dask starts a local cluster")
+    f.add_argument("--cache", default=None, metavar="DIR",
+                   help="result cache (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)")
+    f.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
+    f.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     f.set_defaults(func=_cmd_figures)
 
     b = sub.add_parser("bench", help="speed of theory and simulation, as ratios to their floors")

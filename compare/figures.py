@@ -12,10 +12,13 @@ from typing import Callable
 
 from . import (localized_figures, molrg_figures, molrmog_digits, molrmog_figures, rf_figures,
                rf_manifold_figures, sampling_figures)
+from .cache import ResultCache, task_key
 from .provenance import provenance
-from .table import Table
+from .sweep import Runner, SerialExecutor, make_executor, using
 
-__all__ = ["FigureSpec", "REGISTRY", "build_figures", "write_gallery"]
+__all__ = ["FigureSpec", "REGISTRY", "PRESETS", "build_one", "build_figures", "write_gallery"]
+
+PRESETS = ("quick", "paper")
 
 
 @dataclass(frozen=True)
@@ -218,19 +221,27 @@ _register(FigureSpec(
     _LF.build_phi4, _LF.plot_phi4))
 
 
-def _progress(enabled, desc):
-    if not enabled or not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
+class _Bar:
+    """A tqdm bar over a figure's sweep tasks on stderr, when enabled and stderr is a
+    terminal; otherwise nothing."""
 
-    bar = tqdm(desc=desc, file=sys.stderr, leave=False)
+    def __init__(self, enabled, desc):
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
 
-    def update(done, total):
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+            self.bar = tqdm(desc=desc, unit="task", file=sys.stderr, leave=False)
 
-    return update, bar.close
+    def tasks(self, done, total, cached):
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.n = done
+            self.bar.set_postfix(cached=cached, refresh=False)
+            self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _atomic_write(path, writer):
@@ -239,17 +250,46 @@ def _atomic_write(path, writer):
     os.replace(tmp, path)
 
 
-def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", quiet=True) -> dict:
+def _device_kind(device) -> str:
+    from simulate.device import resolve_device
+
+    return resolve_device(device).type
+
+
+def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", quiet=True,
+              cache: ResultCache | None = None, executor=None) -> dict:
+    """Build one figure: its data (from ``cache`` where present; missing sweep tasks on
+    ``executor``), then the plot, the CSV and the JSON metadata, each written atomically.
+
+    Returns ``{"id", "seconds", "run_seconds", "cached", "tasks", "summary", "ok"}``:
+    ``seconds`` is the compute time of the data (of the run that computed it, when it came
+    from the cache), ``run_seconds`` this call's wall time, ``tasks`` the sweep counts
+    (``tasks``, ``cached``, ``computed``)."""
+    if fid not in REGISTRY:
+        raise ValueError(f"figure id: unknown {fid!r}; see `lowdim figures --list`")
+    if preset not in PRESETS:
+        raise ValueError(f"preset: must be one of {', '.join(PRESETS)} (got {preset!r})")
     spec = REGISTRY[fid]
     os.makedirs(out_dir, exist_ok=True)
-    update, close = _progress(not quiet, fid)
+    t_run = time.perf_counter()
+    context = {"device_kind": _device_kind(device)}
     started = provenance()  # the code revision that runs, recorded before the long work
-    t0 = time.perf_counter()
+    bar = _Bar(not quiet, fid)
+    runner = Runner(cache=cache, executor=executor, context=context, progress=bar.tasks)
+    key = task_key(spec.build, {"preset": preset, "device": device}, **context)
+    hit, stored = cache.get(key) if cache is not None else (False, None)
     try:
-        table: Table = spec.build(preset=preset, device=device, progress=update)
+        if hit:
+            table, seconds = stored["table"], stored["seconds"]
+        else:
+            t0 = time.perf_counter()
+            with using(runner):
+                table = spec.build(preset=preset, device=device, progress=None)
+            seconds = time.perf_counter() - t0
+            if cache is not None:
+                cache.put(key, {"table": table, "seconds": seconds})
     finally:
-        close()
-    seconds = time.perf_counter() - t0
+        bar.close()
     png = os.path.join(out_dir, f"{fid}.png")
     csv_path = os.path.join(out_dir, f"{fid}.csv")
     json_path = os.path.join(out_dir, f"{fid}.json")
@@ -258,8 +298,13 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     os.replace(tmp_png, png)
     _atomic_write(csv_path, lambda p: table.to_csv(p, digits=10))
     summary = table.meta.get("summary", {})
+    tasks = {k: runner.counts[k] for k in ("tasks", "cached", "computed")}
+    ex = executor or SerialExecutor()
     meta = dict(started, figure=fid, title=spec.title, paper=spec.paper, claim=spec.claim,
-                preset=preset, device=device, seconds=seconds,
+                preset=preset, device=device, device_kind=context["device_kind"],
+                seconds=seconds, run_seconds=time.perf_counter() - t_run,
+                from_cache=bool(hit), tasks=tasks,
+                executor={"kind": ex.name, "workers": ex.workers},
                 command=f"lowdim figures {fid} --preset {preset}"
                 + ("" if os.path.normpath(out_dir) == "figures" else f" --out {out_dir}"),
                 **{k: v for k, v in table.meta.items()})
@@ -270,13 +315,33 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
             fh.write("\n")
 
     _atomic_write(json_path, write_json)
-    return {"id": fid, "seconds": seconds, "summary": summary.get("text", ""),
+    return {"id": fid, "seconds": seconds, "run_seconds": meta["run_seconds"],
+            "cached": bool(hit), "tasks": tasks, "summary": summary.get("text", ""),
             "ok": bool(summary.get("ok", True))}
 
 
-def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quiet=True) -> list:
-    results = [build_one(fid, preset=preset, out_dir=out_dir, device=device, quiet=quiet)
-               for fid in ids]
+def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quiet=True,
+                  cache: ResultCache | str | None = None, executor="serial",
+                  workers: int | None = None, scheduler: str | None = None) -> list:
+    """Build the figures ``ids`` (see :func:`build_one`) and regenerate the gallery.
+
+    ``cache``: a :class:`ResultCache`, a directory, or ``None`` for no cache.  ``executor``:
+    ``serial``, ``local`` (``workers`` processes) or ``dask`` (the cluster at ``scheduler``,
+    or a local one of ``workers`` processes), or an executor object (left open)."""
+    ids = list(ids)
+    unknown = [i for i in ids if i not in REGISTRY]
+    if unknown:
+        raise ValueError(f"figure id: unknown {', '.join(unknown)}; see `lowdim figures --list`")
+    if isinstance(cache, str):
+        cache = ResultCache(cache)
+    own = isinstance(executor, str)
+    ex = make_executor(executor, workers=workers, scheduler=scheduler) if own else executor
+    try:
+        results = [build_one(fid, preset=preset, out_dir=out_dir, device=device, quiet=quiet,
+                             cache=cache, executor=ex) for fid in ids]
+    finally:
+        if own:
+            ex.close()
     write_gallery(out_dir)
     return results
 

@@ -19,6 +19,7 @@ from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_ra
                               site_errors, time_grid)
 
 from .provenance import provenance
+from .sweep import map_tasks
 from .table import Table, check_summary
 
 __all__ = ["DEFAULTS", "NET_DEFAULTS", "decay_table", "radius_table", "sweep_table",
@@ -102,6 +103,19 @@ def _kl_of(A, target, times, chunk=8, bound=False):
     return (np.concatenate(out), np.concatenate(bnd)) if bound else np.concatenate(out)
 
 
+def estimator_cell(target, n, r, times, datasets, seed, device):
+    """One sweep task of :func:`sweep_table`: the localized linear estimator at radius ``r``
+    on ``datasets`` training sets of size ``n`` (the same sets for every ``r``: they are
+    drawn from ``seed``).  Returns per-set integrated score errors, exact KLs and Girsanov
+    path bounds, and the seconds taken."""
+    t0 = time.perf_counter()
+    X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=resolve_device(device))
+    A = sim.local_linear_scores(X, target.lattice, r, times)
+    err = grid_integral(sim.linear_score_error(A, target, times), times)
+    kl, path = _kl_of(A, target, times, bound=True)
+    return err, kl, path, time.perf_counter() - t0
+
+
 def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + (None,), *,
                 datasets=8, seed=0, device="auto", grid=None, curve=None,
                 progress=None) -> Table:
@@ -117,28 +131,22 @@ def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + 
     if not same:                                    # else reuse the caller's calculator run
         curve = error_curve(target, list(ns), list(radii), delta=times[0], T=times[-1],
                             steps=times.size - 1, exact_kl=True)
-    rows, done = [], 0
-    for ni, n in enumerate(ns):
-        X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=dev)
-        for ri, r in enumerate(radii):
-            t0 = time.perf_counter()
-            A = sim.local_linear_scores(X, target.lattice, r, times)
-            err = grid_integral(sim.linear_score_error(A, target, times), times)
-            kl, path = _kl_of(A, target, times, bound=True)
-            rows.append({"n": int(n), "r": _label(r), "datasets": datasets,
-                         "score_error": float(err.mean()),
-                         "score_error_se": float(err.std(ddof=1) / math.sqrt(datasets)),
-                         "kl": float(kl.mean()), "kl_se": float(kl.std(ddof=1) / math.sqrt(datasets)),
-                         "theory_integral": float(curve.loc[ri] + curve.var[ri] / n),
-                         "theory_path": float(curve.total[ri, ni]),
-                         "theory_kl": float(curve.total_kl[ri, ni]), "floor": curve.floor,
-                         "path_bound": float(path.mean()),
-                         "bound_holds": bool(np.all(kl <= path * (1 + 1e-9))),
-                         "seconds": time.perf_counter() - t0,
-                         "_kl": kl, "_err": err})
-            done += 1
-            if progress:
-                progress(done, len(ns) * len(radii))
+    rows = []
+    cells = [(ni, n, ri, r) for ni, n in enumerate(ns) for ri, r in enumerate(radii)]
+    results = map_tasks(estimator_cell, [
+        {"target": target, "n": int(n), "r": r, "times": times, "datasets": datasets,
+         "seed": seed, "device": device} for _, n, _, r in cells], progress=progress)
+    for (ni, n, ri, r), (err, kl, path, secs) in zip(cells, results):
+        rows.append({"n": int(n), "r": _label(r), "datasets": datasets,
+                     "score_error": float(err.mean()),
+                     "score_error_se": float(err.std(ddof=1) / math.sqrt(datasets)),
+                     "kl": float(kl.mean()), "kl_se": float(kl.std(ddof=1) / math.sqrt(datasets)),
+                     "theory_integral": float(curve.loc[ri] + curve.var[ri] / n),
+                     "theory_path": float(curve.total[ri, ni]),
+                     "theory_kl": float(curve.total_kl[ri, ni]), "floor": curve.floor,
+                     "path_bound": float(path.mean()),
+                     "bound_holds": bool(np.all(kl <= path * (1 + 1e-9))),
+                     "seconds": secs, "_kl": kl, "_err": err})
     meta = provenance(kind="localized-sweep", target=repr(target), seed=seed,
                       device=describe_device(dev), fit=curve.fit,
                       r_star_theory_kl=dict(zip([int(n) for n in ns], curve.r_star_kl.tolist())),

@@ -16,6 +16,7 @@ from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
                           prob_all_components, theorem_bound)
 
 from .provenance import provenance
+from .sweep import map_tasks
 from .table import Table, check_summary
 
 __all__ = ["LEARNERS", "DEFAULTS", "TRAIN_DEFAULTS", "phase_table", "error_curve_table",
@@ -77,6 +78,17 @@ def _check_grid(name, vals, low=1):
     return vals
 
 
+def phase_errors(setting: MoLRG, Ns, trials, learner, seed, device, train):
+    """One sweep task of :func:`phase_table`: the worst component's normalized subspace
+    error, shape ``(len(Ns), trials)`` (NumPy), for one ``d``, and the seconds it took."""
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    batch = sim.draw_batch(setting, Ns, trials, seed=seed, device=dev)
+    U = learn(batch, setting.K, setting.d, learner, seed=seed, train=train)
+    err = sim.subspace_errors(U, batch.bases).max(1).values.reshape(len(Ns), trials).cpu()
+    return err.numpy(), time.perf_counter() - t0
+
+
 def phase_table(K=2, learner="ideal", *, ds=DEFAULTS["ds"], Ns=DEFAULTS["Ns"], D=DEFAULTS["D"],
                 noise=DEFAULTS["noise"], threshold=DEFAULTS["threshold"],
                 trials=DEFAULTS["trials"], orthogonal=True, seed=0, device="auto", train=None,
@@ -101,17 +113,17 @@ def phase_table(K=2, learner="ideal", *, ds=DEFAULTS["ds"], Ns=DEFAULTS["Ns"], D
     settings = [MoLRG(D, K, d, noise=noise, orthogonal=orthogonal) for d in ds]
     rows = []
     t_all = time.perf_counter()
-    for i, (d, setting) in enumerate(zip(ds, settings)):
-        t0 = time.perf_counter()
-        batch = sim.draw_batch(setting, Ns, trials, seed=seed, device=dev)
-        U = learn(batch, K, d, learner, seed=seed, train=train)
-        err = sim.subspace_errors(U, batch.bases).max(1).values.reshape(len(Ns), trials).cpu()
-        secs = (time.perf_counter() - t0) / len(Ns)
+    results = map_tasks(phase_errors, [
+        {"setting": setting, "Ns": Ns, "trials": trials, "learner": learner,
+         "seed": seed, "device": device, "train": train} for setting in settings],
+        progress=progress)
+    for d, (err, secs) in zip(ds, results):
+        secs = secs / len(Ns)
         rms = noisy_error_rms(np.array(Ns), d, D, noise)
         floor = failure_floor(np.array(Ns), d, D)
         nb = noise_boundary(d, D, noise, threshold)
         for j, n in enumerate(Ns):
-            e = err[j].numpy()
+            e = err[j]
             p = float(np.mean(e < threshold))
             rows.append({"K": K, "d": d, "N_k": n, "learner": learner, "D": D, "noise": noise,
                          "threshold": threshold, "trials": trials, "success": p,
@@ -120,8 +132,6 @@ def phase_table(K=2, learner="ideal", *, ds=DEFAULTS["ds"], Ns=DEFAULTS["Ns"], D
                          "theory_success": float(n >= d), "theory_rms_error": float(rms[j]),
                          "theory_floor": float(floor[j]), "noise_boundary": nb,
                          "seconds": secs})
-        if progress:
-            progress(i + 1, len(ds))
     meta = provenance(kind="molrg-phase", K=K, learner=learner, D=D, noise=noise,
                       threshold=threshold, trials=trials, orthogonal=orthogonal, seed=seed,
                       device=describe_device(dev), train=dict(TRAIN_DEFAULTS, **(train or {}))

@@ -32,10 +32,11 @@ import time
 import numpy as np
 from scipy.stats import t as student_t
 
-from simulate.rf import MEASURED, RFSize, run
+from simulate.rf import MEASURED, RFSize, fit_seed, measurement
 from theory.rf import RFSetting, predict
 
 from .provenance import provenance
+from .sweep import map_tasks
 from .table import Table
 
 __all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "judge",
@@ -135,6 +136,42 @@ def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL)
     return dev, tol, "DISAGREE"
 
 
+def seed_task(setting: RFSetting, size: RFSize, seed: int) -> dict:
+    """One sweep task: :func:`simulate.rf.fit_seed` on one seed, with its timings."""
+    timings: dict = {}
+    t0 = time.perf_counter()
+    out = fit_seed(setting, size, seed, timings=timings)
+    out["_seconds"] = time.perf_counter() - t0
+    out["_timings"] = timings
+    return out
+
+
+def simulate_points(jobs, progress=None) -> list:
+    """Measurements of many ``(setting point, size)`` jobs, every seed one sweep task.
+
+    Equivalent to ``[simulate.rf.run(s, z) for s, z in jobs]``, but the seeds of all jobs go
+    through :func:`compare.sweep.map_tasks` at once: cached and parallel under a runner.
+    ``progress(done, total)`` is called as seed tasks finish (counted in tasks).
+    """
+    jobs = [(s if s.shape == () else s.point((0,) * len(s.shape)), z) for s, z in jobs]
+    for s, _ in jobs:
+        if s.size != 1:
+            raise ValueError(f"setting: simulate one grid point at a time (got shape {s.shape})")
+    items = [{"setting": s, "size": z, "seed": int(seed)} for s, z in jobs for seed in z.seeds]
+    rows = map_tasks(seed_task, items, progress=progress)
+    out, k = [], 0
+    for s, z in jobs:
+        mine = rows[k:k + len(z.seeds)]
+        k += len(z.seeds)
+        timings: dict = {}
+        for r in mine:
+            for key, v in r["_timings"].items():
+                timings[key] = timings.get(key, 0.0) + v
+        out.append(measurement(s, z, mine, seconds=sum(r["_seconds"] for r in mine),
+                               timings=timings))
+    return out
+
+
 def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 64,
                z: float = DEFAULT_Z, rel_tol: float = DEFAULT_REL_TOL, extrapolate: bool = False,
                progress=None) -> Table:
@@ -153,7 +190,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
     extrapolate : bool
         Also simulate at ``d // 2`` and judge the ``1/d``-extrapolated value.
     progress : callable, optional
-        ``progress(done, total)`` after each simulated point.
+        ``progress(done, total)`` as simulation tasks (one seed of one point) finish.
 
     Returns
     -------
@@ -180,13 +217,15 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
     m_sim_grid = np.where(np.isinf(setting.m), float(sim_m), setting.m)
     pred_sim_m = predict(setting.replace(m=m_sim_grid)) if np.any(np.isinf(setting.m)) else pred
     rows = []
-    total = setting.size
-    for k, idx in enumerate(np.ndindex(setting.shape)):
+    idxs = list(np.ndindex(setting.shape))
+    sim_points = [setting.point(idx).replace(m=float(m_sim_grid[idx])) for idx in idxs]
+    jobs = [(p, size) for p in sim_points] + ([(p, half) for p in sim_points] if half else [])
+    measured = simulate_points(jobs, progress=progress)
+    for k, idx in enumerate(idxs):
         point = setting.point(idx)
-        sim_point = point.replace(m=float(m_sim_grid[idx]))
         converged = bool(pred.converged[idx]) and bool(pred_sim_m.converged[idx])
-        meas = run(sim_point, size)
-        meas_h = run(sim_point, half) if half is not None else None
+        meas = measured[k]
+        meas_h = measured[len(idxs) + k] if half is not None else None
         for q in [q for q in MEASURED if q in meas.per_seed]:
             th = float(getattr(pred, q)[idx])
             th_sim = float(getattr(pred_sim_m, q)[idx])
@@ -226,8 +265,6 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
             row.update({"deviation": dev, "rel_deviation": rel, "tolerance": tol,
                         "verdict": verdict})
             rows.append(row)
-        if progress is not None:
-            progress(k + 1, total)
     n_agree = sum(r["verdict"] == "agree" for r in rows)
     meta = provenance(
         kind="rf-validate", setting=setting.to_dict(),

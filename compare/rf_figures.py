@@ -17,12 +17,12 @@ import math
 
 import numpy as np
 
-from simulate.rf import MEASURED, RFSize, run
+from simulate.rf import MEASURED, RFSize
 from theory.activations import centred
 from theory.rf import RFSetting, predict
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
-from .rf import DEFAULT_REL_TOL, experiment, judge, se_multiplier
+from .rf import DEFAULT_REL_TOL, experiment, judge, se_multiplier, simulate_points
 from .table import Table
 
 __all__ = ["FIG_COLUMNS", "plot_curve_table", "plot_validation_table", "BUILDERS", "PLOTTERS",
@@ -205,9 +205,10 @@ def build_phase_diagram(preset="quick", device="auto", progress=None):
                                      psi_p=np.array([b for _, b in pts]), t=t, lam=lam,
                                      m=m if not math.isinf(m) else P["sim_m"]))
         size = _size(preset, device, d=d)
-        for i, (a, b) in enumerate(pts):
-            m_sim = m if not math.isinf(m) else P["sim_m"]
-            meas = run(RFSetting(psi_n=a, psi_p=b, t=t, lam=lam, m=m_sim), size)
+        m_sim = m if not math.isinf(m) else P["sim_m"]
+        measured = simulate_points([(RFSetting(psi_n=a, psi_p=b, t=t, lam=lam, m=m_sim), size)
+                                    for a, b in pts], progress=progress)
+        for i, ((a, b), meas) in enumerate(zip(pts, measured)):
             # the gap per seed: test and train come from the same draws
             gaps = meas.per_seed["test_error"] - meas.per_seed["train_error"]
             k_seeds = len(gaps)
@@ -234,8 +235,6 @@ def build_phase_diagram(preset="quick", device="auto", progress=None):
                          "n_seeds": k_seeds, "verdict": verdict, "extrapolated": None,
                          "extrapolated_se": None, "verdict_extrapolated": None,
                          "scale": scale})
-            if progress:
-                progress(i + 1, len(pts))
     return _finish(rows, {"setting": {"t": t, "lam": lam, "activation": "tanh"}, "grid": k})
 
 
@@ -262,14 +261,21 @@ def build_finite_size(preset="quick", device="auto", progress=None):
     cases = [("tanh", 1, 4.0), ("tanh", 1, 16.0), ("relu", 4, 16.0)]
     psi_n, t, lam = 2.0, 0.1, 1e-3
     rows = []
-    total = len(ds) * (len(cases) + 1)
-    done = 0
-    for act, m, pp in cases:
-        setting = RFSetting(psi_n=psi_n, psi_p=pp, t=t, lam=lam, m=m, activation=act)
+
+    def size_at(d):
+        return RFSize(d=d, seeds=tuple(range(max(2, 1600 // d))), n_test=4096, device=device)
+
+    base = RFSetting(psi_n=psi_n, psi_p=16.0, t=t, lam=lam, m=1, activation="relu")
+    cent = base.replace(activation=centred("relu"))
+    settings = [RFSetting(psi_n=psi_n, psi_p=pp, t=t, lam=lam, m=m, activation=act)
+                for act, m, pp in cases]
+    jobs = [(s, size_at(d)) for s in settings + [base, cent] for d in ds]
+    measured = iter(simulate_points(jobs, progress=progress))
+    for (act, m, pp), setting in zip(cases, settings):
         th = predict(setting)
         for d in ds:
-            seeds = tuple(range(max(2, 1600 // d)))
-            meas = run(setting, RFSize(d=d, seeds=seeds, n_test=4096, device=device))
+            seeds = size_at(d).seeds
+            meas = next(measured)
             for q in ("test_error", "train_error_reg"):
                 tv = float(getattr(th, q))
                 rows.append({"panel": "deviation", "kind": "simulation",
@@ -278,29 +284,20 @@ def build_finite_size(preset="quick", device="auto", progress=None):
                              "quantity": q, "value": meas.mean[q], "se": meas.uncertainty(q),
                              "theory": tv, "sim_m": m, "n_seeds": len(seeds),
                              "verdict": "scaling"})
-            done += 1
-            if progress:
-                progress(done, total)
     # non-centred relu: paired difference with the centred activation on the same draws
-    base = RFSetting(psi_n=psi_n, psi_p=16.0, t=t, lam=lam, m=1, activation="relu")
-    cent = base.replace(activation=centred("relu"))
     th = float(predict(base).test_error)
     th_c = float(predict(cent).test_error)
-    for d in ds:
-        seeds = tuple(range(max(2, 1600 // d)))
-        size = RFSize(d=d, seeds=seeds, n_test=4096, device=device)
-        a = run(base, size).per_seed["test_error"]
-        b = run(cent, size).per_seed["test_error"]
-        diff = a - b
+    base_meas = [next(measured) for _ in ds]
+    cent_meas = [next(measured) for _ in ds]
+    for d, mb, mc in zip(ds, base_meas, cent_meas):
+        seeds = size_at(d).seeds
+        diff = mb.per_seed["test_error"] - mc.per_seed["test_error"]
         rows.append({"panel": "mean spike", "kind": "simulation", "series": "relu - centred relu",
                      "psi_n": psi_n, "psi_p": 16.0, "m": 1, "t": t, "lam": lam,
                      "activation": "relu", "d": d, "quantity": "test_error_difference",
                      "value": float(np.mean(diff)) / th,
                      "se": float(np.std(diff, ddof=1) / math.sqrt(len(diff))) / th,
                      "theory": th - th_c, "sim_m": 1, "n_seeds": len(seeds), "verdict": "scaling"})
-        done += 1
-        if progress:
-            progress(done, total)
     table = Table(list(FIG_COLUMNS), rows)
     # fitted exponents of |deviation| ~ d^slope
     fits = {}
@@ -332,16 +329,8 @@ def _validation_grid(preset):
 def validation_rows(g, device, progress, datas=((None, None),), psi_n=2.0, lam=1e-3):
     """Simulation rows of a validation table over the grid ``g`` (activations, m, t, psi_p,
     d, seeds) for each ``(data, psi_d)`` in ``datas`` (``None``: isotropic Gaussian data),
-    1/d-extrapolated from d/2; ``progress(done, total)`` after each simulated point."""
+    1/d-extrapolated from d/2; ``progress(done, total)`` over the tasks of each block."""
     rows = []
-    total = len(datas) * len(g["acts"]) * len(g["ms"]) * len(g["ts"]) * len(g["pps"])
-    done = [0]
-
-    def step(_k, _n):
-        done[0] += 1
-        if progress:
-            progress(done[0], total)
-
     T, PP = np.meshgrid(np.array(g["ts"]), np.array(g["pps"]), indexing="ij")
     size = RFSize(d=g["d"], seeds=g["seeds"], n_test=4096, device=device)
     for data, psi_d in datas:
@@ -350,7 +339,7 @@ def validation_rows(g, device, progress, datas=((None, None),), psi_n=2.0, lam=1
             for m in g["ms"]:
                 setting = RFSetting(psi_n=psi_n, psi_p=PP.ravel(), t=T.ravel(), lam=lam, m=m,
                                     activation=act, **model)
-                tidy = experiment(setting, size, extrapolate=True, progress=step)
+                tidy = experiment(setting, size, extrapolate=True, progress=progress)
                 panel = act if data is None else f"{data} {act}"
                 for r in _sim_rows(tidy, panel, f"m={m}", MEASURED):
                     r.update(model)

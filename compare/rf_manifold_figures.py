@@ -13,12 +13,12 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from simulate.rf import RFSize, run
+from simulate.rf import RFSize
 from theory.processes import ou_coefficients
 from theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
-from .rf import experiment, judge
+from .rf import experiment, judge, simulate_points
 from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows,
                          plot_validation, validation_rows)
 from .table import Table
@@ -203,15 +203,18 @@ def build_hidden_finite_size(preset="quick", device="auto", progress=None):
     cases = [("relu", 1, 4.0), ("relu", 4, 1.0), ("tanh", 1, 0.5)]
     g, psi_n = 0.3, 2.0
     rows = []
-    done, total = 0, len(cases) * len(ds)
     gaps = {}
-    for act, m, pp in cases:
-        s = RFSetting(psi_n=psi_n, psi_p=pp, t=_T, lam=_LAM, m=m, activation=act,
-                      data="hidden-manifold", psi_d=g, manifold_activation="tanh")
+    settings = [RFSetting(psi_n=psi_n, psi_p=pp, t=_T, lam=_LAM, m=m, activation=act,
+                          data="hidden-manifold", psi_d=g, manifold_activation="tanh")
+                for act, m, pp in cases]
+    measured = iter(simulate_points(
+        [(s, RFSize(d=d, seeds=tuple(range(n_seeds[d])), n_test=2048, device=device))
+         for s in settings for d in ds], progress=progress))
+    for (act, m, pp), s in zip(cases, settings):
         pred = predict(s)
         series = f"{act}, m={m}, psi_p={pp:g}"
         for d in ds:
-            meas = run(s, RFSize(d=d, seeds=tuple(range(n_seeds[d])), n_test=2048, device=device))
+            meas = next(measured)
             for q in _FINITE_SIZE_QUANTITIES:
                 th = float(getattr(pred, q))
                 se = meas.uncertainty(q)
@@ -223,9 +226,6 @@ def build_hidden_finite_size(preset="quick", device="auto", progress=None):
                              "n_seeds": meas.n_seeds, "verdict": verdict})
                 if d == ds[-1]:
                     gaps[f"{series} {q}"] = (meas.mean[q] - th) / th
-            done += 1
-            if progress is not None:
-                progress(done, total)
     worst = max(gaps, key=lambda k: abs(gaps[k]))
     monotone = _monotone_approach(rows)
     n_mono = sum(monotone.values())

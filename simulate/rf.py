@@ -30,7 +30,7 @@ from .data import make_data, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
 from .linalg import gram_update, symmetrize
 
-__all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed"]
+__all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed", "measurement"]
 
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
             "test_error_perp")
@@ -393,7 +393,18 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
         rows.append(fit_seed(setting, size, seed, device=device, timings=timings))
         if callback is not None:
             callback(i, len(size.seeds))
-    seconds = time.perf_counter() - t_start
+    return measurement(setting, size, rows, seconds=time.perf_counter() - t_start,
+                       timings=timings, device=device)
+
+
+def measurement(setting: RFSetting, size: RFSize, rows: list, *, seconds: float = 0.0,
+                timings: dict | None = None, device=None) -> RFMeasurement:
+    """Assemble the per-seed results of :func:`fit_seed` (one dict per seed of ``size.seeds``,
+    in order) into an :class:`RFMeasurement`: means, seed standard errors, Monte Carlo
+    standard errors.  A non-finite value raises ``RuntimeError``."""
+    if len(rows) != len(size.seeds) or not rows:
+        raise ValueError(f"rows: need one result per seed ({len(size.seeds)}, got {len(rows)})")
+    device = resolve_device(size.device) if device is None else device
     measured = [q for q in MEASURED + ("exact_score_test_error",) if q in rows[0]]
     per_seed = {q: np.array([r[q] for r in rows]) for q in measured}
     k = len(rows)
@@ -408,6 +419,6 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
     return RFMeasurement(
         setting=setting, size=size, n=rows[0]["n"], p=rows[0]["p"], m=rows[0]["m"],
         D=rows[0]["D"],
-        per_seed=per_seed, mean=mean, se=se, mc_se=mc, seconds=seconds, timings=timings,
+        per_seed=per_seed, mean=mean, se=se, mc_se=mc, seconds=seconds, timings=timings or {},
         device=describe_device(device), dtype=str(size.dtype),
     )

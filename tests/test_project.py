@@ -30,7 +30,12 @@ def test_bench_quick_reports_ratios():
     from compare.bench import run_benchmarks
 
     table = run_benchmarks(quick=True, device="cpu")
-    assert len(table) == 10  # 3 isotropic + 4 manifold theory curves, 3 simulation seeds
+    # 3 isotropic + 4 manifold theory curves, 3 RF simulation seeds, then the other families
+    assert len(table) == 15
+    names = " ".join(r["benchmark"] for r in table.rows)
+    for family in ("theory curve", "simulation seed", "localized", "molrg", "molrmog",
+                   "sampling"):
+        assert family in names, family
     for row in table.rows:
         assert row["ratio"] > 0 and math.isfinite(row["ratio"])
         assert row["floor_seconds"] > 0

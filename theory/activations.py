@@ -86,9 +86,20 @@ class Activation:
     slope: Optional[Callable] = field(default=None, compare=False, repr=False)
     second: Optional[Callable] = field(default=None, compare=False, repr=False)
     dual: Optional[Callable] = field(default=None, compare=False, repr=False)
+    recipe: Optional[tuple] = field(default=None, compare=False, repr=False)
 
     def __call__(self, x):
         return self.fn(x)
+
+    def __reduce__(self):
+        # built-in activations travel by name, derived ones by the recipe that rebuilds them
+        # (their functions are closures), so settings can be sent to worker processes
+        if ACTIVATIONS.get(self.name) is self:
+            return (get_activation, (self.name,))
+        if self.recipe is not None:
+            return self.recipe
+        return (Activation, (self.name, self.fn, self.torch_fn, self.mean, self.slope,
+                             self.second, self.dual))
 
 
 @dataclass(frozen=True)
@@ -164,34 +175,62 @@ def _identity(x):
     return x
 
 
+def _np_relu(x):
+    return np.maximum(x, 0.0)
+
+
+def _half(v):
+    return 0.5 * np.ones_like(v)
+
+
+def _half_v(v):
+    return 0.5 * v
+
+
+def _zeros(v):
+    return np.zeros_like(v)
+
+
+def _ones(v):
+    return np.ones_like(v)
+
+
+def _erf_second(v):
+    return _erf_dual(v, v)
+
+
+def _second_arg(v, c):
+    return c
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, torch_fn=_torch_tanh),
     "relu": Activation(
         "relu",
-        lambda x: np.maximum(x, 0.0),
+        _np_relu,
         torch_fn=_torch_relu,
         mean=_relu_mean,
-        slope=lambda v: 0.5 * np.ones_like(v),
-        second=lambda v: 0.5 * v,
+        slope=_half,
+        second=_half_v,
         dual=_relu_dual,
     ),
     "erf": Activation(
         "erf",
         _erf,
         torch_fn=_torch_erf,
-        mean=lambda v: np.zeros_like(v),
+        mean=_zeros,
         slope=_erf_slope,
-        second=lambda v: _erf_dual(v, v),
+        second=_erf_second,
         dual=_erf_dual,
     ),
     "linear": Activation(
         "linear",
         _identity,
         torch_fn=_identity,
-        mean=lambda v: np.zeros_like(v),
-        slope=lambda v: np.ones_like(v),
-        second=lambda v: v,
-        dual=lambda v, c: c,
+        mean=_zeros,
+        slope=_ones,
+        second=_identity,
+        dual=_second_arg,
     ),
 }
 
@@ -445,4 +484,4 @@ def centred(activation, variance=1.0) -> Activation:
             return act.dual(v, c) - 2.0 * shift * act.mean(v) + shift**2
 
     return Activation(f"{act.name}-centred", fn, torch_fn=torch_fn, mean=mean, slope=slope,
-                      second=second, dual=dual)
+                      second=second, dual=dual, recipe=(centred, (act, v0)))

@@ -14,6 +14,7 @@
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
                         [--executor local|serial|dask] [--workers N] [--scheduler ADDR]
                         [--cache DIR | --no-cache]
+    lowdim cache        [--dir DIR] [--clear]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
@@ -27,6 +28,7 @@ agreement of each figure in its summary and exits 0 once every figure is built.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -342,15 +344,17 @@ def _cmd_figures(args):
 
     cache = None if args.no_cache else ResultCache(args.cache)
     t0 = time.perf_counter()
-    results = build_figures(ids, preset=args.preset, out_dir=args.out, device=args.device,
-                            quiet=args.quiet, cache=cache, executor=args.executor,
-                            workers=args.workers, scheduler=args.scheduler)
-    for r in results:
+
+    def report(r):
         t = r["tasks"]
         how = ("figure data from the cache" if r["cached"] else
                f"{t['computed']} tasks computed, {t['cached']} from the cache")
         print(f"{r['id']:24s} {r['run_seconds']:7.1f} s  ({how})  {r['summary']}",
-              file=sys.stderr)
+              file=sys.stderr, flush=True)
+
+    results = build_figures(ids, preset=args.preset, out_dir=args.out, device=args.device,
+                            quiet=args.quiet, cache=cache, executor=args.executor,
+                            workers=args.workers, scheduler=args.scheduler, report=report)
     computed = sum(r["tasks"]["computed"] for r in results)
     from_cache = sum(r["cached"] for r in results)
     where = f"cache {cache.root}" if cache is not None else "no cache"
@@ -360,6 +364,20 @@ def _cmd_figures(args):
           f"{from_cache} whole from the cache, {computed} sweep tasks computed ({where}"
           f"{corrupt}); gallery {args.out}/README.md", file=sys.stderr)
     # a figure is a picture of what was measured, misses included: building it succeeded
+    return EXIT_OK
+
+
+def _cmd_cache(args):
+    from .cache import ResultCache
+
+    cache = ResultCache(args.dir)
+    entries = cache.entries()
+    size = sum(os.path.getsize(p) for p in entries)
+    if args.clear:
+        removed = cache.clear()
+        print(f"{cache.root}: removed {removed} files ({size / 1e6:.1f} MB)")
+    else:
+        print(f"{cache.root}: {len(entries)} entries, {size / 1e6:.1f} MB")
     return EXIT_OK
 
 
@@ -805,6 +823,12 @@ def build_parser():
     f.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     f.set_defaults(func=_cmd_figures)
+
+    c = sub.add_parser("cache", help="where the result cache is, how big, and clearing it")
+    c.add_argument("--dir", default=None, metavar="DIR",
+                   help="cache directory (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)")
+    c.add_argument("--clear", action="store_true", help="remove every entry")
+    c.set_defaults(func=_cmd_cache)
 
     b = sub.add_parser("bench", help="speed of theory and simulation, as ratios to their floors")
     b.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")

@@ -245,6 +245,18 @@ def _fit_network(target, X, r, cfg, times, *, seed, device, n_eval):
     return fit, float(grid_integral(m, times)), se_int, lin
 
 
+def network_cell(target, n, r, cfg, times, seed, device, n_eval) -> dict:
+    """One sweep task of :func:`trained_table` and :func:`trained_dimension_table`: a
+    localized network of radius ``r`` (``None``: global) trained on the first of the training
+    sets drawn from ``seed``, its integrated score error, and the linear estimator's."""
+    dev = resolve_device(device)
+    X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
+    fit, err, err_se, lin = _fit_network(target, X[0], r, cfg, times, seed=seed, device=dev,
+                                         n_eval=n_eval)
+    return {"parameters": fit.model.n_parameters, "score_error": err, "score_error_se": err_se,
+            "linear_estimator": lin, "final_loss": fit.final_loss, "train_seconds": fit.seconds}
+
+
 def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, device="auto",
                   n_eval=1024, grid=None, progress=None, **net) -> Table:
     """Localized networks trained by localized DSM on one training set per n, for each radius:
@@ -255,21 +267,19 @@ def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, d
     cfg = dict(NET_DEFAULTS, **net)
     dev = resolve_device(device)
     eps, V = site_errors(target, list(radii), times)
-    rows, done = [], 0
-    for n in ns:
-        X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
-        for ri, r in enumerate(radii):
-            fit, err, err_se, lin = _fit_network(target, X[0], r, cfg, times, seed=seed,
-                                                 device=dev, n_eval=n_eval)
-            rows.append({"n": int(n), "r": _label(r), "shared": cfg["shared"],
-                         "parameters": fit.model.n_parameters, "score_error": err,
-                         "score_error_se": err_se, "linear_estimator": lin,
-                         "theory_linear": float(target.dim * grid_integral(
-                             eps[ri, :, :].mean(1) + V[ri, :, :].mean(1) / n, times)),
-                         "final_loss": fit.final_loss, "train_seconds": fit.seconds})
-            done += 1
-            if progress:
-                progress(done, len(ns) * len(radii))
+    rows = []
+    cells = [(n, ri, r) for n in ns for ri, r in enumerate(radii)]
+    fits = map_tasks(network_cell, [
+        {"target": target, "n": int(n), "r": r, "cfg": cfg, "times": times, "seed": seed,
+         "device": device, "n_eval": n_eval} for n, _, r in cells], progress=progress)
+    for (n, ri, r), fit in zip(cells, fits):
+        rows.append({"n": int(n), "r": _label(r), "shared": cfg["shared"],
+                     "parameters": fit["parameters"], "score_error": fit["score_error"],
+                     "score_error_se": fit["score_error_se"],
+                     "linear_estimator": fit["linear_estimator"],
+                     "theory_linear": float(target.dim * grid_integral(
+                         eps[ri, :, :].mean(1) + V[ri, :, :].mean(1) / n, times)),
+                     "final_loss": fit["final_loss"], "train_seconds": fit["train_seconds"]})
     return Table(["n", "r", "shared", "parameters", "score_error", "score_error_se",
                   "linear_estimator", "theory_linear", "final_loss", "train_seconds"], rows,
                  provenance(kind="localized-trained", target=repr(target), seed=seed,
@@ -283,19 +293,19 @@ def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto",
     times = _grid() if grid is None else grid
     cfg = dict(NET_DEFAULTS, **net)
     dev = resolve_device(device)
-    rows, done = [], 0
-    for d in ds:
-        target = _target(d)
-        X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
-        for label, radius in (("localized", r), ("global", None)):
-            fit, err, err_se, lin = _fit_network(target, X[0], radius, cfg, times, seed=seed,
-                                                 device=dev, n_eval=n_eval)
-            rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
-                         "score_error_per_coord": err / d, "se": err_se / d,
-                         "linear_per_coord": lin / d, "parameters": fit.model.n_parameters})
-            done += 1
-            if progress:
-                progress(done, 2 * len(ds))
+    rows = []
+    cells = [(d, label, radius) for d in ds for label, radius in (("localized", r),
+                                                                  ("global", None))]
+    fits = map_tasks(network_cell, [
+        {"target": _target(d), "n": int(n), "r": radius, "cfg": cfg, "times": times,
+         "seed": seed, "device": device, "n_eval": n_eval} for d, _, radius in cells],
+        progress=progress)
+    for (d, label, radius), fit in zip(cells, fits):
+        rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
+                     "score_error_per_coord": fit["score_error"] / d,
+                     "se": fit["score_error_se"] / d,
+                     "linear_per_coord": fit["linear_estimator"] / d,
+                     "parameters": fit["parameters"]})
     return Table(["d", "n", "model", "r", "score_error_per_coord", "se", "linear_per_coord",
                   "parameters"], rows,
                  provenance(kind="localized-trained-dimension", seed=seed, net=cfg,

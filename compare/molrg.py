@@ -214,39 +214,42 @@ def generic_table(*, K=2, ds=(2, 4), Nks=(2, 8, 32, 128), D=16, steps=1500, widt
     fraction that are not copies of a training point) and their distance to the union of
     subspaces (:func:`simulate.molrg.generalization_report`) against ``N_k`` for several
     ``d``."""
-    from simulate.sampling import ei_sample
-    from simulate.score_nets import train_dsm
-    from theory.sampling import edm_grid
-
     dev = resolve_device(device)
-    variances = edm_grid(sampler_steps).variances
-    rows = []
-    jobs = [(d, n) for d in ds for n in Nks]
-    for i, (d, nk) in enumerate(jobs):
-        t0 = time.perf_counter()
-        batch = sim.draw_batch(MoLRG(D, K, d), [nk], 1, seed=seed)
-        X = batch.X[0].cpu()
-
-        def draw(n, gen, X=X):
-            return X[torch.randint(0, X.shape[0], (n,), generator=gen)]
-
-        trained = train_dsm(draw, D, steps=steps, seed=seed, device=dev, width=width,
-                            depth=depth)
-        samples = ei_sample(variances, trained.net.score, n_samples, D, seed=seed,
-                            device=dev).cpu()
-        rep = sim.generalization_report(samples, X, batch.bases[0].cpu())
-        rows.append({"K": K, "d": d, "D": D, "N_k": nk, "N_k_over_d": nk / d,
-                     "score": rep.score, "copy_fraction": rep.copy_fraction,
-                     "on_union_fraction": rep.on_union_fraction,
-                     "union_distance": rep.union_distance,
-                     "parameters": trained.net.parameter_count,
-                     "seconds": time.perf_counter() - t0})
-        if progress:
-            progress(i + 1, len(jobs))
+    for d in ds:  # every setting is validated before any work
+        MoLRG(D, K, d)
+    rows = map_tasks(generic_fit, [
+        {"K": K, "d": d, "D": D, "N_k": nk, "steps": steps, "width": width, "depth": depth,
+         "n_samples": n_samples, "sampler_steps": sampler_steps, "seed": seed, "device": device}
+        for d in ds for nk in Nks], progress=progress)
     meta = provenance(kind="molrg-generic", K=K, D=D, steps=steps, width=width, depth=depth,
                       n_samples=n_samples, sampler_steps=sampler_steps, seed=seed,
                       device=describe_device(dev), sample_need=sample_need(rows))
     return Table(list(GENERIC_COLUMNS), rows, meta)
+
+
+def generic_fit(K, d, D, N_k, steps, width, depth, n_samples, sampler_steps, seed, device):
+    """One sweep task of :func:`generic_table`: train the generic denoiser on ``K N_k``
+    samples, sample it, and report copies and distance to the union (one row)."""
+    from simulate.sampling import ei_sample
+    from simulate.score_nets import train_dsm
+    from theory.sampling import edm_grid
+
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    batch = sim.draw_batch(MoLRG(D, K, d), [N_k], 1, seed=seed)
+    X = batch.X[0].cpu()
+
+    def draw(n, gen):
+        return X[torch.randint(0, X.shape[0], (n,), generator=gen)]
+
+    trained = train_dsm(draw, D, steps=steps, seed=seed, device=dev, width=width, depth=depth)
+    samples = ei_sample(edm_grid(sampler_steps).variances, trained.net.score, n_samples, D,
+                        seed=seed, device=dev).cpu()
+    rep = sim.generalization_report(samples, X, batch.bases[0].cpu())
+    return {"K": K, "d": d, "D": D, "N_k": N_k, "N_k_over_d": N_k / d, "score": rep.score,
+            "copy_fraction": rep.copy_fraction, "on_union_fraction": rep.on_union_fraction,
+            "union_distance": rep.union_distance, "parameters": trained.net.parameter_count,
+            "seconds": time.perf_counter() - t0}
 
 
 def sample_need(rows, level=0.5):

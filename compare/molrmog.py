@@ -16,6 +16,7 @@ from theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap
                             process_coefficients, random_molrmog)
 
 from .provenance import provenance
+from .sweep import map_tasks
 from .table import Table, check_summary
 
 __all__ = ["DEFAULT_SPEC", "EVAL_TIMES", "make_spec", "bound_table", "score_check",
@@ -179,37 +180,33 @@ def learning_curve(configs, ns, seeds, *, steps=600, batch=512, lr=1e-3, n_eval=
     ``n = None`` (infinite data, fresh draws every step) gives the optimizer's floor.
     ``configs``: dicts of :func:`make_spec` arguments.  One row per (config, n, seed).
     """
-    rows, total, done = [], len(configs) * len(ns) * len(seeds), 0
-    for cfg in configs:
-        spec = make_spec(**cfg)
-        for n in ns:
-            for seed in seeds:
-                net = sim.mog_network(spec)
-                net.set_parameters(spec.means, spec.factors, spec.mode_weights)
-                if n is None:
-                    data = lambda k, g, spec=spec: sim.sample(spec, k, g)[0]  # noqa: E731
-                    radius_of = sim.sample(spec, 4096, torch.Generator().manual_seed(1))[0]
-                else:
-                    data = sim.sample(spec, int(n), torch.Generator().manual_seed(
-                        1000 * seed + 17))[0]
-                    radius_of = data
-                tr = sim.train_dsm(net, data, steps=steps, batch=batch, lr=lr, seed=seed,
-                                   device=device, init="keep")
-                err = sim.score_error(tr.model, spec, EVAL_TIMES, n=n_eval, seed=seed + 99,
-                                      device=device)
-                w, w_se = weighted_error(err)
-                rows.append({"D": spec.D, "K": spec.K, "d": spec.dims[0],
-                             "n_modes": spec.n_modes[0],
-                             "N1": sum(spec.n_modes),
-                             "N2": sum(a * b for a, b in zip(spec.n_modes, spec.dims)),
-                             "n": None if n is None else int(n), "seed": seed, "error": w,
-                             "error_se": w_se,
-                             "R": float(torch.linalg.norm(radius_of, dim=1).max()),
-                             "B_mu": spec.mean_bound})
-                done += 1
-                if progress:
-                    progress(done, total)
-    return rows
+    items = [{"config": dict(cfg), "n": None if n is None else int(n), "seed": seed,
+              "steps": steps, "batch": batch, "lr": lr, "n_eval": n_eval, "device": device}
+             for cfg in configs for n in ns for seed in seeds]
+    for cfg in configs:  # every config is validated before any work
+        make_spec(**cfg)
+    return map_tasks(learning_curve_fit, items, progress=progress)
+
+
+def learning_curve_fit(config, n, seed, steps, batch, lr, n_eval, device) -> dict:
+    """One sweep task of :func:`learning_curve`: fit and measure for one (config, n, seed)."""
+    spec = make_spec(**config)
+    net = sim.mog_network(spec)
+    net.set_parameters(spec.means, spec.factors, spec.mode_weights)
+    if n is None:
+        data = lambda k, g, spec=spec: sim.sample(spec, k, g)[0]  # noqa: E731
+        radius_of = sim.sample(spec, 4096, torch.Generator().manual_seed(1))[0]
+    else:
+        data = sim.sample(spec, int(n), torch.Generator().manual_seed(1000 * seed + 17))[0]
+        radius_of = data
+    tr = sim.train_dsm(net, data, steps=steps, batch=batch, lr=lr, seed=seed, device=device,
+                       init="keep")
+    err = sim.score_error(tr.model, spec, EVAL_TIMES, n=n_eval, seed=seed + 99, device=device)
+    w, w_se = weighted_error(err)
+    return {"D": spec.D, "K": spec.K, "d": spec.dims[0], "n_modes": spec.n_modes[0],
+            "N1": sum(spec.n_modes), "N2": sum(a * b for a, b in zip(spec.n_modes, spec.dims)),
+            "n": None if n is None else int(n), "seed": seed, "error": w, "error_se": w_se,
+            "R": float(torch.linalg.norm(radius_of, dim=1).max()), "B_mu": spec.mean_bound}
 
 
 # ----------------------------------------------------------------------------- gradient descent

@@ -23,6 +23,7 @@ from theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_optimal
                              path_kl_1d, sampler_law_1d, score_error_factor)
 
 from .plots import COLORS, new_figure, save
+from .sweep import map_tasks
 from .table import Table
 
 __all__ = ["BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
@@ -294,6 +295,35 @@ def _net_numpy(net):
     return score
 
 
+def ranking_fit(weighting, steps, seed, N, n, device):
+    """One sweep task of :func:`build_ranking`: a network trained by DSM with ``weighting``
+    for ``steps`` steps, then its Monte Carlo path KL (``n`` paths) and, where its step maps
+    allow, the exact sampled KL, on each design's grid of ``N`` steps.  Returns the figure
+    rows and the sampled KL per design."""
+    from simulate.score_nets import train_dsm
+
+    tr = train_dsm(lambda k, gen: sample_mixture(BIMODAL, k, generator=gen, device="cpu"),
+                   1, weighting=weighting, steps=steps, seed=seed, device=device)
+    net = tr.net.double().cpu()
+    rows, res = [], {}
+    for k, label in _DESIGNS:
+        g = make_grid(k, N)
+        est = path_kl_estimate(g, BIMODAL, net.score, n=n, seed=seed, device="cpu")
+        rows.append(_row("simulation", f"trained {weighting}", f"{label} path KL",
+                         steps, est.total, est.total_se, f"seed {seed}"))
+        rows.append(_row("simulation", f"trained {weighting}", f"{label} E_S",
+                         steps, est.score, est.score_se, f"seed {seed}"))
+        try:
+            kl = sampler_law_1d(g, BIMODAL, _net_numpy(net), n_nodes=4096).kl
+            note = f"seed {seed}"
+        except ValueError:
+            kl, note = None, f"seed {seed}: step map not monotone, not propagated"
+        rows.append(_row("simulation", f"trained {weighting}", f"{label} sampled KL",
+                         steps, kl, None, note))
+        res[k] = kl
+    return rows, res
+
+
 def build_ranking(preset="quick", device="auto", progress=None):
     """Which design wins as the score error grows (N = 18, bimodal data).
 
@@ -302,8 +332,6 @@ def build_ranking(preset="quick", device="auto", progress=None):
     geometric grid.  Right: networks trained by DSM with the EDM and the Song weighting for a
     growing number of steps; sampled KL (density propagation with the network's score, where
     its step maps allow) and Monte Carlo path KL for both grids."""
-    from simulate.score_nets import train_dsm
-
     t0 = time.perf_counter()
     P = PRESETS[preset]
     N = 18
@@ -321,38 +349,17 @@ def build_ranking(preset="quick", device="auto", progress=None):
             rows.append(_row("theory", "perturbed", f"{label} bound", eta,
                              kl_bound(g, 1, BIMODAL.second_moment, eps2).total))
     cross = _crossing(rows, "perturbed")
-    done, total = 0, len(P["train_steps"]) * len(P["train_seeds"]) * 2
+    fits = [(w, steps, seed) for w in ("edm", "song") for steps in P["train_steps"]
+            for seed in P["train_seeds"]]
+    results = map_tasks(ranking_fit, [{"weighting": w, "steps": steps, "seed": seed, "N": N,
+                                       "n": P["n"], "device": device}
+                                      for w, steps, seed in fits], progress=progress)
     wins = {}
-    for weighting in ("edm", "song"):
-        for steps in P["train_steps"]:
-            for seed in P["train_seeds"]:
-                tr = train_dsm(lambda n, gen: sample_mixture(BIMODAL, n, generator=gen,
-                                                             device="cpu"),
-                               1, weighting=weighting, steps=steps, seed=seed, device=device)
-                net = tr.net.double().cpu()
-                res = {}
-                for k, label in _DESIGNS:
-                    g = grids[k]
-                    est = path_kl_estimate(g, BIMODAL, net.score, n=P["n"], seed=seed,
-                                           device="cpu")
-                    rows.append(_row("simulation", f"trained {weighting}", f"{label} path KL",
-                                     steps, est.total, est.total_se, f"seed {seed}"))
-                    rows.append(_row("simulation", f"trained {weighting}", f"{label} E_S",
-                                     steps, est.score, est.score_se, f"seed {seed}"))
-                    try:
-                        kl = sampler_law_1d(g, BIMODAL, _net_numpy(net), n_nodes=4096).kl
-                        note = f"seed {seed}"
-                    except ValueError:
-                        kl, note = None, f"seed {seed}: step map not monotone, not propagated"
-                    rows.append(_row("simulation", f"trained {weighting}", f"{label} sampled KL",
-                                     steps, kl, None, note))
-                    res[k] = kl
-                if res["edm"] is not None and res["geometric"] is not None:
-                    wins.setdefault(weighting, []).append(
-                        (steps, "EDM" if res["edm"] < res["geometric"] else "geometric"))
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+    for (weighting, steps, _), (fit_rows, res) in zip(fits, results):
+        rows += fit_rows
+        if res["edm"] is not None and res["geometric"] is not None:
+            wins.setdefault(weighting, []).append(
+                (steps, "EDM" if res["edm"] < res["geometric"] else "geometric"))
     won = "; ".join(f"{w}-trained: " + ", ".join(f"{s} steps {x}" for s, x in v)
                     for w, v in wins.items())
     text = (f"perturbed (EDM-training profile): geometric has the lower sampled KL for eta < "

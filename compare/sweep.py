@@ -46,8 +46,20 @@ def _call(module: str, name: str, kwargs: dict):
     return fn(**kwargs)
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _limit_threads(n: int):
-    """Give a worker process ``n`` BLAS/OpenMP and torch threads."""
+    """Give a worker process ``n`` BLAS/OpenMP and torch threads.
+
+    The environment variables reach libraries loaded later; the libraries the simulations
+    use (NumPy's and SciPy's OpenBLAS, torch) are loaded here first so that threadpoolctl
+    limits them too.  Unlimited workers would run ``workers x cores`` threads, and an
+    oversubscribed OpenBLAS slows down several times."""
+    for var in _THREAD_VARIABLES:
+        os.environ[var] = str(n)
+    import scipy.linalg  # noqa: F401 - load SciPy's BLAS before limiting it
+
     try:
         from threadpoolctl import threadpool_limits
 

@@ -110,6 +110,25 @@ def test_figures_list_and_unknown(capsys):
     assert code == 2 and "no-such-figure" in err
 
 
+def test_figures_executor_options_and_cache_command(capsys, tmp_path):
+    code, _, err = _run(capsys, ["figures", "glmrt25-decay", "--scheduler", "tcp://x:1"])
+    assert code == 2 and err.startswith("lowdim: error: scheduler:")
+    code, _, err = _run(capsys, ["figures", "glmrt25-decay", "--workers", "0"])
+    assert code == 2 and "workers" in err and "Traceback" not in err
+    code, _, err = _run(capsys, ["figures", "glmrt25-decay", "--executor", "threads"])
+    assert code == 2 and "executor" in err
+    cache = tmp_path / "cache"
+    code, _, err = _run(capsys, ["figures", "glmrt25-decay", "--out", str(tmp_path / "f"),
+                                 "--cache", str(cache), "--executor", "serial", "-q"])
+    assert code == 0 and "1 figures in" in err and f"cache {cache}" in err
+    code, out, _ = _run(capsys, ["cache", "--dir", str(cache)])
+    assert code == 0 and "1 entries" in out  # the figure's data (it has no sweep tasks)
+    code, out, _ = _run(capsys, ["cache", "--dir", str(cache), "--clear"])
+    assert code == 0 and "removed 1 files" in out
+    code, out, _ = _run(capsys, ["cache", "--dir", str(cache)])
+    assert "0 entries" in out
+
+
 def test_ranges():
     np.testing.assert_allclose(parse_values("x", "1:100:3"), [1, 10, 100])
     np.testing.assert_allclose(parse_values("x", "0:1:3:lin"), [0, 0.5, 1])

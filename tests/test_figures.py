@@ -11,7 +11,9 @@ from compare.table import Table
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    results = build_figures(list(REGISTRY), preset="quick", out_dir=str(out), device="cpu")
+    # the default of `lowdim figures`: sweep tasks on local processes, results cached
+    results = build_figures(list(REGISTRY), preset="quick", out_dir=str(out), device="cpu",
+                            executor="local", cache=str(tmp_path_factory.mktemp("cache")))
     return out, {r["id"]: r for r in results}
 
 

@@ -250,12 +250,6 @@ def _atomic_write(path, writer):
     os.replace(tmp, path)
 
 
-def _device_kind(device) -> str:
-    from simulate.device import resolve_device
-
-    return resolve_device(device).type
-
-
 def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", quiet=True,
               cache: ResultCache | None = None, executor=None) -> dict:
     """Build one figure: its data (from ``cache`` where present; missing sweep tasks on
@@ -272,7 +266,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     spec = REGISTRY[fid]
     os.makedirs(out_dir, exist_ok=True)
     t_run = time.perf_counter()
-    context = {"device_kind": _device_kind(device)}
+    context = {"device_kind": (executor or SerialExecutor()).device_kind(device)}
     started = provenance()  # the code revision that runs, recorded before the long work
     bar = _Bar(not quiet, fid)
     runner = Runner(cache=cache, executor=executor, context=context, progress=bar.tasks)

@@ -74,6 +74,13 @@ def _limit_threads(n: int):
         pass
 
 
+def device_kind(device) -> str:
+    """``cpu`` or ``cuda``: where ``device`` (``auto`` included) resolves in this process."""
+    from simulate.device import resolve_device
+
+    return resolve_device(device).type
+
+
 def _check_picklable(kwargs, executor):
     """Fail here, with a clear message, on arguments another process cannot receive (a
     failure inside the pool's feeder thread would leave the pool unusable)."""
@@ -98,6 +105,10 @@ class SerialExecutor:
     name = "serial"
     workers = 1
 
+    def device_kind(self, device) -> str:
+        """Where tasks asking for ``device`` run (part of every cache key)."""
+        return device_kind(device)
+
     def imap(self, fn, items):
         module, name = _ref(fn)
         for i, kw in enumerate(items):
@@ -120,6 +131,9 @@ class LocalExecutor:
         self.workers = workers
         self._threads = max(1, cores // workers)
         self._pool = None
+
+    def device_kind(self, device) -> str:
+        return device_kind(device)
 
     def imap(self, fn, items):
         module, name = _ref(fn)
@@ -183,6 +197,10 @@ class DaskExecutor:
             self.client.run(_limit_threads, max(1, cores // workers))
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self.address = self.client.scheduler.address
+
+    def device_kind(self, device) -> str:
+        """Resolved on a worker: a CPU-only client may drive GPU workers."""
+        return self.client.submit(device_kind, device, pure=False).result()
 
     def imap(self, fn, items):
         from distributed import as_completed

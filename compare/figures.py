@@ -368,11 +368,12 @@ def write_gallery(out_dir="figures"):
         lines += ["Runs at the papers' sizes (`--preset paper --out figures/paper`) are in "
                   "[paper/](paper/README.md).", ""]
     if metas:
-        lines += ["| figure | paper | claim holds | agreement | compute s |", "|---|---|---|---|---|"]
+        lines += ["| figure | paper | every check agrees | measured agreement | compute s |",
+                  "|---|---|---|---|---|"]
         for fid, meta in metas.items():
             summary = meta.get("summary", {})
             ok = "yes" if summary.get("ok", True) else "**no**"
-            text = str(summary.get("text", "n/a")).replace("|", "/")
+            text = str(summary.get("text", "n/a")).replace("|", "\\|")
             lines.append(f"| [{fid}](#{fid}) | {REGISTRY[fid].paper} | {ok} | {text} | "
                          f"{meta.get('seconds', 0):.0f} |")
         lines.append("")

@@ -171,12 +171,13 @@ class DaskExecutor:
 
     ``scheduler``: the address of a running scheduler (``tcp://host:8786``); ``None`` starts a
     local cluster of ``workers`` processes (one thread each) on the loopback interface and
-    shuts it down on :meth:`close`.
+    shuts it down on :meth:`close`.  ``timeout``: seconds to wait for the scheduler.
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, *,
+                 timeout: float = 20.0):
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
@@ -184,7 +185,11 @@ class DaskExecutor:
                              "(pip install 'lowdim-diffusion[dask]')") from exc
         self._cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout="30s")
+            try:
+                self.client = Client(scheduler, timeout=f"{timeout}s")
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"scheduler: cannot reach a Dask scheduler at {scheduler!r} "
+                                 f"({exc})") from exc
         else:
             cores = os.cpu_count() or 1
             workers = cores if workers is None else workers

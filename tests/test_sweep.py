@@ -16,7 +16,7 @@ import pytest
 from compare.cache import ResultCache, canonical, code_version, key_digest, source_closure, task_key
 from compare.figures import build_figures
 from compare.rf import seed_task
-from compare.sweep import Runner, SerialExecutor, make_executor, map_tasks, using
+from compare.sweep import DaskExecutor, Runner, SerialExecutor, make_executor, map_tasks, using
 from simulate.rf import RFSize
 from theory.localized import Lattice
 from theory.rf import RFSetting
@@ -244,3 +244,14 @@ def test_derived_activations_travel_and_key_by_their_recipe():
     assert np.array_equal(back.activation.fn(x), a.fn(x))
     with pytest.raises(TypeError, match="lambda"):
         canonical(_setting(activation=lambda x: x**3))
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ValueError, match="^scheduler: cannot reach"):
+        DaskExecutor(f"tcp://127.0.0.1:{port}", timeout=2)

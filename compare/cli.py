@@ -814,7 +814,8 @@ def build_parser():
                    help="where sweep tasks run: local processes (default), this process, or "
                         "a Dask cluster")
     f.add_argument("--workers", type=_positive_int, default=None,
-                   help="local processes, or workers of a local Dask cluster (default: cores)")
+                   help="local processes, or workers of a local Dask cluster (default: one per "
+                        "core; one local process on a GPU)")
     f.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="address of a running Dask scheduler (tcp://host:8786); without it "
                         "--executor dask starts a local cluster")

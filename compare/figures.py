@@ -14,7 +14,7 @@ from . import (localized_figures, molrg_figures, molrmog_digits, molrmog_figures
                rf_manifold_figures, sampling_figures)
 from .cache import ResultCache, task_key
 from .provenance import provenance
-from .sweep import Runner, SerialExecutor, make_executor, using
+from .sweep import Runner, SerialExecutor, device_kind, make_executor, using
 
 __all__ = ["FigureSpec", "REGISTRY", "PRESETS", "build_one", "build_figures", "write_gallery"]
 
@@ -321,8 +321,9 @@ def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quie
     """Build the figures ``ids`` (see :func:`build_one`) and regenerate the gallery.
 
     ``cache``: a :class:`ResultCache`, a directory, or ``None`` for no cache.  ``executor``:
-    ``serial``, ``local`` (``workers`` processes) or ``dask`` (the cluster at ``scheduler``,
-    or a local one of ``workers`` processes), or an executor object (left open).
+    ``serial``, ``local`` (``workers`` processes; by default one per core, or one when the
+    device is a GPU) or ``dask`` (the cluster at ``scheduler``, or a local one of ``workers``
+    processes), or an executor object (left open).
     ``report(result)`` is called as each figure is done."""
     ids = list(ids)
     unknown = [i for i in ids if i not in REGISTRY]
@@ -331,6 +332,8 @@ def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quie
     if isinstance(cache, str):
         cache = ResultCache(cache)
     own = isinstance(executor, str)
+    if own and executor == "local" and workers is None and device_kind(device) == "cuda":
+        workers = 1  # one GPU runs its tasks one at a time; more processes only add contexts
     ex = make_executor(executor, workers=workers, scheduler=scheduler) if own else executor
     try:
         results = []

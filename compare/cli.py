@@ -15,6 +15,7 @@
                         [--executor local|serial|dask] [--workers N] [--scheduler ADDR]
                         [--cache DIR | --no-cache]
     lowdim cache        [--dir DIR] [--clear]
+    lowdim doctor       [--device auto] [--cache DIR] [--no-smoke] [--format table|csv|json]
     lowdim bench        [--quick]
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
@@ -22,7 +23,7 @@ Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did no
 ``localized validate`` found a disagreement; ``localized radius`` exits 3 when r* sits at the
 largest radius asked for (the minimum may lie beyond); 5 ``rf validate`` was
 inconclusive somewhere (too few seeds to confirm a deviation beyond the 3 % allowance); 1 any
-other failure.  ``figures`` reports the
+other failure (``doctor``: a check failed).  ``figures`` reports the
 agreement of each figure in its summary and exits 0 once every figure is built.
 """
 from __future__ import annotations
@@ -364,6 +365,17 @@ def _cmd_figures(args):
           f"{from_cache} whole from the cache, {computed} sweep tasks computed ({where}"
           f"{corrupt}); gallery {args.out}/README.md", file=sys.stderr)
     # a figure is a picture of what was measured, misses included: building it succeeded
+    return EXIT_OK
+
+
+def _cmd_doctor(args):
+    from .doctor import diagnose
+
+    table = diagnose(device=args.device, cache_dir=args.cache, smoke=not args.no_smoke)
+    _emit(table, args)
+    if not table.meta["ok"]:
+        print(f"lowdim doctor: failed: {', '.join(table.meta['failed'])}", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK
 
 
@@ -824,6 +836,14 @@ def build_parser():
     f.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     f.set_defaults(func=_cmd_figures)
+
+    dr = sub.add_parser("doctor", help="versions, devices, threads, dtypes, cache, smoke checks")
+    dr.add_argument("--device", default="auto", help="device to resolve and smoke-test")
+    dr.add_argument("--cache", default=None, metavar="DIR", help="cache directory to inspect")
+    dr.add_argument("--no-smoke", action="store_true", help="skip the two smoke checks")
+    dr.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    dr.add_argument("--output", "-o", metavar="FILE")
+    dr.set_defaults(func=_cmd_doctor)
 
     c = sub.add_parser("cache", help="where the result cache is, how big, and clearing it")
     c.add_argument("--dir", default=None, metavar="DIR",

@@ -129,6 +129,24 @@ def test_figures_executor_options_and_cache_command(capsys, tmp_path):
     assert "0 entries" in out
 
 
+def test_doctor_reports_environment_and_smoke_checks(capsys, tmp_path):
+    code, out, err = _run(capsys, ["doctor", "--cache", str(tmp_path / "c"), "--format", "json"])
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    items = {(r["section"], r["item"]): r for r in rows}
+    for key in (("versions", "torch"), ("versions", "numpy"), ("machine", "cpu cores"),
+                ("devices", "--device auto"), ("cache", "location"), ("smoke", "theory"),
+                ("smoke", "simulation")):
+        assert key in items, key
+    assert items[("cache", "location")]["value"] == str(tmp_path / "c")
+    assert all(r["status"] in ("ok", "note") for r in rows)
+    import torch
+
+    if not torch.cuda.is_available():  # asking for a device that is not there fails clearly
+        code, out, err = _run(capsys, ["doctor", "--device", "cuda", "--no-smoke"])
+        assert code == 1 and "--device cuda" in err and "CUDA requested" in out
+
+
 def test_ranges():
     np.testing.assert_allclose(parse_values("x", "1:100:3"), [1, 10, 100])
     np.testing.assert_allclose(parse_values("x", "0:1:3:lin"), [0, 0.5, 1])

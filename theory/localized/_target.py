@@ -149,6 +149,9 @@ def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:
     ok = isinstance(kappa, (int, float, np.integer, np.floating)) and not isinstance(kappa, bool)
     if not ok or not math.isfinite(kappa) or kappa < 1:
         raise ValueError(f"kappa: condition number must be a finite number >= 1 (got {kappa!r})")
+    if kappa > 1e12:  # beyond this the identity is lost to rounding in P's smallest eigenvalue
+        raise ValueError(f"kappa: condition numbers above 1e12 are not resolved in float64 "
+                         f"(got {kappa!r})")
     dist = lat.distances()
     adj = ((dist >= 1) & (dist <= r0)).astype(float)
     lap = np.diag(adj.sum(axis=1)) - adj

@@ -67,22 +67,29 @@ def noisy_error_rms(N, d, D, noise, *, normalized=True):
     N = check_samples("N", N)
     noise = _pos("noise", noise, allow_zero=True)
     gap = N - d - 1
-    if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
-        msq = np.where(N >= d, 0.0, np.inf)
-    else:
-        msq = np.where(gap > 0, noise ** 2 * (1 - d / D) / np.where(gap > 0, gap, 1), np.inf)
-    return np.sqrt(msq) if normalized else np.sqrt(2 * d * msq)
+    with np.errstate(over="ignore"):  # a huge noise gives inf, which is what it means
+        if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
+            msq = np.where(N >= d, 0.0, np.inf)
+        else:
+            # d = D: the noise has no component off the subspace
+            coef = 0.0 if d == D else np.float64(noise) ** 2 * (1 - d / D)
+            msq = np.where(gap > 0, coef / np.where(gap > 0, gap, 1), np.inf)
+        return np.sqrt(msq) if normalized else np.sqrt(2 * d * msq)
 
 
 def noise_boundary(d, D, noise, threshold):
     """The ``N`` at which :func:`noisy_error_rms` (normalized) equals ``threshold``:
-    ``d + 1 + noise^2 (1 - d/D) / threshold^2`` (noiseless: ``d``)."""
+    ``d + 1 + noise^2 (1 - d/D) / threshold^2`` (noiseless: ``d``; ``inf`` when that
+    overflows)."""
     d = _dims(d, D)
     noise = _pos("noise", noise, allow_zero=True)
     threshold = _pos("threshold", threshold)
     if noise == 0:
         return float(d)
-    return d + 1 + noise ** 2 * (1 - d / D) / threshold ** 2
+    if d == D:  # the noise has no component off the subspace: no first-order error
+        return float(d + 1)
+    with np.errstate(over="ignore"):  # inf: no representable N reaches it
+        return float(d + 1 + (np.float64(noise) / threshold) ** 2 * (1 - d / D))
 
 
 def failure_floor(N, d, D, *, kind="random", normalized=True):

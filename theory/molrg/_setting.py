@@ -29,6 +29,8 @@ def check_samples(name, N, low=1):
             raise ValueError(f"{name}: sample counts must be integers (got {N!r})")
     if np.any(arr < low):
         raise ValueError(f"{name}: sample counts must be >= {low} (got {N!r})")
+    if np.any(arr > 2**62):
+        raise ValueError(f"{name}: sample counts must be below 2^62 (got {N!r})")
     return arr.astype(np.int64)
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import integers
+
 from ._bound import process_coefficients
 
 __all__ = ["FORMS", "HessianSpectrum", "local_hessian_spectrum", "gd_rate",
@@ -102,7 +104,7 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
     """
     if form not in FORMS:
         raise ValueError(f"form: must be one of {FORMS} (got {form!r})")
-    dims = [int(v) for v in np.atleast_1d(dims)]
+    dims = integers("dims", dims)
     weights = np.atleast_1d(np.asarray(weights, dtype=float))
     if len(dims) != len(weights) or not dims:
         raise ValueError("dims, weights: need one value each per mode")
@@ -111,17 +113,24 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
     if np.any(~np.isfinite(weights)) or np.any(weights <= 0):
         raise ValueError("weights: mode weights must be finite and > 0")
     s, g2 = process_coefficients(float(t), process)
-    s, g2 = float(s), float(g2)
-    s2, c = s * s, s * s + g2
-    u_along = 8 * s2 ** 2 / (g2 ** 2 * c) if form == "paper" else 8 * s2 ** 2 / c ** 3
-    per = [("mu-along", 2 * s2 / c ** 2, 1), ("mu-perp", 2 * s2 / g2 ** 2, None),
-           ("U-along", u_along, 1), ("U-perp", 2 * s2 ** 2 * (s2 + 2 * g2) / (g2 ** 2 * c ** 2), None)]
+    s, g2 = np.float64(s), np.float64(g2)  # NumPy scalars: a degenerate t gives inf, not an exception
+    with np.errstate(all="ignore"):
+        s2, c = s * s, s * s + g2
+        u_along = 8 * s2 ** 2 / (g2 ** 2 * c) if form == "paper" else 8 * s2 ** 2 / c ** 3
+        per = [("mu-along", 2 * s2 / c ** 2, 1), ("mu-perp", 2 * s2 / g2 ** 2, None),
+               ("U-along", u_along, 1),
+               ("U-perp", 2 * s2 ** 2 * (s2 + 2 * g2) / (g2 ** 2 * c ** 2), None)]
+    vals = np.array([v for _, v, _ in per], dtype=float)
+    if not np.all(np.isfinite(vals)) or np.any(vals <= 0):
+        raise ValueError(f"t: the Hessian spectrum is not representable at t = {t!r} "
+                         f"(s_t^2 = {float(s2):.3g}, gamma_t^2 = {float(g2):.3g}: an "
+                         f"eigenvalue under- or overflows); use a moderate diffusion time")
     ev, mult, block = [], [], []
     for dk, om in zip(dims, weights):
         for name, val, m in per:
             m = dk - 1 if m is None else m
             if m > 0:
-                ev.append(om * val)
+                ev.append(float(om * val))
                 mult.append(m)
                 block.append(name)
     ev, mult = np.array(ev), np.array(mult)

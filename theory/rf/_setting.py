@@ -15,6 +15,7 @@ __all__ = ["RFSetting", "DATA_MODELS"]
 
 DATA_MODELS = ("gaussian", "subspace", "linear-manifold", "hidden-manifold")
 _NUMERIC = ("psi_n", "psi_p", "t", "lam", "m", "psi_d")
+PSI_D_MIN = 1e-6  # smallest intrinsic ratio D/d: below it the spectral integrals overflow
 _CENTRED_TOL = 1e-10
 
 
@@ -134,6 +135,10 @@ class RFSetting:
             if np.any(psi_d > 1.0):
                 raise ValueError(f"psi_d: intrinsic ratio D/d must be in (0, 1] "
                                  f"(got {psi_d[psi_d > 1.0].ravel()[0]:g})")
+            if np.any(psi_d < PSI_D_MIN):
+                raise ValueError(f"psi_d: ratios below {PSI_D_MIN:g} are outside the range "
+                                 f"where the manifold's spectral integrals are representable "
+                                 f"(got {psi_d[psi_d < PSI_D_MIN].ravel()[0]:g})")
         if self.data == "hidden-manifold":
             phi = get_activation("tanh" if self.manifold_activation is None
                                  else self.manifold_activation)

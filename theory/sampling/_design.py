@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ._bound import kl_bound
-from ._schedules import edm_grid, geometric_grid
+from ._schedules import SIGMA_RANGE, edm_grid, geometric_grid
 
 __all__ = ["bound_optimal_rho", "rho_scan", "edm_leading_discretization", "steps_needed",
            "beta_edm", "beta_song", "score_error_factor"]
@@ -18,6 +18,9 @@ def _check_sigmas(sigma_min, sigma_max):
     if not (math.isfinite(sigma_min) and math.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
         raise ValueError(f"sigma_min: need 0 < sigma_min < sigma_max (got {sigma_min!r}, "
                          f"{sigma_max!r})")
+    if sigma_min < SIGMA_RANGE[0] or sigma_max > SIGMA_RANGE[1]:
+        raise ValueError(f"sigma_min: noise levels must lie in [{SIGMA_RANGE[0]:g}, "
+                         f"{SIGMA_RANGE[1]:g}] (got {sigma_min!r}, {sigma_max!r})")
 
 
 def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:
@@ -60,14 +63,30 @@ def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", r
     (The paper writes the EDM count through ``T = m2^(1/2) / eps^(1/2)``; with the grid's
     ``sigma_max`` given, the ratio ``smax/smin`` is used directly.)"""
     _check_sigmas(sigma_min, sigma_max)
-    if not (eps > 0):
-        raise ValueError(f"eps: must be > 0 (got {eps!r})")
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"eps: must be finite and > 0 (got {eps!r})")
+    if not (m2 >= 0 and math.isfinite(m2)):
+        raise ValueError(f"m2: must be finite and >= 0 (got {m2!r})")
+    if not (d >= 1 and math.isfinite(d)):
+        raise ValueError(f"d: must be finite and >= 1 (got {d!r})")
+    if design == "edm" and not (rho > 0 and math.isfinite(rho)):
+        raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
     ratio = sigma_max / sigma_min
     if design == "edm":
-        return rho**2 * ratio ** (1.0 / rho) * (m2 + d) / eps
-    if design == "song":
-        return math.log(ratio) ** 2 * (m2 + d) / eps
-    raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
+        if math.log(ratio) / rho > 700:
+            raise ValueError(f"rho: too small, (sigma_max/sigma_min)^(1/rho) overflows "
+                             f"(got {rho!r})")
+        with np.errstate(over="ignore"):  # an overflow is reported below, by name
+            count = float(np.float64(rho) ** 2 * ratio ** (1.0 / rho) * (m2 + d) / eps)
+    elif design == "song":
+        with np.errstate(over="ignore"):
+            count = float(np.float64(math.log(ratio)) ** 2 * (m2 + d) / eps)
+    else:
+        raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
+    if not math.isfinite(count):
+        raise ValueError(f"eps: too small for these m2, d and rho: the step count overflows "
+                         f"(got eps = {eps!r})")
+    return count
 
 
 def beta_edm(sigma, p_mean=-1.2, p_std=1.2, sigma_data=0.5):

@@ -63,7 +63,11 @@ class GaussianMixture:
         mu = np.asarray(self.means, dtype=float)
         if mu.ndim == 1:
             mu = mu[:, None]
-        lam = np.broadcast_to(np.asarray(self.variances, dtype=float), w.shape).copy()
+        try:
+            lam = np.broadcast_to(np.asarray(self.variances, dtype=float), w.shape).copy()
+        except ValueError:
+            raise ValueError(f"variances: expected one per component ({w.size}) or a single "
+                             f"value (got shape {np.shape(self.variances)})") from None
         if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError("weights: need a non-empty vector of positive mixture weights")
         if abs(w.sum() - 1.0) > 1e-9:

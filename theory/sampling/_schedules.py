@@ -151,6 +151,9 @@ class SamplingGrid:
                 f"sigma {self.sigmas[-1]:g}..{self.sigmas[0]:g}")
 
 
+SIGMA_RANGE = (1e-100, 1e100)  # noise levels whose square and reciprocal square are normal
+
+
 def _check_range(N, sigma_min, sigma_max):
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
         raise ValueError(f"N: the number of steps must be an integer >= 1 (got {N!r})")
@@ -158,12 +161,20 @@ def _check_range(N, sigma_min, sigma_max):
         if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v)
                 and v > 0):
             raise ValueError(f"{name}: must be a finite number > 0 (got {v!r})")
+        if not SIGMA_RANGE[0] <= v <= SIGMA_RANGE[1]:
+            raise ValueError(f"{name}: must lie in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}] so "
+                             f"that sigma^2 and its reciprocal are representable (got {v!r})")
     if not sigma_min < sigma_max:
         raise ValueError(f"sigma_min: must be smaller than sigma_max (got sigma_min={sigma_min:g}, "
                          f"sigma_max={sigma_max:g})")
 
 
 def _from_sigmas(sigmas, schedule, kind, rho=None):
+    if np.any(np.diff(np.asarray(sigmas, float)) >= 0):
+        name = "rho" if kind == "edm" else "sigma_min"
+        raise ValueError(f"{name}: the grid's noise levels are not distinct in float64 "
+                         f"(sigma_min too close to sigma_max for this N"
+                         f"{', or rho too large' if kind == 'edm' else ''})")
     sched = get_schedule(schedule)
     times = np.asarray(sched.inverse(np.asarray(sigmas, float)), float)
     return SamplingGrid(schedule=sched, times=times, kind=kind, rho=rho)
@@ -178,6 +189,9 @@ def edm_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: flo
     if not (isinstance(rho, (int, float, np.floating, np.integer)) and math.isfinite(rho)
             and rho > 0):
         raise ValueError(f"rho: must be a finite number > 0 (got {rho!r})")
+    if max(abs(math.log(sigma_max)), abs(math.log(sigma_min))) / rho > 700:
+        raise ValueError(f"rho: too small for this sigma range (sigma^(1/rho) overflows; "
+                         f"got rho = {rho!r})")
     i = np.arange(N + 1) / N
     a, b = sigma_max ** (1.0 / rho), sigma_min ** (1.0 / rho)
     sig = (a + i * (b - a)) ** rho
@@ -217,6 +231,9 @@ def user_grid(sigmas, schedule="edm") -> SamplingGrid:
         raise ValueError("sigmas: need at least two noise levels (one step)")
     if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
         raise ValueError("sigmas: noise levels must be finite and > 0")
+    if sig.min() < SIGMA_RANGE[0] or sig.max() > SIGMA_RANGE[1]:
+        raise ValueError(f"sigmas: noise levels must lie in [{SIGMA_RANGE[0]:g}, "
+                         f"{SIGMA_RANGE[1]:g}]")
     if np.any(np.diff(sig) >= 0):
         k = int(np.argmax(np.diff(sig) >= 0))
         raise ValueError(f"sigmas: must be strictly decreasing (from sigma_max down to "

@@ -1,0 +1,300 @@
+"""Property tests of the public theory entry points of every family and of the fast CLI
+actions: for any input, the result is finite (or flagged as not converged, never a silent
+NaN) or a ``ValueError`` whose message starts with the name of a parameter; the CLI exits
+with a documented code and at most one line on stderr, never a traceback.
+
+The number of generated cases comes from the Hypothesis profile registered in
+``conftest.py``: ``ci`` (the default, 25 per entry point) or ``thorough`` (``pytest
+tests/test_properties.py --hypothesis-profile=thorough``, 400 each).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compare.cli import main
+
+
+EDGE = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300, 1e300, -1.0, 1e-12]
+
+
+def reals(low=-1e3, high=1e4):
+    """Floats in a wide range plus the edges: NaN, infinities, zero, tiny and huge."""
+    return st.one_of(st.floats(min_value=low, max_value=high), st.sampled_from(EDGE))
+
+
+def counts(high=64):
+    return st.one_of(st.integers(min_value=-2, max_value=high), st.sampled_from([0, 1, 2]),
+                     st.floats(min_value=-2, max_value=high), st.just(math.nan))
+
+
+def _named_error(exc: ValueError, names):
+    """The message starts with one of ``names`` (the parameter) followed by a colon."""
+    text = str(exc)
+    head = text.split(":")[0].strip()
+    assert ":" in text and any(head == n or head.startswith(n) for n in names), text
+
+
+def _no_nan(value, path="result"):
+    """No NaN anywhere in ``value``; infinities allowed (documented divergences)."""
+    for leaf, where in _leaves(value, path):
+        assert not np.any(np.isnan(leaf)), f"{where} has NaN"
+
+
+def _leaves(value, path):
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{path}[{i}]")
+    elif isinstance(value, (np.ndarray, float, np.floating)):
+        yield np.asarray(value, dtype=float), path
+
+
+def _finite(value, path="result"):
+    """Every float inside ``value`` (arrays, tuples, dicts, dataclasses) is finite, except
+    where a ``converged`` flag beside it says otherwise."""
+    if type(value).__name__.endswith("Setting"):
+        return  # a setting is an input (m = inf is a valid setting), not a result
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        conv = getattr(value, "converged", None)
+        for f in dataclasses.fields(value):
+            if f.name.startswith("_") or f.name == "setting":
+                continue
+            v = getattr(value, f.name)
+            if conv is not None and isinstance(v, np.ndarray) and v.shape == np.shape(conv):
+                v = v[np.asarray(conv, bool)]
+            _finite(v, f"{path}.{f.name}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{path}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _finite(v, f"{path}[{i}]")
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        assert np.all(np.isfinite(value)), f"{path} has non-finite entries"
+    elif isinstance(value, (float, np.floating)):
+        assert math.isfinite(value), f"{path} = {value}"
+
+
+def check(call, names, allow_inf=False):
+    """Run ``call()``: a finite result (no NaN, and no infinity unless ``allow_inf`` because
+    the function documents a divergence), a ValueError naming one of ``names``, or a
+    RuntimeError saying that a solver did not converge."""
+    try:
+        out = call()
+    except ValueError as exc:
+        _named_error(exc, names)
+        return None
+    except RuntimeError as exc:  # a solver or quadrature that did not converge says so
+        assert "did not converge" in str(exc), str(exc)
+        return None
+    if allow_inf:
+        _no_nan(out)
+    else:
+        _finite(out)
+    return out
+
+
+# --------------------------------------------------------------------------- sampling
+@given(kind=st.sampled_from(["edm", "geometric", "uniform", "cosine?"]), N=counts(400),
+       smin=reals(0, 10), smax=reals(0, 200), rho=reals(-5, 50), d=counts(1000),
+       m2=reals(-1, 1e4), eps=reals(-1, 10))
+def test_sampling_grid_bound_and_gaussian_kl(kind, N, smin, smax, rho, d, m2, eps):
+    from theory.sampling import gaussian_kl, kl_bound, make_grid
+
+    names = ("kind", "N", "sigma_min", "sigma_max", "rho", "d", "m2", "score_error",
+             "data_variance", "grid")
+    grid = check(lambda: make_grid(kind, N, smin, smax, rho=rho), names)
+    if grid is None:
+        return
+    assert np.all(np.diff(grid.sigmas) < 0)
+    check(lambda: kl_bound(grid, d, m2, eps), names)
+    check(lambda: gaussian_kl(grid, m2, d), names)
+
+
+@given(eps=reals(-1, 10), m2=reals(-1, 1e4), d=counts(10_000),
+       design=st.sampled_from(["edm", "geometric", "song", "x"]), N=counts(2000),
+       rho=reals(-1, 100))
+def test_sampling_design_space(eps, m2, d, design, N, rho):
+    from theory.sampling import score_error_factor, steps_needed
+
+    names = ("eps", "m2", "d", "design", "N", "sigma_min", "sigma_max", "rho")
+    check(lambda: steps_needed(eps, m2, d, design=design, rho=rho), names)
+    check(lambda: score_error_factor(N, design=design), names)
+
+
+@given(w=st.lists(reals(-1, 2), min_size=1, max_size=3),
+       mu=st.lists(reals(-20, 20), min_size=1, max_size=3),
+       var=st.lists(reals(-1, 5), min_size=1, max_size=3), N=counts(30))
+def test_sampling_mixture_path_kl(w, mu, var, N):
+    from theory.sampling import GaussianMixture, make_grid, path_kl_1d
+
+    names = ("weights", "means", "variances", "mixture", "N", "grid", "score_error")
+    mix = check(lambda: GaussianMixture(np.array(w), np.array(mu), np.array(var)), names)
+    if mix is None:
+        return
+    grid = check(lambda: make_grid("edm", N), names)
+    if grid is not None:
+        check(lambda: path_kl_1d(grid, mix, n_nodes=40, n_sub=2), names)
+
+
+# --------------------------------------------------------------------------- molrmog
+@given(k=st.integers(min_value=-1, max_value=4), nk=counts(6), dk=counts(8), R=reals(-1, 100),
+       t=reals(-1, 20), n=reals(-10, 1e9))
+def test_molrmog_bounds(k, nk, dk, R, t, n):
+    from theory.molrmog import BoundSetting, estimation_error_bound, gd_rate, integrated_bound
+
+    names = ("n_modes", "dims", "R", "B_mu", "C1", "C2", "eta", "D", "t", "n", "setting",
+             "kappa", "delta", "T")
+    setting = check(lambda: BoundSetting((nk,) * max(k, 0), (dk,) * max(k, 0), R=R), names)
+    if setting is None:
+        return
+    check(lambda: estimation_error_bound(setting, t, n), names)
+    check(lambda: integrated_bound(setting, n), names)
+    check(lambda: gd_rate(R), names)
+
+
+@given(t=reals(-1, 20), dims=st.lists(counts(6), min_size=1, max_size=3),
+       weights=st.lists(reals(-1, 2), min_size=1, max_size=3),
+       process=st.sampled_from(["vp", "ve", "sub-vp?"]))
+def test_molrmog_hessian(t, dims, weights, process):
+    from theory.molrmog import local_hessian_spectrum
+
+    names = ("t", "dims", "weights", "process", "form")
+    check(lambda: local_hessian_spectrum(t, dims, weights, process=process), names)
+
+
+# --------------------------------------------------------------------------- molrg
+@given(D=counts(300), K=counts(5), d=counts(20), noise=reals(-1, 5), N=counts(200),
+       threshold=reals(-1, 2))
+def test_molrg_recovery_theory(D, K, d, noise, N, threshold):
+    from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
+                              prob_all_components)
+
+    names = ("D", "K", "d", "noise", "N", "threshold", "weights")
+    setting = check(lambda: MoLRG(D, K, d, noise=noise), names)
+    check(lambda: failure_floor(N, d, D), names)
+    # inf is documented: the first-order error diverges for N <= d + 1, and the noise
+    # boundary is beyond every representable N when noise^2 / threshold^2 overflows
+    check(lambda: noisy_error_rms(N, d, D, noise), names, allow_inf=True)
+    check(lambda: noise_boundary(d, D, noise, threshold), names, allow_inf=True)
+    if setting is not None:
+        check(lambda: prob_all_components(N, d, setting.weights), names)
+
+
+# --------------------------------------------------------------------------- localized
+@given(d=counts(40), r0=counts(6), kappa=reals(-1, 200), t=reals(-1, 10), eps=reals(-1, 1),
+       periodic=st.booleans())
+def test_localized_target_and_radius(d, r0, kappa, t, eps, periodic):
+    from theory.localized import Lattice, banded_gaussian, localization_radius, noised_precision
+
+    names = ("shape", "periodic", "lattice", "r0", "kappa", "t", "eps", "method", "bandwidth")
+    lat = check(lambda: Lattice((d,), periodic=periodic), names)
+    if lat is None:
+        return
+    target = check(lambda: banded_gaussian(lat, r0, kappa), names)
+    if target is None:
+        return
+    check(lambda: noised_precision(target, t), names)
+    check(lambda: localization_radius(target, t, eps=eps), names)
+
+
+@given(n=st.lists(reals(-5, 1e6), min_size=1, max_size=3),
+       radii=st.lists(counts(8), min_size=1, max_size=4), delta=reals(-1, 1), T=reals(-1, 20),
+       steps=counts(40))
+def test_localized_calculator(n, radii, delta, T, steps):
+    from theory.localized import Lattice, banded_gaussian, error_curve
+
+    names = ("n", "radii", "r", "delta", "T", "steps", "times", "exact_kl")
+    target = banded_gaussian(Lattice((16,)), 1, 10.0)
+    check(lambda: error_curve(target, n, radii, delta=delta, T=T, steps=steps, exact_kl=False),
+          names)
+
+
+# --------------------------------------------------------------------------- rf
+@given(eps=reals(-1, 2), psi_d=reals(-1, 2),
+       criterion=st.sampled_from(["par", "total", "perp?"]))
+def test_rf_sample_complexity(eps, psi_d, criterion):
+    from theory.rf import RFSetting, sample_complexity
+
+    names = ("eps", "criterion", "psi_d", "setting", "psi_n_range", "grid", "rtol", "data")
+    setting = check(lambda: RFSetting(psi_n=1.0, psi_p=4.0, t=0.1, lam=1e-3, m=np.inf,
+                                      activation="relu", data="linear-manifold", psi_d=psi_d),
+                    names)
+    if setting is None:
+        return
+    try:
+        res = sample_complexity(setting, eps=eps, criterion=criterion)
+    except ValueError as exc:
+        _named_error(exc, names)
+        return
+    # n* is a number, "never reached" (inf), or NaN flagged by a status and a message
+    unflagged = np.isnan(res.psi_n_star) & (np.asarray(res.status) == 0)
+    assert not np.any(unflagged)
+    if np.any(np.isnan(res.psi_n_star)):
+        assert not res.success and res.message
+
+
+# --------------------------------------------------------------------------- CLI
+_CODES = {0, 2, 3, 4, 5}
+token = st.one_of(reals().map(repr), st.sampled_from(["nan", "inf", "-1", "0", "1e400", "",
+                                                      "abc", "1,2", "1:10:3", "3:1:0"]))
+
+
+def _cli(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # --help and the like
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code in _CODES, (argv, code, err)
+    assert "Traceback" not in err, (argv, err)
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("lowdim: error: "), (argv, err)
+    if code == 0:
+        assert "nan" not in out.lower().replace("nanmean", ""), (argv, out)
+    return code
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(psi_n=token, psi_p=token, t=token, lam=token, m=token)
+def test_cli_rf_curve(capsys, psi_n, psi_p, t, lam, m):
+    _cli(capsys, ["rf", "curve", "--psi-n", psi_n, "--psi-p", psi_p, "--t", t, "--lam", lam,
+                  "--m", m, "--format", "csv"])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(N=token, d=token, m2=token, eps=token, smin=token, smax=token)
+def test_cli_sampling_bound(capsys, N, d, m2, eps, smin, smax):
+    _cli(capsys, ["sampling", "bound", "--N", N, "--d", d, "--m2", m2, "--score-error", eps,
+                  "--sigma-min", smin, "--sigma-max", smax, "--format", "csv"])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(modes=token, dims=token, n=token, t=token, R=token)
+def test_cli_molrmog_bound(capsys, modes, dims, n, t, R):
+    _cli(capsys, ["molrmog", "bound", "--n-modes", modes, "--dims", dims, "--n", n, "--t", t,
+                  "--R", R, "--format", "csv"])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(d=st.sampled_from(["16", "0", "-4", "7", "abc", "1e9", "12"]), r0=token, kappa=token,
+       n=token, radii=st.sampled_from(["0-4", "0,1,2", "-1", "x", "0-400", "3"]))
+def test_cli_localized_radius(capsys, d, r0, kappa, n, radii):
+    _cli(capsys, ["localized", "radius", "--d", d, "--r0", r0, "--kappa", kappa, "--n", n,
+                  "--radii", radii, "--steps", "12", "--format", "csv"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["molrg", "phase", "--d", "0"], ["molrg", "phase", "--N", "x"],
+    ["molrg", "validate", "--trials", "0"], ["localized", "validate", "--datasets", "1"],
+    ["molrmog", "validate", "--n-train", "-3"], ["rf", "validate", "--d", "2"],
+    ["sampling", "validate", "--N", "0"], ["figures", "nope"], ["bench", "--device", "tpu"],
+    ["doctor", "--format", "yaml"], ["cache", "--bogus"],
+])
+def test_cli_heavy_actions_reject_bad_input_before_work(capsys, argv):
+    assert _cli(capsys, argv) == 2

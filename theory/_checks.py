@@ -1,0 +1,31 @@
+"""Validation helpers shared by the families: integers given as ints or integral floats,
+with errors that name the parameter."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["integer", "integers"]
+
+
+def integer(name: str, x, low: int | None = None) -> int:
+    """``x`` as an int: an integer, or a float with an integral value; ``>= low`` if given."""
+    ok = not isinstance(x, (bool, np.bool_)) and isinstance(x, (int, float, np.integer,
+                                                               np.floating))
+    if ok and isinstance(x, (float, np.floating)):
+        ok = math.isfinite(x) and float(x).is_integer()
+    if not ok:
+        raise ValueError(f"{name}: must be an integer (got {x!r})")
+    if low is not None and x < low:
+        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
+    return int(x)
+
+
+def integers(name: str, values, low: int | None = None) -> list[int]:
+    """Every entry of ``values`` (a scalar or a sequence) through :func:`integer`."""
+    try:
+        flat = np.atleast_1d(np.asarray(values, dtype=object)).ravel().tolist()
+    except Exception:  # noqa: BLE001 - ragged or odd input
+        raise ValueError(f"{name}: expected integers (got {values!r})") from None
+    return [integer(name, v, low) for v in flat]

@@ -118,7 +118,7 @@ class SerialExecutor:
         pass
 
 
-class LocalExecutor:
+class LocalExecutor(SerialExecutor):
     """A pool of ``workers`` spawned local processes, created on first use."""
 
     name = "local"
@@ -132,13 +132,10 @@ class LocalExecutor:
         self._threads = max(1, cores // workers)
         self._pool = None
 
-    def device_kind(self, device) -> str:
-        return device_kind(device)
-
     def imap(self, fn, items):
         module, name = _ref(fn)
         if self.workers == 1:  # no process to spawn for one worker
-            yield from SerialExecutor().imap(fn, items)
+            yield from super().imap(fn, items)
             return
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

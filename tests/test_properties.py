@@ -245,6 +245,11 @@ token = st.one_of(reals().map(repr), st.sampled_from(["nan", "inf", "-1", "0", "
                                                       "abc", "1,2", "1:10:3", "3:1:0"]))
 
 
+# capsys is reset by every call of _cli, so sharing it across generated cases is safe
+_cli_settings = settings(suppress_health_check=[HealthCheck.too_slow,
+                                                HealthCheck.function_scoped_fixture])
+
+
 def _cli(capsys, argv):
     try:
         code = main(argv)
@@ -260,28 +265,28 @@ def _cli(capsys, argv):
     return code
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@_cli_settings
 @given(psi_n=token, psi_p=token, t=token, lam=token, m=token)
 def test_cli_rf_curve(capsys, psi_n, psi_p, t, lam, m):
     _cli(capsys, ["rf", "curve", "--psi-n", psi_n, "--psi-p", psi_p, "--t", t, "--lam", lam,
                   "--m", m, "--format", "csv"])
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@_cli_settings
 @given(N=token, d=token, m2=token, eps=token, smin=token, smax=token)
 def test_cli_sampling_bound(capsys, N, d, m2, eps, smin, smax):
     _cli(capsys, ["sampling", "bound", "--N", N, "--d", d, "--m2", m2, "--score-error", eps,
                   "--sigma-min", smin, "--sigma-max", smax, "--format", "csv"])
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@_cli_settings
 @given(modes=token, dims=token, n=token, t=token, R=token)
 def test_cli_molrmog_bound(capsys, modes, dims, n, t, R):
     _cli(capsys, ["molrmog", "bound", "--n-modes", modes, "--dims", dims, "--n", n, "--t", t,
                   "--R", R, "--format", "csv"])
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@_cli_settings
 @given(d=st.sampled_from(["16", "0", "-4", "7", "abc", "1e9", "12"]), r0=token, kappa=token,
        n=token, radii=st.sampled_from(["0-4", "0,1,2", "-1", "x", "0-400", "3"]))
 def test_cli_localized_radius(capsys, d, r0, kappa, n, radii):

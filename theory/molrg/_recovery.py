@@ -67,14 +67,20 @@ def noisy_error_rms(N, d, D, noise, *, normalized=True):
     N = check_samples("N", N)
     noise = _pos("noise", noise, allow_zero=True)
     gap = N - d - 1
-    with np.errstate(over="ignore"):  # a huge noise gives inf, which is what it means
-        if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
-            msq = np.where(N >= d, 0.0, np.inf)
-        else:
-            # d = D: the noise has no component off the subspace
-            coef = 0.0 if d == D else np.float64(noise) ** 2 * (1 - d / D)
-            msq = np.where(gap > 0, coef / np.where(gap > 0, gap, 1), np.inf)
-        return np.sqrt(msq) if normalized else np.sqrt(2 * d * msq)
+    if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
+        msq = np.where(N >= d, 0.0, np.inf)
+    else:
+        msq = np.where(gap > 0, _off_subspace(noise, d, D) / np.where(gap > 0, gap, 1), np.inf)
+    return np.sqrt(msq) if normalized else np.sqrt(2 * d * msq)
+
+
+def _off_subspace(x, d, D) -> float:
+    """``x^2 (1 - d/D)``: the part of a noise of size ``x`` off a ``d``-dimensional subspace
+    of ``R^D``; 0 when ``d = D``, ``inf`` when it overflows (which is what it means)."""
+    if d == D:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(np.float64(x) ** 2 * (1 - d / D))
 
 
 def noise_boundary(d, D, noise, threshold):
@@ -86,10 +92,8 @@ def noise_boundary(d, D, noise, threshold):
     threshold = _pos("threshold", threshold)
     if noise == 0:
         return float(d)
-    if d == D:  # the noise has no component off the subspace: no first-order error
-        return float(d + 1)
-    with np.errstate(over="ignore"):  # inf: no representable N reaches it
-        return float(d + 1 + (np.float64(noise) / threshold) ** 2 * (1 - d / D))
+    # the ratio first: noise^2 and threshold^2 may under- or overflow on their own
+    return d + 1 + _off_subspace(noise / threshold, d, D)
 
 
 def failure_floor(N, d, D, *, kind="random", normalized=True):

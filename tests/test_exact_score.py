@@ -374,3 +374,45 @@ def test_small_t_limit_at_t_1e_4():
         assert res.success, res.message
         gap = np.abs(res.c_t - psi)
         assert gap[1] / gap[0] < 0.2
+
+
+def test_small_t_continuation_matches_direct_quadrature():
+    # Below t = 1e-4 C_t is continued (cubic in u = Delta/a^2 from t = 1e-4 ... 8e-4); inside
+    # the quadrature's reach the continued and the directly integrated values must agree to
+    # the continuation's own error estimate (measured: about 2e-9 at t = 1e-6).
+    from theory.rf._exact_score import _checked_activation, _continued_point, _one_point
+
+    act, k_slope = _checked_activation("tanh")
+    for t in (5e-5, 2e-5):
+        cont = _continued_point(act.fn, k_slope, 0.5, t, 1e-10, 1.0)
+        direct = _one_point(act.fn, k_slope, 0.5, t, 1e-10, 1.0)
+        assert cont["ok"] and direct["ok"]
+        assert abs(cont["c_t"] - direct["c_t"]) < 1e-7 * direct["c_t"]
+
+
+def test_t_to_zero_is_finite_and_reaches_psi_d():
+    # before the continuation existed, t = 1e-8 asked for a 50 GiB quadrature table
+    res = hidden_manifold_exact_score([0.25, 0.5], np.array([[1e-6], [1e-12]]), "tanh")
+    assert res.success, res.message
+    assert "continued from t = 0.0001" in res.message
+    # C_t = psi_D - O(t) (measured slope about 3.6 for tanh at psi_D = 0.5), up to the
+    # continuation's error, at most 1e-7 relative
+    gap = np.abs(res.c_t - [0.25, 0.5])
+    assert np.all(gap < 5.0 * np.array([[1e-6], [1e-12]]) + 1e-7 * np.array([0.25, 0.5]))
+    assert np.all(np.isnan(res.free_entropy))  # diverges as t -> 0; not continued
+
+
+def test_t_to_zero_at_psi_d_one_is_reported_not_guessed():
+    # at psi_D = 1, 1 - C_t is not smooth in u (sqrt(u) for a linear phi): the continuation's
+    # error estimate is large, so the point fails with a message instead of a number
+    res = hidden_manifold_exact_score([0.5, 1.0], 1e-9, "tanh")
+    assert not res.success and res.converged.tolist() == [True, False]
+    assert np.isnan(res.c_t[1]) and "psi_d=1, t=1e-09: small-t continuation uncertain" in res.message
+
+
+def test_quadrature_too_large_fails_cleanly():
+    from theory.rf._exact_score import _checked_activation, _one_point
+
+    act, k_slope = _checked_activation("tanh")
+    out = _one_point(act.fn, k_slope, 0.5, 1e-9, 1e-10, 1.0)
+    assert "q" not in out and "exceeds the limit" in out["why"]

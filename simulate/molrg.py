@@ -209,7 +209,7 @@ def seeded_bases(X, mask, K, d, generator, *, init="neighbours"):
         pts = torch.gather(X.unsqueeze(1).expand(B, K, N, D).reshape(B * K, N, D), 1,
                            idx[..., None].expand(-1, -1, D)).reshape(B, K, -1, D)
         return _top_eigvecs(pts.transpose(-1, -2) @ pts + jitter, d)
-    norm2 = X.pow(2).sum(-1).clamp(min=1e-200)
+    norm2 = X.pow(2).sum(-1).clamp(min=torch.finfo(X.dtype).tiny)   # padding rows are 0
     Xn = X / norm2.sqrt()[..., None]
     cos = (Xn @ Xn.transpose(-1, -2)).abs() * valid[:, None, :] - (1 - valid[:, None, :])
     out = []
@@ -469,7 +469,7 @@ def generalization_report(samples, train, bases, *, union_tol: float = 0.1
     if tr.shape[0] < 2:
         raise ValueError("train: need at least two training points for the 1/3 rule")
     proj = torch.einsum("kDd,mD->mkd", U, x).pow(2).sum(-1)          # (M, K)
-    norm2 = x.pow(2).sum(-1).clamp(min=1e-300)
+    norm2 = x.pow(2).sum(-1).clamp(min=torch.finfo(x.dtype).tiny)
     rel = (1 - proj.max(1).values / norm2).clamp(min=0).sqrt()
     dist = torch.cdist(x, tr)
     two = dist.topk(2, dim=1, largest=False).values

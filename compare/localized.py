@@ -389,13 +389,14 @@ def calculator_table(target=None, ns=(16, 64, 256, 1024), radii=None, *, grid=No
                          "r_star": "*" if r is not None and r == (
                              curve.r_star if curve.r_star_kl is None else curve.r_star_kl)[ni]
                          else "",
-                         "closed_form": float(curve.closed_form[ni])})
+                         "closed_form": float(curve.closed_form[ni]),
+                         "first_order": bool(curve.first_order[ri, ni])})
     meta = provenance(kind="localized-radius", target=repr(target), fit=curve.fit,
                       success=curve.success, message=curve.message,
                       grid={"delta": float(times[0]), "T": float(times[-1]),
                             "steps": int(times.size - 1)})
     return Table(["n", "r", "localization", "statistical", "floor", "path", "kl",
-                  "r_star_path", "r_star", "closed_form"], rows, meta), curve
+                  "r_star_path", "r_star", "closed_form", "first_order"], rows, meta), curve
 
 
 VALIDATION_COLUMNS = ("check", "measured", "expected", "verdict")

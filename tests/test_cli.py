@@ -94,6 +94,8 @@ def test_validate_small(capsys):
         assert col in rows[0]
     assert rows[1]["m"] == "inf" and rows[1]["sim_m"] == "8"
     assert "points agree" in err
+    # d = 40 is below the d at which the 3 % allowance was measured: the summary says so
+    assert "note: d = 40 is small for the d -> inf theory" in err and "about 12%" in err
 
 
 def test_validate_errors(capsys):

@@ -174,3 +174,13 @@ def test_localized_radius_limits():
     err = localization_error(target, [0, 16, 40], np.array([1e-6, 0.5]))
     assert np.all(err[1:] < 1e-12 * err[0].max())
     assert np.array_equal(err[1], err[2])
+
+
+def test_localized_first_order_statistical_term_is_flagged_at_small_n():
+    from theory.localized import banded_gaussian, error_curve
+
+    curve = error_curve(banded_gaussian(16, 1, 10.0), [10, 100, 1000], [0, 2, None], steps=12)
+    # |N_r| = 1, 5, 16: first order trusted from n = 10 |N_r| on
+    assert curve.first_order.tolist() == [[True, True, True], [False, True, True],
+                                          [False, False, True]]
+    assert "n < 10 |N_r| (n = [10, 100])" in curve.message

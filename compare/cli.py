@@ -583,9 +583,13 @@ def _cmd_localized_radius(args):
         _emit(table, args, None if args.format != "table" else
               ["n", "r", "localization", "statistical", "path", "kl", "r_star"])
         kl_stars = curve.r_star if curve.r_star_kl is None else curve.r_star_kl
-        stars = ", ".join(f"n = {int(n)}: r* = {r} (path side {rp}, closed form {c:.2f})"
-                          for n, r, rp, c in zip(curve.n, kl_stars, curve.r_star,
-                                                  curve.closed_form))
+        if any(r is not None for r in curve.radii):
+            stars = ", ".join(f"n = {int(n)}: r* = {r} (path side {rp}, closed form "
+                              + (f"{c:.2f})" if np.isfinite(c) else "not fitted)")
+                              for n, r, rp, c in zip(curve.n, kl_stars, curve.r_star,
+                                                      curve.closed_form))
+        else:
+            stars = "no finite radius below the lattice diameter: only the global model"
         print(stars, file=sys.stderr)
     if args.plot:
         from .localized_figures import plot_radius_table

@@ -389,7 +389,7 @@ def calculator_table(target=None, ns=(16, 64, 256, 1024), radii=None, *, grid=No
                          "r_star": "*" if r is not None and r == (
                              curve.r_star if curve.r_star_kl is None else curve.r_star_kl)[ni]
                          else "",
-                         "closed_form": float(curve.closed_form[ni]),
+                         "closed_form": _finite_or_none(curve.closed_form[ni]),
                          "first_order": bool(curve.first_order[ri, ni])})
     meta = provenance(kind="localized-radius", target=repr(target), fit=curve.fit,
                       success=curve.success, message=curve.message,
@@ -530,3 +530,8 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
                       device=describe_device(resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
     return Table(list(VALIDATION_COLUMNS), rows, meta)
+
+
+def _finite_or_none(x):
+    """A float for the table, or None (an empty cell) where the theory has no value."""
+    return float(x) if np.isfinite(x) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from _props import _named_error, check, counts, reals
@@ -166,6 +166,14 @@ token = st.one_of(reals().map(repr), st.sampled_from(["nan", "inf", "-1", "0", "
                                                       "abc", "1,2", "1:10:3", "3:1:0"]))
 
 
+def arg(*valid):
+    """A CLI value: one of the ``valid`` ones (a typical setting, lists and ranges included)
+    four times in five, otherwise any token.  With five arguments about a third of the cases
+    are fully valid, so the computing path is exercised as well as the argument checks."""
+    return st.sampled_from([True, True, True, True, False]).flatmap(
+        lambda ok: st.sampled_from(valid) if ok else token)
+
+
 # capsys is reset by every call of _cli, so sharing it across generated cases is safe
 _cli_settings = settings(suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
@@ -177,6 +185,8 @@ def _cli(capsys, argv):
     except SystemExit as exc:  # --help and the like
         code = exc.code
     out, err = capsys.readouterr()
+    if currently_in_test_context():
+        event(f"exit {code}")  # counted by --hypothesis-show-statistics
     assert code in _CODES, (argv, code, err)
     assert "Traceback" not in err, (argv, err)
     if code == 2:
@@ -187,32 +197,59 @@ def _cli(capsys, argv):
 
 
 @_cli_settings
-@given(psi_n=token, psi_p=token, t=token, lam=token, m=token)
+@given(psi_n=arg("2", "0.5,4", "0.1:10:3"), psi_p=arg("4", "1,2,8", "1e-3:1e3:4"),
+       t=arg("0.1", "1e-3,1", "0.01:1:3"), lam=arg("1e-3", "1e-6,1"), m=arg("1", "inf", "1,4,inf"))
 def test_cli_rf_curve(capsys, psi_n, psi_p, t, lam, m):
     _cli(capsys, ["rf", "curve", "--psi-n", psi_n, "--psi-p", psi_p, "--t", t, "--lam", lam,
                   "--m", m, "--format", "csv"])
 
 
 @_cli_settings
-@given(N=token, d=token, m2=token, eps=token, smin=token, smax=token)
+@given(N=arg("18", "10,40"), d=arg("16", "2,100"), m2=arg("16", "1"), eps=arg("0", "0.01"),
+       smin=arg("0.002", "0.01"), smax=arg("80", "10"))
 def test_cli_sampling_bound(capsys, N, d, m2, eps, smin, smax):
     _cli(capsys, ["sampling", "bound", "--N", N, "--d", d, "--m2", m2, "--score-error", eps,
                   "--sigma-min", smin, "--sigma-max", smax, "--format", "csv"])
 
 
 @_cli_settings
-@given(modes=token, dims=token, n=token, t=token, R=token)
+@given(modes=arg("2", "2,3"), dims=arg("3", "3,4"), n=arg("1000", "1e3,1e6"),
+       t=arg("0.5", "0.1,1"), R=arg("1", "2"))
 def test_cli_molrmog_bound(capsys, modes, dims, n, t, R):
     _cli(capsys, ["molrmog", "bound", "--n-modes", modes, "--dims", dims, "--n", n, "--t", t,
                   "--R", R, "--format", "csv"])
 
 
 @_cli_settings
-@given(d=st.sampled_from(["16", "0", "-4", "7", "abc", "1e9", "12"]), r0=token, kappa=token,
-       n=token, radii=st.sampled_from(["0-4", "0,1,2", "-1", "x", "0-400", "3"]))
+@given(d=st.sampled_from(["16", "0", "-4", "7", "abc", "1e9", "12"]), r0=arg("1", "2"),
+       kappa=arg("10", "50"),
+       n=arg("100", "10,1000"), radii=st.sampled_from(["0-4", "0,1,2", "-1", "x", "0-400", "3"]))
 def test_cli_localized_radius(capsys, d, r0, kappa, n, radii):
     _cli(capsys, ["localized", "radius", "--d", d, "--r0", r0, "--kappa", kappa, "--n", n,
                   "--radii", radii, "--steps", "12", "--format", "csv"])
+
+
+@_cli_settings
+@given(t=arg("0.1", "0.01,1"), lam=arg("1e-3"), psi_p=arg("4", "2,8"), eps=arg("0.01", "0.1"),
+       size=st.sampled_from([["--psi-d", "0.5"], ["--psi-d", "0,1.5"], ["--d", "100", "--D", "10"],
+                             ["--d", "10", "--D", "100"], ["--d", "100"], ["--psi-d", "x"]]),
+       m=st.sampled_from(["1", "inf", "0", "-2", "nan"]))
+def test_cli_rf_sample_complexity(capsys, t, lam, psi_p, eps, size, m):
+    _cli(capsys, ["rf", "sample-complexity", "--t", t, "--lam", lam, "--psi-p", psi_p,
+                  "--eps", eps, "--m", m, *size, "--format", "csv"])
+
+
+@_cli_settings
+@given(K=st.sampled_from(["2", "1", "0", "-1", "x", "40"]),
+       d=st.sampled_from(["2", "1-3", "0", "3-1", "50", "a"]),
+       N=st.sampled_from(["1-4", "3", "0", "-2", "2,x"]), D=st.sampled_from(["12", "2", "0", "x"]),
+       noise=arg("0.05", "0"), threshold=arg("0.1", "0.5"),
+       learner=st.sampled_from(["ideal", "oracle", "trained"]))
+def test_cli_molrg_phase(capsys, K, d, N, D, noise, threshold, learner):
+    _cli(capsys, ["molrg", "phase", "--K", K, "--d", d, "--N", N, "--D", D, "--noise", noise,
+                  "--threshold", threshold, "--learner", learner, "--trials", "2",
+                  "--steps", "5", "--restarts", "1", "--quiet", "--device", "cpu",
+                  "--format", "csv"])
 
 
 @pytest.mark.parametrize("argv", [

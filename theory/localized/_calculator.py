@@ -84,7 +84,9 @@ class RadiusCurve:
     r_star_kl : ndarray (Nn,) or None
         Minimizer of ``total_kl`` over the finite radii.
     closed_form : ndarray (Nn,)
-        ``log(c B0 n / V1) / c`` from the fitted models (``fit``).
+        ``log(c B0 n / V1) / c`` from the fitted models (``fit``); ``nan`` when they cannot be
+        fitted (fewer than two finite radii with a positive localization error), which
+        ``message`` says.
     success : bool
         False when some ``r_star`` sits at the largest finite radius (the minimum may lie
         beyond the radii given); ``message`` says which.
@@ -233,6 +235,8 @@ def error_curve(target, n, radii=None, *, delta=1e-2, T=6.0, steps=60,
     ok = not edge
     msg = "r* inside the radii given" if ok else (
         f"r* sits at the largest radius {top} for n = {edge}: extend the radii")
+    if not np.all(np.isfinite(closed)):
+        msg += "; no closed-form r* (needs two finite radii with a positive localization error)"
     sizes = np.array([target.lattice.neighbourhood_size(r) for r in radii], dtype=float)
     first_order = ns[None, :] >= _FIRST_ORDER_FACTOR * sizes[:, None]
     if not first_order.all():

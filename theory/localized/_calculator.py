@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import integer
 from ..molrg._setting import check_samples
 from ._errors import _radii, population_localized_score, site_errors
-from ._gaussian_law import gaussian_kl, reverse_covariance, time_grid
+from ._gaussian_law import _grid_times, gaussian_kl, reverse_covariance, time_grid
 from ._noised import noised_covariance, noised_precision
 
 __all__ = ["RadiusCurve", "error_curve", "discretization_floor", "grid_integral",
@@ -45,13 +46,31 @@ __all__ = ["RadiusCurve", "error_curve", "discretization_floor", "grid_integral"
 
 
 def grid_integral(values, times) -> np.ndarray:
-    """``sum_k (t_{k+1} - t_k) f(t_{k+1})`` along the last axis (the frozen-score sum)."""
-    values = np.asarray(values, dtype=float)
-    return np.sum(values[..., 1:] * np.diff(times), axis=-1)
+    """``sum_k (t_{k+1} - t_k) f(t_{k+1})`` along the last axis (the frozen-score sum).
+
+    ``times`` is an ascending grid of finite times and ``values`` finite, with last axis
+    of the same length; a sum beyond the float64 range is a ValueError naming ``values``."""
+    times = _grid_times(times)
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("values: expected an array of numbers") from None
+    if values.ndim == 0 or values.shape[-1] != times.size:
+        raise ValueError(f"values: the last axis must have one value per time ({times.size}), "
+                         f"got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values: must be finite")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.sum(values[..., 1:] * np.diff(times), axis=-1)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("values: the sum overflows float64")
+    return out
 
 
 def discretization_floor(target, times) -> float:
-    """KL(p_delta || q_delta) when the exact score drives the sampler on ``times``."""
+    """KL(p_delta || q_delta) when the exact score drives the sampler on ``times`` (an
+    ascending grid of diffusion times ``> 0``)."""
+    times = _grid_times(times, positive=True)
     A = noised_precision(target, times)
     Sigma = reverse_covariance(A, times)
     return float(gaussian_kl(noised_covariance(target, times[:1])[0], Sigma))
@@ -142,33 +161,71 @@ def _fit_models(radii, loc, var):
     return fit
 
 
+def _positive(name, x) -> float:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: expected a number (got {x!r})")
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
+    return float(x)
+
+
+def _overflow(name, value):
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name}: the result overflows float64 for these parameters")
+    return value
+
+
 def parametric_radius(n, c, B0, V1) -> np.ndarray:
-    """``r* = log(c B0 n / V1) / c`` (clipped at 0): minimizer of ``B0 e^{-cr} + V1 r / n``."""
-    n = np.asarray(n, dtype=float)
-    if not (c > 0 and B0 > 0 and V1 > 0):
-        return np.full(n.shape, np.nan)
-    return np.maximum(np.log(c * B0 * n / V1) / c, 0.0)
+    """``r* = log(c B0 n / V1) / c`` (clipped at 0): minimizer of ``B0 e^{-cr} + V1 r / n``.
+
+    ``n``: sample counts (integers ``>= 1``); ``c``, ``B0``, ``V1``: finite and ``> 0`` (a
+    failed fit, with NaN or non-positive parameters, is a ValueError naming the parameter)."""
+    n = check_samples("n", n).astype(float)
+    c, B0, V1 = _positive("c", c), _positive("B0", B0), _positive("V1", V1)
+    with np.errstate(over="ignore"):
+        r = (math.log(c) + math.log(B0) - math.log(V1) + np.log(n)) / c
+    return np.maximum(_overflow("c", r), 0.0)
 
 
 def nonparametric_radius(n, c, beta=1.0, m=1, lattice_dim=1) -> np.ndarray:
     """``r* ~ (beta log n / (c m 2^{D-1}))^{1/(D+1)}`` for the nonparametric rate
-    ``n^{-2 beta / (2 beta + m (2r)^D)}`` against ``e^{-c r}`` (reconstructed)."""
-    n = np.asarray(n, dtype=float)
-    D = int(lattice_dim)
-    return (beta * np.log(n) / (c * m * 2.0 ** (D - 1))) ** (1.0 / (D + 1))
+    ``n^{-2 beta / (2 beta + m (2r)^D)}`` against ``e^{-c r}`` (reconstructed).
+
+    ``n``: sample counts (integers ``>= 1``); ``c``, ``beta``, ``m``: finite and ``> 0``;
+    ``lattice_dim``: an integer ``D >= 1``."""
+    n = check_samples("n", n).astype(float)
+    c, beta, m = _positive("c", c), _positive("beta", beta), _positive("m", m)
+    D = integer("lattice_dim", lattice_dim, low=1)
+    log_n = np.log(n)
+    with np.errstate(divide="ignore", over="ignore"):  # n = 1: log n = 0, r* = 0
+        log_r = (math.log(beta) + np.log(log_n) - math.log(c) - math.log(m)
+                 - (D - 1) * math.log(2.0)) / (D + 1)
+        r = np.exp(log_r)
+    return _overflow("c", r)
 
 
 def sample_complexity(eps, sites, c, B0, V1) -> tuple[float, float]:
     """``(r, n)`` reaching joint KL ``eps`` with the parametric model: the radius
     ``r = log(2 b B0 / eps) / c`` makes localization cost eps/2, and ``n = 2 b V1 r / eps``
-    makes estimation cost the other half, i.e. ``n = O(d log d / eps)``."""
-    r = max(0.0, math.log(2 * sites * B0 / eps) / c)
-    return r, 2 * sites * V1 * max(r, 1.0) / eps
+    makes estimation cost the other half, i.e. ``n = O(d log d / eps)``.
+
+    ``eps``, ``c``, ``B0``, ``V1``: finite and ``> 0``; ``sites``: an integer ``b >= 1``.  A
+    result beyond the float64 range is a ValueError naming ``eps``."""
+    eps = _positive("eps", eps)
+    b = integer("sites", sites, low=1)
+    c, B0, V1 = _positive("c", c), _positive("B0", B0), _positive("V1", V1)
+    r = max(0.0, (math.log(2 * b) + math.log(B0) - math.log(eps)) / c)
+    log_n = math.log(2 * b) + math.log(V1) + math.log(max(r, 1.0)) - math.log(eps)
+    if not (math.isfinite(r) and log_n < 709):
+        raise ValueError(f"eps: too small for these parameters, the sample size overflows "
+                         f"(got eps = {eps!r})")
+    return r, math.exp(log_n)
 
 
 def localization_kl(target, radii, times) -> np.ndarray:
     """``KL(p_delta || q[A*_r])`` for each radius: the law generated on ``times`` by the
     infinite-data localized score (``None``: the exact score, i.e. the floor)."""
+    times = _grid_times(times, positive=True)
     C0 = noised_covariance(target, times[:1])[0]
     out = []
     for r in _radii(radii):
@@ -231,7 +288,10 @@ def error_curve(target, n, radii=None, *, delta=1e-2, T=6.0, steps=60,
     else:
         r_star, edge = np.full(ns.shape, -1), []
     fit = _fit_models(radii, loc, var)
-    closed = parametric_radius(ns, fit["c"], fit["B0"], fit["V1"])
+    if all(math.isfinite(fit[k]) and fit[k] > 0 for k in ("c", "B0", "V1")):
+        closed = parametric_radius(ns, fit["c"], fit["B0"], fit["V1"])
+    else:  # too few radii with a localization error, or a fit without decay
+        closed = np.full(ns.shape, np.nan)
     ok = not edge
     msg = "r* inside the radii given" if ok else (
         f"r* sits at the largest radius {top} for n = {edge}: extend the radii")

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import integers
 from ..processes import ou_coefficients
 from ._lattice import check_radius
 from ._noised import _times
+from ._target import check_target
 
 __all__ = ["site_errors", "localization_error", "statistical_variance",
            "population_localized_score"]
@@ -44,7 +46,7 @@ def site_errors(target, radii, t, sites=None):
         Radii (``None``: the global model, whose localization error is 0).
     t : float or array
         Diffusion times ``> 0``.
-    sites : sequence of int, optional
+    sites : int or sequence of int, optional
         Sites to evaluate; default every site, or site 0 alone when the target is translation
         invariant (every site is then equal).
 
@@ -52,11 +54,13 @@ def site_errors(target, radii, t, sites=None):
     -------
     eps_loc, V : arrays of shape ``(R, T, S)`` for R radii, T times and S sites.
     """
+    check_target(target)
     radii, t = _radii(radii), _times(t)
     if sites is None:
         sites = [0] if target.translation_invariant else range(target.dim)
-    sites = np.asarray(list(sites), dtype=int)
-    if sites.size == 0 or sites.min() < 0 or sites.max() >= target.dim:
+    sites = np.asarray(integers("sites", list(sites) if not np.isscalar(sites) else sites,
+                                low=0), dtype=int)
+    if sites.size == 0 or sites.max() >= target.dim:
         raise ValueError(f"sites: indices must lie in 0 .. {target.dim - 1}")
     a, s2 = ou_coefficients(t)
     C = target.covariance
@@ -97,6 +101,7 @@ def population_localized_score(target, r, t) -> np.ndarray:
     """Matrices ``A_t`` of the best radius-r score, ``s_i(x) = -[(C_t)_NN^{-1} x_N]_i`` (the
     marginal score, what the localized estimator converges to as n grows): shape (T, d, d).
     ``r=None`` gives ``P_t``."""
+    check_target(target)
     r, t = check_radius(r), _times(t)
     a, s2 = ou_coefficients(t)
     C = target.covariance

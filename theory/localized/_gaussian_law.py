@@ -11,23 +11,109 @@ from ``t_{k+1}`` down to ``t_k`` the score is frozen at the upper time, ``s(y) =
     Sigma <- Phi Sigma Phi^T + G.
 
 The only errors left are the frozen score on each step and the start from N(0, I) instead of
-``p_T``: with the exact score they give the discretization floor of the KL.
+``p_T``: with the exact score they give the discretization floor of the KL.  Each step is built
+from ``h / 2^m`` (``h / 2^m`` times the norm of the block matrix at most 1) by m squarings
+``(Phi, G) -> (Phi^2, Phi G Phi^T + G)``: in one piece, a step with ``h ||B||`` beyond about 15
+loses every digit of ``E_22`` next to ``E_11 ~ e^{h ||B||}``, and overflows later.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy.linalg import expm
 
+from .._checks import integer
+from ._target import check_target
+
 __all__ = ["time_grid", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",
            "marginal_kl"]
 
+
+def _logdet(name, C):
+    sign, val = np.linalg.slogdet(C)
+    if np.any(sign <= 0):
+        raise ValueError(f"{name}: must be positive definite")
+    return val
+
+
+def _scalar(name, x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: expected a number (got {x!r})")
+    return float(x)
+
+
 def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:
-    """``steps + 1`` log-spaced times from ``delta`` to ``T`` (ascending)."""
+    """``steps + 1`` log-spaced times from ``delta`` to ``T`` (strictly ascending)."""
+    delta, T = _scalar("delta", delta), _scalar("T", T)
     if not (np.isfinite(delta) and np.isfinite(T) and 0 < delta < T):
         raise ValueError(f"delta, T: need 0 < delta < T (got delta={delta!r}, T={T!r})")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps: must be an integer >= 1 (got {steps!r})")
-    return np.geomspace(delta, T, int(steps) + 1)
+    if steps > _MAX_STEPS:
+        raise ValueError(f"steps: at most {_MAX_STEPS} (got {steps!r})")
+    times = np.geomspace(delta, T, int(steps) + 1)
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"delta, T: too close for {steps} distinct steps in float64 "
+                         f"(delta={delta!r}, T={T!r})")
+    return times
+
+
+def _grid_times(times, name="times", positive=False) -> np.ndarray:
+    """A strictly ascending grid of at least two finite times (``> 0`` if ``positive``)."""
+    try:
+        times = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an ascending grid of times") from None
+    if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) \
+            or np.any(np.diff(times) <= 0):
+        raise ValueError(f"{name}: need an ascending grid of at least two finite times")
+    if positive and times[0] <= 0:
+        raise ValueError(f"{name}: diffusion times must be > 0 (got {times[0]!r})")
+    return times
+
+
+def _score_matrices(A, times):
+    try:
+        A = np.asarray(A, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("A: expected an array of score matrices") from None
+    if A.ndim < 3 or A.shape[-1] != A.shape[-2] or A.shape[-3] != times.size:
+        raise ValueError(f"A: expected shape (..., {times.size}, d, d) (got {A.shape})")
+    if not np.all(np.isfinite(A[..., 1:, :, :])):
+        raise ValueError("A: score matrices must be finite")
+    if A[..., 1:, :, :].size and np.abs(A[..., 1:, :, :]).max() > _A_MAX:
+        raise ValueError(f"A: entries must be at most {_A_MAX:g} in magnitude")
+    return A
+
+
+_MAX_STEPS = 10**6
+_A_MAX = 1e100         # score matrix entries
+
+
+def _step_maps(B, h):
+    """``(Phi, G)`` of one step of length ``h`` of ``dSigma = B Sigma + Sigma B^T + 2I``:
+    Van Loan's exponential of the step ``h / 2^m`` with ``h / 2^m ||big||_1 <= 1``, then m
+    squarings ``(Phi, G) -> (Phi^2, Phi G Phi^T + G)``.  (The exponential of a long step in one
+    piece holds ``e^{h |B|}`` and ``e^{-h |B|}`` in one matrix: ``E_22`` and so ``G = Phi
+    E_12`` lose every digit once ``h ||B||`` reaches about 15, and overflow later.)"""
+    d = B.shape[-1]
+    eye = np.eye(d)
+    log2_size = math.log2(h) + math.log2(2.0 * np.abs(B).sum(axis=-2).max() + 2.0)
+    m = max(0, int(math.ceil(log2_size)))                     # ||big||_1 <= 2^m / h
+    hs = h / 2.0 ** m
+    big = np.zeros(B.shape[:-2] + (2 * d, 2 * d))
+    big[..., :d, :d] = -hs * B
+    big[..., d:, d:] = hs * np.swapaxes(B, -1, -2)
+    big[..., :d, d:] = 2.0 * hs * eye
+    E = expm(big)
+    Phi = np.swapaxes(E[..., d:, d:], -1, -2)
+    G = Phi @ E[..., :d, d:]
+    G = 0.5 * (G + np.swapaxes(G, -1, -2))
+    for _ in range(m):
+        G = Phi @ G @ np.swapaxes(Phi, -1, -2) + G
+        Phi = Phi @ Phi
+    return Phi, G
 
 
 def reverse_covariance(A, times, Sigma0=None) -> np.ndarray:
@@ -37,50 +123,101 @@ def reverse_covariance(A, times, Sigma0=None) -> np.ndarray:
     ----------
     A : array ``(..., K + 1, d, d)``
         Score matrices at the grid times (only ``A[..., 1:, :, :]`` is used: each step freezes
-        the score at its upper end).  Leading axes are independent problems.
+        the score at its upper end; those must be finite).  Leading axes are independent
+        problems.
     times : array ``(K + 1,)``
-        Ascending grid, ``times[0] = delta``, ``times[-1] = T``.
+        Ascending finite grid, ``times[0] = delta``, ``times[-1] = T``.
     Sigma0 : array ``(d, d)``, optional
-        Covariance at T (default the identity, the OU stationary law).
+        Covariance at T (default the identity, the OU stationary law): finite, symmetric,
+        positive semi-definite.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter; ``A`` also when the process it drives blows up on this grid (the
+        covariance overflows float64).
     """
-    A = np.asarray(A, dtype=float)
-    times = np.asarray(times, dtype=float)
-    if A.ndim < 3 or A.shape[-1] != A.shape[-2] or A.shape[-3] != times.size:
-        raise ValueError(f"A: expected shape (..., {times.size}, d, d) (got {A.shape})")
-    if times.size < 2 or np.any(np.diff(times) <= 0):
-        raise ValueError("times: need an ascending grid of at least two times")
+    times = _grid_times(times)
+    A = _score_matrices(A, times)
     d = A.shape[-1]
     eye = np.eye(d)
     batch = A.shape[:-3]
-    Sigma = np.broadcast_to(eye if Sigma0 is None else np.asarray(Sigma0, float),
-                            batch + (d, d)).copy()
-    big = np.zeros(batch + (2 * d, 2 * d))
-    for k in range(times.size - 2, -1, -1):
-        h = times[k + 1] - times[k]
-        B = eye - 2.0 * A[..., k + 1, :, :]
-        big[..., :d, :d] = -h * B
-        big[..., d:, d:] = h * np.swapaxes(B, -1, -2)
-        big[..., :d, d:] = 2.0 * h * eye
-        E = expm(big)
-        Phi = np.swapaxes(E[..., d:, d:], -1, -2)
-        G = Phi @ E[..., :d, d:]
-        Sigma = Phi @ Sigma @ np.swapaxes(Phi, -1, -2) + 0.5 * (G + np.swapaxes(G, -1, -2))
+    if Sigma0 is not None:
+        Sigma0 = _covariance("Sigma0", Sigma0, definite=False)
+        if Sigma0.shape != (d, d):
+            raise ValueError(f"Sigma0: expected shape ({d}, {d}) (got {Sigma0.shape})")
+    Sigma = np.broadcast_to(eye if Sigma0 is None else Sigma0, batch + (d, d)).copy()
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported below
+        for k in range(times.size - 2, -1, -1):
+            h = times[k + 1] - times[k]
+            Phi, G = _step_maps(eye - 2.0 * A[..., k + 1, :, :], h)
+            Sigma = Phi @ Sigma @ np.swapaxes(Phi, -1, -2) + G
+            if not np.all(np.isfinite(Sigma)):
+                raise ValueError(f"A: the reverse process driven by this score blows up on "
+                                 f"the step from t = {times[k + 1]:g} to {times[k]:g} (its "
+                                 f"covariance overflows float64)")
     return Sigma
 
 
-def _logdet(C):
-    sign, val = np.linalg.slogdet(C)
-    if np.any(sign <= 0):
-        raise ValueError("covariance: must be positive definite")
-    return val
+_COV_MAX = 1e100   # covariance entries: products of three stay representable
+
+
+def _covariance(name, C, definite=True) -> np.ndarray:
+    """A finite symmetric (semi-)definite matrix or stack of them, entries at most 1e100."""
+    try:
+        C = np.asarray(C, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a covariance matrix") from None
+    if C.ndim < 2 or C.shape[-1] != C.shape[-2] or C.shape[-1] == 0:
+        raise ValueError(f"{name}: expected square matrices (..., d, d) (got shape {C.shape})")
+    if not np.all(np.isfinite(C)):
+        raise ValueError(f"{name}: entries must be finite")
+    scale = np.abs(C).max()
+    if scale > _COV_MAX:
+        raise ValueError(f"{name}: entries must be at most {_COV_MAX:g} in magnitude")
+    if np.abs(C - np.swapaxes(C, -1, -2)).max() > 1e-8 * scale:
+        raise ValueError(f"{name}: must be symmetric")
+    C = 0.5 * (C + np.swapaxes(C, -1, -2))
+    low = np.linalg.eigvalsh(C).min(axis=-1)
+    if definite and np.any(low <= 0):
+        raise ValueError(f"{name}: must be positive definite")
+    if not definite and np.any(low < -1e-10 * scale):
+        raise ValueError(f"{name}: must be positive semi-definite")
+    return C
+
+
+def _pair(C1, C2, definite):
+    C1, C2 = _covariance("C1", C1, definite), _covariance("C2", C2, definite)
+    if C1.shape[-1] != C2.shape[-1]:
+        raise ValueError(f"C2: dimension {C2.shape[-1]} does not match C1's {C1.shape[-1]}")
+    try:
+        np.broadcast_shapes(C1.shape, C2.shape)
+    except ValueError:
+        raise ValueError(f"C2: stack shape {C2.shape} does not broadcast with C1's "
+                         f"{C1.shape}") from None
+    return C1, C2
+
+
+def _finite_result(value, what):
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"C2: {what} overflows float64 (C2 too close to singular for C1)")
+    return value
 
 
 def gaussian_kl(C1, C2) -> np.ndarray:
-    """``KL(N(0, C1) || N(0, C2)) = (tr(C2^{-1} C1) - d + log det C2 - log det C1) / 2``."""
-    C1, C2 = np.asarray(C1, float), np.asarray(C2, float)
+    """``KL(N(0, C1) || N(0, C2)) = (tr(C2^{-1} C1) - d + log det C2 - log det C1) / 2``.
+
+    Both symmetric positive definite with entries at most 1e100 (a ValueError names the
+    one that is not)."""
+    C1, C2 = _pair(C1, C2, definite=True)
     d = C1.shape[-1]
-    tr = np.trace(np.linalg.solve(C2, C1), axis1=-2, axis2=-1)
-    return 0.5 * (tr - d + _logdet(C2) - _logdet(C1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            tr = np.trace(np.linalg.solve(C2, C1), axis1=-2, axis2=-1)
+        except np.linalg.LinAlgError:
+            raise ValueError("C2: singular to working precision") from None
+        out = 0.5 * (tr - d + _logdet("C2", C2) - _logdet("C1", C1))
+    return _finite_result(out, "the KL")
 
 
 def _sqrtm_psd(C):
@@ -89,8 +226,10 @@ def _sqrtm_psd(C):
 
 
 def gaussian_w2(C1, C2) -> np.ndarray:
-    """``W_2`` between centred Gaussians: ``tr(C1 + C2 - 2 (C1^{1/2} C2 C1^{1/2})^{1/2})``^(1/2)."""
-    C1, C2 = np.asarray(C1, float), np.asarray(C2, float)
+    """``W_2`` between centred Gaussians: ``tr(C1 + C2 - 2 (C1^{1/2} C2 C1^{1/2})^{1/2})``^(1/2).
+
+    Both symmetric positive semi-definite with entries at most 1e100."""
+    C1, C2 = _pair(C1, C2, definite=False)
     R = _sqrtm_psd(C1)
     mid = np.linalg.eigvalsh(R @ C2 @ R)
     val = np.trace(C1 + C2, axis1=-2, axis2=-1) - 2.0 * np.sqrt(np.clip(mid, 0, None)).sum(-1)
@@ -98,11 +237,29 @@ def gaussian_w2(C1, C2) -> np.ndarray:
 
 
 def marginal_kl(C1, C2) -> np.ndarray:
-    """Per-site ``KL(N(0, C1_ii) || N(0, C2_ii))``, shape ``(..., d)``."""
-    v1 = np.diagonal(np.asarray(C1, float), axis1=-2, axis2=-1)
-    v2 = np.diagonal(np.asarray(C2, float), axis1=-2, axis2=-1)
-    ratio = v1 / v2
+    """Per-site ``KL(N(0, C1_ii) || N(0, C2_ii))``, shape ``(..., d)``; the diagonals must be
+    finite and ``> 0``."""
+    v1, v2 = (_diagonal(n, C) for n, C in (("C1", C1), ("C2", C2)))
+    if v1.shape[-1] != v2.shape[-1]:
+        raise ValueError(f"C2: dimension {v2.shape[-1]} does not match C1's {v1.shape[-1]}")
+    with np.errstate(over="ignore", under="ignore"):
+        ratio = v1 / v2
+    if not np.all(np.isfinite(ratio) & (ratio > 0)):
+        raise ValueError("C2: the variance ratio C1_ii / C2_ii leaves the float64 range")
     return 0.5 * (ratio - 1.0 - np.log(ratio))
+
+
+def _diagonal(name, C):
+    try:
+        C = np.asarray(C, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a covariance matrix") from None
+    if C.ndim < 2 or C.shape[-1] != C.shape[-2]:
+        raise ValueError(f"{name}: expected square matrices (..., d, d) (got shape {C.shape})")
+    v = np.diagonal(C, axis1=-2, axis2=-1)
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError(f"{name}: diagonal variances must be finite and > 0")
+    return v
 
 
 def girsanov_bound(A, target, times, nodes=8) -> np.ndarray:
@@ -113,23 +270,42 @@ def girsanov_bound(A, target, times, nodes=8) -> np.ndarray:
 
     where the integrand is ``tr P_t - 2 tr A + a_t^2 tr(A C A^T) + sigma_t^2 tr(A A^T)`` (as
     ``C_t P_t = I``), integrated by ``nodes``-point Gauss-Legendre on every step.  It holds
-    exactly, discretization included.  Returns shape ``A.shape[:-3]``."""
-    A = np.asarray(A, dtype=float)[..., 1:, :, :]
-    times = np.asarray(times, dtype=float)
+    exactly, discretization included.  Returns shape ``A.shape[:-3]``.
+
+    ``times`` are diffusion times ``> 0``, ascending; ``A`` has shape ``(..., K + 1, d, d)``
+    with ``d`` the target's sites; ``nodes`` is an integer in ``1 .. 1000``.  A bound beyond
+    the float64 range is a ValueError naming ``A``."""
+    check_target(target)
+    times = _grid_times(times, positive=True)
+    A = _score_matrices(A, times)
+    if A.shape[-1] != target.dim:
+        raise ValueError(f"A: expected {target.dim} x {target.dim} matrices for the target's "
+                         f"sites (got {A.shape[-1]} x {A.shape[-1]})")
+    nodes = integer("nodes", nodes, low=1)
+    if nodes > 1000:
+        raise ValueError(f"nodes: at most 1000 Gauss-Legendre nodes per step (got {nodes})")
+    A = A[..., 1:, :, :]
     C = target.covariance
-    trA = np.trace(A, axis1=-2, axis2=-1)
-    trACA = np.einsum("...ij,jk,...ik->...", A, C, A, optimize=True)
-    trAA = np.einsum("...ij,...ij->...", A, A)
-    x, w = np.polynomial.legendre.leggauss(int(nodes))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+        trA = np.trace(A, axis1=-2, axis2=-1)
+        trACA = np.einsum("...ij,jk,...ik->...", A, C, A, optimize=True)
+        trAA = np.einsum("...ij,...ij->...", A, A)
+    x, w = np.polynomial.legendre.leggauss(nodes)
     lo, hi = times[:-1], times[1:]
     t = 0.5 * (hi - lo)[:, None] * (x[None, :] + 1.0) + lo[:, None]        # (K, nodes)
     wt = 0.5 * (hi - lo)[:, None] * w[None, :]
     a2, s2 = np.exp(-2.0 * t), -np.expm1(-2.0 * t)
     lam = target.eigenvalues
     trP = np.sum(1.0 / (a2[..., None] / lam + s2[..., None]), axis=-1)        # (K, nodes)
-    integrand = (trP - 2.0 * trA[..., None] + a2 * trACA[..., None] + s2 * trAA[..., None])
-    path = np.sum(integrand * wt, axis=(-2, -1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        integrand = (trP - 2.0 * trA[..., None] + a2 * trACA[..., None]
+                     + s2 * trAA[..., None])
+        path = np.sum(integrand * wt, axis=(-2, -1))
     aT2, sT2 = np.exp(-2.0 * times[-1]), -np.expm1(-2.0 * times[-1])
     cT = aT2 / lam + sT2
     prior = 0.5 * np.sum(cT - 1.0 - np.log(cT))
-    return prior + path
+    out = prior + path
+    if not np.all(np.isfinite(out)):
+        raise ValueError("A: the score error integral overflows float64 (score matrices too "
+                         "large)")
+    return out

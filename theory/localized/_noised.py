@@ -24,13 +24,17 @@ import math
 import numpy as np
 
 from ..processes import ou_coefficients
+from ._target import check_target
 
 __all__ = ["noised_covariance", "noised_precision", "decay_rate", "precision_decay_bound",
            "precision_decay", "localization_radius"]
 
 
 def _times(t) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(t, dtype=float))
+    try:
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"t: expected diffusion times (got {t!r})") from None
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"t: diffusion times must be finite and > 0 (got {t!r})")
     return t
@@ -39,7 +43,7 @@ def _times(t) -> np.ndarray:
 def _spectral(target, t, power):
     """``V diag((a^2 / lam + sigma^2)^power) V^T`` for each t: shape (T, d, d)."""
     a, s2 = ou_coefficients(_times(t))
-    lam, V = target.eigenvalues, target.eigenvectors
+    lam, V = check_target(target).eigenvalues, target.eigenvectors
     mid = (a[:, None] ** 2 / lam[None, :] + s2[:, None]) ** power
     return np.einsum("ik,tk,jk->tij", V, mid, V, optimize=True)
 
@@ -54,36 +58,56 @@ def noised_precision(target, t) -> np.ndarray:
     return _spectral(target, t, -1.0)
 
 
+def _decay_logs(target, t):
+    """``(log q_t, log(a_t^2 / sigma_t^2 K_t), q_t, K_t, kappa_t)``, free of cancellation
+    and overflow as t -> 0, where ``kappa_t -> 1``: ``q = (kappa - 1) / (sqrt(kappa) + 1)^2``
+    with ``kappa - 1 = sigma_t^2 (lambda_max - lambda_min) / lo_t``."""
+    t = _times(t)
+    a, s2 = ou_coefficients(t)
+    lam = check_target(target).eigenvalues
+    lo = a ** 2 + s2 * lam[0]
+    hi = a ** 2 + s2 * lam[-1]
+    kap = hi / lo
+    root = np.sqrt(kap)
+    with np.errstate(divide="ignore"):  # kappa_t = 1: q = 0, log q = -inf
+        log_q = np.log(s2 * (lam[-1] - lam[0])) - np.log(lo) - 2.0 * np.log1p(root)
+    q = np.exp(log_q)
+    K = np.maximum(1.0 / lo, (1.0 + root) ** 2 / (2.0 * hi))
+    log_scale = -2.0 * t - np.log(s2) + np.log(K)       # log(a_t^2 / sigma_t^2 K_t)
+    return log_q, log_scale, q, K, kap
+
+
 def decay_rate(target, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(q_t, K_t, kappa_t)`` of the Demko-Moss-Smith bound (module doc), each shape (T,)."""
-    a, s2 = ou_coefficients(_times(t))
-    lo = a ** 2 + s2 * target.eigenvalues[0]
-    hi = a ** 2 + s2 * target.eigenvalues[-1]
-    kap = hi / lo
-    q = (np.sqrt(kap) - 1.0) / (np.sqrt(kap) + 1.0)
-    K = np.maximum(1.0 / lo, (1.0 + np.sqrt(kap)) ** 2 / (2.0 * hi))
+    _, _, q, K, kap = _decay_logs(target, t)
     return q, K, kap
 
 
 def precision_decay_bound(target, t, distances) -> np.ndarray:
     """The bound on ``|[P_t]_ij|`` at the given distances ``>= 1``, shape ``(T, len(distances))``.
 
-    Requires ``r0 >= 1`` (a diagonal precision has ``P_t`` diagonal, nothing to bound)."""
-    if target.r0 < 1:
+    Requires ``r0 >= 1`` (a diagonal precision has ``P_t`` diagonal, nothing to bound).  The
+    prefactor ``a_t^2 / sigma_t^2`` diverges like ``1 / (2t)`` as ``t -> 0``; where the bound
+    exceeds the float64 range it is ``inf`` (a true, if empty, bound)."""
+    if check_target(target).r0 < 1:
         raise ValueError("r0: the decay bound needs a bandwidth >= 1")
-    k = np.atleast_1d(np.asarray(distances, dtype=float))
-    if np.any(k < 1):
-        raise ValueError("distances: the off-diagonal bound holds for distances >= 1")
-    t = _times(t)
-    a, s2 = ou_coefficients(t)
-    q, K, _ = decay_rate(target, t)
-    return (a ** 2 / s2 * K)[:, None] * q[:, None] ** (k[None, :] / target.r0)
+    try:
+        k = np.atleast_1d(np.asarray(distances, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"distances: expected numbers (got {distances!r})") from None
+    if k.ndim != 1 or not np.all(np.isfinite(k)) or np.any(k < 1):
+        raise ValueError("distances: the off-diagonal bound holds for finite distances >= 1")
+    log_q, log_scale, _, _, _ = _decay_logs(target, t)
+    with np.errstate(over="ignore"):  # an overflow is the documented inf
+        return np.exp(log_scale[:, None] + log_q[:, None] * (k[None, :] / target.r0))
 
 
 def precision_decay(target, t, relative=True) -> np.ndarray:
     """``max |[P_t]_ij|`` over pairs at distance k, for ``k = 0 .. diameter``: shape (T, k).
 
     ``relative``: divide each pair's entry by ``[P_t]_ii`` of its row first."""
+    if not isinstance(relative, (bool, np.bool_)):
+        raise ValueError(f"relative: expected True or False (got {relative!r})")
     Pt = noised_precision(target, t)
     dist = target.lattice.distances()
     if relative:
@@ -105,7 +129,7 @@ def localization_radius(target, t, eps=1e-3, method="exact") -> np.ndarray:
     if not (isinstance(eps, (int, float, np.floating)) and 0 < eps < 1):
         raise ValueError(f"eps: relative threshold must be in (0, 1) (got {eps!r})")
     t = _times(t)
-    diam = target.lattice.diameter
+    diam = check_target(target).lattice.diameter
     if method == "exact":
         rel = precision_decay(target, t, relative=True)
         above = rel > eps
@@ -118,13 +142,16 @@ def localization_radius(target, t, eps=1e-3, method="exact") -> np.ndarray:
     if target.r0 == 0:
         return np.zeros(t.shape, dtype=int)
     a, s2 = ou_coefficients(t)
-    q, K, _ = decay_rate(target, t)
+    log_q, log_scale, _, _, _ = _decay_logs(target, t)
     diag_low = 1.0 / (a ** 2 / target.eigenvalues[0] + s2)  # 1 / lambda_max(C_t)
     out = np.zeros(t.shape, dtype=int)
-    for n, (qn, scale, low) in enumerate(zip(q, a ** 2 / s2 * K, diag_low)):
-        if qn <= 0.0:
+    for n, (lq, ls, low) in enumerate(zip(log_q, log_scale, diag_low)):
+        if lq == -np.inf:   # kappa_t = 1: P_t is diagonal
+            continue
+        if not lq < 0:      # q rounds to 1: no decay resolved
+            out[n] = diam
             continue
         # scale q^{(r+1)/r0} <= eps low  <=>  r + 1 >= r0 log(eps low / scale) / log q
-        need = target.r0 * math.log(eps * low / scale) / math.log(qn)
-        out[n] = min(diam, max(0, math.ceil(need - 1e-12) - 1))
+        need = target.r0 * (math.log(eps) + math.log(low) - ls) / lq
+        out[n] = min(diam, max(0, math.ceil(need - 1e-12) - 1)) if need < diam + 2 else diam
     return out

@@ -24,6 +24,9 @@ from ._lattice import Lattice
 __all__ = ["GaussianTarget", "banded_gaussian"]
 
 
+_ENTRY_RANGE = (1e-100, 1e100)  # |P| entries: the covariance and its products stay normal
+
+
 def _lattice(lattice) -> Lattice:
     if isinstance(lattice, Lattice):
         return lattice
@@ -36,7 +39,9 @@ class GaussianTarget:
     Parameters
     ----------
     precision : (d, d) array
-        Symmetric positive-definite precision ``P``; ``d`` equals the number of sites.
+        Symmetric positive-definite precision ``P``; ``d`` equals the number of sites; its
+        largest entry lies in ``[1e-100, 1e100]`` in magnitude and its condition number is
+        below ``1e12``.
     lattice : Lattice or int or tuple
         The sites (an int ``b`` means a periodic chain of b sites).
     r0 : int, optional
@@ -51,21 +56,28 @@ class GaussianTarget:
 
     def __init__(self, precision, lattice, r0=None):
         lat = _lattice(lattice)
-        P = np.array(precision, dtype=float)
+        try:
+            P = np.array(precision, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError("precision: expected a square array of numbers") from None
         b = lat.size
         if P.shape != (b, b):
             raise ValueError(f"precision: expected shape ({b}, {b}) for {b} sites "
                              f"(got {P.shape})")
         if not np.all(np.isfinite(P)):
             raise ValueError("precision: entries must be finite")
-        scale = max(np.abs(P).max(), 1e-300)
+        scale = np.abs(P).max()
+        if not _ENTRY_RANGE[0] <= scale <= _ENTRY_RANGE[1]:
+            raise ValueError(f"precision: the largest entry must lie in [{_ENTRY_RANGE[0]:g}, "
+                             f"{_ENTRY_RANGE[1]:g}] in magnitude (got {scale:.3g})")
         if np.abs(P - P.T).max() > 1e-12 * scale:
             raise ValueError("precision: must be symmetric")
         P = 0.5 * (P + P.T)
         evals, evecs = np.linalg.eigh(P)
         if evals[0] <= 1e-12 * abs(evals[-1]):
-            raise ValueError(f"precision: must be positive definite (smallest eigenvalue "
-                             f"{evals[0]:.3g})")
+            raise ValueError(f"precision: must be positive definite with condition number "
+                             f"below 1e12 (smallest eigenvalue {evals[0]:.3g}, largest "
+                             f"{evals[-1]:.3g})")
         dist = lat.distances()
         support = dist[np.abs(P) > 1e-14 * scale]
         width = int(support.max()) if support.size else 0
@@ -127,6 +139,13 @@ class GaussianTarget:
                 f"r0={self.r0}, kappa={self.kappa:.4g})")
 
 
+def check_target(target) -> GaussianTarget:
+    """``target`` if it is a :class:`GaussianTarget`, else a ValueError naming it."""
+    if not isinstance(target, GaussianTarget):
+        raise ValueError(f"target: expected a GaussianTarget (got {type(target).__name__})")
+    return target
+
+
 def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:
     """The standard banded target ``P = I + (kappa - 1) L / lambda_max(L)`` (see module doc).
 
@@ -138,7 +157,7 @@ def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:
         Bandwidth, ``1 <= r0 < L/2`` for the shortest side ``L`` (otherwise the band wraps onto
         itself and the precision is not banded).
     kappa : float
-        Condition number of ``P``, ``>= 1``.
+        Condition number of ``P``, ``1 <= kappa <= 1e11``.
     """
     lat = _lattice(lattice)
     r0 = _int("r0", r0, low=1)
@@ -149,8 +168,10 @@ def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:
     ok = isinstance(kappa, (int, float, np.integer, np.floating)) and not isinstance(kappa, bool)
     if not ok or not math.isfinite(kappa) or kappa < 1:
         raise ValueError(f"kappa: condition number must be a finite number >= 1 (got {kappa!r})")
-    if kappa > 1e12:  # beyond this the identity is lost to rounding in P's smallest eigenvalue
-        raise ValueError(f"kappa: condition numbers above 1e12 are not resolved in float64 "
+    # near 1e12 the smallest eigenvalue (1) is lost to rounding: eigh resolves it to about
+    # 2e-16 kappa, and GaussianTarget refuses condition numbers of 1e12
+    if kappa > 1e11:
+        raise ValueError(f"kappa: condition numbers above 1e11 are not resolved in float64 "
                          f"(got {kappa!r})")
     dist = lat.distances()
     adj = ((dist >= 1) & (dist <= r0)).astype(float)

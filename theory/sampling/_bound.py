@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._schedules import SamplingGrid
+from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["BoundTerms", "kl_bound", "gaussian_kl", "score_error_profile", "FORMS"]
 
@@ -84,17 +84,21 @@ def score_error_profile(grid: SamplingGrid, score_error=0.0) -> np.ndarray:
     ``score_error`` is a number (the same at every level), an array of length N, or a callable
     of the noise level ``sigma_bar`` returning ``E||S - grad log p||^2`` there.
     """
-    sig = grid.sigmas[:-1]
-    if callable(score_error):
-        eps2 = np.asarray(score_error(sig), dtype=float)
-        eps2 = np.broadcast_to(eps2, sig.shape).astype(float)
-    else:
-        eps2 = np.asarray(score_error, dtype=float)
-        if eps2.ndim == 0:
-            eps2 = np.full(sig.shape, float(eps2))
-        elif eps2.shape != sig.shape:
-            raise ValueError(f"score_error: expected a number, a callable or {sig.size} values "
-                             f"(one per step), got shape {eps2.shape}")
+    sig = check_grid(grid).sigmas[:-1]
+    value = score_error(sig) if callable(score_error) else score_error
+    try:
+        eps2 = np.asarray(value, dtype=float)
+        if callable(score_error):  # a callable may return one value for every level
+            eps2 = np.broadcast_to(eps2, sig.shape).astype(float)
+    except (TypeError, ValueError):
+        what = "the callable returned" if callable(score_error) else "got"
+        raise ValueError(f"score_error: expected a number, a callable or {sig.size} values "
+                         f"(one per step); {what} {value!r}") from None
+    if eps2.ndim == 0:
+        eps2 = np.full(sig.shape, float(eps2))
+    elif eps2.shape != sig.shape:
+        raise ValueError(f"score_error: expected a number, a callable or {sig.size} values "
+                         f"(one per step), got shape {eps2.shape}")
     if not np.all(np.isfinite(eps2)) or np.any(eps2 < 0):
         raise ValueError("score_error: squared score errors must be finite and >= 0")
     return eps2
@@ -124,33 +128,49 @@ def kl_bound(grid: SamplingGrid, d: int, m2: float, score_error=0.0, *,
     eps2 = score_error_profile(grid, score_error)
     v = grid.variances
     dv = v[:-1] - v[1:]
-    if form == "explicit":
-        r = v[:-1] / v[1:]
-        lr = np.log(r)
-        E_I = m2 / (2.0 * v[0])
-        E_S = 0.5 * float(np.sum(dv * eps2))
-        # ln r - 1 + 1/r, accurate for r near 1
-        E_D1 = 0.5 * d * float(np.sum(lr + np.expm1(-lr)))
-        E_D2 = dv[0] / (2.0 * v[0] ** 2) * min(m2, d * v[0])
-        if grid.N >= 2:
-            c = (v[1:-1] ** 2 - v[:-2] * v[2:]) / (2.0 * v[:-2] * v[1:-1] ** 2)
-            E_D3 = float(np.sum(np.clip(c, 0.0, None) * np.minimum(m2, d * v[1:-1])))
-        else:
-            E_D3 = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+        terms = _explicit_terms(v, dv, eps2, d, m2, grid.N) if form == "explicit" else \
+            _paper_terms(grid, v, dv, eps2, d, m2)
+    # the term's main ingredient besides the grid: m2, the score error, or the grid itself
+    for (name, value), culprit in zip(terms.items(),
+                                      ("m2", "score_error", "grid", "m2", "grid")):
+        if not math.isfinite(value):
+            raise ValueError(f"{culprit}: the bound's term {name} overflows float64 on this "
+                             f"grid")
+    return BoundTerms(**terms, form=form)
+
+
+def _explicit_terms(v, dv, eps2, d, m2, N):
+    # v_j / v_{j+1}, v_j^2 and v_{j-1} v_j^2 leave the float64 range on grids that reach
+    # sigma = 1e100 or 1e-100: the terms are written in logs and ratios
+    r = v[:-1] / v[1:]
+    lr = np.where(np.isfinite(r), np.log(r), np.log(v[:-1]) - np.log(v[1:]))
+    E_I = m2 / (2.0 * v[0])
+    E_S = 0.5 * float(np.sum(dv * eps2))
+    # ln r - 1 + 1/r, accurate for r near 1
+    E_D1 = 0.5 * d * float(np.sum(lr + np.expm1(-lr)))
+    E_D2 = dv[0] / v[0] / (2.0 * v[0]) * min(m2, d * v[0])
+    if N >= 2:
+        c = (1.0 - (v[:-2] / v[1:-1]) * (v[2:] / v[1:-1])) / (2.0 * v[:-2])
+        E_D3 = float(np.sum(np.clip(c, 0.0, None) * np.minimum(m2, d * v[1:-1])))
     else:
-        s = grid.times
-        gamma = grid.steps
-        E_I = m2 / v[0]
-        E_S = float(np.sum(gamma * grid.schedule.diffusion_sq(s[:-1]) * eps2))
-        E_D1 = d * float(np.sum(gamma * grid.schedule.ed_integral(s[1:], s[:-1])))
-        E_D2 = m2 * dv[0] / (2.0 * v[0] ** 2)
-        if grid.N >= 2:
-            c = (v[1:-1] ** 2 - v[2:] * v[:-2]) / (v[:-2] * v[1:-1] ** 2)
-            E_D3 = (m2 + d) * float(np.sum(-np.expm1(-v[1:-1]) * c))
-        else:
-            E_D3 = 0.0
-    return BoundTerms(E_I=float(E_I), E_S=float(E_S), E_D1=float(E_D1), E_D2=float(E_D2),
-                      E_D3=float(E_D3), form=form)
+        E_D3 = 0.0
+    return {"E_I": float(E_I), "E_S": E_S, "E_D1": E_D1, "E_D2": float(E_D2), "E_D3": E_D3}
+
+
+def _paper_terms(grid, v, dv, eps2, d, m2):
+    s = grid.times
+    gamma = grid.steps
+    E_I = m2 / v[0]
+    E_S = float(np.sum(gamma * grid.schedule.diffusion_sq(s[:-1]) * eps2))
+    E_D1 = d * float(np.sum(gamma * grid.schedule.ed_integral(s[1:], s[:-1])))
+    E_D2 = m2 * (dv[0] / v[0]) / (2.0 * v[0])
+    if grid.N >= 2:
+        c = (1.0 - (v[2:] / v[1:-1]) * (v[:-2] / v[1:-1])) / v[:-2]
+        E_D3 = (m2 + d) * float(np.sum(-np.expm1(-v[1:-1]) * c))
+    else:
+        E_D3 = 0.0
+    return {"E_I": float(E_I), "E_S": E_S, "E_D1": E_D1, "E_D2": float(E_D2), "E_D3": E_D3}
 
 
 def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
@@ -200,21 +220,39 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
     mean_sq = _nonneg("mean_sq", mean_sq)
     if mean_sq > 0 and np.ptp(lam) > 0:
         raise ValueError("mean_sq: a data mean is supported for isotropic data only")
-    v = grid.variances
+    v = check_grid(grid).variances
     dv = v[:-1] - v[1:]
-    A = v[0] / (lam + v[0]) ** 2 + np.sum(dv[None, :] / (lam[:, None] + v[None, 1:]) ** 2,
-                                          axis=1)
-    E = 1.0 / ((lam + v[-1]) * A)
-    x = np.log(E)
-    kl = weight * float(np.sum(0.5 * (np.expm1(x) - x)))  # E - 1 - ln E, accurate near E = 1
+    # (lam + v_N) A in ratios: (lam + v)^2 leaves the float64 range for v or lam near 1e200
+    sN = lam + v[-1]
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        A = (v[0] / (lam + v[0])) * (sN / (lam + v[0])) + np.sum(
+            (dv[None, :] / (lam[:, None] + v[None, 1:]))
+            * (sN[:, None] / (lam[:, None] + v[None, 1:])), axis=1)
+        E = 1.0 / A
+        x = np.log(E)
+        kl = weight * float(np.sum(0.5 * (np.expm1(x) - x)))  # E - 1 - ln E, accurate near E = 1
+    if not math.isfinite(kl):
+        raise ValueError("data_variance: so large against the grid's noise levels that the KL "
+                         "overflows float64")
     if mean_sq > 0:
-        kl += 0.5 * mean_sq * float((lam[0] + v[-1]) * E[0] / (lam[0] + v[0]) ** 2)
+        with np.errstate(over="ignore"):
+            kl += 0.5 * mean_sq * float((lam[0] + v[-1]) / (lam[0] + v[0]) * E[0]
+                                        / (lam[0] + v[0]))
+        if not math.isfinite(kl):
+            raise ValueError("mean_sq: the mean's part of the KL overflows float64")
     if score_bias is not None:
-        b = np.asarray(score_bias, dtype=float)
+        try:
+            b = np.asarray(score_bias, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"score_bias: expected {dv.size} finite numbers (one per "
+                             f"step)") from None
         if b.shape != dv.shape or not np.all(np.isfinite(b)):
             raise ValueError(f"score_bias: expected {dv.size} finite numbers (one per step)")
         if np.ptp(lam) > 0 or mean_sq > 0:
             raise ValueError("score_bias: supported for isotropic centred data only")
-        m_N = (lam[0] + v[-1]) * float(np.sum(dv * b / (lam[0] + v[1:])))
-        kl += 0.5 * m_N**2 * float(E[0]) / (lam[0] + v[-1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            m_N = (lam[0] + v[-1]) * float(np.sum(dv * b / (lam[0] + v[1:])))
+            kl += 0.5 * (m_N / (lam[0] + v[-1])) * m_N * float(E[0])
+        if not math.isfinite(kl):
+            raise ValueError("score_bias: the shifted mean's part of the KL overflows float64")
     return kl

@@ -14,13 +14,32 @@ __all__ = ["bound_optimal_rho", "rho_scan", "edm_leading_discretization", "steps
            "beta_edm", "beta_song", "score_error_factor"]
 
 
+def _number(name, x):
+    """``x`` as a float (NaN and infinities included), or a ValueError naming ``name``."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer,
+                                                               np.floating)):
+        raise ValueError(f"{name}: expected a number (got {x!r})")
+    return float(x)
+
+
 def _check_sigmas(sigma_min, sigma_max):
+    sigma_min, sigma_max = _number("sigma_min", sigma_min), _number("sigma_max", sigma_max)
     if not (math.isfinite(sigma_min) and math.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
         raise ValueError(f"sigma_min: need 0 < sigma_min < sigma_max (got {sigma_min!r}, "
                          f"{sigma_max!r})")
     if sigma_min < SIGMA_RANGE[0] or sigma_max > SIGMA_RANGE[1]:
         raise ValueError(f"sigma_min: noise levels must lie in [{SIGMA_RANGE[0]:g}, "
                          f"{SIGMA_RANGE[1]:g}] (got {sigma_min!r}, {sigma_max!r})")
+
+
+def _positive_array(name, x):
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers (got {x!r})") from None
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
+    return arr
 
 
 def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:
@@ -37,7 +56,9 @@ def rho_scan(N: int, rhos, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
     """``E_D`` of EDM's polynomial grid (EDM schedule) for each rho, and of the geometric grid
     (the rho -> inf limit).  Returns ``(rhos, E_D array, geometric E_D, argmin rho)``; the
     argmin is ``inf`` when the geometric limit is lowest [DERIVED]."""
-    rhos = np.asarray(rhos, dtype=float).ravel()
+    rhos = _positive_array("rhos", rhos).ravel()
+    if rhos.size == 0:
+        raise ValueError("rhos: at least one rho is needed")
     ed = np.array([kl_bound(edm_grid(N, sigma_min, sigma_max, r), d, m2, form=form).E_D
                    for r in rhos])
     geo = kl_bound(geometric_grid(N, sigma_min, sigma_max, schedule="edm"), d, m2,
@@ -50,8 +71,24 @@ def edm_leading_discretization(N, sigma_min=0.002, sigma_max=80.0, rho=7.0, d=1)
     """``d rho^2 [(T/delta)^(1/(2 rho)) - (delta/T)^(1/(2 rho))]^2 / N``: the large-N value of
     ``d sum_j gamma_j^2 / s_j^2`` on EDM's grid [DERIVED, research note 2.3(a)]."""
     _check_sigmas(sigma_min, sigma_max)
-    q = (sigma_max / sigma_min) ** (1.0 / (2.0 * rho))
-    return d * rho**2 * (q - 1.0 / q) ** 2 / np.asarray(N, dtype=float)
+    rho = _number("rho", rho)
+    if not (math.isfinite(rho) and rho > 0):
+        raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
+    d = _number("d", d)
+    if not (math.isfinite(d) and d >= 1):
+        raise ValueError(f"d: must be finite and >= 1 (got {d!r})")
+    N = _positive_array("N", N)
+    if np.any(N < 1):
+        raise ValueError(f"N: the number of steps must be >= 1 (got {N!r})")
+    log_q = math.log(sigma_max / sigma_min) / (2.0 * rho)
+    if log_q > 350:  # q^2 would overflow
+        raise ValueError(f"rho: too small, (sigma_max/sigma_min)^(1/rho) overflows "
+                         f"(got {rho!r})")
+    with np.errstate(over="ignore"):  # an overflow is reported below, by name
+        out = d * (2.0 * rho * math.sinh(log_q)) ** 2 / N   # finite for any large rho
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"d: too large, the leading term overflows (got d = {d!r})")
+    return out
 
 
 def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=7.0):
@@ -93,17 +130,32 @@ def beta_edm(sigma, p_mean=-1.2, p_std=1.2, sigma_data=0.5):
     """EDM's total weighting on ``E||sigma s + xi||^2`` per unit ``sigma`` (unnormalised,
     without ``1/(sqrt(2 pi) P_std)``) [PAPER eq. (12)]:
     ``exp(-(ln sigma - P_mean)^2 / (2 P_std^2)) (sigma^2 + sigma_data^2) / (sigma sigma_data^2)``.
-    Bell-shaped in ``ln sigma``."""
-    s = np.asarray(sigma, dtype=float)
-    return (np.exp(-(np.log(s) - p_mean) ** 2 / (2.0 * p_std**2)) * (s**2 + sigma_data**2)
-            / (s * sigma_data**2))
+    Bell-shaped in ``ln sigma``.  ``sigma``, ``p_std`` and ``sigma_data`` must be finite and
+    ``> 0``; a value beyond the float64 range is a ``ValueError``."""
+    s = _positive_array("sigma", sigma)
+    p_mean = _number("p_mean", p_mean)
+    if not math.isfinite(p_mean):
+        raise ValueError(f"p_mean: must be finite (got {p_mean!r})")
+    p_std = float(_positive_array("p_std", _number("p_std", p_std)))
+    sd = float(_positive_array("sigma_data", _number("sigma_data", sigma_data)))
+    ls, lsd = np.log(s), math.log(sd)
+    with np.errstate(over="ignore"):  # in logs; exp(-inf) = 0 is the right limit
+        z = (ls - p_mean) / p_std
+        log_b = -0.5 * z * z + np.logaddexp(2.0 * ls, 2.0 * lsd) - ls - 2.0 * lsd
+        out = np.exp(log_b)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("sigma: beta_EDM overflows float64 for these sigma and sigma_data")
+    return out
 
 
 def beta_song(sigma, sigma_min=0.02, sigma_max=100.0):
     """Song's VE total weighting (log-uniform sigma, weight ``1/sigma^2`` on ``||D - y||^2``):
-    ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [DERIVED] (monotone, not bell)."""
-    s = np.asarray(sigma, dtype=float)
-    return np.where((s >= sigma_min) & (s <= sigma_max), 1.0 / s, 0.0)
+    ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [DERIVED] (monotone, not bell).
+    ``sigma`` must be finite and ``> 0``."""
+    s = _positive_array("sigma", sigma)
+    _check_sigmas(sigma_min, sigma_max)
+    inside = (s >= sigma_min) & (s <= sigma_max)
+    return np.divide(1.0, s, out=np.zeros_like(s), where=inside)
 
 
 def score_error_factor(N, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=7.0,

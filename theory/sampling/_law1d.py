@@ -14,8 +14,10 @@ nine kernel standard deviations either side, so the periodic wrap is below ``e^-
 score need not give an increasing map; such a step is handled when its noise is wide (standard
 deviation at least eight grid spacings): the mass at each mapped node is shared between its two
 neighbouring grid points (mass and mean kept) before the convolution, whose smoothing makes the
-sharing error second order in the spacing over the width. Otherwise the step is refused with a
-``ValueError``. Accuracy is set by ``n_nodes``; :func:`sampler_law_1d` can report the change when
+sharing error second order in the spacing over the width; the same sharing is used when an
+increasing map pushes the density onto fewer than 16 grid spacings. Otherwise the step is refused
+with a ``ValueError``, as is a grid that does not resolve the target. Accuracy is set by
+``n_nodes``; :func:`sampler_law_1d` can report the change when
 the node count is halved. The result is a reference for the Monte Carlo sampler and the exact KL of
 what is sampled, ``KL(p_delta || q_N)``, for non-Gaussian data.
 """
@@ -29,13 +31,15 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from ._mixture import GaussianMixture
-from ._schedules import SamplingGrid
+from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["SamplerLaw1D", "sampler_law_1d", "mixture_score_1d"]
 
 _TRIM = 1e-25
 _KERNEL_SDS = 9.0
 _DEPOSIT_MIN_WIDTH = 8.0
+_SPLINE_MIN_SPAN = 16.0     # grid spacings the push-forward must span to be interpolated
+_TARGET_MASS_TOL = 1e-3     # the target's mass on the final grid must be 1 to this
 
 
 def _deposit(y, mass, z):
@@ -55,8 +59,9 @@ class SamplerLaw1D:
     """Final density of the chain on a uniform grid.
 
     ``x``, ``density`` (normalised), ``target`` (``p_delta`` on ``x``), ``kl`` (``KL(p_delta ||
-    q_N)``), ``mass_error`` (``1 - int q_N`` before normalisation), ``kl_change`` (``kl`` minus
-    the value with half the nodes, ``nan`` unless requested), ``n_nodes``."""
+    q_N)``; ``inf`` where ``q_N`` vanishes to round-off where ``p_delta`` does not),
+    ``mass_error`` (``1 - int q_N`` before normalisation), ``kl_change`` (``kl`` minus the value
+    with half the nodes, ``nan`` unless requested), ``n_nodes``."""
 
     x: np.ndarray
     density: np.ndarray
@@ -74,15 +79,32 @@ class SamplerLaw1D:
 def mixture_score_1d(mixture: GaussianMixture, score_shift=None):
     """``(score, dscore)`` callables ``(x, v, j)`` of a one-dimensional mixture's exact score,
     plus a constant ``score_shift[j]`` at step j when given (a controlled score error with
-    squared size ``score_shift[j]**2``)."""
-    shift = None if score_shift is None else np.asarray(score_shift, dtype=float)
+    squared size ``score_shift[j]**2``).  ``x`` is an array of points (any shape), ``v`` the
+    noise variance and ``j`` the step, an integer index into ``score_shift``."""
+    if not isinstance(mixture, GaussianMixture) or mixture.d != 1:
+        raise ValueError("mixture: a one-dimensional GaussianMixture is needed")
+    shift = None
+    if score_shift is not None:
+        try:
+            shift = np.asarray(score_shift, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"score_shift: expected numbers (got {score_shift!r})") from None
+        if shift.ndim != 1 or not np.all(np.isfinite(shift)):
+            raise ValueError("score_shift: expected a vector of finite shifts, one per step")
+
+    def shift_at(j):
+        if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not (
+                0 <= j < shift.size):
+            raise ValueError(f"j: step index out of range for {shift.size} score shifts "
+                             f"(got {j!r})")
+        return shift[j]
 
     def score(x, v, j):
-        s = mixture.score(x, v)[..., 0]
-        return s if shift is None else s + shift[j]
+        s = mixture.score(np.asarray(x, dtype=float)[..., None], v)[..., 0]
+        return s if shift is None else s + shift_at(j)
 
     def dscore(x, v, j):
-        return mixture.score_derivative_1d(x, v)
+        return mixture.score_derivative_1d(np.asarray(x, dtype=float)[..., None], v)
 
     return score, dscore
 
@@ -102,28 +124,68 @@ def sampler_law_1d(grid: SamplingGrid, mixture: GaussianMixture, score: Callable
         Any score (e.g. a trained network wrapped to numpy) and its derivative in ``x``; when
         ``dscore`` is None the step map is differentiated numerically on the grid.
     n_nodes : int
-        Grid points per step.
+        Grid points per step, ``256 .. 2^24``.
     check : bool
         Also run with ``n_nodes // 2`` and report the change of the KL in ``kl_change``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: a score or derivative that is not finite or not of the shape of
+        ``x``, a step map that cannot be propagated (``score``), or a grid too coarse for the
+        density or the target (``n_nodes``).
     """
+    check_grid(grid)
     if not isinstance(mixture, GaussianMixture) or mixture.d != 1:
         raise ValueError("mixture: a one-dimensional GaussianMixture is needed")
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 256:
         raise ValueError(f"n_nodes: must be an integer >= 256 (got {n_nodes!r})")
+    if n_nodes > 2**24:
+        raise ValueError(f"n_nodes: at most 2^24 grid points (got {n_nodes!r})")
+    if score is not None and not callable(score):
+        raise ValueError(f"score: expected a callable (x, v, j) -> array (got {score!r})")
+    if dscore is not None and not callable(dscore):
+        raise ValueError(f"dscore: expected a callable (x, v, j) -> array (got {dscore!r})")
+    if not isinstance(check, (bool, np.bool_)):
+        raise ValueError(f"check: expected True or False (got {check!r})")
+    mixture.check_v(grid.variances[-1])
     if score is None:
         score, dscore = mixture_score_1d(mixture)
-    x, q = _propagate(grid, mixture, score, dscore, int(n_nodes))
-    mass = float(np.trapezoid(q, x))
-    q = q / mass
-    target = np.exp(mixture.log_density(x, grid.variances[-1]))
-    kl = _kl_on_grid(x, target, q)
+    x, q, target, kl, mass = _law(grid, mixture, score, dscore, int(n_nodes))
     change = math.nan
     if check:
-        x2, q2 = _propagate(grid, mixture, score, dscore, int(n_nodes) // 2)
-        q2 = q2 / np.trapezoid(q2, x2)
-        change = kl - _kl_on_grid(x2, np.exp(mixture.log_density(x2, grid.variances[-1])), q2)
+        kl_half = _law(grid, mixture, score, dscore, int(n_nodes) // 2)[3]
+        change = kl - kl_half if math.isfinite(kl) or math.isfinite(kl_half) else 0.0
     return SamplerLaw1D(x=x, density=q, target=target, kl=kl, mass_error=1.0 - mass,
                         kl_change=change, n_nodes=int(n_nodes))
+
+
+def _law(grid, mixture, score, dscore, M):
+    """``(x, q, target, kl, mass)`` on ``M`` nodes; a grid that does not resolve the sampled
+    density or the target is a ValueError naming ``n_nodes``."""
+    x, q = _propagate(grid, mixture, score, dscore, M)
+    mass = float(np.trapezoid(q, x))
+    if not (math.isfinite(mass) and mass > 0):
+        raise ValueError(f"n_nodes: the grid of {M} points does not resolve the sampled density "
+                         f"(its mass on the grid is {mass:g})")
+    q = q / mass
+    target = np.exp(mixture.log_density(x, grid.variances[-1]))
+    tmass = float(np.trapezoid(target, x))
+    if not abs(tmass - 1.0) <= _TARGET_MASS_TOL:
+        raise ValueError(f"n_nodes: the grid of {M} points (spacing {x[1] - x[0]:.3g}) does not "
+                         f"resolve the target p_delta (its mass on the grid is {tmass:.6g})")
+    return x, q, target, _kl_on_grid(x, target, q), mass
+
+
+def _evaluate(fn, name, xs, v, j):
+    """``fn(xs, v, j)`` as a finite float array of the shape of ``xs``."""
+    out = np.asarray(fn(xs, v, j), dtype=float)
+    if out.shape != xs.shape:
+        raise ValueError(f"{name}: must return an array of the shape of x ({xs.shape}), got "
+                         f"{out.shape} at step {j}")
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name}: returned non-finite values at step {j}")
+    return out
 
 
 def _kl_on_grid(x, p, q):
@@ -143,16 +205,21 @@ def _propagate(grid, mixture, score, dscore, M):
     mu_k = mixture.means[:, 0]
     for j in range(grid.N):
         dv = v[j] - v[j + 1]
+        if not f.max() > 0:
+            raise ValueError(f"n_nodes: the grid of {M} points lost the density at step {j}")
         keep = np.flatnonzero(f > _TRIM * f.max())
         a, b = keep[0], keep[-1]
         if b - a < 8:
             raise ValueError(f"n_nodes: too few grid points resolve the density at step {j}")
         xs, fs = x[a:b + 1], f[a:b + 1]
-        y = xs + dv * np.asarray(score(xs, v[j], j), dtype=float)
-        if dscore is None:
-            dmu = np.gradient(y, xs, edge_order=2)   # second order, one-sided at the edges
-        else:
-            dmu = 1.0 + dv * np.asarray(dscore(xs, v[j], j), dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            y = xs + dv * _evaluate(score, "score", xs, v[j], j)
+            if dscore is None:
+                dmu = np.gradient(y, xs, edge_order=2)   # second order, one-sided at the edges
+            else:
+                dmu = 1.0 + dv * _evaluate(dscore, "dscore", xs, v[j], j)
+        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(dmu))):
+            raise ValueError(f"score: the step map x + Delta v S(x) overflows at step {j}")
         monotone = bool(np.all(dmu > 0) and np.all(np.diff(y) > 0))
         sd = math.sqrt(dv)
         lo, hi = y.min() - _KERNEL_SDS * sd, y.max() + _KERNEL_SDS * sd
@@ -161,11 +228,14 @@ def _propagate(grid, mixture, score, dscore, M):
             lo, hi = min(lo, mu_k.min() - spread), max(hi, mu_k.max() + spread)
         z = np.linspace(lo, hi, M)
         h = z[1] - z[0]
-        if monotone:
+        if monotone and y[-1] - y[0] >= _SPLINE_MIN_SPAN * h:
             gz = CubicSpline(y, fs / dmu, extrapolate=False)(z)
             gz = np.where(np.isfinite(gz) & (gz > 0), gz, 0.0)
         elif sd >= _DEPOSIT_MIN_WIDTH * h:
             gz = _deposit(y, fs * (x[1] - x[0]), z) / h
+        elif monotone:
+            raise ValueError(f"n_nodes: the grid of {M} points resolves neither the pushed "
+                             f"density nor the step's noise at step {j}")
         else:
             raise ValueError(f"score: the step map x + Delta v S(x) is not increasing at step {j} "
                              f"and the step's noise is too narrow to smooth it on the grid; "

@@ -11,15 +11,34 @@ score.  Backward grids are stored from the largest noise down:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.integrate import quad
+from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 
 __all__ = ["VarianceSchedule", "SamplingGrid", "EDM", "SONG", "get_schedule", "custom_schedule",
            "edm_grid", "geometric_grid", "uniform_grid", "user_grid", "make_grid", "GRID_KINDS"]
+
+
+def _positive(name, x):
+    """``x`` as a float array of finite values > 0, or a ValueError naming ``name``."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers (got {x!r})") from None
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
+    return arr
+
+
+def _representable(name, value, what):
+    """``value`` if every entry is finite, else a ValueError naming ``name``."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name}: {what} overflows float64 here")
+    return value
 
 
 @dataclass(frozen=True)
@@ -27,7 +46,10 @@ class VarianceSchedule:
     """``sigma_bar(t)``, its inverse and the diffusion coefficient ``sigma_t^2``.
 
     ``ed_integral(a, b)`` is ``int_a^b sigma_u^4 / sigma_bar_u^4 du`` (the first
-    discretization term of Theorem 2), in closed form where known.
+    discretization term of Theorem 2), in closed form where known.  The four fields are
+    callables of arrays; those of :data:`EDM`, :data:`SONG` and :func:`custom_schedule` take
+    times and noise levels that are finite and ``> 0`` and raise a ``ValueError`` naming the
+    argument (``t``, ``s``, ``a``, ``b``) otherwise, or when the result overflows.
     """
 
     name: str
@@ -36,21 +58,44 @@ class VarianceSchedule:
     diffusion_sq: Callable
     ed_integral: Callable
 
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f"name: a schedule's name must be a string (got {self.name!r})")
+        for field in ("sigma_bar", "inverse", "diffusion_sq", "ed_integral"):
+            if not callable(getattr(self, field)):
+                raise ValueError(f"{field}: must be callable (got {getattr(self, field)!r})")
+
     def __repr__(self):
         return f"VarianceSchedule({self.name!r})"
 
 
+def _edm_ed_integral(a, b):
+    a, b = _positive("a", a), _positive("b", b)
+    with np.errstate(over="ignore"):
+        ia, ib = 1.0 / a, 1.0 / b
+    _representable("a", ia, "1 / a")
+    _representable("b", ib, "1 / b")
+    return ia - ib
+
+
+def _song_inverse(s):
+    s = _positive("s", s)
+    with np.errstate(over="ignore", under="ignore"):
+        t = _representable("s", s ** 2, "s^2")
+    if np.any(t <= 0):
+        raise ValueError(f"s: s^2 underflows to 0 (got {s!r})")
+    return t
+
+
 EDM = VarianceSchedule(
-    name="edm", sigma_bar=lambda t: np.asarray(t, float), inverse=lambda s: np.asarray(s, float),
-    diffusion_sq=lambda t: np.asarray(t, float),
-    ed_integral=lambda a, b: 1.0 / np.asarray(a, float) - 1.0 / np.asarray(b, float))
+    name="edm", sigma_bar=lambda t: _positive("t", t), inverse=lambda s: _positive("s", s),
+    diffusion_sq=lambda t: _positive("t", t), ed_integral=_edm_ed_integral)
 """Karras et al. (EDM): ``sigma_bar(t) = t``, ``sigma_t^2 = t`` [PAPER]."""
 
 SONG = VarianceSchedule(
-    name="song", sigma_bar=lambda t: np.sqrt(np.asarray(t, float)),
-    inverse=lambda s: np.asarray(s, float) ** 2,
-    diffusion_sq=lambda t: np.full_like(np.asarray(t, float), 0.5),
-    ed_integral=lambda a, b: 0.25 * (1.0 / np.asarray(a, float) - 1.0 / np.asarray(b, float)))
+    name="song", sigma_bar=lambda t: np.sqrt(_positive("t", t)), inverse=_song_inverse,
+    diffusion_sq=lambda t: np.full_like(_positive("t", t), 0.5),
+    ed_integral=lambda a, b: 0.25 * _edm_ed_integral(a, b))
 """Song et al. VE in EDM's parametrisation: ``sigma_bar(t) = sqrt(t)``, ``sigma_t^2 = 1/2``
 [PAPER]."""
 
@@ -59,40 +104,88 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
                     h: float = 1e-6) -> VarianceSchedule:
     """A variance schedule from any increasing ``sigma_bar(t) > 0`` on ``t > 0``.
 
-    The inverse is found by bracketing on ``(0, t_max]``; ``sigma_t^2 = sigma_bar sigma_bar'``
-    uses a central difference of relative step ``h``; ``ed_integral`` is adaptive quadrature.
+    The inverse is found by bracketing on ``(0, t_max]`` (``t_max > 1e-6``; a noise level
+    outside ``sigma_bar((0, t_max])`` is a ``ValueError`` naming ``s``); ``sigma_t^2 =
+    sigma_bar sigma_bar'`` uses a central difference of relative step ``h`` in ``(0, 1)``;
+    ``ed_integral`` is adaptive quadrature.  Where ``sigma_bar`` turns out not finite, not
+    positive or not increasing at a requested time, the error names ``schedule``.
     """
     if not callable(sigma_bar):
         raise ValueError("schedule: expected 'edm', 'song' or a callable sigma_bar(t)")
+    if not isinstance(name, str):
+        raise ValueError(f"name: a schedule's name must be a string (got {name!r})")
+    if not (isinstance(t_max, (int, float, np.integer, np.floating)) and not isinstance(t_max, bool)
+            and math.isfinite(t_max) and t_max > 1e-6):
+        raise ValueError(f"t_max: must be a finite number > 1e-6 (got {t_max!r})")
+    if not (isinstance(h, (int, float, np.integer, np.floating)) and not isinstance(h, bool)
+            and 0 < h < 1):
+        raise ValueError(f"h: the relative difference step must lie in (0, 1) (got {h!r})")
+    t_max = float(t_max)
+
+    def raw(t):
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
+            return np.asarray(np.vectorize(lambda x: float(sigma_bar(x)), otypes=[float])(
+                np.asarray(t, float)), float)
 
     def sb(t):
-        return np.asarray(np.vectorize(lambda x: float(sigma_bar(x)))(np.asarray(t, float)),
-                          float)
+        t = _positive("t", t)
+        out = raw(t)
+        if not np.all(np.isfinite(out)) or np.any(out <= 0):
+            raise ValueError(f"schedule: sigma_bar(t) must be finite and > 0 (it is not at "
+                             f"t = {t[~(np.isfinite(out) & (out > 0))].ravel()[0]:g})")
+        return out
 
-    probe = sb(np.geomspace(1e-6, min(t_max, 1e6), 41))
+    probe = raw(np.geomspace(1e-6, min(t_max, 1e6), 41))
     if not np.all(np.isfinite(probe)) or np.any(probe <= 0) or np.any(np.diff(probe) <= 0):
         raise ValueError("schedule: sigma_bar(t) must be finite, positive and increasing in t")
 
     def inverse(s):
-        s = np.asarray(s, float)
+        s = _positive("s", s)
+        lo, hi = 1e-300, t_max
+        s_lo, s_hi = float(raw(lo)), float(raw(hi))
+
+        def f(t):
+            with np.errstate(all="ignore"):
+                return float(sigma_bar(t))
 
         def one(x):
-            lo, hi = 1e-300, float(t_max)
-            if not (sb(lo) <= x <= sb(hi)):
-                raise ValueError(f"schedule: sigma_bar never reaches {x:g} on (0, {t_max:g}]")
-            return brentq(lambda t: float(sigma_bar(t)) - x, lo, hi, xtol=1e-300, rtol=1e-14)
+            if not (s_lo <= x <= s_hi):
+                raise ValueError(f"s: sigma_bar never reaches {x:g} on (0, {t_max:g}]")
+            try:
+                t, res = brentq(lambda t: f(t) - x, lo, hi, xtol=1e-300, rtol=1e-14,
+                                full_output=True, disp=False)
+            except ValueError:  # f(lo) - x and f(hi) - x of one sign: not a bracket after all
+                raise ValueError(f"schedule: sigma_bar is not increasing on (0, {t_max:g}]; "
+                                 f"the level {x:g} cannot be bracketed") from None
+            if not res.converged:
+                raise RuntimeError(f"schedule: the inverse of sigma_bar at {x:g} did not "
+                                   f"converge ({res.flag})")
+            return t
 
-        return np.vectorize(one)(s).astype(float)
+        return np.vectorize(one, otypes=[float])(s)
 
     def diffusion_sq(t):
-        t = np.asarray(t, float)
+        t = _positive("t", t)
         dt = h * t
-        return sb(t) * (sb(t + dt) - sb(t - dt)) / (2.0 * dt)
+        with np.errstate(all="ignore"):
+            out = sb(t) * (sb(t + dt) - sb(t - dt)) / (2.0 * dt)
+        _representable("t", out, "sigma_t^2")
+        if np.any(out < 0):
+            raise ValueError("schedule: sigma_bar(t) is not increasing near the requested t")
+        return out
 
     def ed_integral(a, b):
-        f = (lambda u: (float(diffusion_sq(u)) / float(sb(u)) ** 2) ** 2)
-        return np.vectorize(lambda x, y: quad(f, x, y, limit=200)[0])(np.asarray(a, float),
-                                                                     np.asarray(b, float))
+        a, b = _positive("a", a), _positive("b", b)
+
+        def f(u):
+            with np.errstate(all="ignore"):  # inf or nan: reported below, by name
+                r = np.float64(diffusion_sq(u)) / np.float64(sb(u)) ** 2
+                return float(r * r)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IntegrationWarning)
+            out = np.vectorize(lambda x, y: quad(f, x, y, limit=200)[0], otypes=[float])(a, b)
+        return _representable("a", out, "the integral of sigma_u^4 / sigma_bar_u^4")
 
     return VarianceSchedule(name=name, sigma_bar=sb, inverse=inverse, diffusion_sq=diffusion_sq,
                             ed_integral=ed_integral)
@@ -115,6 +208,9 @@ def get_schedule(schedule) -> VarianceSchedule:
     raise ValueError(f"schedule: expected 'edm', 'song' or a callable, got {schedule!r}")
 
 
+SIGMA_RANGE = (1e-100, 1e100)  # noise levels whose square and reciprocal square are normal
+
+
 @dataclass(frozen=True)
 class SamplingGrid:
     """A backward grid: times ``s_0 = T > ... > s_N = delta`` of a variance schedule.
@@ -122,12 +218,38 @@ class SamplingGrid:
     Attributes (arrays of length ``N + 1`` unless stated): ``times``, ``sigmas``
     (``sigma_bar(s_j)``), ``variances`` (``v_j``); ``steps`` (``gamma_j = s_j - s_{j+1}``,
     length N); ``N``; ``kind`` (how it was built) and ``rho`` (polynomial exponent or None).
+    Built directly, the times must be finite, ``> 0`` and strictly decreasing, with noise levels
+    in ``[1e-100, 1e100]`` (a ValueError names the field otherwise).
     """
 
     schedule: VarianceSchedule
     times: np.ndarray
     kind: str = "user"
     rho: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.schedule, VarianceSchedule):
+            raise ValueError(f"schedule: expected a VarianceSchedule (get_schedule makes one; "
+                             f"got {type(self.schedule).__name__})")
+        try:
+            times = np.asarray(self.times, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError("times: expected a decreasing sequence of times") from None
+        if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) \
+                or np.any(times <= 0) or np.any(np.diff(times) >= 0):
+            raise ValueError("times: need at least two finite times > 0, strictly decreasing")
+        sig = np.asarray(self.schedule.sigma_bar(times), dtype=float)
+        if sig.shape != times.shape or np.any(np.diff(sig) >= 0) \
+                or sig.min() < SIGMA_RANGE[0] or sig.max() > SIGMA_RANGE[1]:
+            raise ValueError(f"times: the noise levels sigma_bar(times) must decrease strictly "
+                             f"within [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
+        if not isinstance(self.kind, str):
+            raise ValueError(f"kind: expected a string (got {self.kind!r})")
+        if self.rho is not None and not (
+                isinstance(self.rho, (int, float, np.integer, np.floating))
+                and not isinstance(self.rho, bool) and math.isfinite(self.rho) and self.rho > 0):
+            raise ValueError(f"rho: must be None or a finite number > 0 (got {self.rho!r})")
+        object.__setattr__(self, "times", times)
 
     @property
     def N(self) -> int:
@@ -151,7 +273,14 @@ class SamplingGrid:
                 f"sigma {self.sigmas[-1]:g}..{self.sigmas[0]:g}")
 
 
-SIGMA_RANGE = (1e-100, 1e100)  # noise levels whose square and reciprocal square are normal
+def check_grid(grid, name="grid") -> SamplingGrid:
+    """``grid`` if it is a :class:`SamplingGrid`, else a ValueError naming ``name``."""
+    if not isinstance(grid, SamplingGrid):
+        raise ValueError(f"{name}: expected a SamplingGrid (from make_grid, edm_grid, ...; "
+                         f"got {type(grid).__name__})")
+    return grid
+
+
 
 
 def _check_range(N, sigma_min, sigma_max):
@@ -169,14 +298,27 @@ def _check_range(N, sigma_min, sigma_max):
                          f"sigma_max={sigma_max:g})")
 
 
+def _check_times(times, sched):
+    """The grid's times: finite, > 0 and strictly decreasing (else the schedule's inverse did
+    not resolve the noise levels)."""
+    times = np.asarray(times, float)
+    if not np.all(np.isfinite(times)) or np.any(times <= 0):
+        raise ValueError(f"schedule: the inverse of {sched.name!r} gives times that are not "
+                         f"finite and > 0")
+    if np.any(np.diff(times) >= 0):
+        raise ValueError(f"sigma_min: the grid's times under the {sched.name!r} schedule are "
+                         f"not distinct in float64 (sigma_min too close to sigma_max for this N)")
+    return times
+
+
 def _from_sigmas(sigmas, schedule, kind, rho=None):
     if np.any(np.diff(np.asarray(sigmas, float)) >= 0):
-        name = "rho" if kind == "edm" else "sigma_min"
+        name = "rho" if kind == "edm" else ("sigmas" if kind == "user" else "sigma_min")
         raise ValueError(f"{name}: the grid's noise levels are not distinct in float64 "
                          f"(sigma_min too close to sigma_max for this N"
                          f"{', or rho too large' if kind == 'edm' else ''})")
     sched = get_schedule(schedule)
-    times = np.asarray(sched.inverse(np.asarray(sigmas, float)), float)
+    times = _check_times(sched.inverse(np.asarray(sigmas, float)), sched)
     return SamplingGrid(schedule=sched, times=times, kind=kind, rho=rho)
 
 
@@ -218,6 +360,7 @@ def uniform_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
     T, delta = (float(x) for x in sched.inverse(np.array([sigma_max, sigma_min])))
     times = T + (delta - T) * np.arange(N + 1) / N
     times[0], times[-1] = T, delta
+    times = _check_times(times, sched)
     return SamplingGrid(schedule=sched, times=times, kind="uniform")
 
 

@@ -16,7 +16,11 @@ __all__ = ["ou_mean_factor", "ou_noise_variance", "ou_coefficients"]
 
 
 def _check_t(t) -> np.ndarray:
-    t = np.asarray(t, dtype=float)
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"t: diffusion time must be a number or an array of numbers "
+                         f"(got {t!r})") from None
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError("t: diffusion time must be finite and > 0")
     return t

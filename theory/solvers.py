@@ -20,9 +20,12 @@ values of the terms of each equation).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._checks import integer
 
 __all__ = ["SolverResult", "continuation_newton", "STATUS_MESSAGES"]
 
@@ -128,7 +131,37 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
     Returns
     -------
     SolverResult
+        ``x`` holds the last iterate of every point; rows of points that did not converge
+        may be non-finite (``status`` says why).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: ``x0`` not an ``(n_points, n)`` array, a negative or
+        non-integral count, or a tolerance, step or iteration cap out of range.
     """
+    n_points = integer("n_points", n_points, low=0)
+    try:
+        x0 = np.array(x0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"x0: expected an (n_points, n) array of numbers (got {x0!r})") from None
+    if x0.ndim != 2 or x0.shape[0] != n_points or x0.shape[1] < 1:
+        raise ValueError(f"x0: expected shape ({n_points}, n) with n >= 1 (got {x0.shape})")
+    for name, v in (("tol", tol), ("h_min", h_min), ("max_step", max_step)):
+        if not (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                and math.isfinite(v) and v > 0):
+            raise ValueError(f"{name}: must be a finite number > 0 (got {v!r})")
+    for name, v in (("h0", h0), ("h_max", h_max)):
+        try:
+            arr = np.broadcast_to(np.asarray(v, dtype=float), (n_points,))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected a number or an array of shape ({n_points},) "
+                             f"(got {v!r})") from None
+        if not (np.all(np.isfinite(arr)) and np.all(arr > 0)):
+            raise ValueError(f"{name}: steps must be finite and > 0")
+    newton_maxiter = integer("newton_maxiter", newton_maxiter, low=1)
+    final_maxiter = integer("final_maxiter", final_maxiter, low=1)
+    max_steps = integer("max_steps", max_steps, low=1)
     with np.errstate(all="ignore"):
         return _continuation(fun, x0, n_points, tol=tol, h0=h0, h_min=h_min, h_max=h_max,
                              newton_maxiter=newton_maxiter, final_maxiter=final_maxiter,

@@ -49,6 +49,8 @@ def _param(name, value, *, low=None, strict=False, high=None):
         arr = np.array(value, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: must be a number or an array of numbers, got {value!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name}: empty")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: must be finite")
     if low is not None:
@@ -114,6 +116,34 @@ def _mp_standard(gamma, b):
     return f0, f1, k0, k1, k2
 
 
+def _mp_integrals(gamma, A1, B1):
+    """``int (1, Y)/(A1 + B1 Y)`` and ``int (1, Y, Y^2)/(A1 + B1 Y)^2`` for MP(gamma <= 1).
+
+    For ``b = B1 / A1 <= 1`` the closed forms of :func:`_mp_standard` divided by powers of
+    ``A1``; above, the same forms rewritten in ``u = A1 / B1`` (``R = b R_u``,
+    ``D = b D_u``) and scaled by ``B1``, so that neither ``b^2`` nor ``A1^2`` is formed and
+    the integrals stay finite up to ``B1 / A1 = inf``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = B1 / A1
+    big = b > 1.0
+    f0, f1, k0, k1, k2 = _mp_standard(gamma, np.where(big, 0.0, b))
+    small = (f0 / A1, f1 / A1, k0 / A1**2, k1 / A1**2, k2 / A1**2)
+    if not np.any(big):
+        return small
+    B1 = np.where(big, B1, 1.0)
+    u = np.where(big, A1 / B1, 1.0)
+    g1, gp = 1.0 - gamma, 1.0 + gamma
+    Ru = np.sqrt(u * u + 2.0 * gp * u + g1**2)
+    Du = u + g1 + Ru
+    i0 = 2.0 / (B1 * Du)
+    i1 = (g1 + (2.0 * gp * u + g1**2) / (Ru + u)) / (B1 * Du)
+    kk0 = 2.0 * (Ru + u + gp) / (Ru * Du**2 * B1**2)
+    kk1 = 2.0 * (g1 + (gp * u + g1**2) / Ru) / (Du**2 * B1**2)
+    kk2 = (i1 - A1 * kk1) / B1
+    return tuple(np.where(big, lg, sm) for lg, sm in zip((i0, i1, kk0, kk1, kk2), small))
+
+
 class Spectrum:
     """A finite mixture of point masses and affine Marchenko-Pastur laws.
 
@@ -138,15 +168,19 @@ class Spectrum:
 
     def scaled(self, factor) -> "Spectrum":
         """The law of ``factor * X``."""
-        f = _param("factor", factor, low=0.0, strict=True)
-        return Spectrum([_Component(c.kind, c.weight, c.loc * f, c.scale * f, c.ratio,
-                                    c.on_manifold) for c in self._components])
+        f = _broadcasting("factor", _param("factor", factor, low=0.0, strict=True), self.shape)
+        with np.errstate(over="ignore"):
+            return _representable("factor", _spectrum("factor", [
+                _Component(c.kind, c.weight, c.loc * f, c.scale * f, c.ratio, c.on_manifold)
+                for c in self._components]))
 
     def shifted(self, shift) -> "Spectrum":
         """The law of ``X + shift`` (``shift >= 0`` keeps it a covariance spectrum)."""
-        s = _param("shift", shift, low=0.0)
-        return Spectrum([_Component(c.kind, c.weight, c.loc + s, c.scale, c.ratio, c.on_manifold)
-                         for c in self._components])
+        s = _broadcasting("shift", _param("shift", shift, low=0.0), self.shape)
+        with np.errstate(over="ignore"):
+            return _representable("shift", _spectrum("shift", [
+                _Component(c.kind, c.weight, c.loc + s, c.scale, c.ratio, c.on_manifold)
+                for c in self._components]))
 
     def flagged(self, on_manifold: bool) -> "Spectrum":
         """The same law with every component flagged on (True) or off the manifold."""
@@ -157,6 +191,13 @@ class Spectrum:
         """Parameters broadcast to ``shape`` (default ``self.shape``) and flattened (the
         solvers' layout)."""
         shape = self.shape if shape is None else tuple(shape)
+        try:
+            ok = np.broadcast_shapes(self.shape, shape) == shape
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"shape: the spectrum's shape {self.shape} does not broadcast to "
+                             f"{shape!r}")
 
         def f(a):
             return np.ascontiguousarray(np.broadcast_to(a, shape)).ravel().astype(float)
@@ -202,7 +243,35 @@ class Spectrum:
         """Resolvent integrals ``I0, I1, K0, K1, K2`` at ``(A, B)`` (``A > 0``, ``B >= 0``).
 
         ``on_manifold=True/False`` restricts them to the flagged / unflagged components.
+
+        Raises
+        ------
+        ValueError
+            Naming ``A`` or ``B`` when they are out of range or do not broadcast against
+            the spectrum, or ``A, B`` when an integral is beyond the float range (``A``
+            tiny, ``B / A`` huge).
         """
+        A, B = self._check_AB(A, B)
+        with np.errstate(all="ignore"):
+            out = self._integrals(A, B, on_manifold)
+        if not all(np.all(np.isfinite(v)) for v in out.__dict__.values()):
+            raise ValueError("A, B: outside the range where the integrals are representable "
+                             "(A too small or B / A too large)")
+        return out
+
+    def _check_AB(self, A, B):
+        A = _param("A", A, low=0.0, strict=True)
+        B = _param("B", B, low=0.0)
+        try:
+            np.broadcast_shapes(A.shape, B.shape, self.shape)
+        except ValueError:
+            raise ValueError(f"A, B: shapes {A.shape} and {B.shape} do not broadcast against "
+                             f"the spectrum's {self.shape}") from None
+        return A, B
+
+    def _integrals(self, A, B, on_manifold=None) -> Integrals:
+        """:meth:`integrals` without validation (the solvers' iterates may leave the range;
+        their residuals then come out non-finite and the point is flagged)."""
         A = np.asarray(A, dtype=float)
         B = np.asarray(B, dtype=float)
         shape = np.broadcast_shapes(A.shape, B.shape, self.shape)
@@ -216,9 +285,7 @@ class Spectrum:
                 s = c.scale
                 A1 = A + B * c0
                 B1 = B * s
-                f0, f1, k0, k1, k2 = _mp_standard(c.ratio, B1 / A1)
-                i0, i1 = f0 / A1, f1 / A1
-                kk0, kk1, kk2 = k0 / A1**2, k1 / A1**2, k2 / A1**2
+                i0, i1, kk0, kk1, kk2 = _mp_integrals(c.ratio, A1, B1)
                 parts = (i0, c0 * i0 + s * i1, kk0, c0 * kk0 + s * kk1,
                          c0**2 * kk0 + 2.0 * c0 * s * kk1 + s**2 * kk2)
             for i, v in enumerate(parts):
@@ -226,8 +293,15 @@ class Spectrum:
         return Integrals(*acc)
 
     def expect_ratio(self, A, B, on_manifold=None) -> np.ndarray:
-        """``int rho(dl) B l / (A + B l)``, e.g. ``C_t`` with ``A = Delta, B = a^2``."""
-        return np.asarray(B) * self.integrals(A, B, on_manifold).I1
+        """``int rho(dl) B l / (A + B l)``, e.g. ``C_t`` with ``A = Delta, B = a^2`` (in
+        ``[0, 1]``; ``A`` and ``B`` validated as in :meth:`integrals`)."""
+        A, B = self._check_AB(A, B)
+        with np.errstate(all="ignore"):
+            out = B * self._integrals(A, B, on_manifold).I1
+        if not np.all(np.isfinite(out)):
+            raise ValueError("A, B: outside the range where the integrals are representable "
+                             "(A too small or B / A too large)")
+        return out
 
     # ------------------------------------------------------------------ densities
     def _scalar(self):
@@ -304,6 +378,36 @@ class Spectrum:
         return "Spectrum(" + " + ".join(parts) + ")"
 
 
+def _broadcasting(name, arr, *shapes):
+    """``arr`` if its shape broadcasts with ``shapes``, else a ValueError naming ``name``."""
+    try:
+        np.broadcast_shapes(arr.shape, *shapes)
+    except ValueError:
+        raise ValueError(f"{name}: shape {arr.shape} does not broadcast with "
+                         f"{', '.join(map(str, shapes))}") from None
+    return arr
+
+
+def _spectrum(name, components) -> Spectrum:
+    """``Spectrum(components)``, or a ValueError naming ``name`` when the shapes of the
+    parameters do not broadcast."""
+    try:
+        return Spectrum(components)
+    except ValueError:
+        raise ValueError(f"{name}: parameter shapes do not broadcast") from None
+
+
+def _representable(name, spec: Spectrum) -> Spectrum:
+    """``spec`` if its parameters, mean and support are finite, else a ValueError naming
+    ``name`` (a finite scale or shift whose image overflows)."""
+    with np.errstate(all="ignore"):
+        vals = [spec.mean(), *spec.support()]
+        vals += [a for c in spec.components for a in (c.loc, c.scale)]
+    if not all(np.all(np.isfinite(v)) for v in vals):
+        raise ValueError(f"{name}: too large, the spectrum's support overflows")
+    return spec
+
+
 def _fmt(a):
     a = np.asarray(a)
     return f"{float(a):g}" if a.ndim == 0 else f"<{a.shape}>"
@@ -326,18 +430,21 @@ def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -
     g = _param("ratio", ratio, low=0.0, strict=True)
     s = _param("scale", scale, low=0.0, strict=True)
     c0 = _param("shift", shift, low=0.0)
+    _broadcasting("ratio, scale, shift", g, s.shape, c0.shape)
     flag = bool(on_manifold)
     if np.all(g <= 1.0):
-        return Spectrum([_Component("mp", np.ones(()), c0, s, g, flag)])
+        return _representable("scale", _spectrum("ratio, scale, shift", [
+            _Component("mp", np.ones(()), c0, s, g, flag)]))
     # gamma > 1 somewhere: atom (1 - 1/gamma) at the shift, continuous part gamma*MP(1/gamma)
     big = g > 1.0
     g_small = np.where(big, 1.0 / np.where(big, g, 1.0), g)
     w_cont = np.where(big, 1.0 / np.where(big, g, 1.0), 1.0)
-    s_cont = np.where(big, s * g, s)
-    return Spectrum([
+    with np.errstate(over="ignore"):
+        s_cont = np.where(big, s * g, s)
+    return _representable("scale", _spectrum("ratio, scale, shift", [
         _Component("mp", w_cont, c0, s_cont, g_small, flag),
         _Component("atom", 1.0 - w_cont, c0, np.ones(()), np.ones(()), flag),
-    ])
+    ]))
 
 
 def mixture(*parts) -> Spectrum:
@@ -359,4 +466,4 @@ def mixture(*parts) -> Spectrum:
                   for c in spec.components]
     if np.any(np.abs(np.asarray(total) - 1.0) > 1e-12):
         raise ValueError(f"weights: must sum to 1 (got {np.asarray(total).ravel()[0]:.15g})")
-    return Spectrum(comps)
+    return _spectrum("parts", comps)

@@ -28,44 +28,108 @@ __all__ = ["posterior_mean", "score", "lowrank_denoising_loss", "hardmax_denoisi
            "subspace_objective"]
 
 
+def _floats(name, value) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number or an array of numbers (got {value!r})") \
+            from None
+
+
 def _coeffs(s, gamma):
-    s = np.asarray(s, dtype=float)
-    gamma = np.asarray(gamma, dtype=float)
+    """Validated ``s``, ``gamma`` and the derived ``s^2``, ``gamma^2``, ``a = s^2 / (s^2 +
+    gamma^2)`` (all representable: finite, ``gamma^2 > 0``)."""
+    s = _floats("s", s)
+    gamma = _floats("gamma", gamma)
     if np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ValueError("s: signal scale must be finite and > 0")
     if np.any(~np.isfinite(gamma)) or np.any(gamma <= 0):
         raise ValueError("gamma: noise scale must be finite and > 0")
-    return s, gamma
+    try:
+        np.broadcast_shapes(s.shape, gamma.shape)
+    except ValueError:
+        raise ValueError(f"s, gamma: shapes {s.shape} and {gamma.shape} do not broadcast") \
+            from None
+    with np.errstate(over="ignore", under="ignore"):
+        s2, g2 = s ** 2, gamma ** 2
+        tot = s2 + g2
+    if np.any(~np.isfinite(s2)) or np.any(~np.isfinite(tot)):
+        raise ValueError("s: signal scale too large (s^2 + gamma^2 overflows)")
+    if np.any(g2 == 0):
+        raise ValueError("gamma: noise scale too small (gamma^2 underflows)")
+    if np.any(s2 == 0):
+        raise ValueError("s: signal scale too small (s^2 underflows)")
+    return s, gamma, s2, g2, s2 / tot
 
 
 def _bases(bases):
-    u = np.asarray(bases, dtype=float)
+    u = _floats("bases", bases)
     if u.ndim == 2:
         u = u[None]
-    if u.ndim != 3:
-        raise ValueError(f"bases: expected a (K, D, d) array (got shape {u.shape})")
+    if u.ndim != 3 or 0 in u.shape:
+        raise ValueError(f"bases: expected a non-empty (K, D, d) array (got shape {u.shape})")
+    if not np.all(np.isfinite(u)):
+        raise ValueError("bases: entries must be finite")
     return u
+
+
+def _data(name, X, D, rows=False):
+    """``X`` with last axis ``D``, finite (``rows``: an ``(N, D)`` matrix with ``N >= 1``)."""
+    X = _floats(name, X)
+    if rows and (X.ndim != 2 or X.shape[0] < 1):
+        raise ValueError(f"{name}: expected an (N, D) array with N >= 1 (got shape {X.shape})")
+    if X.ndim < 1 or X.shape[-1] != D:
+        raise ValueError(f"{name}: last axis must be D = {D} (got shape {X.shape})")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name}: entries must be finite")
+    return X
+
+
+def _checked(name, value, what):
+    """``value`` computed under ``np.errstate``: finite, or a ValueError naming ``name``."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name}: too large, {what} overflows")
+    return value
 
 
 def posterior_mean(x, s, gamma, bases, weights=None):
     """``E[x_0 | x_t = x]`` for the noiseless MoLRG with ``bases`` (K, D, d) and ``weights``.
 
     ``x`` is ``(..., D)``; ``s`` and ``gamma`` are scalars or broadcast against ``x[..., 0]``.
-    The soft-max over subspaces goes through log-sum-exp, so it is finite at every noise level.
+    ``weights`` are K finite non-negative numbers summing to 1 (uniform by default).  The
+    soft-max over subspaces goes through log-sum-exp, so it is finite at every noise level;
+    a ``ValueError`` names ``x`` when ``||U_k^T x||^2`` times the soft-max's inverse
+    temperature is beyond the float range.
     """
-    s, gamma = _coeffs(s, gamma)
+    s, gamma, s2, g2, a = _coeffs(s, gamma)
     u = _bases(bases)
     K, D, d = u.shape
-    x = np.asarray(x, dtype=float)
-    if x.shape[-1] != D:
-        raise ValueError(f"x: last axis must be D = {D} (got {x.shape[-1]})")
-    w = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, dtype=float)
-    s2, g2 = s ** 2, gamma ** 2
-    phi = s2 / (2 * g2 * (s2 + g2))
-    proj = np.einsum("kDd,...D->...kd", u, x)                       # U_k^T x
-    energy = np.sum(proj ** 2, axis=-1)                             # ||U_k^T x||^2
-    logits = (np.log(w) + 0.5 * d * np.log(g2 / (s2 + g2))[..., None]
-              + phi[..., None] * energy)
+    x = _data("x", x, D)
+    try:
+        np.broadcast_shapes(s.shape, gamma.shape, x.shape[:-1])
+    except ValueError:
+        raise ValueError(f"s, gamma: shapes {s.shape} and {gamma.shape} do not broadcast "
+                         f"against x[..., 0] {x.shape[:-1]}") from None
+    if weights is None:
+        w = np.full(K, 1.0 / K)
+    else:
+        w = _floats("weights", weights)
+        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) \
+                or abs(w.sum() - 1) > 1e-9:
+            raise ValueError(f"weights: need {K} finite non-negative weights summing to 1 "
+                             f"(got {weights!r})")
+    with np.errstate(over="ignore"):
+        phi = a / (2 * g2)                # s^2 / (2 gamma^2 (s^2 + gamma^2))
+    if not np.all(np.isfinite(phi)):
+        raise ValueError("gamma: too small, the soft-max's inverse temperature "
+                         "s^2 / (2 gamma^2 (s^2 + gamma^2)) overflows")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        proj = np.einsum("kDd,...D->...kd", u, x)                   # U_k^T x
+        energy = _checked("x", np.sum(proj ** 2, axis=-1), "||U_k^T x||^2")
+        # log(gamma^2 / (s^2 + gamma^2)) = log(1 - a), written to survive a -> 1
+        log_shrink = np.log(g2) - np.log(s2 + g2)
+        logits = (np.log(w) + 0.5 * d * log_shrink[..., None]
+                  + _checked("x", phi[..., None] * energy, "phi ||U_k^T x||^2 (the logits)"))
     post = np.exp(logits - logsumexp(logits, axis=-1, keepdims=True))
     back = np.einsum("kDd,...kd->...kD", u, proj)                   # U_k U_k^T x
     c = s / (s2 + g2)
@@ -73,38 +137,56 @@ def posterior_mean(x, s, gamma, bases, weights=None):
 
 
 def score(x, s, gamma, bases, weights=None):
-    """``grad log p_t(x) = (s E[x_0 | x] - x) / gamma^2`` for the noiseless MoLRG."""
-    s, gamma = _coeffs(s, gamma)
+    """``grad log p_t(x) = (s E[x_0 | x] - x) / gamma^2`` for the noiseless MoLRG (a
+    ``ValueError`` names ``x`` where it is beyond the float range)."""
+    s, gamma, _, g2, _ = _coeffs(s, gamma)
     pm = posterior_mean(x, s, gamma, bases, weights)
-    return (s[..., None] * pm - np.asarray(x, dtype=float)) / (gamma ** 2)[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (s[..., None] * pm - np.asarray(x, dtype=float)) / g2[..., None]
+    return _checked("x", out, "the score")
+
+
+def _loss(norms, a, proj_energy, d, s2, g2):
+    """``mean ||x||^2 - a (2 - a) mean energy + d a (1 - a)`` (Lemma A), finite or a
+    ValueError naming ``X``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (np.mean(norms) - a * (2 - a) * proj_energy
+               + d * (s2 / (s2 + g2)) * (g2 / (s2 + g2)))
+    out = _checked("X", out, "the loss")
+    return out if out.ndim else float(out)
 
 
 def lowrank_denoising_loss(U, X, s, gamma):
     """Lemma A averaged over the rows of ``X`` (N, D): the noise-averaged loss of the K = 1
-    low-rank denoiser ``c U U^T x_t`` at one noise level."""
-    s, gamma = _coeffs(s, gamma)
-    U = np.asarray(U, dtype=float)
-    X = np.asarray(X, dtype=float)
-    a = s ** 2 / (s ** 2 + gamma ** 2)
-    energy = np.mean(np.sum((X @ U) ** 2, axis=1))
-    return (np.mean(np.sum(X ** 2, axis=1)) - a * (2 - a) * energy
-            + U.shape[1] * s ** 2 * gamma ** 2 / (s ** 2 + gamma ** 2) ** 2)
+    low-rank denoiser ``c U U^T x_t`` at one noise level (``U`` a (D, d) matrix, orthonormal
+    for the identity to hold; ``s`` and ``gamma`` may be arrays of noise levels)."""
+    s, gamma, s2, g2, a = _coeffs(s, gamma)
+    U = _floats("U", U)
+    if U.ndim != 2 or 0 in U.shape or not np.all(np.isfinite(U)):
+        raise ValueError(f"U: expected a finite (D, d) matrix (got shape {U.shape})")
+    X = _data("X", X, U.shape[0], rows=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = _checked("X", np.sum(X ** 2, axis=1), "||x||^2")
+        energy = np.mean(_checked("X", np.sum((X @ U) ** 2, axis=1), "||U^T x||^2"))
+    return _loss(norms, a, energy, U.shape[1], s2, g2)
 
 
 def subspace_objective(bases, X):
     """``(1/N) sum_i max_k ||U_k^T x_i||^2``: what the hard-max loss maximizes (K-subspaces)."""
     u = _bases(bases)
-    energy = np.sum(np.einsum("kDd,ND->Nkd", u, np.asarray(X, dtype=float)) ** 2, axis=-1)
-    return float(np.mean(np.max(energy, axis=1)))
+    X = _data("X", X, u.shape[1], rows=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        energy = np.sum(np.einsum("kDd,ND->Nkd", u, X) ** 2, axis=-1)
+        return float(_checked("X", np.mean(np.max(energy, axis=1)), "||U_k^T x||^2"))
 
 
 def hardmax_denoising_loss(bases, X, s, gamma):
     """The noise-averaged loss of the hard-max denoiser (weights from the clean sample, paper
     eqs. 16-17): ``mean ||x||^2 - a (2 - a) subspace_objective + d s^2 gamma^2 / (s^2 +
     gamma^2)^2``.  Minimizing it over orthonormal bases is K-subspaces (paper Theorem 3)."""
-    s, gamma = _coeffs(s, gamma)
+    s, gamma, s2, g2, a = _coeffs(s, gamma)
     u = _bases(bases)
-    X = np.asarray(X, dtype=float)
-    a = s ** 2 / (s ** 2 + gamma ** 2)
-    return (np.mean(np.sum(X ** 2, axis=1)) - a * (2 - a) * subspace_objective(u, X)
-            + u.shape[2] * s ** 2 * gamma ** 2 / (s ** 2 + gamma ** 2) ** 2)
+    X = _data("X", X, u.shape[1], rows=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = _checked("X", np.sum(X ** 2, axis=1), "||x||^2")
+    return _loss(norms, a, subspace_objective(u, X), u.shape[2], s2, g2)

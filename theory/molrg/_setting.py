@@ -15,9 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..molrmog._bound import _pos
-from ..molrmog._spec import _int, _orthonormal_blocks
+from ..molrmog._spec import _int, _orthonormal_blocks, _seed
 
-__all__ = ["MoLRG", "check_samples"]
+__all__ = ["MoLRG", "check_samples", "NOISE_MAX"]
+
+#: Largest RMS noise norm: the samples' Gram matrices hold ``noise^2`` times counts, which
+#: stays far inside the float64 range below this (at 1e155 they overflow and eigh fails).
+NOISE_MAX = 1e100
 
 
 def check_samples(name, N, low=1):
@@ -58,7 +62,7 @@ class MoLRG:
     ------
     ValueError
         Naming the parameter: ``d > D``, ``K d > D`` for orthogonal subspaces, negative or
-        non-finite noise, weights that are negative or do not sum to 1.
+        non-finite noise or noise above :data:`NOISE_MAX`, weights that are negative or do not sum to 1.
     """
 
     D: int
@@ -76,6 +80,9 @@ class MoLRG:
             raise ValueError(f"K, d: {K} mutually orthogonal subspaces of dimension {d} need "
                              f"K d = {K * d} <= D = {D}")
         noise = _pos("noise", self.noise, allow_zero=True)
+        if noise > NOISE_MAX:
+            raise ValueError(f"noise: must be <= {NOISE_MAX:g} (sample Gram matrices square "
+                             f"it; got {noise:g})")
         if self.weights is None:
             w = (1.0 / K,) * K
         else:
@@ -93,8 +100,8 @@ class MoLRG:
 
     def bases(self, seed: int = 0) -> np.ndarray:
         """The ``(K, D, d)`` orthonormal bases of one random instance (numpy generator
-        ``seed``)."""
-        rng = np.random.default_rng(seed)
+        ``seed``, an integer >= 0)."""
+        rng = np.random.default_rng(_seed(seed))
         return np.stack(_orthonormal_blocks(self.D, [self.d] * self.K, rng, self.orthogonal))
 
     def describe(self) -> str:

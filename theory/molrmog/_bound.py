@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
-from .._checks import integers
+from .._checks import integer, integers
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
            "estimation_error_bound", "integrated_bound", "IntegratedBound", "parameter_counts",
@@ -37,7 +37,7 @@ def process_coefficients(t, process: str = "vp"):
     """``(s_t, gamma_t^2)`` of the forward process ``x_t = s_t x_0 + gamma_t xi``."""
     if process not in PROCESSES:
         raise ValueError(f"process: must be one of {PROCESSES} (got {process!r})")
-    t = np.asarray(t, dtype=float)
+    t = _floats("t", t)
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError("t: diffusion times must be finite and > 0")
     with np.errstate(all="ignore"):
@@ -46,6 +46,14 @@ def process_coefficients(t, process: str = "vp"):
         raise ValueError(f"t: outside the range where s_t and gamma_t^2 are representable for "
                          f"the {process} process (got {t!r})")
     return s, g2
+
+
+def _floats(name, x) -> np.ndarray:
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
+            from None
 
 
 def _pos(name, x, allow_zero=False):
@@ -112,11 +120,17 @@ class BoundSetting:
         _pos("C1", self.C1, allow_zero=True)
         if self.C2 is not None:
             _pos("C2", self.C2, allow_zero=True)
+        _pos("C3", self.C3, allow_zero=True)
         if not (isinstance(self.eta, (int, float)) and 0 < self.eta < 1):
             raise ValueError(f"eta: failure probability must be in (0, 1) (got {self.eta!r})")
+        if self.D is not None:
+            object.__setattr__(self, "D", integer("D", self.D, low=1))
         if self.learned_bases:
             if self.D is None or self.D < max(dk):
                 raise ValueError(f"D: the learned-basis term needs D >= max d_k (got {self.D!r})")
+            if not math.isfinite(self.C3 * self.D * max(dk) ** 3):
+                raise ValueError(f"C3: the learned-basis term C3 D max d_k^3 overflows "
+                                 f"(C3 = {self.C3!r})")
         if self.process not in PROCESSES:
             raise ValueError(f"process: must be one of {PROCESSES} (got {self.process!r})")
 
@@ -146,24 +160,44 @@ class BoundSetting:
 
 
 def _n(n):
-    n = np.asarray(n, dtype=float)
+    n = _floats("n", n)
     if np.any(~np.isfinite(n)) or np.any(n < 1):
         raise ValueError("n: sample sizes must be finite and >= 1")
     return n
 
 
+def _setting(setting):
+    if not isinstance(setting, BoundSetting):
+        raise ValueError(f"setting: expected a BoundSetting, got {type(setting).__name__}")
+    return setting
+
+
+def _gap(setting, t, n, factor):
+    a, b, c = _setting(setting).coefficients(t)
+    n = _n(n)
+    try:
+        np.broadcast_shapes(np.shape(a), n.shape)
+    except ValueError:
+        raise ValueError(f"t, n: shapes {np.shape(a)} and {n.shape} do not broadcast") from None
+    with np.errstate(over="ignore"):
+        out = factor * ((a + b + c) / np.sqrt(n))
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"setting: the bound overflows at t = {t!r} (R, B_mu, C1, C2 or C3 "
+                         f"too large)")
+    return out
+
+
 def estimation_gap(setting: BoundSetting, t, n):
     """``eps_gen(t)``: the bound on ``sup_theta |L_t(theta) - L_hat_t(theta)|``; broadcasts over
     ``t`` and ``n``."""
-    a, b, c = setting.coefficients(t)
-    return (a + b + c) / np.sqrt(_n(n))
+    return _gap(setting, t, n, 1.0)
 
 
 def estimation_error_bound(setting: BoundSetting, t, n):
     """``2 eps_gen(t)``: the population score error ``E||s_hat - grad log p_t||^2`` of a
     well-specified empirical minimizer (``L(theta_hat) <= L_hat(theta_hat) + eps <=
     L_hat(theta*) + eps <= L(theta*) + 2 eps`` with ``L(theta*) = 0``) [R, standard]."""
-    return 2.0 * estimation_gap(setting, t, n)
+    return _gap(setting, t, n, 2.0)
 
 
 @dataclass(frozen=True)
@@ -238,11 +272,28 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
                            measure=measure, delta=delta, T=T, quadrature_error=max(e1, e2))
 
 
+def _per_subspace(x, k):
+    """``x`` repeated ``k`` times when it is one value, else ``x`` itself (a sequence)."""
+    try:
+        scalar = np.ndim(x) == 0
+    except ValueError:  # ragged: a sequence, which integers() rejects by name
+        scalar = False
+    return [x] * k if scalar else x
+
+
 def vp_window_integral(delta: float, T: float) -> float:
     """``I_1 = int_delta^T s_t^2 / gamma_t^6 dt = [(1-e^{-2 delta})^{-2} - (1-e^{-2T})^{-2}] / 4``
-    for the VP process (substitute ``u = gamma_t^2``, ``du = 2 s_t^2 dt``) [R]."""
+    for the VP process (substitute ``u = gamma_t^2``, ``du = 2 s_t^2 dt``) [R]; negative for
+    ``T < delta``.  It grows like ``delta^-2 / 16``: a ``delta`` so small that this exceeds
+    the float range raises a ``ValueError`` naming it."""
     delta, T = _pos("delta", delta), _pos("T", T)
-    return 0.25 * ((-math.expm1(-2 * delta)) ** -2 - (-math.expm1(-2 * T)) ** -2)
+    with np.errstate(over="ignore"):
+        lo, hi = np.float64(-math.expm1(-2 * delta)) ** -2, np.float64(-math.expm1(-2 * T)) ** -2
+    for name, v in (("delta", lo), ("T", hi)):
+        if not math.isfinite(v):
+            raise ValueError(f"{name}: too small, int s_t^2 / gamma_t^6 dt exceeds the float "
+                             f"range")
+    return float(0.25 * (lo - hi))
 
 
 def parameter_counts(n_modes, dims, *, ranks=1, gaussian_ranks=None, learn_weights=True,
@@ -254,19 +305,28 @@ def parameter_counts(n_modes, dims, *, ranks=1, gaussian_ranks=None, learn_weigh
     * MoE-latent Gaussian: ``sum_k d_k (1 + r^G_k)`` (one mean and one factor of rank
       ``r^G_k``, default ``d_k``, per subspace);
     * ``+ sum_k D d_k`` each when the bases are learned too.
+
+    Counts and ranks are integers ``>= 1`` with ``r_k, r^G_k <= d_k <= D``.
     """
-    nk = integers("n_modes", n_modes)
-    dk = integers("dims", dims)
-    rk = integers("ranks", ranks if np.ndim(ranks) else [ranks] * len(nk))
+    nk = integers("n_modes", n_modes, low=1)
+    dk = integers("dims", dims, low=1)
+    if not nk:
+        raise ValueError("n_modes: need at least one subspace")
+    rk = integers("ranks", _per_subspace(ranks, len(nk)), low=1)
     gk = dk if gaussian_ranks is None else integers(
-        "gaussian_ranks", gaussian_ranks if np.ndim(gaussian_ranks) else [gaussian_ranks] * len(nk))
+        "gaussian_ranks", _per_subspace(gaussian_ranks, len(nk)), low=1)
     if not len(nk) == len(dk) == len(rk) == len(gk):
         raise ValueError("n_modes, dims, ranks: need one value per subspace")
+    for name, rs in (("ranks", rk), ("gaussian_ranks", gk)):
+        if any(r > d for r, d in zip(rs, dk)):
+            raise ValueError(f"{name}: every rank must be <= its d_k (got {rs}, dims {dk})")
+    if D is not None:
+        D = integer("D", D, low=max(dk))
     mog = sum(n * d * (1 + r) for n, d, r in zip(nk, dk, rk)) + (sum(nk) if learn_weights else 0)
     gauss = sum(d * (1 + g) for d, g in zip(dk, gk))
     if learned_bases:
         if D is None:
             raise ValueError("D: needed for the learned-basis parameter count")
-        extra = sum(int(D) * d for d in dk)
+        extra = sum(D * d for d in dk)
         mog, gauss = mog + extra, gauss + extra
     return {"latent_mog": mog, "latent_gaussian": gauss}

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._checks import integers
 
-from ._bound import process_coefficients
+from ._bound import _floats, process_coefficients
 
 __all__ = ["FORMS", "HessianSpectrum", "local_hessian_spectrum", "gd_rate",
            "transcribed_u_block_min"]
@@ -78,7 +78,7 @@ class HessianSpectrum:
 def gd_rate(kappa):
     """``(kappa - 1) / (kappa + 1)``: the per-step contraction of gradient descent with step
     ``2 / (alpha + L)`` on an ``alpha``-strongly convex, ``L``-smooth quadratic."""
-    kappa = np.asarray(kappa, dtype=float)
+    kappa = _floats("kappa", kappa)
     if np.any(~np.isfinite(kappa)) or np.any(kappa < 1):
         raise ValueError("kappa: condition numbers must be finite and >= 1")
     return (kappa - 1.0) / (kappa + 1.0)
@@ -105,14 +105,16 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
     if form not in FORMS:
         raise ValueError(f"form: must be one of {FORMS} (got {form!r})")
     dims = integers("dims", dims)
-    weights = np.atleast_1d(np.asarray(weights, dtype=float))
+    weights = np.atleast_1d(_floats("weights", weights))
     if len(dims) != len(weights) or not dims:
         raise ValueError("dims, weights: need one value each per mode")
     if min(dims) < 1:
         raise ValueError("dims: every d_k must be >= 1")
     if np.any(~np.isfinite(weights)) or np.any(weights <= 0):
         raise ValueError("weights: mode weights must be finite and > 0")
-    s, g2 = process_coefficients(float(t), process)
+    if np.ndim(t) != 0:
+        raise ValueError(f"t: one diffusion time (a scalar) is needed (got {t!r})")
+    s, g2 = process_coefficients(float(_floats("t", t)), process)
     s, g2 = np.float64(s), np.float64(g2)  # NumPy scalars: a degenerate t gives inf, not an exception
     with np.errstate(all="ignore"):
         s2, c = s * s, s * s + g2
@@ -144,7 +146,35 @@ def transcribed_u_block_min(u, mu) -> float:
     """The ``U``-block smallest eigenvalue as a secondary digest transcribes the paper [S]:
     ``(4 (U^T mu)^2 + |U|^2 |mu|^2 - |U| |mu| sqrt(8 (U^T mu)^2 + |U|^2 |mu|^2)) / 2``.
     It vanishes for ``U`` orthogonal to ``mu``, which the autograd Hessian does not; kept to
-    show the discrepancy."""
-    u, mu = np.asarray(u, dtype=float), np.asarray(mu, dtype=float)
-    um, nu, nm = float(u @ mu), float(np.linalg.norm(u)), float(np.linalg.norm(mu))
-    return 0.5 * (4 * um ** 2 + nu ** 2 * nm ** 2 - nu * nm * math.sqrt(8 * um ** 2 + nu ** 2 * nm ** 2))
+    show the discrepancy.
+
+    ``u`` and ``mu`` are finite vectors of one length.  Evaluated in the cancellation-free
+    form ``8 a^2 / (4 a + b + sqrt(b (8 a + b)))`` (``a = (U^T mu)^2``, ``b = |U|^2 |mu|^2``)
+    on the vectors scaled to unit maximum, so it is non-negative and does not overflow
+    early; a value beyond the float range raises a ``ValueError``."""
+    vecs = []
+    for name, v in (("u", u), ("mu", mu)):
+        try:
+            arr = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected a vector of numbers (got {v!r})") from None
+        if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}: expected a non-empty finite vector (got {v!r})")
+        vecs.append(arr)
+    u, mu = vecs
+    if u.size != mu.size:
+        raise ValueError(f"u, mu: lengths differ ({u.size} and {mu.size})")
+    su, sm = float(np.max(np.abs(u))), float(np.max(np.abs(mu)))
+    if su == 0 or sm == 0:
+        return 0.0
+    uh, mh = u / su, mu / sm
+    a = float(uh @ mh) ** 2
+    b = float(uh @ uh) * float(mh @ mh)
+    val = 8 * a * a / (4 * a + b + math.sqrt(b * (8 * a + b)))
+    if val == 0:  # U orthogonal to mu (or a^2 underflows): 0 at any scale
+        return 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.float64(val) * (np.float64(su) * np.float64(sm)) ** 2
+    if not np.isfinite(out):
+        raise ValueError("u, mu: too large, the eigenvalue exceeds the float range")
+    return float(out)

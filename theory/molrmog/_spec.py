@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import integer
+
 __all__ = ["MoLRMoG", "random_molrmog", "molrg", "ORTHONORMAL_TOL"]
 
 #: Largest ``|A^T A - I|`` entry accepted as orthonormal.
@@ -30,8 +32,29 @@ def _int(name, x, low=1):
     return int(x)
 
 
+def _sequence(name, seq):
+    try:
+        len(seq)
+    except TypeError:
+        raise ValueError(f"{name}: expected a sequence, one entry per subspace (got "
+                         f"{type(seq).__name__})") from None
+    return seq
+
+
+def _array(name, value) -> np.ndarray:
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an array of numbers (got {value!r})") from None
+
+
+def _seed(seed) -> int:
+    """A numpy generator seed: an integer >= 0."""
+    return integer("seed", seed, low=0)
+
+
 def _weights(name, w, n):
-    w = np.asarray(w, dtype=float)
+    w = _array(name, w)
     if w.shape != (n,):
         raise ValueError(f"{name}: expected {n} weights (got shape {w.shape})")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -73,13 +96,13 @@ class MoLRMoG:
     subspace_weights: np.ndarray = None
 
     def __post_init__(self):
-        bases = [np.array(a, dtype=float) for a in self.bases]
+        bases = [_array(f"bases[{k}]", a) for k, a in enumerate(_sequence("bases", self.bases))]
         K = len(bases)
         if K < 1:
             raise ValueError("bases: need at least one subspace")
         for name, seq in (("means", self.means), ("factors", self.factors),
                           ("mode_weights", self.mode_weights)):
-            if len(seq) != K:
+            if len(_sequence(name, seq)) != K:
                 raise ValueError(f"{name}: expected one entry per subspace ({K}), got {len(seq)}")
         if any(a.ndim != 2 for a in bases):
             raise ValueError("bases: each basis must be a (D, d_k) matrix")
@@ -93,20 +116,26 @@ class MoLRMoG:
                 raise ValueError(f"bases[{k}]: subspace dimension d_k = {dk} must be in [1, D = {D}]")
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"bases[{k}]: entries must be finite")
-            dev = float(np.max(np.abs(a.T @ a - np.eye(dk))))
-            if dev > ORTHONORMAL_TOL:
+            with np.errstate(all="ignore"):
+                dev = float(np.max(np.abs(a.T @ a - np.eye(dk))))
+            if not dev <= ORTHONORMAL_TOL:  # NaN (overflowing entries) is not orthonormal
                 raise ValueError(f"bases[{k}]: columns must be orthonormal "
                                  f"(max |A^T A - I| = {dev:.2e} > {ORTHONORMAL_TOL:g})")
-            mu = np.array(self.means[k], dtype=float)
+            mu = _array(f"means[{k}]", self.means[k])
             if mu.ndim != 2 or mu.shape[1] != dk or mu.shape[0] < 1:
                 raise ValueError(f"means[{k}]: expected an (n_k, {dk}) array (got shape {mu.shape})")
             nk = mu.shape[0]
-            u = np.array(self.factors[k], dtype=float)
+            u = _array(f"factors[{k}]", self.factors[k])
             if u.ndim != 3 or u.shape[0] != nk or u.shape[1] != dk or not 1 <= u.shape[2] <= dk:
                 raise ValueError(f"factors[{k}]: expected an ({nk}, {dk}, r) array with "
                                  f"1 <= r <= {dk} (got shape {u.shape})")
             if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(u))):
                 raise ValueError(f"means[{k}] / factors[{k}]: entries must be finite")
+            with np.errstate(over="ignore"):
+                sq = np.sum(mu ** 2, 1) + np.sum(u ** 2, (1, 2))
+            if not np.all(np.isfinite(sq)):
+                raise ValueError(f"means[{k}] / factors[{k}]: too large, ||mu||^2 + ||U||_F^2 "
+                                 "overflows")
             means.append(mu)
             factors.append(u)
             pis.append(_weights(f"mode_weights[{k}]", self.mode_weights[k], nk))
@@ -162,7 +191,14 @@ class MoLRMoG:
                 f"r_k={list(self.ranks)})")
 
 
+#: Largest number of basis entries ``D sum_k d_k`` a random model may hold (800 MB).
+MAX_ENTRIES = 10 ** 8
+
+
 def _orthonormal_blocks(D, dims, rng, orthogonal):
+    if D * sum(dims) > MAX_ENTRIES:
+        raise ValueError(f"D: the bases would hold D sum d_k = {D * sum(dims)} entries "
+                         f"(at most {MAX_ENTRIES})")
     if orthogonal:
         if sum(dims) > D:
             raise ValueError(f"dims: mutually orthogonal subspaces need sum d_k = {sum(dims)} "
@@ -194,7 +230,7 @@ def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.
         Mutually orthogonal subspaces (disjoint blocks of one random orthonormal matrix, the
         MoLRG construction) or independent random subspaces.
     seed : int
-        Seed of the numpy generator.
+        Seed of the numpy generator, an integer ``>= 0``.
     """
     D, K = _int("D", D), _int("K", K)
     dims = _per_subspace("d", d, K)
@@ -208,9 +244,13 @@ def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.
     if not (isinstance(separation, (int, float, np.floating)) and math.isfinite(separation)
             and separation >= 0):
         raise ValueError(f"separation: must be a finite number >= 0 (got {separation!r})")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.float64(0.5 * separation) ** 2 + max(ranks)):
+            raise ValueError(f"separation: too large, the second moment ||mu||^2 overflows "
+                             f"(got {separation!r})")
     if mode_weights not in ("uniform", "random"):
         raise ValueError(f"mode_weights: 'uniform' or 'random' (got {mode_weights!r})")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     bases = _orthonormal_blocks(D, dims, rng, orthogonal)
     means, factors, pis = [], [], []
     for dk, nk, rk in zip(dims, nks, ranks):
@@ -233,14 +273,21 @@ def molrg(D: int, K: int, d, *, orthogonal: bool = True, seed: int = 0) -> MoLRM
     dims = _per_subspace("d", d, K)
     if max(dims) > D:
         raise ValueError(f"d: subspace dimension d_k = {max(dims)} exceeds D = {D}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     bases = _orthonormal_blocks(D, dims, rng, orthogonal)
     return MoLRMoG(bases, [np.zeros((1, dk)) for dk in dims],
                    [np.eye(dk)[None] for dk in dims], [np.ones(1) for _ in dims])
 
 
 def _per_subspace(name, x, K):
-    vals = [x] * K if np.ndim(x) == 0 else list(x)
+    if K > MAX_ENTRIES:
+        raise ValueError(f"K: {K} subspaces exceed the size of any model (at most "
+                         f"{MAX_ENTRIES} basis entries)")
+    try:
+        vals = [x] * K if np.ndim(x) == 0 else list(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an integer or one per subspace (got {x!r})") \
+            from None
     if len(vals) != K:
         raise ValueError(f"{name}: expected one value per subspace ({K}), got {len(vals)}")
     return [_int(name, v) for v in vals]

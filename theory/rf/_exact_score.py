@@ -354,8 +354,14 @@ def _solve_point(ch: _Channel, k_slope: float, tol: float):
 
 
 def _check_inputs(psi_d, t, tol):
-    psi = np.asarray(psi_d, dtype=float)
-    tt = np.asarray(t, dtype=float)
+    arrays = []
+    for name, x in (("psi_d", psi_d), ("t", t)):
+        try:
+            arrays.append(np.asarray(x, dtype=float))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
+                from None
+    psi, tt = arrays
     if not np.all(np.isfinite(psi)) or np.any(psi <= 0) or np.any(psi > 1):
         raise ValueError("psi_d: latent ratio D/d must lie in (0, 1]")
     if not np.all(np.isfinite(tt)) or np.any(tt <= 0):
@@ -498,7 +504,13 @@ def hidden_manifold_exact_score(psi_d, t, activation="tanh", *, tol=1e-10, resol
     if not (isinstance(resolution, (int, float)) and np.isfinite(resolution) and resolution > 0):
         raise ValueError("resolution: must be a finite number > 0")
     act, k_slope = _checked_activation(activation)
-    psi, tt = np.broadcast_arrays(psi, tt)
+    try:
+        psi, tt = np.broadcast_arrays(psi, tt)
+    except ValueError:
+        raise ValueError(f"psi_d, t: shapes {psi.shape} and {tt.shape} do not broadcast") \
+            from None
+    if psi.size == 0:
+        raise ValueError("psi_d, t: empty grid")
     shape = psi.shape
     flat_psi, flat_t = psi.ravel(), tt.ravel()
     n = flat_psi.size

@@ -68,48 +68,70 @@ def _mm_chi(zeta, psi1, psi2, lbar):
 
     x0 = np.stack([np.log(psi1 / s0), np.log(psi2 / s0)], -1)
     span = np.maximum(np.abs(log_ratio), 1e-12)
+    span = np.where(np.isnan(span), 1.0, span)  # an overflowed point fails in the solver
     res = continuation_newton(fun, x0, psi1.size, tol=1e-13, h0=np.clip(0.7 / span, 1e-3, 1),
                               h_max=np.clip(3.0 / span, 1e-3, 1))
     return -np.exp(res.x[:, 0] + res.x[:, 1]), res
 
 
+#: Smallest ``|E0| / sum |terms of E0|`` accepted: below it the cancellation in Mei-Montanari's
+#: denominator (ridge -> 0 at the interpolation threshold) leaves fewer than 3 digits.
+_MM_CANCEL = 1e-13
+
+
 def _mm_bias_variance(chi, zeta, psi1, psi2):
-    """B and V of Mei-Montanari Definition 1 from chi."""
+    """B and V of Mei-Montanari Definition 1 from chi, and where they are trustworthy
+    (denominator not lost to cancellation; B, V >= 0 as the limits of squared errors)."""
     z2, z4, z6 = zeta**2, zeta**4, zeta**6
     c2, c3, c4, c5 = chi**2, chi**3, chi**4, chi**5
     pp = psi1 * psi2
-    E0 = (-c5 * z6 + 3 * c4 * z4 + (pp - psi2 - psi1 + 1) * c3 * z6 - 2 * c3 * z4 - 3 * c3 * z2
-          + (psi1 + psi2 - 3 * pp + 1) * c2 * z4 + 2 * c2 * z2 + c2 + 3 * pp * chi * z2 - pp)
+    terms = (-c5 * z6, 3 * c4 * z4, (pp - psi2 - psi1 + 1) * c3 * z6, -2 * c3 * z4,
+             -3 * c3 * z2, (psi1 + psi2 - 3 * pp + 1) * c2 * z4, 2 * c2 * z2, c2,
+             3 * pp * chi * z2, -pp)
+    E0 = sum(terms)
     E1 = psi2 * c3 * z4 - psi2 * c2 * z2 + pp * chi * z2 - pp
     E2 = (c5 * z6 - 3 * c4 * z4 + (psi1 - 1) * c3 * z6 + 2 * c3 * z4 + 3 * c3 * z2
           + (-psi1 - 1) * c2 * z4 - 2 * c2 * z2 - c2)
-    return E1 / E0, E2 / E0
+    B, V = E1 / E0, E2 / E0
+    ok = (np.abs(E0) > _MM_CANCEL * sum(np.abs(t) for t in terms)) & (B >= 0) & (V >= 0)
+    return B, V, ok
 
 
 def ridge_regression_reference(setting: RFSetting) -> dict:
     """Score and test error at m = 1 from the Mei-Montanari random-features formula.
 
     Returns a dict with ``score_error``, ``test_error``, ``bias``, ``variance`` and
-    ``converged`` (arrays of ``setting.shape``).  Raises ``ValueError`` unless every point
-    has ``m == 1`` and a non-linear activation (``mu_star > 0``).
+    ``converged`` (arrays of ``setting.shape``; NaN where ``converged`` is False: ratios so
+    extreme that the fixed point overflows, or a ridge so small at the interpolation
+    threshold that the formula's denominator is lost to cancellation).  Raises
+    ``ValueError`` unless every point has ``m == 1`` and a non-linear activation (``mu_star > 0``).
     """
     shape, b = _scalars(setting)
     if np.any(b["m"] != 1):
         raise ValueError("m: the ridge-regression reference applies to m = 1 only")
     if np.any(b["v"] <= 0):
         raise ValueError("activation: the Mei-Montanari formula needs mu_star > 0")
-    zeta = np.sqrt(b["u"] / b["v"])
-    psi1, psi2 = b["psi_p"], b["psi_n"]
-    lbar = b["lam"] / psi1 / b["v"]
-    chi, res = _mm_chi(zeta, psi1, psi2, lbar)
-    bias, var = _mm_bias_variance(chi, zeta, psi1, psi2)
-    tau2 = b["a2"] / b["delta"]
-    excess = bias + tau2 * var
+    # extreme ratios overflow intermediate products: such points come out non-finite and
+    # are reported as not converged (NaN values), never as numbers
+    with np.errstate(all="ignore"):
+        zeta = np.sqrt(b["u"] / b["v"])
+        psi1, psi2 = b["psi_p"], b["psi_n"]
+        lbar = b["lam"] / psi1 / b["v"]
+        chi, res = _mm_chi(zeta, psi1, psi2, lbar)
+        bias, var, trusted = _mm_bias_variance(chi, zeta, psi1, psi2)
+        tau2 = b["a2"] / b["delta"]
+        excess = bias + tau2 * var
+        test = b["a2"] + b["delta"] * excess
+    conv = res.converged & trusted
+    for a in (bias, var, excess, test):
+        conv &= np.isfinite(a)
+
+    def out(a):
+        return np.where(conv, a, np.nan).reshape(shape)
+
     return {
-        "score_error": excess.reshape(shape),
-        "test_error": (b["a2"] + b["delta"] * excess).reshape(shape),
-        "bias": bias.reshape(shape), "variance": var.reshape(shape),
-        "converged": res.converged.reshape(shape),
+        "score_error": out(excess), "test_error": out(test), "bias": out(bias),
+        "variance": out(var), "converged": conv.reshape(shape),
     }
 
 
@@ -125,15 +147,20 @@ def large_ridge_coefficients(setting: RFSetting) -> tuple[np.ndarray, np.ndarray
 
     The first line is the diagonal (same-noise) part of ``Tr(V^T U~ V)/d``, the second its
     off-diagonal part, the third ``2 mu1 Tr(V^T U W)/d^{3/2}``.  At this order the
-    noise-copy correlation kappa does not enter.  [derived]
+    noise-copy correlation kappa does not enter.  [derived]  A ``ValueError`` names
+    ``psi_p`` when the coefficients are beyond the float range.
     """
     shape, b = _scalars(setting)
     u, v, psi_p, delta = b["u"], b["v"], b["psi_p"], b["delta"]
-    g = np.where(np.isinf(b["m"]), 0.0, 1.0 / (b["psi_n"] * b["m"]))
-    c1 = 2.0 * delta * u * psi_p
-    base = u * psi_p * (1.0 + psi_p) + v * psi_p
-    c2 = (psi_p * (u * u * (1.0 + psi_p) + 2.0 * u * v + v * v) * g
-          + delta * u * base + 2.0 * delta * u * (base + psi_p**2 * (u + v) * g))
+    with np.errstate(all="ignore"):
+        g = np.where(np.isinf(b["m"]), 0.0, 1.0 / (b["psi_n"] * b["m"]))
+        c1 = 2.0 * delta * u * psi_p
+        base = u * psi_p * (1.0 + psi_p) + v * psi_p
+        c2 = (psi_p * (u * u * (1.0 + psi_p) + 2.0 * u * v + v * v) * g
+              + delta * u * base + 2.0 * delta * u * (base + psi_p**2 * (u + v) * g))
+    if not (np.all(np.isfinite(c1)) and np.all(np.isfinite(c2))):
+        raise ValueError("psi_p, psi_n, m: the coefficients overflow (psi_p too large or "
+                         "psi_n m too small)")
     return c1.reshape(shape), c2.reshape(shape)
 
 
@@ -148,6 +175,10 @@ def wide_limit(setting: RFSetting) -> dict:
     ``g = 1/l1 + (m-1)/l2`` and ``Phi = psi_n g - mu1^2 Delta psi_n^2 r g^2``; the train
     error tends to 0.  [SRC: UBBM26-DD, via research note section 3.6; checked against the
     solver at psi_p up to 1e6 in the tests.]
+
+    Raises ``ValueError`` for ``m = inf``, ``mu1 = 0``, a point where ``1/r = lam + R(r)``
+    has no root in ``(0, 1/lam)`` (a linear activation with ``psi_n m >= 1``, or noise
+    copies numerically identical at a tiny ``t``), or one whose intermediates overflow.
     """
     shape, b = _scalars(setting)
     if np.any(np.isinf(b["m"])):
@@ -158,17 +189,49 @@ def wide_limit(setting: RFSetting) -> dict:
     for i in range(out.size):
         u, v, k = b["u"][i], b["v"][i], b["kappa"][i]
         m, lam, pn, a2, dl = b["m"][i], b["lam"][i], b["psi_n"][i], b["a2"][i], b["delta"][i]
-        al1, al2 = u * (a2 * m + dl), u * dl
-        k1, k2 = v * (1 + (m - 1) * k) / lam, v * (1 - k) / lam
+        with np.errstate(all="ignore"):
+            al1, al2 = u * (a2 * m + dl), u * dl
+            k1, k2 = v * (1 + (m - 1) * k) / lam, v * (1 - k) / lam
+            hi = 1.0 / lam
+        if not all(np.isfinite(x) for x in (al1, al2, k1, k2, hi)):
+            raise ValueError(f"lam, m: the wide-limit closed form is not representable at "
+                             f"lam = {lam:g}, m = {m:g} (an intermediate overflows)")
 
-        def R(r):
-            return pn * (al1 / (al1 * r + k1) + (m - 1) * al2 / (al2 * r + k2))
+        def h(r):  # r (1/r - lam - R(r)): no pole at r = 0
+            if r == 0:  # al r / (al r + k) -> 1 where k = 0 (a linear part that never saturates)
+                return 1.0 - pn * (float(k1 == 0) + (m - 1) * float(k2 == 0))
+            return 1.0 - lam * r - pn * (al1 * r / (al1 * r + k1)
+                                         + (m - 1) * al2 * r / (al2 * r + k2))
 
-        r = brentq(lambda r: 1.0 / r - lam - R(r), 1e-300, 1.0 / lam, xtol=1e-300, rtol=1e-15)
-        l1, l2 = al1 * r + k1, al2 * r + k2
-        g = 1 / l1 + (m - 1) / l2
-        gp = -al1 / l1**2 - (m - 1) * al2 / l2**2
-        Rp = -pn * (al1**2 / l1**2 + (m - 1) * al2**2 / l2**2)
-        Phip = pn * gp - u * dl * pn**2 * (g * g + 2 * r * g * gp)
-        out[i] = 1 - 2 * u * dl * pn * r * g - u * Phip / (r**-2 + Rp)
+        if not h(0.0) > 0:
+            raise ValueError(
+                "activation: the wide-limit closed form has no root r in (0, 1/lam) here "
+                f"(psi_n = {pn:g}, m = {m:g}, mu_*^2 = {v:.3g}, kappa = {k:.3g}, lam = {lam:g}): "
+                "it needs mu_* > 0 and noise copies that are not numerically identical, or "
+                "psi_n m < 1 for a linear activation")
+        # h(1/lam) = -R(1/lam) / lam < 0 unless rounding puts the root at the end itself;
+        # a root below the smallest float (huge lam psi_n) is taken there (r -> 0: L_test -> 1)
+        tiny = np.nextafter(0.0, 1.0)
+        with np.errstate(all="ignore"):
+            if h(hi) >= 0:
+                r = np.float64(hi)
+            elif not h(tiny) > 0:
+                r = np.float64(tiny)
+            else:
+                try:
+                    r = np.float64(brentq(h, tiny, hi, xtol=max(1e-300 * hi, tiny), rtol=1e-15,
+                                          maxiter=500))
+                except RuntimeError:
+                    raise RuntimeError(f"wide_limit: the root of 1/r = lam + R(r) did not "
+                                       f"converge (lam = {lam:g}, psi_n = {pn:g})") from None
+        with np.errstate(all="ignore"):
+            l1, l2 = al1 * r + k1, al2 * r + k2
+            g = 1 / l1 + (m - 1) / l2
+            gp = -al1 / l1**2 - (m - 1) * al2 / l2**2
+            Rp = -pn * (al1**2 / l1**2 + (m - 1) * al2**2 / l2**2)
+            Phip = pn * gp - u * dl * pn**2 * (g * g + 2 * r * g * gp)
+            out[i] = 1 - 2 * u * dl * pn * r * g - u * Phip / (r**-2 + Rp)
+        if not np.isfinite(out[i]):
+            raise ValueError(f"lam, m: the wide-limit closed form is not representable at "
+                             f"lam = {lam:g}, m = {m:g} (an intermediate overflows)")
     return {"test_error": out.reshape(shape), "train_error": np.zeros(shape)}

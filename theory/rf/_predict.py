@@ -136,6 +136,7 @@ def solve_system(co: Coefficients, *, tol: float = 1e-12):
     x0 = np.stack([-np.log(lam0), -np.log(lam0)], -1)
     # steps of about 0.7 in log(lambda) to start with, at most 3
     span = np.maximum(np.abs(log_ratio), 1e-12)
+    span = np.where(np.isnan(span), 1.0, span)  # an overflowed point fails in the solver
     res = continuation_newton(fun, x0, n, tol=tol, h0=np.clip(0.7 / span, 1e-3, 1.0),
                               h_max=np.clip(3.0 / span, 1e-3, 1.0))
     return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), res
@@ -169,6 +170,7 @@ def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12
     sx2 = co.spectrum.mean()
     x0 = np.stack([-np.log(lam0), -np.log(lam0), np.log(sx2) - np.log(lam0)], -1)
     span = np.maximum(np.abs(log_ratio), 1e-12)
+    span = np.where(np.isnan(span), 1.0, span)  # an overflowed point fails in the solver
     n = co.psi_n.size
     res = continuation_newton(fun, x0, n, tol=tol, h0=np.clip(0.7 / span, 1e-3, 1.0),
                               h_max=np.clip(3.0 / span, 1e-3, 1.0))

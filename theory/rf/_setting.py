@@ -34,6 +34,8 @@ def _positive(name: str, value, what: str) -> np.ndarray:
 
 def _noise_copies(value) -> np.ndarray:
     raw = np.array(value, dtype=object)
+    if raw.size == 0:
+        raise ValueError("m: empty")
     flat = []
     for v in raw.ravel():
         if isinstance(v, str):
@@ -123,7 +125,8 @@ class RFSetting:
             raise ValueError(f"data: unknown data model {self.data!r}; supported: "
                              f"{', '.join(DATA_MODELS)}")
         if self.data == "gaussian":
-            if self.psi_d is not None and not np.all(np.asarray(self.psi_d, dtype=float) == 1.0):
+            if self.psi_d is not None and not np.all(_positive("psi_d", self.psi_d,
+                                                               "intrinsic ratio D/d") == 1.0):
                 raise ValueError("psi_d: isotropic 'gaussian' data has psi_d = 1; use "
                                  "data='subspace' or a manifold model for D < d")
             psi_d = np.ones(())
@@ -259,8 +262,13 @@ class RFSetting:
                                self.shape).copy()
 
     def point(self, index) -> "RFSetting":
-        """The scalar setting at ``index`` of the grid."""
-        vals = {k: getattr(self, k)[index] for k in _NUMERIC}
+        """The scalar setting at ``index`` of the grid (``()`` for a scalar setting); a
+        ``ValueError`` names ``index`` when it does not select one point of the grid."""
+        try:
+            vals = {k: getattr(self, k)[index] for k in _NUMERIC}
+        except (IndexError, TypeError) as exc:
+            raise ValueError(f"index: {index!r} is not a point of the grid of shape "
+                             f"{self.shape} ({exc})") from None
         if any(np.ndim(v) for v in vals.values()):
             raise ValueError("index: must select a single grid point")
         if self.data == "gaussian":
@@ -309,7 +317,7 @@ class RFSetting:
     def __repr__(self) -> str:
         keys = [k for k in _NUMERIC if k != "psi_d" or self.data != "gaussian"]
         if self.size == 1:
-            vals = ", ".join(f"{k}={float(getattr(self, k)):g}" for k in keys)
+            vals = ", ".join(f"{k}={float(np.ravel(getattr(self, k))[0]):g}" for k in keys)
         else:
             vals = f"shape={self.shape}"
         extra = (f", manifold_activation={self.manifold_activation.name!r}"

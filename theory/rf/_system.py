@@ -117,13 +117,20 @@ def observables(co: Coefficients, q, r):
     ``well_posed`` (False where the Jacobian is numerically singular; values there are NaN).
     """
     z = -co.lam
-    _, J, _ = residual_and_jacobian(co, q, r, z, 0.0)
+    _, J, scale = residual_and_jacobian(co, q, r, z, 0.0)
     pp = co.psi_p
     # J (dq, dr)^T = -dF/dtheta with dF/dzeta = (psi_p, 0) and dF/dz = (0, psi_p); explicit
     # 2x2 inverse with a conditioning check (the system degenerates as psi_p -> 0)
     a, b, c_, e = J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1]
     det = a * e - b * c_
     well_posed = np.abs(det) > 1e-14 * (np.abs(a * e) + np.abs(b * c_))
+    # and, as for the general spectrum, conditioning in relative units (log variables,
+    # equations divided by their scales): near the interpolation threshold at a tiny ridge
+    # the errors are differences of numbers ~ cond times larger, and lose every digit
+    Jn = J * np.stack([q, r], -1)[:, None, :] / scale[:, :, None]
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(np.where(np.isfinite(Jn), Jn, 0.0))
+    well_posed &= np.isfinite(cond) & (cond < 1e13)
     det = np.where(well_posed, det, np.nan)
     dq_dzeta, dr_dzeta = -e * pp / det, c_ * pp / det
     dq_dz, dr_dz = b * pp / det, -a * pp / det

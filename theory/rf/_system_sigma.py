@@ -110,7 +110,7 @@ def _state(co: SigmaCoefficients, q, r, h, z, zeta, zeta_s):
 def residual_and_jacobian(co: SigmaCoefficients, q, r, h, z, zeta=0.0, zeta_s=0.0):
     """Residuals (E_r, E_h, E_q), Jacobian with respect to (q, r, h) and scales."""
     st = _state(co, q, r, h, z, zeta, zeta_s)
-    return _assemble(q, r, h, st, co.spectrum.integrals(st["A"], st["B"]))
+    return _assemble(q, r, h, st, co.spectrum._integrals(st["A"], st["B"]))
 
 
 def _assemble(q, r, h, st, I):
@@ -157,8 +157,8 @@ def observables(co: SigmaCoefficients, q, r, h):
     """
     z = -co.lam
     st = _state(co, q, r, h, z, 0.0, 0.0)
-    I = co.spectrum.integrals(st["A"], st["B"])
-    Ipar = co.spectrum.integrals(st["A"], st["B"], on_manifold=True)
+    I = co.spectrum._integrals(st["A"], st["B"])
+    Ipar = co.spectrum._integrals(st["A"], st["B"], on_manifold=True)
     _, J, scale = _assemble(q, r, h, st, I)
     dE, dA_th, dB_th = parameter_derivatives(co, q, r, h, st, I)
     # conditioning judged on the Jacobian in relative units (log variables, equations

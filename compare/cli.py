@@ -891,6 +891,21 @@ def _join_negative_values(argv):
     return out
 
 
+def _check_destinations(args) -> None:
+    """Fail before computing when ``--output`` or ``--plot`` cannot be written."""
+    for name in ("output", "plot"):
+        path = getattr(args, name, None)
+        if not isinstance(path, str) or not path or path == "-":
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise UsageError(f"{name}: {path!r} is a directory; give a file name")
+        if not os.path.isdir(folder):
+            raise UsageError(f"{name}: folder {folder!r} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{name}: folder {folder!r} is not writable")
+
+
 def main(argv=None) -> int:
     parser, subs = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -902,6 +917,7 @@ def main(argv=None) -> int:
         if args.command in subs and getattr(args, "action", None) is None:
             subs[args.command].print_help()
             return EXIT_USAGE
+        _check_destinations(args)
         return int(args.func(args))
     except UsageError as exc:
         print(f"lowdim: error: {exc}", file=sys.stderr)

@@ -65,6 +65,22 @@ def test_bad_input_one_line_error(capsys, argv, name):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv", [
+    ["rf", "curve", "--psi-n", "1", "--psi-p", "1", "--output", "{missing}/x.csv"],
+    ["rf", "curve", "--psi-n", "1", "--psi-p", "1", "--plot", "{missing}/x.png"],
+    ["rf", "curve", "--psi-n", "1", "--psi-p", "1", "--output", "{folder}"],
+    ["molrg", "validate", "--output", "{missing}/x.csv"],
+    ["doctor", "--no-smoke", "--output", "{missing}/x.csv"],
+])
+def test_unwritable_destination_fails_before_computing(capsys, tmp_path, argv):
+    argv = [a.format(missing=tmp_path / "no-such-folder", folder=tmp_path) for a in argv]
+    flag = "output" if "--output" in argv else "plot"
+    code, out, err = _run(capsys, argv)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"lowdim: error: {flag}:")
+
+
 def test_unknown_option_and_missing_action(capsys):
     code, _, err = _run(capsys, ["rf", "curve", "--bogus"])
     assert code == 2 and len(err.strip().splitlines()) == 1

@@ -166,12 +166,14 @@ token = st.one_of(reals().map(repr), st.sampled_from(["nan", "inf", "-1", "0", "
                                                       "abc", "1,2", "1:10:3", "3:1:0"]))
 
 
-def arg(*valid):
+def arg(*valid, bad=()):
     """A CLI value: one of the ``valid`` ones (a typical setting, lists and ranges included)
-    four times in five, otherwise any token.  With five arguments about a third of the cases
-    are fully valid, so the computing path is exercised as well as the argument checks."""
+    four times in five, otherwise any token or one of the argument's own ``bad`` values.
+    With five arguments about a third of the cases are fully valid, so the computing path
+    is exercised as well as the argument checks."""
+    wrong = st.one_of(token, st.sampled_from(bad)) if bad else token
     return st.sampled_from([True, True, True, True, False]).flatmap(
-        lambda ok: st.sampled_from(valid) if ok else token)
+        lambda ok: st.sampled_from(valid) if ok else wrong)
 
 
 # capsys is reset by every call of _cli, so sharing it across generated cases is safe
@@ -221,9 +223,8 @@ def test_cli_molrmog_bound(capsys, modes, dims, n, t, R):
 
 
 @_cli_settings
-@given(d=st.sampled_from(["16", "0", "-4", "7", "abc", "1e9", "12"]), r0=arg("1", "2"),
-       kappa=arg("10", "50"),
-       n=arg("100", "10,1000"), radii=st.sampled_from(["0-4", "0,1,2", "-1", "x", "0-400", "3"]))
+@given(d=arg("16", "12", bad=("-4", "7", "1e9")), r0=arg("1", "2"), kappa=arg("10", "50"),
+       n=arg("100", "10,1000"), radii=arg("0-4", "0,1,2", "3", bad=("-1", "0-400", "4-2")))
 def test_cli_localized_radius(capsys, d, r0, kappa, n, radii):
     _cli(capsys, ["localized", "radius", "--d", d, "--r0", r0, "--kappa", kappa, "--n", n,
                   "--radii", radii, "--steps", "12", "--format", "csv"])
@@ -240,10 +241,9 @@ def test_cli_rf_sample_complexity(capsys, t, lam, psi_p, eps, size, m):
 
 
 @_cli_settings
-@given(K=st.sampled_from(["2", "1", "0", "-1", "x", "40"]),
-       d=st.sampled_from(["2", "1-3", "0", "3-1", "50", "a"]),
-       N=st.sampled_from(["1-4", "3", "0", "-2", "2,x"]), D=st.sampled_from(["12", "2", "0", "x"]),
-       noise=arg("0.05", "0"), threshold=arg("0.1", "0.5"),
+@given(K=arg("2", "1", bad=("40", "1e7")), d=arg("2", "1-3", bad=("3-1", "50")),
+       N=arg("1-4", "3", bad=("-2", "2,x")), D=arg("12", "8", bad=("2",)),
+       noise=arg("0.05", "0", bad=("1e300",)), threshold=arg("0.1", "0.5"),
        learner=st.sampled_from(["ideal", "oracle", "trained"]))
 def test_cli_molrg_phase(capsys, K, d, N, D, noise, threshold, learner):
     _cli(capsys, ["molrg", "phase", "--K", K, "--d", d, "--N", N, "--D", D, "--noise", noise,

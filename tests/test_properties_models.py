@@ -628,7 +628,7 @@ def test_spectra(kw):
     from theory.spectra import Integrals, Spectrum, marchenko_pastur, mixture, point_mass
 
     names = ("location", "ratio", "scale", "shift", "weight", "weights", "parts", "A", "B",
-             "factor", "n", "shape")
+             "factor", "n", "shape", "x")
     A, B, flag, w = kw["A"], kw["B"], kw["flag"], kw["w"]
     specs = [check(lambda: point_mass(kw["loc"], on_manifold=flag), names),
              check(lambda: marchenko_pastur(kw["ratio"], kw["scale"], kw["shift"],
@@ -829,4 +829,5 @@ def test_activations_moments_and_centring(kw):
     assert np.all(m.mu_star_sq >= 0) and np.all(np.abs(m.kappa) <= 1)
     assert math.isfinite(m.error_estimate) and m.error_estimate >= 0
     if kw["centre"]:  # centred at this variance: mean zero there
-        np.testing.assert_allclose(m.mu0, 0.0, atol=1e-8 * (1 + math.sqrt(float(np.max(variance)))))
+        top = float(np.max(np.asarray(variance, float)))
+        np.testing.assert_allclose(m.mu0, 0.0, atol=1e-8 * (1 + math.sqrt(top)))

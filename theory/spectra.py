@@ -322,13 +322,14 @@ class Spectrum:
     def density(self, x) -> np.ndarray:
         """Density of the continuous part of a scalar spectrum at ``x``."""
         self._scalar()
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(x, dtype=float) if _is_empty(x) else _param("x", x)
         out = np.zeros_like(x)
         for c in self._components:
             if c.kind != "mp":
                 continue
             g = float(c.ratio)
-            y = (x - float(c.loc)) / float(c.scale)
+            with np.errstate(over="ignore"):  # far outside the support: density 0
+                y = (x - float(c.loc)) / float(c.scale)
             lo, hi = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
             inside = (y > lo) & (y < hi)
             ys = np.where(inside, y, 1.0)
@@ -345,8 +346,8 @@ class Spectrum:
         where the density has an inverse square-root singularity at 0).
         """
         self._scalar()
-        if not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"n: number of nodes must be an integer >= 2 (got {n!r})")
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 2 <= n <= 10**7:
+            raise ValueError(f"n: number of nodes must be an integer in [2, 1e7] (got {n!r})")
         nodes, weights = [], []
         i = np.arange(1, n + 1)
         theta = i * np.pi / (n + 1)
@@ -376,6 +377,13 @@ class Spectrum:
                 parts.append(f"{_fmt(c.weight)}*({_fmt(c.loc)} + {_fmt(c.scale)}*MP({_fmt(c.ratio)}))"
                              f"[{tag}]")
         return "Spectrum(" + " + ".join(parts) + ")"
+
+
+def _is_empty(x) -> bool:
+    try:
+        return np.size(x) == 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _broadcasting(name, arr, *shapes):

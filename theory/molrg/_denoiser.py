@@ -70,6 +70,21 @@ def _bases(bases):
         raise ValueError(f"bases: expected a non-empty (K, D, d) array (got shape {u.shape})")
     if not np.all(np.isfinite(u)):
         raise ValueError("bases: entries must be finite")
+    return _orthonormal("bases", u)
+
+
+#: Largest ``|U^T U - I|`` entry accepted: the formulas hold for orthonormal columns only
+#: (float32 bases from the simulations are orthonormal to about 1e-7).
+_ORTHO_TOL = 1e-5
+
+
+def _orthonormal(name, u):
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = np.einsum("...Di,...Dj->...ij", u, u)
+        dev = np.max(np.abs(gram - np.eye(u.shape[-1])))
+    if not dev <= _ORTHO_TOL:  # also catches an overflowed (inf or NaN) Gram matrix
+        raise ValueError(f"{name}: columns must be orthonormal (max |U^T U - I| = {dev:.3g} "
+                         f"> {_ORTHO_TOL:g})")
     return u
 
 
@@ -93,7 +108,8 @@ def _checked(name, value, what):
 
 
 def posterior_mean(x, s, gamma, bases, weights=None):
-    """``E[x_0 | x_t = x]`` for the noiseless MoLRG with ``bases`` (K, D, d) and ``weights``.
+    """``E[x_0 | x_t = x]`` for the noiseless MoLRG with ``bases`` (K, D, d; orthonormal
+    columns, else a ``ValueError`` names ``bases``) and ``weights``.
 
     ``x`` is ``(..., D)``; ``s`` and ``gamma`` are scalars or broadcast against ``x[..., 0]``.
     ``weights`` are K finite non-negative numbers summing to 1 (uniform by default).  The
@@ -164,6 +180,7 @@ def lowrank_denoising_loss(U, X, s, gamma):
     U = _floats("U", U)
     if U.ndim != 2 or 0 in U.shape or not np.all(np.isfinite(U)):
         raise ValueError(f"U: expected a finite (D, d) matrix (got shape {U.shape})")
+    _orthonormal("U", U)
     X = _data("X", X, U.shape[0], rows=True)
     with np.errstate(over="ignore", invalid="ignore"):
         norms = _checked("X", np.sum(X ** 2, axis=1), "||x||^2")

@@ -17,7 +17,10 @@ import numpy as np
 from ..molrmog._bound import _pos
 from ..molrmog._spec import _int, _orthonormal_blocks, _seed
 
-__all__ = ["MoLRG", "check_samples", "NOISE_MAX"]
+__all__ = ["MoLRG", "check_samples", "NOISE_MAX", "K_MAX"]
+
+#: Largest number of subspaces (the weights are held as a K-tuple).
+K_MAX = 10**6
 
 #: Largest RMS noise norm: the samples' Gram matrices hold ``noise^2`` times counts, which
 #: stays far inside the float64 range below this (at 1e155 they overflow and eigh fails).
@@ -74,6 +77,8 @@ class MoLRG:
 
     def __post_init__(self):
         D, K, d = _int("D", self.D), _int("K", self.K), _int("d", self.d)
+        if K > K_MAX:
+            raise ValueError(f"K: at most {K_MAX} subspaces (got {K})")
         if d > D:
             raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
         if self.orthogonal and K * d > D:

@@ -241,6 +241,10 @@ def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.
             raise ValueError(f"d: subspace dimension d_k = {dk} exceeds D = {D}")
         if rk > dk:
             raise ValueError(f"rank: r_k = {rk} exceeds d_k = {dk} (subspace {k})")
+    latent = sum(nk * dk * (1 + rk) for dk, nk, rk in zip(dims, nks, ranks))
+    if latent > MAX_ENTRIES:
+        raise ValueError(f"n_modes: the latent means and factors would hold sum n_k d_k "
+                         f"(1 + r_k) = {latent} entries (at most {MAX_ENTRIES})")
     if not (isinstance(separation, (int, float, np.floating)) and math.isfinite(separation)
             and separation >= 0):
         raise ValueError(f"separation: must be a finite number >= 0 (got {separation!r})")

@@ -110,7 +110,7 @@ def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", r
         raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
     ratio = sigma_max / sigma_min
     if design == "edm":
-        if math.log(ratio) / rho > 700:
+        if math.log(ratio) > 700 * float(rho):
             raise ValueError(f"rho: too small, (sigma_max/sigma_min)^(1/rho) overflows "
                              f"(got {rho!r})")
         with np.errstate(over="ignore"):  # an overflow is reported below, by name

@@ -331,7 +331,7 @@ def edm_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: flo
     if not (isinstance(rho, (int, float, np.floating, np.integer)) and math.isfinite(rho)
             and rho > 0):
         raise ValueError(f"rho: must be a finite number > 0 (got {rho!r})")
-    if max(abs(math.log(sigma_max)), abs(math.log(sigma_min))) / rho > 700:
+    if max(abs(math.log(sigma_max)), abs(math.log(sigma_min))) > 700 * float(rho):
         raise ValueError(f"rho: too small for this sigma range (sigma^(1/rho) overflows; "
                          f"got rho = {rho!r})")
     i = np.arange(N + 1) / N

@@ -1,12 +1,12 @@
 """Validation helpers shared by the families: integers given as ints or integral floats,
-with errors that name the parameter."""
+arrays of numbers, with errors that name the parameter."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-__all__ = ["integer", "integers"]
+__all__ = ["integer", "integers", "floats", "positive_floats"]
 
 
 def integer(name: str, x, low: int | None = None) -> int:
@@ -29,3 +29,20 @@ def integers(name: str, values, low: int | None = None) -> list[int]:
     except Exception:  # noqa: BLE001 - ragged or odd input
         raise ValueError(f"{name}: expected integers (got {values!r})") from None
     return [integer(name, v, low) for v in flat]
+
+
+def floats(name: str, x) -> np.ndarray:
+    """``x`` as a float array, or a ValueError naming ``name`` (strings, ragged lists)."""
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
+            from None
+
+
+def positive_floats(name: str, x) -> np.ndarray:
+    """:func:`floats` with every entry finite and ``> 0``."""
+    arr = floats(name, x)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
+    return arr

@@ -35,6 +35,8 @@ from scipy.integrate import cubature
 from scipy.special import erf as _erf
 from scipy.special import roots_hermitenorm
 
+from ._checks import floats
+
 __all__ = [
     "Activation",
     "ActivationMoments",
@@ -463,13 +465,7 @@ def moments(activation, variance=1.0, covariance=0.0) -> ActivationMoments:
     (0.5, 0.398942)
     """
     act = get_activation(activation)
-    arrays = []
-    for name, x in (("variance", variance), ("covariance", covariance)):
-        try:
-            arrays.append(np.asarray(x, dtype=float))
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
-                from None
+    arrays = [floats("variance", variance), floats("covariance", covariance)]
     try:
         v, c = np.broadcast_arrays(*arrays)
     except ValueError:

@@ -24,16 +24,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from .._checks import floats as _floats
+
 __all__ = ["posterior_mean", "score", "lowrank_denoising_loss", "hardmax_denoising_loss",
            "subspace_objective"]
-
-
-def _floats(name, value) -> np.ndarray:
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a number or an array of numbers (got {value!r})") \
-            from None
 
 
 def _coeffs(s, gamma):

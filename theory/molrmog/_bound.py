@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
+from .._checks import floats as _floats
 from .._checks import integer, integers
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
@@ -46,14 +47,6 @@ def process_coefficients(t, process: str = "vp"):
         raise ValueError(f"t: outside the range where s_t and gamma_t^2 are representable for "
                          f"the {process} process (got {t!r})")
     return s, g2
-
-
-def _floats(name, x) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
-            from None
 
 
 def _pos(name, x, allow_zero=False):

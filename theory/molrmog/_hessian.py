@@ -29,9 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import floats as _floats
 from .._checks import integers
 
-from ._bound import _floats, process_coefficients
+from ._bound import process_coefficients
 
 __all__ = ["FORMS", "HessianSpectrum", "local_hessian_spectrum", "gd_rate",
            "transcribed_u_block_min"]

@@ -76,6 +76,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import roots_hermitenorm, roots_legendre
 
+from .._checks import floats
 from ..activations import get_activation, moments
 from ..processes import ou_coefficients
 
@@ -354,14 +355,7 @@ def _solve_point(ch: _Channel, k_slope: float, tol: float):
 
 
 def _check_inputs(psi_d, t, tol):
-    arrays = []
-    for name, x in (("psi_d", psi_d), ("t", t)):
-        try:
-            arrays.append(np.asarray(x, dtype=float))
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: expected a number or an array of numbers (got {x!r})") \
-                from None
-    psi, tt = arrays
+    psi, tt = floats("psi_d", psi_d), floats("t", t)
     if not np.all(np.isfinite(psi)) or np.any(psi <= 0) or np.any(psi > 1):
         raise ValueError("psi_d: latent ratio D/d must lie in (0, 1]")
     if not np.all(np.isfinite(tt)) or np.any(tt <= 0):

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._checks import positive_floats as _positive_array
 from ._bound import kl_bound
 from ._schedules import SIGMA_RANGE, edm_grid, geometric_grid
 
@@ -30,16 +31,6 @@ def _check_sigmas(sigma_min, sigma_max):
     if sigma_min < SIGMA_RANGE[0] or sigma_max > SIGMA_RANGE[1]:
         raise ValueError(f"sigma_min: noise levels must lie in [{SIGMA_RANGE[0]:g}, "
                          f"{SIGMA_RANGE[1]:g}] (got {sigma_min!r}, {sigma_max!r})")
-
-
-def _positive_array(name, x):
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected numbers (got {x!r})") from None
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
-    return arr
 
 
 def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:

@@ -19,19 +19,10 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 
+from .._checks import positive_floats as _positive
+
 __all__ = ["VarianceSchedule", "SamplingGrid", "EDM", "SONG", "get_schedule", "custom_schedule",
            "edm_grid", "geometric_grid", "uniform_grid", "user_grid", "make_grid", "GRID_KINDS"]
-
-
-def _positive(name, x):
-    """``x`` as a float array of finite values > 0, or a ValueError naming ``name``."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected numbers (got {x!r})") from None
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
-    return arr
 
 
 def _representable(name, value, what):

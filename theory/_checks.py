@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["integer", "integers", "floats", "positive_floats"]
+__all__ = ["integer", "integers", "number", "positive_number", "floats", "positive_floats"]
 
 
 def integer(name: str, x, low: int | None = None) -> int:
@@ -29,6 +29,24 @@ def integers(name: str, values, low: int | None = None) -> list[int]:
     except Exception:  # noqa: BLE001 - ragged or odd input
         raise ValueError(f"{name}: expected integers (got {values!r})") from None
     return [integer(name, v, low) for v in flat]
+
+
+def number(name: str, x) -> float:
+    """``x`` as a float (NaN and infinities included): an int or float, not a bool, a string
+    or an array; else a ValueError naming ``name``."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer,
+                                                               np.floating)):
+        raise ValueError(f"{name}: expected a number (got {x!r})")
+    return float(x)
+
+
+def positive_number(name: str, x, allow_zero: bool = False) -> float:
+    """:func:`number`, finite and ``> 0`` (``>= 0`` with ``allow_zero``)."""
+    v = number(name, x)
+    if not (math.isfinite(v) and (v >= 0 if allow_zero else v > 0)):
+        raise ValueError(f"{name}: must be a finite number {'>=' if allow_zero else '>'} 0 "
+                         f"(got {x!r})")
+    return v
 
 
 def floats(name: str, x) -> np.ndarray:

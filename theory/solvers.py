@@ -20,12 +20,11 @@ values of the terms of each equation).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import integer
+from ._checks import integer, positive_number
 
 __all__ = ["SolverResult", "continuation_newton", "STATUS_MESSAGES"]
 
@@ -148,9 +147,7 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
     if x0.ndim != 2 or x0.shape[0] != n_points or x0.shape[1] < 1:
         raise ValueError(f"x0: expected shape ({n_points}, n) with n >= 1 (got {x0.shape})")
     for name, v in (("tol", tol), ("h_min", h_min), ("max_step", max_step)):
-        if not (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name}: must be a finite number > 0 (got {v!r})")
+        positive_number(name, v)
     for name, v in (("h0", h0), ("h_max", h_max)):
         try:
             arr = np.broadcast_to(np.asarray(v, dtype=float), (n_points,))

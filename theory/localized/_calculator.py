@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import integer
+from .._checks import positive_number as _positive
 from ..molrg._setting import check_samples
 from ._errors import _radii, population_localized_score, site_errors
 from ._gaussian_law import _grid_times, gaussian_kl, reverse_covariance, time_grid
@@ -159,14 +160,6 @@ def _fit_models(radii, loc, var):
         V1, V0 = np.polyfit(r, V, 1)
         fit["V0"], fit["V1"] = float(V0), float(V1)
     return fit
-
-
-def _positive(name, x) -> float:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number (got {x!r})")
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name}: must be finite and > 0 (got {x!r})")
-    return float(x)
 
 
 def _overflow(name, value):

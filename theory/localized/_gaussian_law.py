@@ -24,6 +24,7 @@ import numpy as np
 from scipy.linalg import expm
 
 from .._checks import integer
+from .._checks import number as _scalar
 from ._target import check_target
 
 __all__ = ["time_grid", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",
@@ -35,12 +36,6 @@ def _logdet(name, C):
     if np.any(sign <= 0):
         raise ValueError(f"{name}: must be positive definite")
     return val
-
-
-def _scalar(name, x):
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number (got {x!r})")
-    return float(x)
 
 
 def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:

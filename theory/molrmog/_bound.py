@@ -26,6 +26,7 @@ from scipy import integrate
 
 from .._checks import floats as _floats
 from .._checks import integer, integers
+from .._checks import positive_number as _pos
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
            "estimation_error_bound", "integrated_bound", "IntegratedBound", "parameter_counts",
@@ -47,15 +48,6 @@ def process_coefficients(t, process: str = "vp"):
         raise ValueError(f"t: outside the range where s_t and gamma_t^2 are representable for "
                          f"the {process} process (got {t!r})")
     return s, g2
-
-
-def _pos(name, x, allow_zero=False):
-    ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x) and (x >= 0 if allow_zero else x > 0)
-    if not ok:
-        raise ValueError(f"{name}: must be a finite number {'>=' if allow_zero else '>'} 0 "
-                         f"(got {x!r})")
-    return float(x)
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,13 @@ import math
 
 import numpy as np
 
+from .._checks import number as _number
 from .._checks import positive_floats as _positive_array
 from ._bound import kl_bound
 from ._schedules import SIGMA_RANGE, edm_grid, geometric_grid
 
 __all__ = ["bound_optimal_rho", "rho_scan", "edm_leading_discretization", "steps_needed",
            "beta_edm", "beta_song", "score_error_factor"]
-
-
-def _number(name, x):
-    """``x`` as a float (NaN and infinities included), or a ValueError naming ``name``."""
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer,
-                                                               np.floating)):
-        raise ValueError(f"{name}: expected a number (got {x!r})")
-    return float(x)
 
 
 def _check_sigmas(sigma_min, sigma_max):

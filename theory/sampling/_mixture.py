@@ -36,7 +36,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
-from .._checks import integer
+from .._checks import integer, number
 from ._bound import score_error_profile
 from ._schedules import SamplingGrid, check_grid
 
@@ -115,8 +115,7 @@ class GaussianMixture:
         if K > 10**6:
             raise ValueError(f"K: at most 10^6 components (got {K})")
         for name, x in (("separation", separation), ("std", std)):
-            if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(x):
+            if not math.isfinite(number(name, x)):
                 raise ValueError(f"{name}: expected a finite number (got {x!r})")
         if not separation > 0:
             raise ValueError(f"separation: must be > 0 (got {separation!r})")
@@ -248,9 +247,7 @@ def step_quadrature(grid: SamplingGrid, n_sub: int = 8, max_width: float = 0.5):
     if n_sub > _MAX_NODES_PER_PIECE:
         raise ValueError(f"n_sub: at most {_MAX_NODES_PER_PIECE} Gauss-Legendre nodes per piece "
                          f"(got {n_sub!r})")
-    if isinstance(max_width, bool) or not isinstance(max_width, (int, float, np.integer,
-                                                                 np.floating)) \
-            or not max_width > 0:
+    if not number("max_width", max_width) > 0:
         raise ValueError(f"max_width: must be a number > 0 (got {max_width!r})")
     lv = np.log(grid.variances)
     pieces = [max(1, math.ceil((lv[j] - lv[j + 1]) / max_width)) for j in range(grid.N)]

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 
+from .._checks import number, positive_number
 from .._checks import positive_floats as _positive
 
 __all__ = ["VarianceSchedule", "SamplingGrid", "EDM", "SONG", "get_schedule", "custom_schedule",
@@ -105,13 +106,11 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
         raise ValueError("schedule: expected 'edm', 'song' or a callable sigma_bar(t)")
     if not isinstance(name, str):
         raise ValueError(f"name: a schedule's name must be a string (got {name!r})")
-    if not (isinstance(t_max, (int, float, np.integer, np.floating)) and not isinstance(t_max, bool)
-            and math.isfinite(t_max) and t_max > 1e-6):
+    t_max = positive_number("t_max", t_max)
+    if not t_max > 1e-6:
         raise ValueError(f"t_max: must be a finite number > 1e-6 (got {t_max!r})")
-    if not (isinstance(h, (int, float, np.integer, np.floating)) and not isinstance(h, bool)
-            and 0 < h < 1):
+    if not 0 < number("h", h) < 1:
         raise ValueError(f"h: the relative difference step must lie in (0, 1) (got {h!r})")
-    t_max = float(t_max)
 
     def raw(t):
         with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
@@ -236,10 +235,8 @@ class SamplingGrid:
                              f"within [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
         if not isinstance(self.kind, str):
             raise ValueError(f"kind: expected a string (got {self.kind!r})")
-        if self.rho is not None and not (
-                isinstance(self.rho, (int, float, np.integer, np.floating))
-                and not isinstance(self.rho, bool) and math.isfinite(self.rho) and self.rho > 0):
-            raise ValueError(f"rho: must be None or a finite number > 0 (got {self.rho!r})")
+        if self.rho is not None:
+            positive_number("rho", self.rho)
         object.__setattr__(self, "times", times)
 
     @property
@@ -270,8 +267,6 @@ def check_grid(grid, name="grid") -> SamplingGrid:
         raise ValueError(f"{name}: expected a SamplingGrid (from make_grid, edm_grid, ...; "
                          f"got {type(grid).__name__})")
     return grid
-
-
 
 
 def _check_range(N, sigma_min, sigma_max):

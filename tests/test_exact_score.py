@@ -383,9 +383,13 @@ def test_small_t_continuation_matches_direct_quadrature():
     from theory.rf._exact_score import _checked_activation, _continued_point, _one_point
 
     act, k_slope = _checked_activation("tanh")
+
+    def solve(psi, t):
+        return _one_point(act.fn, k_slope, psi, t, 1e-10, 1.0)
+
     for t in (5e-5, 2e-5):
-        cont = _continued_point(act.fn, k_slope, 0.5, t, 1e-10, 1.0)
-        direct = _one_point(act.fn, k_slope, 0.5, t, 1e-10, 1.0)
+        cont = _continued_point(solve, 0.5, t)
+        direct = solve(0.5, t)
         assert cont["ok"] and direct["ok"]
         assert abs(cont["c_t"] - direct["c_t"]) < 1e-7 * direct["c_t"]
 

@@ -405,7 +405,7 @@ def _one_point(fn, k_slope, psi, t, tol, resolution):
             "potential": e["potential"]}
 
 
-def _continued_point(fn, k_slope, psi, t, tol, resolution):
+def _continued_point(solve, psi, t):
     """``t < _T_QUAD``: continue ``C_t`` and ``q`` to small ``t`` in ``u = Delta / a^2``.
 
     The quadrature's node counts grow like ``1 / Delta`` (the likelihood width is
@@ -422,7 +422,7 @@ def _continued_point(fn, k_slope, psi, t, tol, resolution):
     ``t -> 0`` (``y`` has a density on a vanishing scale) and is not continued (``nan``).
     """
     nodes = _T_QUAD * np.array([1.0, 2.0, 4.0, 8.0])
-    pts = [_one_point(fn, k_slope, psi, tn, tol, resolution) for tn in nodes]
+    pts = [solve(psi, tn) for tn in nodes]
     nit = int(sum(pt["nit"] for pt in pts))
     bad = [f"t={tn:g}: {pt['why']}" for tn, pt in zip(nodes, pts) if not pt.get("ok")]
     if bad:
@@ -518,15 +518,23 @@ def hidden_manifold_exact_score(psi_d, t, activation="tanh", *, tol=1e-10, resol
     notes, failures = [], []
     pairs, inverse = np.unique(np.stack([flat_psi, flat_t], axis=1), axis=0, return_inverse=True)
     inverse = inverse.ravel()
+    solved = {}  # the continuation nodes are shared by every small t of one psi_d
+
+    def solve(p, tk):
+        if (p, tk) not in solved:
+            solved[p, tk] = _one_point(act.fn, k_slope, p, tk, tol, resolution)
+        return solved[p, tk]
+
     for k, (p, tk) in enumerate(pairs):
+        p, tk = float(p), float(tk)
         idx = np.flatnonzero(inverse == k)
         if tk < _T_QUAD:
-            pt = _continued_point(act.fn, k_slope, p, tk, tol, resolution)
+            pt = _continued_point(solve, p, tk)
             if not pt.get("ok") and tk >= _T_DIRECT:  # still within the quadrature's reach
-                direct = _one_point(act.fn, k_slope, p, tk, tol, resolution)
+                direct = solve(p, tk)
                 pt = direct if direct.get("ok") else pt
         else:
-            pt = _one_point(act.fn, k_slope, p, tk, tol, resolution)
+            pt = solve(p, tk)
         where = f"psi_d={p:g}, t={tk:g}"
         nit[idx] = pt["nit"]
         if pt.get("why") and "q" not in pt:

@@ -31,15 +31,6 @@ def _version(module: str) -> str | None:
         return None
 
 
-def _writable(path: str) -> bool:
-    while path and not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return os.access(path, os.W_OK)
-
-
 def _smoke_theory():
     import numpy as np
 
@@ -134,8 +125,8 @@ def diagnose(device: str = "auto", cache_dir: str | None = None, smoke: bool = T
     add("cache", "location", cache.root + (" ($LOWDIM_CACHE)" if os.environ.get("LOWDIM_CACHE")
                                            and cache_dir is None else ""))
     add("cache", "entries", f"{len(entries)} ({size / 1e6:.1f} MB)")
-    writable = _writable(cache.root)
-    add("cache", "writable", "yes" if writable else "no: use --cache DIR or --no-cache",
+    writable, why = cache.writable()   # by writing a probe entry, not by permission bits
+    add("cache", "writable", "yes" if writable else f"no: {why}; use --cache DIR or --no-cache",
         "ok" if writable else "FAIL")
 
     if smoke:

@@ -12,6 +12,7 @@ from typing import Callable
 
 from . import (localized_figures, molrg_figures, molrmog_digits, molrmog_figures, rf_figures,
                rf_manifold_figures, sampling_figures)
+from .atomic import write_with
 from .cache import ResultCache, task_key
 from .provenance import provenance
 from .sweep import Runner, SerialExecutor, device_kind, make_executor, using
@@ -244,10 +245,8 @@ class _Bar:
             self.bar.close()
 
 
-def _atomic_write(path, writer):
-    tmp = f"{path}.tmp{os.getpid()}"
-    writer(tmp)
-    os.replace(tmp, path)
+def _atomic_write(path, writer, suffix=None):
+    write_with(path, writer, suffix=suffix)
 
 
 def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", quiet=True,
@@ -287,9 +286,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     png = os.path.join(out_dir, f"{fid}.png")
     csv_path = os.path.join(out_dir, f"{fid}.csv")
     json_path = os.path.join(out_dir, f"{fid}.json")
-    tmp_png = os.path.join(out_dir, f".{fid}.tmp{os.getpid()}.png")
-    spec.plot(table, tmp_png)
-    os.replace(tmp_png, png)
+    _atomic_write(png, lambda p: spec.plot(table, p), suffix=".png")
     _atomic_write(csv_path, lambda p: table.to_csv(p, digits=10))
     summary = table.meta.get("summary", {})
     tasks = {k: runner.counts[k] for k in ("tasks", "cached", "computed")}
@@ -335,6 +332,7 @@ def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quie
     if own and executor == "local" and workers is None and device_kind(device) == "cuda":
         workers = 1  # one GPU runs its tasks one at a time; more processes only add contexts
     ex = make_executor(executor, workers=workers, scheduler=scheduler) if own else executor
+    finished = False
     try:
         results = []
         for fid in ids:
@@ -342,9 +340,10 @@ def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quie
                                      quiet=quiet, cache=cache, executor=ex))
             if report is not None:
                 report(results[-1])
+        finished = True
     finally:
-        if own:
-            ex.close()
+        if own:                     # interrupted: end the workers' running tasks at once
+            ex.close(abort=not finished)
     write_gallery(out_dir)
     return results
 
@@ -390,5 +389,8 @@ def write_gallery(out_dir="figures"):
                   f"{meta.get('seconds', 0):.0f} s on {_where(meta)}, revision "
                   f"{meta.get('git_revision')}).", "",
                   f"Agreement: {summary.get('text', 'n/a')}", ""]
-    with open(os.path.join(out_dir, "README.md"), "w") as fh:
-        fh.write("\n".join(lines))
+    def write(p):
+        with open(p, "w") as fh:
+            fh.write("\n".join(lines))
+
+    _atomic_write(os.path.join(out_dir, "README.md"), write)

@@ -17,7 +17,7 @@ from . import molrmog as exp
 from .plots import COLORS, new_figure, save
 from .table import Table
 
-__all__ = ["build_generation", "plot_generation", "build_learning_curves",
+__all__ = ["plot_bound_table", "build_generation", "plot_generation", "build_learning_curves",
            "plot_learning_curves", "build_gd_rate", "plot_gd_rate"]
 
 COLUMNS = ["kind", "panel", "series", "x", "y", "se", "note"]
@@ -246,4 +246,25 @@ def plot_gd_rate(table, path):
     ax.set(xscale="log", yscale="log", xlabel="diffusion time t",
            ylabel=r"$s_t \min\|\mu\| / \gamma_t$",
            title="(b) mode separation; green: rate within 10 %")
+    save(fig, path)
+
+
+def plot_bound_table(table, path):
+    """``lowdim molrmog bound --plot``: the error bound against n, one line per diffusion time
+    (and the window average, dashed), with its complexity part dotted; log-log, where the
+    bound falls as n^(-1/2)."""
+    fig, axes = new_figure(1, 1, width=4.6, height=3.5)
+    ax = axes[0][0]
+    labels = list(dict.fromkeys(r["t"] for r in table.rows))
+    for col, t in zip(COLORS * (len(labels) // len(COLORS) + 1), labels):
+        rows = sorted((r for r in table.rows if r["t"] == t), key=lambda r: r["n"])
+        window = isinstance(t, str)
+        name = f"window {t}" if window else f"t = {t:g}"
+        ns = [r["n"] for r in rows]
+        ax.plot(ns, [r["error_bound"] for r in rows], color=col, ls="--" if window else "-",
+                marker="o" if len(rows) < 8 else None, ms=3.5, label=name)
+        ax.plot(ns, [2 * r["complexity"] for r in rows], color=col, ls=":", lw=1.0)
+    ax.set(xscale="log", yscale="log", xlabel="training samples n",
+           ylabel="estimation error bound", title="MoLR-MoG bound (dotted: complexity part)")
+    ax.legend(loc="best", fontsize=7)
     save(fig, path)

@@ -127,7 +127,8 @@ def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL)
     """Verdict of one measured ``value`` against ``theory``: ``(deviation, tolerance, verdict)``.
 
     ``agree`` within ``rel_tol |theory|``; else ``agree`` within ``k SE`` when there are at
-    least :data:`MIN_SEEDS` seeds, ``inconclusive (n seeds)`` with fewer; else ``DISAGREE``.
+    least :data:`MIN_SEEDS` seeds (distinct seeds: independent draws),
+    ``inconclusive (n seeds)`` with fewer; else ``DISAGREE``.
     """
     dev = value - theory
     tol = tolerance(theory, se, dof, z, rel_tol)
@@ -138,6 +139,13 @@ def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL)
             return dev, tol, "agree"
         return dev, tol, f"inconclusive ({n_seeds} seeds)"
     return dev, tol, "DISAGREE"
+
+
+def _check_distinct_seeds(size: RFSize) -> None:
+    """Seeds are independent draws only when distinct: a repeated seed would shrink the
+    standard error and pass the :data:`MIN_SEEDS` rule with copies of one draw."""
+    if len(set(size.seeds)) != len(size.seeds):
+        raise ValueError(f"seeds: each seed must be distinct (got {tuple(size.seeds)!r})")
 
 
 def seed_task(setting: RFSetting, size: RFSize, seed: int) -> dict:
@@ -158,9 +166,10 @@ def simulate_points(jobs, progress=None) -> list:
     ``progress(done, total)`` is called as seed tasks finish (counted in tasks).
     """
     jobs = [(s if s.shape == () else s.point((0,) * len(s.shape)), z) for s, z in jobs]
-    for s, _ in jobs:
+    for s, z in jobs:
         if s.size != 1:
             raise ValueError(f"setting: simulate one grid point at a time (got shape {s.shape})")
+        _check_distinct_seeds(z)
     items = [{"setting": s, "size": z, "seed": int(seed)} for s, z in jobs for seed in z.seeds]
     rows = map_tasks(seed_task, items, progress=progress)
     out, k = [], 0
@@ -209,6 +218,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
     if not (0 <= rel_tol < 1):
         raise ValueError(f"rel_tol: must be in [0, 1) (got {rel_tol!r})")
     size = RFSize() if size is None else size
+    _check_distinct_seeds(size)
     half = None
     if extrapolate:
         if size.d < 8:

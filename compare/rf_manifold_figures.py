@@ -23,7 +23,7 @@ from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theor
                          plot_validation, validation_rows)
 from .table import Table
 
-__all__ = ["BUILDERS", "PLOTTERS"]
+__all__ = ["plot_sample_complexity_table", "BUILDERS", "PLOTTERS"]
 
 COLUMNS = FIG_COLUMNS + ["data", "psi_d"]
 _FINITE_SIZE_QUANTITIES = ("test_error", "test_error_par", "test_error_perp", "train_error",
@@ -448,3 +448,34 @@ PLOTTERS = {
     "gm26-hidden-finite-size": plot_hidden_finite_size,
     "gm26-validation": plot_validation,
 }
+
+
+def plot_sample_complexity_table(table, path):
+    """``lowdim rf sample-complexity --plot``: n* against the intrinsic dimension D (one
+    line per ambient d and setting), or psi_n* against psi_D = D/d when only ratios were
+    given; log-log, so a line of slope 1 is n* proportional to D."""
+    rows = [r for r in table.rows if r.get("psi_n_star") is not None]
+    by_dims = any(r.get("d") is not None for r in table.rows)
+    x_key, y_key = ("D", "n_star") if by_dims else ("psi_d", "psi_n_star")
+    series: dict = {}
+    for r in rows:
+        label = (f"psi_p={r['psi_p']:g}, m={r['m']}, t={r['t']:g}, lam={r['lam']:g}"
+                 + (f", d={r['d']}" if by_dims else ""))
+        series.setdefault(label, []).append((float(r[x_key]), float(r[y_key])))
+    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    ax = axes[0][0]
+    for col, (label, pts) in zip(COLORS * (len(series) // len(COLORS) + 1), series.items()):
+        pts = sorted(set(pts))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=col, marker="o", ms=4,
+                label=label)
+    if not series:
+        ax.text(0.5, 0.5, "no setting reached the target error", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("intrinsic dimension D" if by_dims else r"$\psi_D = D/d$")
+    ax.set_ylabel("n* (samples to the target error)" if by_dims else r"$\psi_n^* = n^*/d$")
+    ax.set_title(f"sample complexity (eps = {table.meta.get('eps', float('nan')):g})")
+    if series:
+        ax.legend(loc="best", fontsize=6.5)
+    save(fig, path)

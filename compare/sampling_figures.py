@@ -26,7 +26,7 @@ from .plots import COLORS, new_figure, save
 from .sweep import map_tasks
 from .table import Table
 
-__all__ = ["BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
+__all__ = ["plot_bound_table", "BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
 
 COLUMNS = ["kind", "panel", "series", "x", "y", "se", "note"]
 BIMODAL = GaussianMixture.symmetric_1d(2.0, 0.1)
@@ -498,3 +498,27 @@ BUILDERS = {"bound-terms": build_bound_terms, "rho": build_rho, "weightings": bu
             "ranking": build_ranking, "dimension": build_dimension}
 PLOTTERS = {"bound-terms": plot_bound_terms, "rho": plot_rho, "weightings": plot_weightings,
             "ranking": plot_ranking, "dimension": plot_dimension}
+
+
+def plot_bound_table(table, path):
+    """``lowdim sampling bound --plot``: every term of the bound and its total against the
+    number of steps N, one panel per grid (and the exact Gaussian KL when the table has
+    it); log-log, non-positive terms left out."""
+    grids = list(dict.fromkeys(r["grid"] for r in table.rows))
+    fig, axes = new_figure(len(grids), 1, width=3.9, height=3.4)
+    terms = {"total": (COLORS[0], "-"), "E_I": (COLORS[6], ":"), "E_S": (COLORS[4], "-."),
+             "E_D": (COLORS[1], "--"), "gaussian_kl": (COLORS[2], "-")}
+    names = {"total": "bound", "E_I": "initialization E_I", "E_S": "score E_S",
+             "E_D": "discretization E_D", "gaussian_kl": "exact KL (Gaussian data)"}
+    for ax, grid in zip(axes[0], grids):
+        rows = sorted((r for r in table.rows if r["grid"] == grid), key=lambda r: r["N"])
+        for key, (color, ls) in terms.items():
+            pts = [(r["N"], r[key]) for r in rows if r.get(key) is not None and r[key] > 0]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, linestyle=ls,
+                        marker="o" if len(pts) < 8 else None, ms=3.5, label=names[key])
+        ax.set(xscale="log", yscale="log", xlabel="steps N",
+               title=f"{grid} grid ({rows[0]['schedule']} schedule)")
+    axes[0][0].set_ylabel("KL (nats)")
+    axes[0][0].legend(loc="best", fontsize=7)
+    save(fig, path)

@@ -30,6 +30,9 @@ import contextvars
 import importlib
 import os
 import pickle
+import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -74,6 +77,57 @@ def _limit_threads(n: int):
         pass
 
 
+def _die_with_parent(parent_pid: int, pdeathsig: bool) -> None:
+    """End this worker process when the process ``parent_pid`` that drives it ends, however
+    it ends (``kill -9`` included), so that no worker outlives a run.
+
+    On Linux, when the pool was started from the parent's main thread, the kernel sends
+    SIGKILL at the parent's death (``PR_SET_PDEATHSIG``).  Everywhere, a daemon thread also
+    checks once a second that the parent is still there and exits otherwise."""
+    if pdeathsig and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)        # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - not glibc: the thread remains
+            pass
+
+    direct = os.getppid() == parent_pid            # else started through a fork server
+
+    def gone() -> bool:
+        if direct and os.getppid() != parent_pid:      # re-parented: the parent has ended
+            return True
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # pragma: no cover - alive, under another user
+            pass
+        return False
+
+    if gone():                                           # it died before we got here
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if gone():
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lowdim-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent_pid: int, pdeathsig: bool) -> None:
+    """Initializer of every worker process: die with the parent, limit the threads, and leave
+    SIGINT to the parent (which ends the workers itself), so that a Ctrl-C in a terminal does
+    not print a traceback from each of them."""
+    _die_with_parent(parent_pid, pdeathsig)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
+
+
 def device_kind(device) -> str:
     """``cpu`` or ``cuda``: where ``device`` (``auto`` included) resolves in this process."""
     from simulate.device import resolve_device
@@ -90,6 +144,20 @@ def _check_picklable(kwargs, executor):
         raise ValueError(f"executor: the {executor} executor cannot send a task's arguments "
                          f"to another process ({exc}); use module-level functions (not "
                          f"lambdas or closures) or --executor serial") from exc
+
+
+def max_workers() -> int:
+    """The most worker processes an executor starts here: 4 per core (and 64 more)."""
+    return 4 * (os.cpu_count() or 1) + 64
+
+
+def _check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: must be an integer >= 1 (got {workers!r})")
+    if workers > max_workers():
+        raise ValueError(f"workers: at most {max_workers()} processes on this machine "
+                         f"(got {workers})")
+    return workers
 
 
 def _ref(fn):
@@ -114,8 +182,8 @@ class SerialExecutor:
         for i, kw in enumerate(items):
             yield i, _call(module, name, kw)
 
-    def close(self):
-        pass
+    def close(self, abort: bool = False):
+        """Release the executor; ``abort``: end running tasks now instead of waiting."""
 
 
 class LocalExecutor(SerialExecutor):
@@ -125,9 +193,7 @@ class LocalExecutor(SerialExecutor):
 
     def __init__(self, workers: int | None = None):
         cores = os.cpu_count() or 1
-        workers = cores if workers is None else workers
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers: must be an integer >= 1 (got {workers!r})")
+        workers = _check_workers(cores if workers is None else workers)
         self.workers = workers
         self._threads = max(1, cores // workers)
         self._pool = None
@@ -141,9 +207,10 @@ class LocalExecutor(SerialExecutor):
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         if self._pool is None:
+            main = threading.current_thread() is threading.main_thread()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_limit_threads,
-                                             initargs=(self._threads,))
+                                             initializer=_init_worker,
+                                             initargs=(self._threads, os.getpid(), main))
         for kw in items:
             _check_picklable(kw, self.name)
         futures = {self._pool.submit(_call, module, name, kw): i for i, kw in enumerate(items)}
@@ -157,10 +224,25 @@ class LocalExecutor(SerialExecutor):
             for f in futures:
                 f.cancel()
 
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False):
+        """Shut the pool down; ``abort`` (an interrupted run): cancel what is queued and end
+        the worker processes at once rather than wait for their running tasks."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if not abort:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes:
+            proc.join(timeout=5)
+            if proc.is_alive():  # pragma: no cover - ignored SIGTERM
+                proc.kill()
+                proc.join(timeout=5)
 
 
 class DaskExecutor:
@@ -189,14 +271,12 @@ class DaskExecutor:
                                  f"({exc})") from exc
         else:
             cores = os.cpu_count() or 1
-            workers = cores if workers is None else workers
-            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-                raise ValueError(f"workers: must be an integer >= 1 (got {workers!r})")
+            workers = _check_workers(cores if workers is None else workers)
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                          processes=True, host="127.0.0.1",
                                          dashboard_address=None)
             self.client = Client(self._cluster)
-            self.client.run(_limit_threads, max(1, cores // workers))
+            self.client.run(_init_worker, max(1, cores // workers), os.getpid(), False)
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
         self.address = self.client.scheduler.address
 
@@ -218,7 +298,8 @@ class DaskExecutor:
         finally:
             self.client.cancel(futures)
 
-    def close(self):
+    def close(self, abort: bool = False):
+        """Disconnect; a local cluster is shut down with its worker processes."""
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()

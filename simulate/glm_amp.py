@@ -377,6 +377,9 @@ def estimate_exact_score_constant(psi_d, t, activation="tanh", *, d=1000, seeds=
     seeds = tuple(int(s) for s in (range(seeds) if isinstance(seeds, int) else seeds))
     if not seeds or any(s < 0 for s in seeds):
         raise ValueError("seeds: need at least one non-negative integer seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: each seed must be distinct (got {seeds!r}); a repeated seed "
+                         "is the same draw, not an independent one")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter: must be an integer >= 1 (got {max_iter!r})")
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):

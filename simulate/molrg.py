@@ -26,7 +26,7 @@ import torch
 
 from theory.molrg import MoLRG
 
-from .device import make_generator, resolve_device
+from .device import make_generator, one_thread, resolve_device
 from .molrmog import _float, _int
 
 __all__ = ["Batch", "draw_batch", "pca", "k_subspaces", "subspace_errors",
@@ -164,9 +164,16 @@ def subspace_errors(U_hat, U_true):
 
 # ----------------------------------------------------------------------------- ideal learners
 def _top_eigvecs(gram, d):
-    """Top-``d`` eigenvectors of symmetric ``gram`` (..., D, D)."""
-    _, vecs = torch.linalg.eigh(gram)
-    return vecs[..., -d:].flip(-1)
+    """Top-``d`` eigenvectors of symmetric ``gram`` (..., D, D).
+
+    On the CPU the batch is solved with one thread (small problems: more threads only spin)
+    in chunks of 128 matrices, so that a Ctrl-C is never kept waiting for a long call."""
+    if gram.device.type != "cpu":
+        return torch.linalg.eigh(gram)[1][..., -d:].flip(-1)
+    flat = gram.reshape(-1, *gram.shape[-2:])
+    with one_thread():
+        vecs = torch.cat([torch.linalg.eigh(chunk)[1][..., -d:] for chunk in flat.split(128)])
+    return vecs.reshape(*gram.shape[:-1], -1).flip(-1)
 
 
 def pca(X, mask, d: int):

@@ -50,9 +50,17 @@ __all__ = ["coefficients", "sample", "noised", "exact_score", "log_density", "lo
 _LOG2PI = math.log(2.0 * math.pi)
 
 
-def _int(name, x, low=1):
+#: The largest size or count a simulation takes (the int32 range of the backends).
+MAX_SIZE = 2**31 - 1
+
+
+def _int(name, x, low=1, high=MAX_SIZE):
+    """``x`` as an int in ``[low, high]``, else a ``ValueError`` naming ``name`` (an integer
+    beyond what torch takes is refused here, not in a C++ stack dump)."""
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
         raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
+    if x > high:
+        raise ValueError(f"{name}: must be an integer between {low} and {high} (got {x!r})")
     return int(x)
 
 

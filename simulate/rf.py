@@ -35,6 +35,12 @@ __all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed", "me
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
             "test_error_perp")
 TEST_UNIT = 256  # test samples per generator
+#: The largest size a simulation takes (d, n_test, blocks): the int32 range of the backends.
+MAX_SIZE = 2**31 - 1
+#: The largest seed (the generators take 63-bit seeds).
+MAX_SEED = 2**63 - 1
+#: The most seeds one size may hold.
+MAX_SEEDS = 10**6
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,9 @@ class RFSize:
     ----------
     d : int
         Ambient dimension; ``n = round(psi_n d)`` and ``p = round(psi_p d)``.
-    seeds : tuple of int
-        One independent draw of (W, X, noises, test set) per seed.
+    seeds : tuple of int, or a count
+        One independent draw of (W, X, noises, test set) per seed: distinct integers in
+        ``0 .. 2**63 - 1`` (at most :data:`MAX_SEEDS`); a count ``k`` means ``0 .. k-1``.
     n_test : int
         Fresh test samples per seed for the Monte Carlo test and score errors.
     device : str
@@ -73,22 +80,35 @@ class RFSize:
     stream: str = ""
 
     def __post_init__(self):
-        def integer(name, value, low):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name}: must be an integer >= {low} (got {value!r})")
+        def integer(name, value, low, high=MAX_SIZE):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or not low <= value <= high:
+                raise ValueError(f"{name}: must be an integer between {low} and {high} "
+                                 f"(got {value!r})")
 
         integer("d", self.d, 2)
         integer("n_test", self.n_test, 2)
         integer("noise_block", self.noise_block, 1)
         integer("test_block", self.test_block, 1)
-        seeds = tuple(self.seeds) if not isinstance(self.seeds, (int, np.integer)) else tuple(
-            range(int(self.seeds)))
+        if isinstance(self.seeds, (int, np.integer)) and not isinstance(self.seeds, bool):
+            integer("seeds", self.seeds, 1, MAX_SEEDS)
+            seeds = tuple(range(int(self.seeds)))
+        else:
+            if hasattr(self.seeds, "__len__") and len(self.seeds) > MAX_SEEDS:
+                raise ValueError(f"seeds: at most {MAX_SEEDS} seeds (got {len(self.seeds)})")
+            seeds = tuple(self.seeds)
         if len(seeds) == 0:
             raise ValueError("seeds: need at least one seed")
         for s in seeds:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-                raise ValueError(f"seeds: seeds must be non-negative integers (got {s!r})")
-        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) \
+                    or not 0 <= s <= MAX_SEED:
+                raise ValueError(f"seeds: seeds must be integers between 0 and {MAX_SEED} "
+                                 f"(got {s!r})")
+        seeds = tuple(int(s) for s in seeds)
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds: each seed must be distinct (got {seeds!r}); a repeated "
+                             "seed is the same draw, not an independent one")
+        object.__setattr__(self, "seeds", seeds)
         resolve_dtype(self.dtype)
         if not isinstance(self.stream, str):
             raise ValueError(f"stream: must be a string (got {self.stream!r})")
@@ -127,7 +147,8 @@ class RFMeasurement:
 
     @property
     def n_seeds(self) -> int:
-        return len(self.size.seeds)
+        """Distinct seeds: independent draws (a repeated seed would be the same draw)."""
+        return len(set(self.size.seeds))
 
     def uncertainty(self, quantity: str) -> float:
         """Standard error of the mean: across seeds, never below the Monte Carlo part."""
@@ -404,6 +425,8 @@ def measurement(setting: RFSetting, size: RFSize, rows: list, *, seconds: float 
     standard errors.  A non-finite value raises ``RuntimeError``."""
     if len(rows) != len(size.seeds) or not rows:
         raise ValueError(f"rows: need one result per seed ({len(size.seeds)}, got {len(rows)})")
+    if len(set(size.seeds)) != len(size.seeds):
+        raise ValueError(f"size: seeds must be distinct (got {size.seeds!r})")
     device = resolve_device(size.device) if device is None else device
     measured = [q for q in MEASURED + ("exact_score_test_error",) if q in rows[0]]
     per_seed = {q: np.array([r[q] for r in rows]) for q in measured}

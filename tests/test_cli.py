@@ -52,16 +52,16 @@ def test_curve_grid_and_table_format(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv,name", [
-    (["--psi-n", "-1"], "psi_n"), (["--psi-p", "0"], "psi_p"), (["--t", "0"], "t"),
+    (["--psi-n", "-1"], "psi-n"), (["--psi-p", "0"], "psi-p"), (["--t", "0"], "t"),
     (["--lam", "-1e-3"], "lam"), (["--m", "0"], "m"), (["--m", "1.5"], "m"),
     (["--activation", "nope"], "activation"), (["--activation", "banana"], "activation"),
-    (["--data", "mnist"], "data"), (["--psi-p", "1:2"], "psi_p"), (["--psi-p", "x"], "psi_p"),
+    (["--data", "mnist"], "data"), (["--psi-p", "1:2"], "psi-p"), (["--psi-p", "x"], "psi-p"),
 ])
 def test_bad_input_one_line_error(capsys, argv, name):
     code, out, err = _run(capsys, ["rf", "curve", *argv])
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("lowdim: error:") and name in lines[0]
+    assert len(lines) == 1 and lines[0].startswith(f"lowdim: error: {name}:")
     assert "Traceback" not in err
 
 
@@ -231,8 +231,8 @@ def test_sampling_bound_rows_terms_and_gaussian_kl(capsys):
 
 
 @pytest.mark.parametrize("argv,name", [
-    (["--sigma-min", "2", "--sigma-max", "1"], "sigma_min"), (["--N", "0"], "N"),
-    (["--N", "2.5"], "N"), (["--rho", "0"], "rho"), (["--grid", "cosine"], "kind"),
+    (["--sigma-min", "2", "--sigma-max", "1"], "sigma-min"), (["--N", "0"], "N"),
+    (["--N", "2.5"], "N"), (["--rho", "0"], "rho"), (["--grid", "cosine"], "grid"),
     (["--schedule", "vp"], "schedule"), (["--d", "0"], "d"), (["--m2", "-1"], "m2"),
 ])
 def test_sampling_bound_bad_input(capsys, argv, name):
@@ -255,7 +255,7 @@ def test_sampling_validate_small(capsys):
 
 @pytest.mark.parametrize("argv,name", [(["--data", "foo"], "data"), (["--N", "0"], "N"),
                                        (["--eta", "-1"], "eta"), (["--n", "10"], "n"),
-                                       (["--grid", "spiral"], "kind")])
+                                       (["--grid", "spiral"], "grid")])
 def test_sampling_validate_bad_input(capsys, argv, name):
     code, out, err = _run(capsys, ["sampling", "validate", "--n", "2000", "--device", "cpu"]
                           + argv)

@@ -94,7 +94,7 @@ def test_cache_round_trip_and_corruption(tmp_path):
     os.replace(cache.put(other, 1), cache.path(key_digest(key)))
     assert cache.get(key) == (False, None)
     # leftovers of an interrupted write are never entries
-    open(os.path.join(os.path.dirname(path), ".tmp-dead"), "wb").write(blob[:10])
+    open(os.path.join(os.path.dirname(path), ".ldc-tmp-dead"), "wb").write(blob[:10])
     assert all(not os.path.basename(p).startswith(".tmp") for p in cache.entries())
     assert cache.clear() >= 1 and cache.entries() == []
 

@@ -35,7 +35,7 @@ from scipy.integrate import cubature
 from scipy.special import erf as _erf
 from scipy.special import roots_hermitenorm
 
-from ._checks import floats
+from ._checks import ParameterTypeError, floats, number
 
 __all__ = [
     "Activation",
@@ -62,6 +62,13 @@ def _gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E[f(z)], z ~ N(0, 1)."""
     x, w = roots_hermitenorm(n)
     return x, w / np.sqrt(2.0 * np.pi)
+
+
+def _values(f, *args) -> np.ndarray:
+    """``f(*args)`` (an activation or one of its closed forms) as a float array; values that
+    are not real numbers (complex, strings, ...) are a ParameterTypeError naming the
+    activation."""
+    return floats("activation", f(*args))
 
 
 @dataclass(frozen=True)
@@ -260,14 +267,15 @@ def get_activation(activation) -> Activation:
     if callable(activation):
         name = getattr(activation, "__name__", "custom")
         return Activation(name if name != "<lambda>" else "custom", _vectorised(activation))
-    raise ValueError(f"activation: expected a name or a callable, got {type(activation).__name__}")
+    raise ParameterTypeError(f"activation: expected a name or a callable, got "
+                             f"{type(activation).__name__}")
 
 
 def _vectorised(f):
     """Wrap ``f`` so that it accepts arrays (np.vectorize when it does not already)."""
     probe = np.linspace(-1.0, 1.0, 5)
     try:
-        out = np.asarray(f(probe), dtype=float)
+        out = _values(f, probe)
         if out.shape == probe.shape:
             return f
     except Exception:  # noqa: BLE001 - any failure means "not vectorised"
@@ -283,7 +291,7 @@ class _Elementwise:
         self._vf = np.vectorize(self._one, otypes=[float])
 
     def _one(self, x):
-        return float(self.f(float(x)))
+        return number("activation", self.f(float(x)))
 
     def __call__(self, x):
         return self._vf(x)
@@ -303,8 +311,8 @@ def _check_tails(act: Activation, v_max: float) -> None:
     radii = np.array([4.0, 8.0, _TAIL_RADIUS])
     z = np.concatenate([radii, -radii])
     with np.errstate(all="ignore"):
-        vals = np.asarray(act.fn(s * z), dtype=float) ** 2 * np.exp(-0.5 * z**2)
-        bulk = np.asarray(act.fn(s * np.linspace(-2, 2, 41)), dtype=float) ** 2
+        vals = _values(act.fn, s * z) ** 2 * np.exp(-0.5 * z**2)
+        bulk = _values(act.fn, s * np.linspace(-2, 2, 41)) ** 2
     scale = max(float(np.max(np.abs(bulk))), 1e-300) if np.all(np.isfinite(bulk)) else np.inf
     far = np.maximum(vals[2], vals[5])
     if not np.all(np.isfinite(vals)) or not np.isfinite(scale) or far > 1e-14 * max(scale, 1.0):
@@ -326,7 +334,7 @@ def _gh_moments(act: Activation, v: np.ndarray, c: np.ndarray, n: int):
         return tuple(np.concatenate(p) for p in zip(*parts))
     x, w = _gauss_hermite(n)
     sv = np.sqrt(v)[:, None]
-    f = np.asarray(act.fn(sv * x[None, :]), dtype=float)
+    f = _values(act.fn, sv * x[None, :])
     mean = f @ w
     slope = (f * x[None, :]) @ w / np.sqrt(v)
     second = (f * f) @ w
@@ -335,8 +343,8 @@ def _gh_moments(act: Activation, v: np.ndarray, c: np.ndarray, n: int):
     sm = np.sqrt(np.maximum(v - c, 0.0) / 2.0)[:, None, None]
     a = x[None, :, None]
     b = x[None, None, :]
-    fa = np.asarray(act.fn(sp * a + sm * b), dtype=float)
-    fb = np.asarray(act.fn(sp * a - sm * b), dtype=float)
+    fa = _values(act.fn, sp * a + sm * b)
+    fb = _values(act.fn, sp * a - sm * b)
     dual = np.einsum("kij,i,j->k", fa * fb, w, w)
     return mean, slope, second, dual
 
@@ -358,8 +366,8 @@ def _cubature_moments(act: Activation, v: np.ndarray, c: np.ndarray):
     def one_d(z):  # z: (npts, 1)
         zz = z[:, 0:1]
         dens = np.exp(-0.5 * zz**2) / np.sqrt(2.0 * np.pi)
-        f = np.asarray(act.fn(sv[None, :] * zz), dtype=float)
-        fm = np.asarray(act.fn(-sv[None, :] * zz), dtype=float)
+        f = _values(act.fn, sv[None, :] * zz)
+        fm = _values(act.fn, -sv[None, :] * zz)
         return np.concatenate([f * dens, f * zz * dens, f * f * dens, f * fm * dens], axis=1)
 
     r1 = cubature(one_d, [-L], [L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
@@ -396,9 +404,8 @@ def _cubature_dual(act: Activation, sv: np.ndarray, rho: np.ndarray, rotated: bo
             x = p[:, 0:1]
             z = p[:, 1:2]
             dens = np.exp(-0.5 * (x**2 + z**2)) / (2.0 * np.pi)
-            fa = np.asarray(act.fn(sv[None, :] * x), dtype=float)
-            fb = np.asarray(act.fn(sv[None, :] * (rho[None, :] * x + s[None, :] * z)),
-                            dtype=float)
+            fa = _values(act.fn, sv[None, :] * x)
+            fb = _values(act.fn, sv[None, :] * (rho[None, :] * x + s[None, :] * z))
             return fa * fb * dens
         budget = 2000
     else:
@@ -410,8 +417,8 @@ def _cubature_dual(act: Activation, sv: np.ndarray, rho: np.ndarray, rotated: bo
             dens = np.exp(-(x**2 - 2.0 * rho[None, :] * x * y + y**2)
                           / (2.0 * one_minus[None, :]))
             dens = dens / (2.0 * np.pi * np.sqrt(one_minus[None, :]))
-            fa = np.asarray(act.fn(sv[None, :] * x), dtype=float)
-            fb = np.asarray(act.fn(sv[None, :] * y), dtype=float)
+            fa = _values(act.fn, sv[None, :] * x)
+            fb = _values(act.fn, sv[None, :] * y)
             return fa * fb * dens
         budget = 50000
     r2 = cubature(two_d, [-L, -L], [L, L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
@@ -423,9 +430,8 @@ def _raw_moments(act: Activation, v: np.ndarray, c: np.ndarray):
     """Return mean, slope, second, dual, method, error for 1-D arrays v, c."""
     closed = (act.mean, act.slope, act.second, act.dual)
     if all(f is not None for f in closed):
-        return (np.asarray(act.mean(v), float), np.asarray(act.slope(v), float),
-                np.asarray(act.second(v), float), np.asarray(act.dual(v, c), float),
-                "closed-form", 0.0)
+        return (_values(act.mean, v), _values(act.slope, v), _values(act.second, v),
+                _values(act.dual, v, c), "closed-form", 0.0)
     _check_tails(act, float(np.max(v)))
     coarse = _gh_moments(act, v, c, _GH_COARSE)
     fine = _gh_moments(act, v, c, _GH_FINE)
@@ -525,11 +531,11 @@ def centred(activation, variance=1.0) -> Activation:
     :mod:`theory.rf`, checked by simulation in the test suite).
     """
     act = get_activation(activation)
-    try:
-        v0 = float(np.asarray(variance, dtype=float).item())  # one number, 0-d arrays too
-    except (TypeError, ValueError):
+    v0 = floats("variance", variance)
+    if v0.size != 1:
         raise ValueError(f"variance: one pre-activation variance (a number) is needed "
-                         f"(got {variance!r})") from None
+                         f"(got shape {v0.shape})")
+    v0 = float(v0.item())  # one number, 0-d and one-element arrays too
     shift = float(moments(act, v0, 0.0).mu0)
 
     def fn(x):

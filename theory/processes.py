@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import floats
+
 __all__ = ["ou_mean_factor", "ou_noise_variance", "ou_coefficients"]
 
 
 def _check_t(t) -> np.ndarray:
-    try:
-        t = np.asarray(t, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"t: diffusion time must be a number or an array of numbers "
-                         f"(got {t!r})") from None
+    """Diffusion times: numbers or arrays of them (see :mod:`theory._checks`), finite and
+    ``> 0``."""
+    t = floats("t", t)
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError("t: diffusion time must be finite and > 0")
     return t

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import integer, positive_number
+from ._checks import floats, integer, positive_number
 
 __all__ = ["SolverResult", "continuation_newton", "STATUS_MESSAGES"]
 
@@ -62,6 +62,10 @@ class SolverResult:
     nit: np.ndarray
     success: bool
     message: str
+
+
+#: Largest iteration cap accepted (a loop count, far beyond any run that can finish).
+_MAX_ITERATIONS = 2**31 - 1
 
 
 def _relres(F, scale):
@@ -140,25 +144,26 @@ def continuation_newton(fun, x0, n_points, *, tol=1e-12, h0=0.05, h_min=1e-6, h_
         non-integral count, or a tolerance, step or iteration cap out of range.
     """
     n_points = integer("n_points", n_points, low=0)
-    try:
-        x0 = np.array(x0, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"x0: expected an (n_points, n) array of numbers (got {x0!r})") from None
+    x0 = np.array(floats("x0", x0), dtype=float)
     if x0.ndim != 2 or x0.shape[0] != n_points or x0.shape[1] < 1:
         raise ValueError(f"x0: expected shape ({n_points}, n) with n >= 1 (got {x0.shape})")
-    for name, v in (("tol", tol), ("h_min", h_min), ("max_step", max_step)):
-        positive_number(name, v)
+    tol, h_min, max_step = (positive_number(name, v) for name, v in (
+        ("tol", tol), ("h_min", h_min), ("max_step", max_step)))
+    steps = []
     for name, v in (("h0", h0), ("h_max", h_max)):
+        arr = floats(name, v)
         try:
-            arr = np.broadcast_to(np.asarray(v, dtype=float), (n_points,))
-        except (TypeError, ValueError):
+            arr = np.broadcast_to(arr, (n_points,))
+        except ValueError:
             raise ValueError(f"{name}: expected a number or an array of shape ({n_points},) "
-                             f"(got {v!r})") from None
+                             f"(got shape {arr.shape})") from None
         if not (np.all(np.isfinite(arr)) and np.all(arr > 0)):
             raise ValueError(f"{name}: steps must be finite and > 0")
-    newton_maxiter = integer("newton_maxiter", newton_maxiter, low=1)
-    final_maxiter = integer("final_maxiter", final_maxiter, low=1)
-    max_steps = integer("max_steps", max_steps, low=1)
+        steps.append(arr)
+    h0, h_max = steps
+    newton_maxiter = integer("newton_maxiter", newton_maxiter, low=1, high=_MAX_ITERATIONS)
+    final_maxiter = integer("final_maxiter", final_maxiter, low=1, high=_MAX_ITERATIONS)
+    max_steps = integer("max_steps", max_steps, low=1, high=_MAX_ITERATIONS)
     with np.errstate(all="ignore"):
         return _continuation(fun, x0, n_points, tol=tol, h0=h0, h_min=h_min, h_max=h_max,
                              newton_maxiter=newton_maxiter, final_maxiter=final_maxiter,

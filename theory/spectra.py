@@ -33,22 +33,25 @@ and off-manifold (``perp``) parts.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from math import comb
 
 import numpy as np
 
+from ._checks import ParameterTypeError, flag, floats, integer, integers
+
 __all__ = ["Spectrum", "point_mass", "marchenko_pastur", "mixture", "Integrals"]
 
+_FLAT_MAX = 10**8  # points of a flattened spectrum (each parameter is a float64 array)
 _SERIES_B = 1e-3  # below this b, int Y^2/(1+bY)^2 by its moment series
 _SERIES_TERMS = 8
 
 
 def _param(name, value, *, low=None, strict=False, high=None):
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a number or an array of numbers, got {value!r}") from None
+    """A parameter of a spectrum: a number or an array of numbers (see :mod:`theory._checks`),
+    non-empty, finite and within the bounds given; a copy."""
+    arr = np.array(floats(name, value))
     if arr.size == 0:
         raise ValueError(f"{name}: empty")
     if not np.all(np.isfinite(arr)):
@@ -184,13 +187,15 @@ class Spectrum:
 
     def flagged(self, on_manifold: bool) -> "Spectrum":
         """The same law with every component flagged on (True) or off the manifold."""
-        return Spectrum([_Component(c.kind, c.weight, c.loc, c.scale, c.ratio, bool(on_manifold))
+        on_manifold = flag("on_manifold", on_manifold)
+        return Spectrum([_Component(c.kind, c.weight, c.loc, c.scale, c.ratio, on_manifold)
                          for c in self._components])
 
     def flat(self, shape=None) -> "Spectrum":
         """Parameters broadcast to ``shape`` (default ``self.shape``) and flattened (the
         solvers' layout)."""
-        shape = self.shape if shape is None else tuple(shape)
+        shape = self.shape if shape is None else tuple(integers("shape", shape, low=0,
+                                                                 strict=True))
         try:
             ok = np.broadcast_shapes(self.shape, shape) == shape
         except (TypeError, ValueError):
@@ -198,14 +203,24 @@ class Spectrum:
         if not ok:
             raise ValueError(f"shape: the spectrum's shape {self.shape} does not broadcast to "
                              f"{shape!r}")
+        if math.prod(shape) > _FLAT_MAX:
+            raise ValueError(f"shape: at most {_FLAT_MAX:g} points (got {shape})")
 
         def f(a):
             return np.ascontiguousarray(np.broadcast_to(a, shape)).ravel().astype(float)
         return Spectrum([c.map(f) for c in self._components])
 
     def take(self, sel) -> "Spectrum":
-        """Points ``sel`` of a flat spectrum."""
-        return Spectrum([c.map(lambda a: a[sel] if a.ndim else a) for c in self._components])
+        """Points ``sel`` (an index, a slice, an integer or boolean index array) of a flat
+        spectrum; an index that does not select points is a ValueError naming ``sel``."""
+        try:
+            return Spectrum([c.map(lambda a: a[sel] if a.ndim else a) for c in self._components])
+        except (TypeError, RuntimeError) as exc:  # not an index at all
+            raise ParameterTypeError(f"sel: expected an index (got {type(sel).__name__}: "
+                                     f"{exc})") from None
+        except (IndexError, OverflowError) as exc:
+            raise ValueError(f"sel: {sel!r} does not select points of the spectrum of shape "
+                             f"{self.shape} ({exc})") from None
 
     # ------------------------------------------------------------------ summaries
     def mass(self, on_manifold=None) -> np.ndarray:
@@ -236,7 +251,8 @@ class Spectrum:
     def _select(self, on_manifold):
         if on_manifold is None:
             return self._components
-        return tuple(c for c in self._components if c.on_manifold == bool(on_manifold))
+        on_manifold = flag("on_manifold", on_manifold)
+        return tuple(c for c in self._components if c.on_manifold == on_manifold)
 
     # ------------------------------------------------------------------ integrals
     def integrals(self, A, B, on_manifold=None) -> Integrals:
@@ -322,7 +338,9 @@ class Spectrum:
     def density(self, x) -> np.ndarray:
         """Density of the continuous part of a scalar spectrum at ``x``."""
         self._scalar()
-        x = np.asarray(x, dtype=float) if _is_empty(x) else _param("x", x)
+        x = floats("x", x)
+        if x.size:
+            x = _param("x", x)
         out = np.zeros_like(x)
         for c in self._components:
             if c.kind != "mp":
@@ -346,7 +364,8 @@ class Spectrum:
         where the density has an inverse square-root singularity at 0).
         """
         self._scalar()
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 2 <= n <= 10**7:
+        n = integer("n", n, strict=True)
+        if not 2 <= n <= 10**7:
             raise ValueError(f"n: number of nodes must be an integer in [2, 1e7] (got {n!r})")
         nodes, weights = [], []
         i = np.arange(1, n + 1)
@@ -377,13 +396,6 @@ class Spectrum:
                 parts.append(f"{_fmt(c.weight)}*({_fmt(c.loc)} + {_fmt(c.scale)}*MP({_fmt(c.ratio)}))"
                              f"[{tag}]")
         return "Spectrum(" + " + ".join(parts) + ")"
-
-
-def _is_empty(x) -> bool:
-    try:
-        return np.size(x) == 0
-    except (TypeError, ValueError):
-        return False
 
 
 def _broadcasting(name, arr, *shapes):
@@ -425,7 +437,7 @@ def point_mass(location=1.0, *, on_manifold: bool = True) -> Spectrum:
     """``delta(l - location)``, ``location >= 0``."""
     loc = _param("location", location, low=0.0)
     return Spectrum([_Component("atom", np.ones(()), loc, np.ones(()), np.ones(()),
-                                bool(on_manifold))])
+                                flag("on_manifold", on_manifold))])
 
 
 def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -> Spectrum:
@@ -439,10 +451,10 @@ def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -
     s = _param("scale", scale, low=0.0, strict=True)
     c0 = _param("shift", shift, low=0.0)
     _broadcasting("ratio, scale, shift", g, s.shape, c0.shape)
-    flag = bool(on_manifold)
+    on_manifold = flag("on_manifold", on_manifold)
     if np.all(g <= 1.0):
         return _representable("scale", _spectrum("ratio, scale, shift", [
-            _Component("mp", np.ones(()), c0, s, g, flag)]))
+            _Component("mp", np.ones(()), c0, s, g, on_manifold)]))
     # gamma > 1 somewhere: atom (1 - 1/gamma) at the shift, continuous part gamma*MP(1/gamma)
     big = g > 1.0
     g_small = np.where(big, 1.0 / np.where(big, g, 1.0), g)
@@ -450,8 +462,8 @@ def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -
     with np.errstate(over="ignore"):
         s_cont = np.where(big, s * g, s)
     return _representable("scale", _spectrum("ratio, scale, shift", [
-        _Component("mp", w_cont, c0, s_cont, g_small, flag),
-        _Component("atom", 1.0 - w_cont, c0, np.ones(()), np.ones(()), flag),
+        _Component("mp", w_cont, c0, s_cont, g_small, on_manifold),
+        _Component("atom", 1.0 - w_cont, c0, np.ones(()), np.ones(()), on_manifold),
     ]))
 
 
@@ -465,9 +477,10 @@ def mixture(*parts) -> Spectrum:
         try:
             w, spec = item
         except (TypeError, ValueError):
-            raise ValueError(f"parts[{i}]: expected a (weight, Spectrum) pair") from None
+            raise ParameterTypeError(f"parts[{i}]: expected a (weight, Spectrum) pair") from None
         if not isinstance(spec, Spectrum):
-            raise ValueError(f"parts[{i}]: expected a Spectrum, got {type(spec).__name__}")
+            raise ParameterTypeError(f"parts[{i}]: expected a Spectrum, got "
+                                     f"{type(spec).__name__}")
         w = _param(f"weight[{i}]", w, low=0.0)
         total = total + w
         comps += [_Component(c.kind, c.weight * w, c.loc, c.scale, c.ratio, c.on_manifold)

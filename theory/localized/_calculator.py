@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import integer
+from .._checks import choice, distinct_points, flag, floats, integer
 from .._checks import positive_number as _positive
 from ..molrg._setting import check_samples
 from ._errors import _radii, population_localized_score, site_errors
@@ -52,10 +52,7 @@ def grid_integral(values, times) -> np.ndarray:
     ``times`` is an ascending grid of finite times and ``values`` finite, with last axis
     of the same length; a sum beyond the float64 range is a ValueError naming ``values``."""
     times = _grid_times(times)
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError("values: expected an array of numbers") from None
+    values = floats("values", values)
     if values.ndim == 0 or values.shape[-1] != times.size:
         raise ValueError(f"values: the last axis must have one value per time ({times.size}), "
                          f"got shape {values.shape}")
@@ -147,19 +144,33 @@ class RadiusCurve:
 _FIRST_ORDER_FACTOR = 10
 
 
+def _line(name, x, y):
+    """``(slope, intercept)`` of the least-squares line through ``(x, y)``; a ValueError
+    naming ``name`` when ``x`` holds fewer than two distinct values (no line is
+    determined)."""
+    slope, icpt = np.polyfit(distinct_points(name, x), y, 1)
+    return float(slope), float(icpt)
+
+
+def _fitted(name, x, y):
+    """:func:`_line`, or two NaNs where the abscissae do not determine a line."""
+    try:
+        return _line(name, x, y)
+    except ValueError:
+        return math.nan, math.nan
+
+
 def _fit_models(radii, loc, var):
+    """``B0 e^{-c r}`` through the finite radii with a positive localization error and
+    ``V0 + V1 r`` through every finite radius; a model whose radii hold fewer than two
+    distinct values is not fitted (NaN parameters)."""
     r = np.array([x for x in radii if x is not None], dtype=float)
     B = np.array([b for x, b in zip(radii, loc) if x is not None])
     V = np.array([v for x, v in zip(radii, var) if x is not None])
     keep = B > 1e-300
-    fit = {"c": math.nan, "B0": math.nan, "V0": math.nan, "V1": math.nan}
-    if keep.sum() >= 2:
-        slope, icpt = np.polyfit(r[keep], np.log(B[keep]), 1)
-        fit["c"], fit["B0"] = float(-slope), float(np.exp(icpt))
-    if r.size >= 2:
-        V1, V0 = np.polyfit(r, V, 1)
-        fit["V0"], fit["V1"] = float(V0), float(V1)
-    return fit
+    slope, icpt = _fitted("radii", r[keep], np.log(B[keep]))
+    V1, V0 = _fitted("radii", r, V)
+    return {"c": -slope, "B0": float(np.exp(icpt)), "V0": V0, "V1": V1}
 
 
 def _overflow(name, value):
@@ -180,15 +191,18 @@ def parametric_radius(n, c, B0, V1) -> np.ndarray:
     return np.maximum(_overflow("c", r), 0.0)
 
 
+_LATTICE_DIM_MAX = 2**53  # D enters as a float
+
+
 def nonparametric_radius(n, c, beta=1.0, m=1, lattice_dim=1) -> np.ndarray:
     """``r* ~ (beta log n / (c m 2^{D-1}))^{1/(D+1)}`` for the nonparametric rate
     ``n^{-2 beta / (2 beta + m (2r)^D)}`` against ``e^{-c r}`` (reconstructed).
 
     ``n``: sample counts (integers ``>= 1``); ``c``, ``beta``, ``m``: finite and ``> 0``;
-    ``lattice_dim``: an integer ``D >= 1``."""
+    ``lattice_dim``: an integer ``D`` in ``1 .. 2^53``."""
     n = check_samples("n", n).astype(float)
     c, beta, m = _positive("c", c), _positive("beta", beta), _positive("m", m)
-    D = integer("lattice_dim", lattice_dim, low=1)
+    D = integer("lattice_dim", lattice_dim, low=1, high=_LATTICE_DIM_MAX)
     log_n = np.log(n)
     with np.errstate(divide="ignore", over="ignore"):  # n = 1: log n = 0, r* = 0
         log_r = (math.log(beta) + np.log(log_n) - math.log(c) - math.log(m)
@@ -250,8 +264,14 @@ def error_curve(target, n, radii=None, *, delta=1e-2, T=6.0, steps=60,
     exact_kl : bool or "auto"
         Also compute the KL prediction with the exact localization part (one Van Loan pass
         per radius, 2d x 2d exponentials); "auto": when ``d <= 256``.
+
+    The closed form ``r*`` needs the fitted models of :class:`RadiusCurve`: at least two
+    distinct finite radii (with a positive localization error for the decay); otherwise
+    ``closed_form`` is NaN and ``message`` says so.
     """
     ns = np.atleast_1d(check_samples("n", n)).astype(float)
+    exact_kl = (choice("exact_kl", exact_kl, ("auto",)) if isinstance(exact_kl, str)
+                else flag("exact_kl", exact_kl))
     if radii is None:
         radii = list(range(0, min(12, target.lattice.diameter - 1) + 1)) + [None]
     radii = _radii(radii)
@@ -289,7 +309,8 @@ def error_curve(target, n, radii=None, *, delta=1e-2, T=6.0, steps=60,
     msg = "r* inside the radii given" if ok else (
         f"r* sits at the largest radius {top} for n = {edge}: extend the radii")
     if not np.all(np.isfinite(closed)):
-        msg += "; no closed-form r* (needs two finite radii with a positive localization error)"
+        msg += ("; no closed-form r* (needs two distinct finite radii with a positive "
+                "localization error)")
     sizes = np.array([target.lattice.neighbourhood_size(r) for r in radii], dtype=float)
     first_order = ns[None, :] >= _FIRST_ORDER_FACTOR * sizes[:, None]
     if not first_order.all():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import integers
+from .._checks import ParameterTypeError, integers, plain
 from ..processes import ou_coefficients
 from ._lattice import check_radius
 from ._noised import _times
@@ -30,7 +30,18 @@ __all__ = ["site_errors", "localization_error", "statistical_variance",
 
 
 def _radii(radii):
-    radii = [radii] if radii is None or np.isscalar(radii) else list(radii)
+    """Radii: one radius (an integer ``>= 0`` or ``None``) or a sequence of them."""
+    radii = plain("radii", radii)
+    if isinstance(radii, np.ndarray):
+        radii = radii.tolist() if radii.ndim else [radii[()]]
+    elif radii is None or np.isscalar(radii):
+        radii = [radii]
+    else:
+        try:
+            radii = list(radii)
+        except TypeError:
+            raise ParameterTypeError(f"radii: expected a radius or a sequence of radii (got "
+                                     f"{type(radii).__name__})") from None
     if not radii:
         raise ValueError("radii: at least one radius is needed")
     return [check_radius(r, "radii") for r in radii]
@@ -58,10 +69,17 @@ def site_errors(target, radii, t, sites=None):
     radii, t = _radii(radii), _times(t)
     if sites is None:
         sites = [0] if target.translation_invariant else range(target.dim)
-    sites = np.asarray(integers("sites", list(sites) if not np.isscalar(sites) else sites,
-                                low=0), dtype=int)
-    if sites.size == 0 or sites.max() >= target.dim:
+    sites = plain("sites", sites)
+    if not (np.isscalar(sites) or isinstance(sites, np.ndarray)):
+        try:
+            sites = list(sites)
+        except TypeError:
+            raise ParameterTypeError(f"sites: expected site indices (got "
+                                     f"{type(sites).__name__})") from None
+    sites = integers("sites", sites, low=0)
+    if not sites or max(sites) >= target.dim:
         raise ValueError(f"sites: indices must lie in 0 .. {target.dim - 1}")
+    sites = np.asarray(sites, dtype=int)
     a, s2 = ou_coefficients(t)
     C = target.covariance
     lam, Vec = target.eigenvalues, target.eigenvectors

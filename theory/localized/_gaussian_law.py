@@ -23,7 +23,7 @@ import math
 import numpy as np
 from scipy.linalg import expm
 
-from .._checks import integer
+from .._checks import floats, integer
 from .._checks import number as _scalar
 from ._target import check_target
 
@@ -43,8 +43,7 @@ def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:
     delta, T = _scalar("delta", delta), _scalar("T", T)
     if not (np.isfinite(delta) and np.isfinite(T) and 0 < delta < T):
         raise ValueError(f"delta, T: need 0 < delta < T (got delta={delta!r}, T={T!r})")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps: must be an integer >= 1 (got {steps!r})")
+    steps = integer("steps", steps, low=1, strict=True)
     if steps > _MAX_STEPS:
         raise ValueError(f"steps: at most {_MAX_STEPS} (got {steps!r})")
     times = np.geomspace(delta, T, int(steps) + 1)
@@ -56,10 +55,7 @@ def time_grid(delta=1e-2, T=6.0, steps=60) -> np.ndarray:
 
 def _grid_times(times, name="times", positive=False) -> np.ndarray:
     """A strictly ascending grid of at least two finite times (``> 0`` if ``positive``)."""
-    try:
-        times = np.asarray(times, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected an ascending grid of times") from None
+    times = floats(name, times)
     if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) \
             or np.any(np.diff(times) <= 0):
         raise ValueError(f"{name}: need an ascending grid of at least two finite times")
@@ -69,10 +65,7 @@ def _grid_times(times, name="times", positive=False) -> np.ndarray:
 
 
 def _score_matrices(A, times):
-    try:
-        A = np.asarray(A, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError("A: expected an array of score matrices") from None
+    A = floats("A", A)
     if A.ndim < 3 or A.shape[-1] != A.shape[-2] or A.shape[-3] != times.size:
         raise ValueError(f"A: expected shape (..., {times.size}, d, d) (got {A.shape})")
     if not np.all(np.isfinite(A[..., 1:, :, :])):
@@ -159,10 +152,7 @@ _COV_MAX = 1e100   # covariance entries: products of three stay representable
 
 def _covariance(name, C, definite=True) -> np.ndarray:
     """A finite symmetric (semi-)definite matrix or stack of them, entries at most 1e100."""
-    try:
-        C = np.asarray(C, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a covariance matrix") from None
+    C = floats(name, C)
     if C.ndim < 2 or C.shape[-1] != C.shape[-2] or C.shape[-1] == 0:
         raise ValueError(f"{name}: expected square matrices (..., d, d) (got shape {C.shape})")
     if not np.all(np.isfinite(C)):
@@ -245,10 +235,7 @@ def marginal_kl(C1, C2) -> np.ndarray:
 
 
 def _diagonal(name, C):
-    try:
-        C = np.asarray(C, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a covariance matrix") from None
+    C = floats(name, C)
     if C.ndim < 2 or C.shape[-1] != C.shape[-2]:
         raise ValueError(f"{name}: expected square matrices (..., d, d) (got shape {C.shape})")
     v = np.diagonal(C, axis1=-2, axis2=-1)

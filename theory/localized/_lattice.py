@@ -8,27 +8,40 @@ periodic.  The radius-r neighbourhood of site i is ``N_i^r = {j : dist(i, j) <= 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..molrmog._spec import _int
+from .._checks import flag, integer, integers, is_tensor
 
-__all__ = ["Lattice", "check_radius"]
+__all__ = ["Lattice", "check_radius", "MAX_SITES"]
+
+#: Most sites of a lattice (its coordinates are held as a ``(b, dim)`` integer array).
+MAX_SITES = 10**7
+#: Most entries of the dense per-site tables (distances, windows) a lattice builds.
+_MAX_TABLE = 10**8
+#: Largest radius or bandwidth: they enter ratios as floats (beyond the diameter every radius
+#: is the global model anyway).
+RADIUS_MAX = 2**53
 
 
 def check_radius(r, name="r"):
-    """A localization radius: an integer ``>= 0``, or ``None`` for the global model."""
+    """A localization radius: an integer in ``0 .. 2^53`` (an integral float too), or ``None``
+    for the global model."""
     if r is None:
         return None
-    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
-        if isinstance(r, (float, np.floating)) and float(r).is_integer() and r >= 0:
-            return int(r)
-        raise ValueError(f"{name}: a radius must be an integer >= 0 or None for the global "
-                         f"model (got {r!r})")
-    if r < 0:
-        raise ValueError(f"{name}: a radius must be >= 0 (got {r})")
-    return int(r)
+    return integer(name, r, low=0, high=RADIUS_MAX)
+
+
+def _sides(shape) -> list:
+    """The sides of a lattice shape: one int (a chain), a tuple or list of ints, or an
+    integer array or tensor of them."""
+    if isinstance(shape, (tuple, list)):
+        return list(shape)
+    if isinstance(shape, np.ndarray) or is_tensor(shape):
+        return integers("shape", shape, strict=True)
+    return [shape]
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,9 @@ class Lattice:
 
     Parameters
     ----------
-    shape : tuple of 1 or 2 ints
-        Number of sites along each axis, each ``>= 2``.
+    shape : int, or tuple of 1 or 2 ints
+        Number of sites along each axis, each ``>= 2`` (one int: a chain), at most
+        :data:`MAX_SITES` sites in all.
     periodic : bool
         Periodic (ring or torus) or open boundary.
     """
@@ -47,12 +61,14 @@ class Lattice:
     periodic: bool = True
 
     def __post_init__(self):
-        shape = (self.shape,) if isinstance(self.shape, (int, np.integer)) else tuple(self.shape)
-        if len(shape) not in (1, 2):
+        sides = _sides(self.shape)
+        if len(sides) not in (1, 2):
             raise ValueError(f"shape: a chain (b,) or a grid (L1, L2) (got {self.shape!r})")
-        shape = tuple(_int("shape", s, low=2) for s in shape)
+        shape = tuple(integer("shape", s, low=2, strict=True) for s in sides)
+        if math.prod(shape) > MAX_SITES:
+            raise ValueError(f"shape: at most {MAX_SITES} sites (got {shape})")
         object.__setattr__(self, "shape", shape)
-        object.__setattr__(self, "periodic", bool(self.periodic))
+        object.__setattr__(self, "periodic", flag("periodic", self.periodic))
 
     @property
     def size(self) -> int:
@@ -74,7 +90,11 @@ class Lattice:
         return np.stack([g.ravel() for g in grids], axis=1)
 
     def distances(self) -> np.ndarray:
-        """The ``(b, b)`` matrix of l-infinity graph distances."""
+        """The ``(b, b)`` matrix of l-infinity graph distances (a ValueError naming ``shape``
+        when it would hold more than 10^8 entries)."""
+        if self.size ** 2 > _MAX_TABLE:
+            raise ValueError(f"shape: the ({self.size}, {self.size}) distance matrix of this "
+                             f"lattice would hold more than {_MAX_TABLE:g} entries")
         x = self.coordinates()
         diff = np.abs(x[:, None, :] - x[None, :, :])
         if self.periodic:
@@ -108,6 +128,9 @@ class Lattice:
         r = check_radius(r)
         if r is None:
             raise ValueError("r: windows need a finite radius")
+        if self.size * (2 * r + 1) ** self.dim > _MAX_TABLE:
+            raise ValueError(f"r: windows of radius {r} on {self.size} sites would hold more "
+                             f"than {_MAX_TABLE:g} entries")
         offsets = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * self.dim, indexing="ij"),
                            axis=-1).reshape(-1, self.dim)
         x = self.coordinates()[:, None, :] + offsets[None, :, :]

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from .._checks import choice, flag, floats, number
 from ..processes import ou_coefficients
 from ._target import check_target
 
@@ -31,10 +32,8 @@ __all__ = ["noised_covariance", "noised_precision", "decay_rate", "precision_dec
 
 
 def _times(t) -> np.ndarray:
-    try:
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"t: expected diffusion times (got {t!r})") from None
+    """Diffusion times: a number or a vector of numbers, finite and ``> 0``."""
+    t = np.atleast_1d(floats("t", t))
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"t: diffusion times must be finite and > 0 (got {t!r})")
     return t
@@ -91,10 +90,7 @@ def precision_decay_bound(target, t, distances) -> np.ndarray:
     exceeds the float64 range it is ``inf`` (a true, if empty, bound)."""
     if check_target(target).r0 < 1:
         raise ValueError("r0: the decay bound needs a bandwidth >= 1")
-    try:
-        k = np.atleast_1d(np.asarray(distances, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"distances: expected numbers (got {distances!r})") from None
+    k = np.atleast_1d(floats("distances", distances))
     if k.ndim != 1 or not np.all(np.isfinite(k)) or np.any(k < 1):
         raise ValueError("distances: the off-diagonal bound holds for finite distances >= 1")
     log_q, log_scale, _, _, _ = _decay_logs(target, t)
@@ -106,8 +102,7 @@ def precision_decay(target, t, relative=True) -> np.ndarray:
     """``max |[P_t]_ij|`` over pairs at distance k, for ``k = 0 .. diameter``: shape (T, k).
 
     ``relative``: divide each pair's entry by ``[P_t]_ii`` of its row first."""
-    if not isinstance(relative, (bool, np.bool_)):
-        raise ValueError(f"relative: expected True or False (got {relative!r})")
+    relative = flag("relative", relative)
     Pt = noised_precision(target, t)
     dist = target.lattice.distances()
     if relative:
@@ -126,10 +121,12 @@ def localization_radius(target, t, eps=1e-3, method="exact") -> np.ndarray:
     at distance ``r + 1`` falls below ``eps / lambda_max(C_t)`` (a lower bound on every
     ``[P_t]_ii``); it is never below the exact radius.  Both are capped at the diameter.
     """
-    if not (isinstance(eps, (int, float, np.floating)) and 0 < eps < 1):
+    eps = number("eps", eps)
+    if not 0 < eps < 1:
         raise ValueError(f"eps: relative threshold must be in (0, 1) (got {eps!r})")
     t = _times(t)
     diam = check_target(target).lattice.diameter
+    method = choice("method", method, ("exact", "bound"))
     if method == "exact":
         rel = precision_decay(target, t, relative=True)
         above = rel > eps
@@ -137,8 +134,6 @@ def localization_radius(target, t, eps=1e-3, method="exact") -> np.ndarray:
         # last distance still above eps; r_loc is that distance
         last = np.where(above, np.arange(diam + 1)[None, :], 0).max(axis=1)
         return last.astype(int)
-    if method != "bound":
-        raise ValueError(f"method: 'exact' or 'bound' (got {method!r})")
     if target.r0 == 0:
         return np.zeros(t.shape, dtype=int)
     a, s2 = ou_coefficients(t)

@@ -18,8 +18,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ..molrmog._spec import _int
-from ._lattice import Lattice
+from .._checks import ParameterTypeError, floats, integer, number
+from ._lattice import RADIUS_MAX, Lattice
 
 __all__ = ["GaussianTarget", "banded_gaussian"]
 
@@ -28,9 +28,14 @@ _ENTRY_RANGE = (1e-100, 1e100)  # |P| entries: the covariance and its products s
 
 
 def _lattice(lattice) -> Lattice:
+    """A :class:`Lattice`, or what builds one (an int ``b``, a shape tuple); an error names
+    ``lattice``."""
     if isinstance(lattice, Lattice):
         return lattice
-    return Lattice(lattice)
+    try:
+        return Lattice(lattice)
+    except ValueError as exc:  # Lattice names its field, shape; the caller passed lattice
+        raise type(exc)(f"lattice: {str(exc).split(': ', 1)[-1]}") from None
 
 
 class GaussianTarget:
@@ -45,7 +50,8 @@ class GaussianTarget:
     lattice : Lattice or int or tuple
         The sites (an int ``b`` means a periodic chain of b sites).
     r0 : int, optional
-        The bandwidth: ``P_ij = 0`` for ``dist(i, j) > r0``.  Inferred when omitted.
+        The bandwidth: ``P_ij = 0`` for ``dist(i, j) > r0``, an integer in ``0 .. 2^53``.
+        Inferred when omitted.
 
     Raises
     ------
@@ -56,10 +62,7 @@ class GaussianTarget:
 
     def __init__(self, precision, lattice, r0=None):
         lat = _lattice(lattice)
-        try:
-            P = np.array(precision, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError("precision: expected a square array of numbers") from None
+        P = np.array(floats("precision", precision))
         b = lat.size
         if P.shape != (b, b):
             raise ValueError(f"precision: expected shape ({b}, {b}) for {b} sites "
@@ -84,7 +87,7 @@ class GaussianTarget:
         if r0 is None:
             r0 = width
         else:
-            r0 = _int("r0", r0, low=0)
+            r0 = integer("r0", r0, low=0, high=RADIUS_MAX, strict=True)
             if width > r0:
                 raise ValueError(f"precision: has entries at distance {width} > r0 = {r0}")
         self.lattice = lat
@@ -142,7 +145,8 @@ class GaussianTarget:
 def check_target(target) -> GaussianTarget:
     """``target`` if it is a :class:`GaussianTarget`, else a ValueError naming it."""
     if not isinstance(target, GaussianTarget):
-        raise ValueError(f"target: expected a GaussianTarget (got {type(target).__name__})")
+        raise ParameterTypeError(f"target: expected a GaussianTarget (got "
+                                 f"{type(target).__name__})")
     return target
 
 
@@ -160,13 +164,13 @@ def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:
         Condition number of ``P``, ``1 <= kappa <= 1e11``.
     """
     lat = _lattice(lattice)
-    r0 = _int("r0", r0, low=1)
+    r0 = integer("r0", r0, low=1, high=RADIUS_MAX, strict=True)
     side = min(lat.shape)
     if 2 * r0 >= side:
         what = "d" if lat.dim == 1 else "the shortest side"
         raise ValueError(f"r0: bandwidth must be < {what}/2 = {side / 2:g} (got {r0})")
-    ok = isinstance(kappa, (int, float, np.integer, np.floating)) and not isinstance(kappa, bool)
-    if not ok or not math.isfinite(kappa) or kappa < 1:
+    kappa = number("kappa", kappa)
+    if not math.isfinite(kappa) or kappa < 1:
         raise ValueError(f"kappa: condition number must be a finite number >= 1 (got {kappa!r})")
     # near 1e12 the smallest eigenvalue (1) is lost to rounding: eigh resolves it to about
     # 2e-16 kappa, and GaussianTarget refuses condition numbers of 1e12

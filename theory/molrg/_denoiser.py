@@ -152,7 +152,7 @@ def score(x, s, gamma, bases, weights=None):
     s, gamma, _, g2, _ = _coeffs(s, gamma)
     pm = posterior_mean(x, s, gamma, bases, weights)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = (s[..., None] * pm - np.asarray(x, dtype=float)) / g2[..., None]
+        out = (s[..., None] * pm - _floats("x", x)) / g2[..., None]
     return _checked("x", out, "the score")
 
 

@@ -24,36 +24,47 @@ import math
 import numpy as np
 from scipy.stats import binom
 
-from .._checks import integer
+from .._checks import choice, flag, floats, integer
 from ..molrmog._bound import _pos
-from ..molrmog._spec import _int
 from ._setting import check_samples
 
 __all__ = ["recovery_threshold", "theorem_bound", "noisy_error_rms", "noise_boundary",
            "failure_floor", "prob_all_components", "min_total_samples"]
 
 
-def _dims(d, D=None):
-    d = _int("d", d)
-    if D is not None and d > _int("D", D):
+#: Largest dimension accepted: ``d`` and ``D`` enter square roots and ratios as floats.
+DIM_MAX = 2**53
+
+
+def _dim(d):
+    """The subspace dimension ``d``: an integer in ``1 .. 2^53``."""
+    return integer("d", d, low=1, high=DIM_MAX, strict=True)
+
+
+def _dims(d, D):
+    """``(d, D)``: integers in ``1 .. 2^53`` with ``d <= D``."""
+    d = _dim(d)
+    D = integer("D", D, low=1, high=DIM_MAX, strict=True)
+    if d > D:
         raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
-    return d
+    return d, D
 
 
 def recovery_threshold(d) -> int:
     """The predicted minimal samples per component, ``N_k* = d`` (paper, Theorems 2 and 4)."""
-    return _dims(d)
+    return _dim(d)
 
 
 def theorem_bound(N, d, noise_fro, *, c1=1.0, normalized=False):
     """``c1 ||E||_F / (sqrt(N) - sqrt(d - 1))`` for ``N >= d`` (``inf`` below; paper; ``c1``
     unknown in the paper, 1 by default)."""
-    d = _dims(d)
+    d = _dim(d)
     N = check_samples("N", N)
-    noise_fro = np.asarray(noise_fro, dtype=float)
+    noise_fro = floats("noise_fro", noise_fro)
     if np.any(~np.isfinite(noise_fro)) or np.any(noise_fro < 0):
         raise ValueError("noise_fro: must be finite and >= 0")
     c1 = _pos("c1", c1, allow_zero=True)
+    normalized = flag("normalized", normalized)
     den = np.sqrt(N) - math.sqrt(d - 1)
     with np.errstate(over="ignore"):
         out = np.where(N >= d, c1 * noise_fro / np.where(N >= d, den, 1.0), np.inf)
@@ -67,9 +78,10 @@ def noisy_error_rms(N, d, D, noise, *, normalized=True):
     (derived here, see the module docstring); ``inf`` for ``N <= d + 1`` where the
     inverse-Wishart mean diverges.  Normalized: ``noise sqrt((1 - d/D) / (N - d - 1))``.
     Noiseless: 0 from ``N = d`` on, ``inf`` below (see :func:`failure_floor` there)."""
-    d = _dims(d, D)
+    d, D = _dims(d, D)
     N = check_samples("N", N)
     noise = _pos("noise", noise, allow_zero=True)
+    normalized = flag("normalized", normalized)
     gap = N - d - 1
     if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
         msq = np.where(N >= d, 0.0, np.inf)
@@ -91,7 +103,7 @@ def noise_boundary(d, D, noise, threshold):
     """The ``N`` at which :func:`noisy_error_rms` (normalized) equals ``threshold``:
     ``d + 1 + noise^2 (1 - d/D) / threshold^2`` (noiseless: ``d``; ``inf`` when that
     overflows)."""
-    d = _dims(d, D)
+    d, D = _dims(d, D)
     noise = _pos("noise", noise, allow_zero=True)
     threshold = _pos("threshold", threshold)
     if noise == 0:
@@ -107,10 +119,10 @@ def failure_floor(N, d, D, *, kind="random", normalized=True):
     ``kind="random"``: the root mean square error of a uniformly random completion of the
     sample span, ``sqrt(2 (d - N) (1 - (d - N) / (D - N)))`` (reconstructed).
     """
-    d = _dims(d, D)
+    d, D = _dims(d, D)
     N = check_samples("N", N)
-    if kind not in ("worst", "random"):
-        raise ValueError(f"kind: 'worst' or 'random' (got {kind!r})")
+    kind = choice("kind", kind, ("worst", "random"))
+    normalized = flag("normalized", normalized)
     gap = np.clip(d - N, 0, None).astype(float)
     if kind == "worst":
         sq = 2 * np.minimum(gap, D - d)
@@ -128,7 +140,7 @@ def prob_all_components(N, d, weights):
     restricted to where the binomials carry mass, costs ``O(K N)``.  ``N`` may be an array;
     for ``K >= 2`` every ``N`` must be at most :data:`N_EXACT_MAX`.
     """
-    d = _dims(d)
+    d = _dim(d)
     Ns = check_samples("N", N, low=0)
     w = _weights(weights)
     if w.size > 1 and np.any(Ns > N_EXACT_MAX):
@@ -191,19 +203,11 @@ def _prob_one(N, d, w):
 
 
 def _weights(weights):
-    w = np.asarray(weights, dtype=float) if _numeric(weights) else None
-    if w is None or w.ndim != 1 or w.size < 1 or np.any(~np.isfinite(w)) or np.any(w < 0) \
+    w = floats("weights", weights)
+    if w.ndim != 1 or w.size < 1 or np.any(~np.isfinite(w)) or np.any(w < 0) \
             or abs(w.sum() - 1) > 1e-9:
         raise ValueError(f"weights: need finite non-negative weights summing to 1 (got {weights!r})")
     return w
-
-
-def _numeric(x) -> bool:
-    try:
-        np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def min_total_samples(d, weights, prob=0.9, *, N_max=10 ** 6):
@@ -213,7 +217,7 @@ def min_total_samples(d, weights, prob=0.9, *, N_max=10 ** 6):
     naming ``prob`` says when ``prob`` is not reached below it (at once when Markov's bound
     ``Pr[N_k >= d] <= N_max pi_k / d`` already rules it out, e.g. for a zero weight).
     """
-    d = _dims(d)
+    d = _dim(d)
     prob = _pos("prob", prob)
     if not prob < 1:
         raise ValueError(f"prob: must be in (0, 1) (got {prob})")

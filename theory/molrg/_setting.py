@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import flag, floats, integer, is_tensor
 from ..molrmog._bound import _pos
-from ..molrmog._spec import _int, _orthonormal_blocks, _seed
+from ..molrmog._spec import MAX_ENTRIES, _int, _orthonormal_blocks, _seed
 
 __all__ = ["MoLRG", "check_samples", "NOISE_MAX", "K_MAX"]
 
@@ -28,12 +29,16 @@ NOISE_MAX = 1e100
 
 
 def check_samples(name, N, low=1):
-    """Validate a sample count (or an array of them): integers ``>= low``."""
-    arr = np.asarray(N)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
-                and np.all(arr == np.round(arr))):
+    """Validate a sample count (or an array of them): integers ``>= low`` and below 2^62
+    (integer or integral float values of any kind :func:`theory._checks.floats` accepts),
+    returned as int64."""
+    low = integer("low", low)
+    as_float = floats(name, N)          # the kind: numbers only
+    arr = as_float if is_tensor(N) else np.asarray(N)
+    if arr.dtype.kind not in "iu":      # floats, or integers beyond int64 (object)
+        if not (np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float))):
             raise ValueError(f"{name}: sample counts must be integers (got {N!r})")
+        arr = as_float
     if np.any(arr < low):
         raise ValueError(f"{name}: sample counts must be >= {low} (got {N!r})")
     if np.any(arr > 2**62):
@@ -48,7 +53,7 @@ class MoLRG:
     Parameters
     ----------
     D : int
-        Ambient dimension (the paper's ``n``).
+        Ambient dimension (the paper's ``n``), at most 10^8.
     K : int
         Number of subspaces.
     d : int
@@ -77,11 +82,14 @@ class MoLRG:
 
     def __post_init__(self):
         D, K, d = _int("D", self.D), _int("K", self.K), _int("d", self.d)
+        if D > MAX_ENTRIES:  # a basis alone holds D d entries
+            raise ValueError(f"D: at most {MAX_ENTRIES} (got {D})")
         if K > K_MAX:
             raise ValueError(f"K: at most {K_MAX} subspaces (got {K})")
         if d > D:
             raise ValueError(f"d: subspace dimension {d} exceeds the ambient dimension D = {D}")
-        if self.orthogonal and K * d > D:
+        orthogonal = flag("orthogonal", self.orthogonal)
+        if orthogonal and K * d > D:
             raise ValueError(f"K, d: {K} mutually orthogonal subspaces of dimension {d} need "
                              f"K d = {K * d} <= D = {D}")
         noise = _pos("noise", self.noise, allow_zero=True)
@@ -91,7 +99,7 @@ class MoLRG:
         if self.weights is None:
             w = (1.0 / K,) * K
         else:
-            arr = np.asarray(self.weights, dtype=float)
+            arr = floats("weights", self.weights)
             if arr.shape != (K,) or not np.all(np.isfinite(arr)) or np.any(arr < 0) \
                     or abs(arr.sum() - 1) > 1e-9:
                 raise ValueError(f"weights: need {K} finite non-negative weights summing to 1 "
@@ -101,6 +109,7 @@ class MoLRG:
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "d", d)
         object.__setattr__(self, "noise", noise)
+        object.__setattr__(self, "orthogonal", orthogonal)
         object.__setattr__(self, "weights", w)
 
     def bases(self, seed: int = 0) -> np.ndarray:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
+from .._checks import ParameterTypeError, choice, flag, integer, integers, number, plain
 from .._checks import floats as _floats
-from .._checks import integer, integers
 from .._checks import positive_number as _pos
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
@@ -34,11 +34,13 @@ __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap"
 
 PROCESSES = ("vp", "ve")
 
+#: Largest count or dimension (``n_k``, ``d_k``, ``D``): they enter the bound as floats.
+SIZE_MAX = 2**53
+
 
 def process_coefficients(t, process: str = "vp"):
     """``(s_t, gamma_t^2)`` of the forward process ``x_t = s_t x_0 + gamma_t xi``."""
-    if process not in PROCESSES:
-        raise ValueError(f"process: must be one of {PROCESSES} (got {process!r})")
+    process = choice("process", process, PROCESSES)
     t = _floats("t", t)
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError("t: diffusion times must be finite and > 0")
@@ -91,8 +93,8 @@ class BoundSetting:
     process: str = "vp"
 
     def __post_init__(self):
-        nk = tuple(integers("n_modes", self.n_modes))
-        dk = tuple(integers("dims", self.dims))
+        nk = tuple(integers("n_modes", self.n_modes, high=SIZE_MAX))
+        dk = tuple(integers("dims", self.dims, high=SIZE_MAX))
         if len(nk) != len(dk) or not nk:
             raise ValueError(f"n_modes, dims: need one value each per subspace "
                              f"(got {len(nk)} and {len(dk)})")
@@ -100,24 +102,24 @@ class BoundSetting:
             raise ValueError("n_modes, dims: every n_k and d_k must be >= 1")
         object.__setattr__(self, "n_modes", nk)
         object.__setattr__(self, "dims", dk)
-        _pos("R", self.R)
-        _pos("B_mu", self.B_mu, allow_zero=True)
-        _pos("C1", self.C1, allow_zero=True)
-        if self.C2 is not None:
-            _pos("C2", self.C2, allow_zero=True)
-        _pos("C3", self.C3, allow_zero=True)
-        if not (isinstance(self.eta, (int, float)) and 0 < self.eta < 1):
+        for name in ("R", "B_mu", "C1", "C2", "C3"):
+            value = getattr(self, name)
+            if value is not None or name != "C2":
+                object.__setattr__(self, name, _pos(name, value, allow_zero=name != "R"))
+        eta = number("eta", self.eta)
+        if not 0 < eta < 1:
             raise ValueError(f"eta: failure probability must be in (0, 1) (got {self.eta!r})")
+        object.__setattr__(self, "eta", eta)
         if self.D is not None:
-            object.__setattr__(self, "D", integer("D", self.D, low=1))
+            object.__setattr__(self, "D", integer("D", self.D, low=1, high=SIZE_MAX))
+        object.__setattr__(self, "learned_bases", flag("learned_bases", self.learned_bases))
         if self.learned_bases:
             if self.D is None or self.D < max(dk):
                 raise ValueError(f"D: the learned-basis term needs D >= max d_k (got {self.D!r})")
             if not math.isfinite(self.C3 * self.D * max(dk) ** 3):
                 raise ValueError(f"C3: the learned-basis term C3 D max d_k^3 overflows "
                                  f"(C3 = {self.C3!r})")
-        if self.process not in PROCESSES:
-            raise ValueError(f"process: must be one of {PROCESSES} (got {self.process!r})")
+        choice("process", self.process, PROCESSES)
 
     @property
     def N1(self) -> int:
@@ -153,7 +155,8 @@ def _n(n):
 
 def _setting(setting):
     if not isinstance(setting, BoundSetting):
-        raise ValueError(f"setting: expected a BoundSetting, got {type(setting).__name__}")
+        raise ParameterTypeError(f"setting: expected a BoundSetting, got "
+                                 f"{type(setting).__name__}")
     return setting
 
 
@@ -225,14 +228,18 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
     ``RuntimeError`` if its error estimate exceeds 1e-4 of the value (the estimate is
     reported in ``quadrature_error``).
     """
+    _setting(setting)
     delta, T = _pos("delta", delta), _pos("T", T)
     if delta >= T:
         raise ValueError(f"T: must exceed delta ({T} <= {delta})")
     n = _n(n)
-    if weighting not in ("none", "gamma2"):
-        raise ValueError(f"weighting: 'none' or 'gamma2' (got {weighting!r})")
-    if measure not in ("uniform", "log-uniform"):
-        raise ValueError(f"measure: 'uniform' or 'log-uniform' (got {measure!r})")
+    weighting = choice("weighting", weighting, ("none", "gamma2"))
+    measure = choice("measure", measure, ("uniform", "log-uniform"))
+    for name, end in (("delta", delta), ("T", T)):
+        try:
+            process_coefficients(end, setting.process)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {str(exc).split(': ', 1)[-1]}") from None
     norm = (T - delta) if measure == "uniform" else math.log(T / delta)
 
     def weight(t):
@@ -257,12 +264,13 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
                            measure=measure, delta=delta, T=T, quadrature_error=max(e1, e2))
 
 
-def _per_subspace(x, k):
+def _per_subspace(name, x, k):
     """``x`` repeated ``k`` times when it is one value, else ``x`` itself (a sequence)."""
+    x = plain(name, x)
     try:
         scalar = np.ndim(x) == 0
-    except ValueError:  # ragged: a sequence, which integers() rejects by name
-        scalar = False
+    except (ValueError, RuntimeError):  # ragged, or holds an unreadable tensor: a sequence,
+        scalar = False                  # which integers() rejects by name
     return [x] * k if scalar else x
 
 
@@ -295,11 +303,13 @@ def parameter_counts(n_modes, dims, *, ranks=1, gaussian_ranks=None, learn_weigh
     """
     nk = integers("n_modes", n_modes, low=1)
     dk = integers("dims", dims, low=1)
+    learn_weights = flag("learn_weights", learn_weights)
+    learned_bases = flag("learned_bases", learned_bases)
     if not nk:
         raise ValueError("n_modes: need at least one subspace")
-    rk = integers("ranks", _per_subspace(ranks, len(nk)), low=1)
+    rk = integers("ranks", _per_subspace("ranks", ranks, len(nk)), low=1)
     gk = dk if gaussian_ranks is None else integers(
-        "gaussian_ranks", _per_subspace(gaussian_ranks, len(nk)), low=1)
+        "gaussian_ranks", _per_subspace("gaussian_ranks", gaussian_ranks, len(nk)), low=1)
     if not len(nk) == len(dk) == len(rk) == len(gk):
         raise ValueError("n_modes, dims, ranks: need one value per subspace")
     for name, rs in (("ranks", rk), ("gaussian_ranks", gk)):

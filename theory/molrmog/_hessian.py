@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import choice, integers, number
 from .._checks import floats as _floats
-from .._checks import integers
 
 from ._bound import process_coefficients
 
@@ -38,6 +38,7 @@ __all__ = ["FORMS", "HessianSpectrum", "local_hessian_spectrum", "gd_rate",
            "transcribed_u_block_min"]
 
 FORMS = ("woodbury", "paper")
+DIM_MAX = 2**53  # largest d_k (multiplicities are counted as int64)
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,8 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
         the paper's ``alpha U U^T``; they agree at ``||U|| = 1`` but curve differently along
         ``U``.
     """
-    if form not in FORMS:
-        raise ValueError(f"form: must be one of {FORMS} (got {form!r})")
-    dims = integers("dims", dims)
+    form = choice("form", form, FORMS)
+    dims = integers("dims", dims, high=DIM_MAX)
     weights = np.atleast_1d(_floats("weights", weights))
     if len(dims) != len(weights) or not dims:
         raise ValueError("dims, weights: need one value each per mode")
@@ -113,9 +113,8 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
         raise ValueError("dims: every d_k must be >= 1")
     if np.any(~np.isfinite(weights)) or np.any(weights <= 0):
         raise ValueError("weights: mode weights must be finite and > 0")
-    if np.ndim(t) != 0:
-        raise ValueError(f"t: one diffusion time (a scalar) is needed (got {t!r})")
-    s, g2 = process_coefficients(float(_floats("t", t)), process)
+    t = number("t", t)  # one diffusion time
+    s, g2 = process_coefficients(t, process)
     s, g2 = np.float64(s), np.float64(g2)  # NumPy scalars: a degenerate t gives inf, not an exception
     with np.errstate(all="ignore"):
         s2, c = s * s, s * s + g2
@@ -155,10 +154,7 @@ def transcribed_u_block_min(u, mu) -> float:
     early; a value beyond the float range raises a ``ValueError``."""
     vecs = []
     for name, v in (("u", u), ("mu", mu)):
-        try:
-            arr = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: expected a vector of numbers (got {v!r})") from None
+        arr = _floats(name, v)
         if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr)):
             raise ValueError(f"{name}: expected a non-empty finite vector (got {v!r})")
         vecs.append(arr)

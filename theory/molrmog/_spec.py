@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import integer
+from .._checks import ParameterTypeError, choice, flag, floats, integer, number, plain
 
 __all__ = ["MoLRMoG", "random_molrmog", "molrg", "ORTHONORMAL_TOL"]
 
@@ -27,25 +27,25 @@ _WEIGHT_TOL = 1e-9
 
 
 def _int(name, x, low=1):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
-        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
-    return int(x)
+    """A size: a Python or NumPy integer ``>= low`` (a float is a wrong kind here)."""
+    return integer(name, x, low=low, strict=True)
 
 
 def _sequence(name, seq):
+    if isinstance(seq, (str, bytes)):
+        raise ParameterTypeError(f"{name}: expected a sequence, one entry per subspace (got "
+                                 f"{type(seq).__name__})")
     try:
         len(seq)
     except TypeError:
-        raise ValueError(f"{name}: expected a sequence, one entry per subspace (got "
-                         f"{type(seq).__name__})") from None
+        raise ParameterTypeError(f"{name}: expected a sequence, one entry per subspace (got "
+                                 f"{type(seq).__name__})") from None
     return seq
 
 
 def _array(name, value) -> np.ndarray:
-    try:
-        return np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected an array of numbers (got {value!r})") from None
+    """An array of numbers (see :mod:`theory._checks`) as a new float64 array."""
+    return np.array(floats(name, value))
 
 
 def _seed(seed) -> int:
@@ -245,15 +245,15 @@ def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.
     if latent > MAX_ENTRIES:
         raise ValueError(f"n_modes: the latent means and factors would hold sum n_k d_k "
                          f"(1 + r_k) = {latent} entries (at most {MAX_ENTRIES})")
-    if not (isinstance(separation, (int, float, np.floating)) and math.isfinite(separation)
-            and separation >= 0):
+    separation = number("separation", separation)
+    if not (math.isfinite(separation) and separation >= 0):
         raise ValueError(f"separation: must be a finite number >= 0 (got {separation!r})")
     with np.errstate(over="ignore"):
         if not np.isfinite(np.float64(0.5 * separation) ** 2 + max(ranks)):
             raise ValueError(f"separation: too large, the second moment ||mu||^2 overflows "
                              f"(got {separation!r})")
-    if mode_weights not in ("uniform", "random"):
-        raise ValueError(f"mode_weights: 'uniform' or 'random' (got {mode_weights!r})")
+    mode_weights = choice("mode_weights", mode_weights, ("uniform", "random"))
+    orthogonal = flag("orthogonal", orthogonal)
     rng = np.random.default_rng(_seed(seed))
     bases = _orthonormal_blocks(D, dims, rng, orthogonal)
     means, factors, pis = [], [], []
@@ -277,6 +277,7 @@ def molrg(D: int, K: int, d, *, orthogonal: bool = True, seed: int = 0) -> MoLRM
     dims = _per_subspace("d", d, K)
     if max(dims) > D:
         raise ValueError(f"d: subspace dimension d_k = {max(dims)} exceeds D = {D}")
+    orthogonal = flag("orthogonal", orthogonal)
     rng = np.random.default_rng(_seed(seed))
     bases = _orthonormal_blocks(D, dims, rng, orthogonal)
     return MoLRMoG(bases, [np.zeros((1, dk)) for dk in dims],
@@ -287,9 +288,10 @@ def _per_subspace(name, x, K):
     if K > MAX_ENTRIES:
         raise ValueError(f"K: {K} subspaces exceed the size of any model (at most "
                          f"{MAX_ENTRIES} basis entries)")
+    x = plain(name, x)
     try:
         vals = [x] * K if np.ndim(x) == 0 else list(x)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):  # ragged, or a tensor that cannot be read
         raise ValueError(f"{name}: expected an integer or one per subspace (got {x!r})") \
             from None
     if len(vals) != K:

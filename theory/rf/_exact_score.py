@@ -76,7 +76,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import roots_hermitenorm, roots_legendre
 
-from .._checks import floats
+from .._checks import floats, positive_number
 from ..activations import get_activation, moments
 from ..processes import ou_coefficients
 
@@ -90,6 +90,7 @@ _GL_NODES = 10           # Gauss-Legendre nodes per panel in h
 _PANEL_WIDTH = 1.5       # panel width in local posterior standard deviations
 _Y_STEP = 0.5            # Y spacing in units of sqrt(Delta)
 _Y_CUT = 10.0            # Y-range: a phi(h) +- _Y_CUT sqrt(Delta)
+_RESOLUTION_MAX = 100.0  # largest node-count multiplier accepted
 _N_AUX = 4001            # auxiliary grid on which the local scale is tabulated
 _BLOCK = 8               # omega nodes per block (see _Channel.evaluate)
 _LIK_TABLE = 4_000_000   # largest likelihood table built in one piece
@@ -190,7 +191,7 @@ class _Channel:
         self.n_aux = max(_N_AUX, int(round(_N_AUX * r)))
 
     def _phi(self, x):
-        out = np.asarray(self.phi(x), dtype=float)
+        out = floats("activation", self.phi(x))
         if out.shape != np.shape(x):
             out = np.broadcast_to(out, np.shape(x)).astype(float)
         return out
@@ -360,9 +361,7 @@ def _check_inputs(psi_d, t, tol):
         raise ValueError("psi_d: latent ratio D/d must lie in (0, 1]")
     if not np.all(np.isfinite(tt)) or np.any(tt <= 0):
         raise ValueError("t: diffusion time must be finite and > 0")
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
-        raise ValueError("tol: must be a finite number > 0")
-    return psi, tt
+    return psi, tt, positive_number("tol", tol)
 
 
 def _checked_activation(activation):
@@ -381,7 +380,8 @@ def _checked_activation(activation):
     w = w / math.sqrt(2.0 * math.pi)
     eps = 1e-5
     with np.errstate(all="ignore"):
-        fp = (np.asarray(act.fn(x + eps), float) - np.asarray(act.fn(x - eps), float)) / (2 * eps)
+        fp = (floats("activation", act.fn(x + eps)) - floats("activation", act.fn(x - eps))) \
+            / (2 * eps)
         k_slope = float(np.sum(w * fp * fp))
     return act, k_slope
 
@@ -475,8 +475,8 @@ def hidden_manifold_exact_score(psi_d, t, activation="tanh", *, tol=1e-10, resol
     tol : float
         Required ``|q - qhat / (1 + qhat)|`` at the returned point.
     resolution : float
-        Multiplies the quadrature node counts (1 gives about 1e-10 relative accuracy; used
-        by the convergence tests).
+        Multiplies the quadrature node counts, in ``(0, 100]`` (1 gives about 1e-10 relative
+        accuracy; used by the convergence tests).
 
     Returns
     -------
@@ -494,9 +494,11 @@ def hidden_manifold_exact_score(psi_d, t, activation="tanh", *, tol=1e-10, resol
     >>> bool(r.success), r.c_t.shape
     (True, (2,))
     """
-    psi, tt = _check_inputs(psi_d, t, tol)
-    if not (isinstance(resolution, (int, float)) and np.isfinite(resolution) and resolution > 0):
-        raise ValueError("resolution: must be a finite number > 0")
+    psi, tt, tol = _check_inputs(psi_d, t, tol)
+    resolution = positive_number("resolution", resolution)
+    if resolution > _RESOLUTION_MAX:
+        raise ValueError(f"resolution: at most {_RESOLUTION_MAX:g} (node counts grow with it; "
+                         f"got {resolution!r})")
     act, k_slope = _checked_activation(activation)
     try:
         psi, tt = np.broadcast_arrays(psi, tt)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import ParameterTypeError
 from ..processes import ou_coefficients
 from ..solvers import continuation_newton
 from ._setting import RFSetting
@@ -203,7 +204,8 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     True
     """
     if not isinstance(setting, RFSetting):
-        raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
+        raise ParameterTypeError(f"setting: expected an RFSetting, got "
+                                 f"{type(setting).__name__}")
     shape = setting.shape
     if setting.data == "gaussian":
         co = _coefficients(setting)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import ParameterTypeError, choice, floats, integer, number
 from ._predict import predict
 from ._setting import _NUMERIC, RFSetting
 
@@ -30,6 +31,8 @@ __all__ = ["SampleComplexity", "sample_complexity", "CRITERIA"]
 CRITERIA = ("par", "total")
 _NO_DATA = 1e-8
 _ALL_DATA = 1e8
+_GRID_MAX = 10**6     # psi_n points of the search grid (each point is one theory solve)
+_RTOL_MIN = 1e-15     # the bisection cannot resolve psi_n better than float64 does
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,8 +102,9 @@ def sample_complexity(setting: RFSetting, eps: float = 0.01, *, criterion: str =
     criterion : {"par", "total"}
         On-manifold part of the test error, or all of it.
     psi_n_range : (float, float)
-        Search range of ``n/d``; a log grid of ``grid`` points locates the first crossing,
-        then bisection refines it to ``rtol`` (relative, in ``psi_n``).
+        Search range of ``n/d``; a log grid of ``grid`` points (an integer in ``3 .. 10^6``)
+        locates the first crossing, then bisection refines it to ``rtol`` (relative, in
+        ``psi_n``; in ``[1e-15, 1)``).
 
     Returns
     -------
@@ -117,20 +121,24 @@ def sample_complexity(setting: RFSetting, eps: float = 0.01, *, criterion: str =
     True
     """
     if not isinstance(setting, RFSetting):
-        raise ValueError(f"setting: expected an RFSetting, got {type(setting).__name__}")
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion: expected one of {', '.join(CRITERIA)} (got {criterion!r})")
-    try:
-        eps = float(eps)
-    except (TypeError, ValueError):
-        raise ValueError(f"eps: must be a number in (0, 1) (got {eps!r})") from None
+        raise ParameterTypeError(f"setting: expected an RFSetting, got "
+                                 f"{type(setting).__name__}")
+    choice("criterion", criterion, CRITERIA)
+    eps = number("eps", eps)
     if not (0.0 < eps < 1.0):
         raise ValueError(f"eps: relative excess error must be in (0, 1) (got {eps!r})")
-    lo, hi = (float(v) for v in psi_n_range)
+    bounds = floats("psi_n_range", psi_n_range)
+    if bounds.shape != (2,):
+        raise ValueError(f"psi_n_range: expected two numbers (low, high) (got shape "
+                         f"{bounds.shape})")
+    lo, hi = (float(v) for v in bounds)
     if not (0 < lo < hi) or not np.isfinite(hi):
         raise ValueError(f"psi_n_range: need 0 < low < high < inf (got {psi_n_range!r})")
-    if not isinstance(grid, (int, np.integer)) or grid < 3:
-        raise ValueError(f"grid: need an integer >= 3 (got {grid!r})")
+    grid = integer("grid", grid, low=3, high=_GRID_MAX, strict=True)
+    rtol = number("rtol", rtol)
+    if not _RTOL_MIN <= rtol < 1:
+        raise ValueError(f"rtol: the relative precision of psi_n* must lie in "
+                         f"[{_RTOL_MIN:g}, 1) (got {rtol!r})")
 
     shape = setting.shape
     zero = predict(_with_psi_n(setting, _NO_DATA, False))

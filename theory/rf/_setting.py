@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .._checks import ParameterTypeError, choice, floats, number, plain
 from ..activations import ActivationMoments, get_activation, moments
 from ..processes import ou_coefficients
 from ..spectra import Spectrum, marchenko_pastur, mixture, point_mass
@@ -20,10 +21,9 @@ _CENTRED_TOL = 1e-10
 
 
 def _positive(name: str, value, what: str) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {what} must be a number, got {value!r}") from None
+    """A numeric field: a number or an array of numbers (see :mod:`theory._checks`), finite
+    and ``> 0``; a copy."""
+    arr = np.array(floats(name, value))
     if arr.size == 0:
         raise ValueError(f"{name}: empty")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
@@ -32,24 +32,32 @@ def _positive(name: str, value, what: str) -> np.ndarray:
     return arr
 
 
+_INF_SPELLINGS = ("inf", "infinity", "∞")
+
+
 def _noise_copies(value) -> np.ndarray:
-    raw = np.array(value, dtype=object)
+    """``m``: integers ``>= 1`` or infinity, where infinity may also be spelled ``"inf"``
+    (``"infinity"``, ``"∞"``); any other string, and any other kind of value, is a
+    ParameterTypeError."""
+    try:
+        raw = np.array(plain("m", value), dtype=object)
+    except (TypeError, RuntimeError, ValueError) as exc:
+        if str(exc).startswith("m:"):
+            raise
+        floats("m", value)  # names a tensor that cannot be read
+        raise ParameterTypeError(f"m: expected integers >= 1 or 'inf' (got {value!r})") \
+            from None
     if raw.size == 0:
         raise ValueError("m: empty")
     flat = []
     for v in raw.ravel():
         if isinstance(v, str):
-            if v.strip().lower() in ("inf", "infinity", "∞"):
+            if v.strip().lower() in _INF_SPELLINGS:
                 flat.append(np.inf)
                 continue
-            try:
-                v = float(v)
-            except ValueError:
-                raise ValueError(f"m: expected an integer >= 1 or 'inf', got {v!r}") from None
-        try:
-            fv = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"m: expected an integer >= 1 or 'inf', got {v!r}") from None
+            raise ParameterTypeError(f"m: expected an integer >= 1 or 'inf' (got the string "
+                                     f"{v!r})")
+        fv = number("m", v)
         if np.isnan(fv) or fv < 1 or (np.isfinite(fv) and fv != np.floor(fv)) or fv == -np.inf:
             raise ValueError(f"m: number of noise samples per data point must be an integer "
                              f">= 1 or inf (got {v!r})")
@@ -121,9 +129,7 @@ class RFSetting:
     _manifold_moments: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        if not isinstance(self.data, str) or self.data not in DATA_MODELS:
-            raise ValueError(f"data: unknown data model {self.data!r}; supported: "
-                             f"{', '.join(DATA_MODELS)}")
+        choice("data", self.data, DATA_MODELS)
         if self.data == "gaussian":
             if self.psi_d is not None and not np.all(_positive("psi_d", self.psi_d,
                                                                "intrinsic ratio D/d") == 1.0):
@@ -266,7 +272,7 @@ class RFSetting:
         ``ValueError`` names ``index`` when it does not select one point of the grid."""
         try:
             vals = {k: getattr(self, k)[index] for k in _NUMERIC}
-        except (IndexError, TypeError) as exc:
+        except (IndexError, TypeError, OverflowError, RuntimeError) as exc:
             raise ValueError(f"index: {index!r} is not a point of the grid of shape "
                              f"{self.shape} ({exc})") from None
         if any(np.ndim(v) for v in vals.values()):
@@ -282,8 +288,13 @@ class RFSetting:
             yield self.point(idx)
 
     def replace(self, **changes) -> "RFSetting":
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again); an unknown field is a
+        ParameterTypeError naming it."""
         cur = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        for key in changes:
+            if key not in cur:
+                raise ParameterTypeError(f"{key}: not a field of RFSetting (fields: "
+                                         f"{', '.join(cur)})")
         new_data = changes.get("data", self.data)
         # a field the new data model does not take is dropped, unless changed explicitly
         cur["manifold_activation"] = (self._manifold_activation_arg()

@@ -33,11 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import ParameterTypeError, choice, floats, integer, number
 from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["BoundTerms", "kl_bound", "gaussian_kl", "score_error_profile", "FORMS"]
 
 FORMS = ("paper", "explicit")
+
+#: Largest data dimension: ``d`` enters the terms as a float, exact up to 2^53.
+D_MAX = 2**53
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,7 @@ class BoundTerms:
 
 
 def _nonneg(name, value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    v = number(name, value)
     if not (math.isfinite(v) and v >= 0):
         raise ValueError(f"{name}: must be finite and >= 0 (got {value!r})")
     return v
@@ -86,14 +87,14 @@ def score_error_profile(grid: SamplingGrid, score_error=0.0) -> np.ndarray:
     """
     sig = check_grid(grid).sigmas[:-1]
     value = score_error(sig) if callable(score_error) else score_error
-    try:
-        eps2 = np.asarray(value, dtype=float)
-        if callable(score_error):  # a callable may return one value for every level
+    eps2 = floats("score_error", value)
+    if callable(score_error):  # a callable may return one value for every level
+        try:
             eps2 = np.broadcast_to(eps2, sig.shape).astype(float)
-    except (TypeError, ValueError):
-        what = "the callable returned" if callable(score_error) else "got"
-        raise ValueError(f"score_error: expected a number, a callable or {sig.size} values "
-                         f"(one per step); {what} {value!r}") from None
+        except ValueError:
+            raise ValueError(f"score_error: expected a number, a callable or {sig.size} "
+                             f"values (one per step); the callable returned shape "
+                             f"{eps2.shape}") from None
     if eps2.ndim == 0:
         eps2 = np.full(sig.shape, float(eps2))
     elif eps2.shape != sig.shape:
@@ -120,11 +121,9 @@ def kl_bound(grid: SamplingGrid, d: int, m2: float, score_error=0.0, *,
     form : {"explicit", "paper"}
         The explicit-constant bound [DERIVED] or the paper's statement [PAPER].
     """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d: must be an integer >= 1 (got {d!r})")
+    d = integer("d", d, low=1, high=D_MAX, strict=True)
     m2 = _nonneg("m2", m2)
-    if form not in FORMS:
-        raise ValueError(f"form: must be one of {FORMS} (got {form!r})")
+    form = choice("form", form, FORMS)
     eps2 = score_error_profile(grid, score_error)
     v = grid.variances
     dv = v[:-1] - v[1:]
@@ -204,10 +203,12 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
         ``(lambda + v_N) / (lambda + v_{j+1})`` by the end) and adds ``E m_N^2 / (2 (lambda +
         v_N))`` to the KL [DERIVED].
     """
-    lam = np.asarray(data_variance, dtype=float)
+    lam = floats("data_variance", data_variance)
+    if d is not None:
+        d = integer("d", d, low=1, high=D_MAX, strict=True)
     if lam.ndim == 0:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"d: must be an integer >= 1 for isotropic data (got {d!r})")
+        if d is None:
+            raise ParameterTypeError("d: must be an integer >= 1 for isotropic data (got None)")
         weight = float(d)
         lam = lam.reshape(1)
     else:
@@ -241,11 +242,7 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
         if not math.isfinite(kl):
             raise ValueError("mean_sq: the mean's part of the KL overflows float64")
     if score_bias is not None:
-        try:
-            b = np.asarray(score_bias, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"score_bias: expected {dv.size} finite numbers (one per "
-                             f"step)") from None
+        b = floats("score_bias", score_bias)
         if b.shape != dv.shape or not np.all(np.isfinite(b)):
             raise ValueError(f"score_bias: expected {dv.size} finite numbers (one per step)")
         if np.ptp(lam) > 0 or mean_sq > 0:

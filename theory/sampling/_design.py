@@ -7,23 +7,32 @@ import math
 
 import numpy as np
 
+from .._checks import choice, positive_number
 from .._checks import number as _number
 from .._checks import positive_floats as _positive_array
 from ._bound import kl_bound
 from ._schedules import SIGMA_RANGE, edm_grid, geometric_grid
+
+DESIGNS = ("edm", "song")
 
 __all__ = ["bound_optimal_rho", "rho_scan", "edm_leading_discretization", "steps_needed",
            "beta_edm", "beta_song", "score_error_factor"]
 
 
 def _check_sigmas(sigma_min, sigma_max):
+    """``(sigma_min, sigma_max)`` as floats, ``0 < sigma_min < sigma_max`` within
+    :data:`SIGMA_RANGE`."""
     sigma_min, sigma_max = _number("sigma_min", sigma_min), _number("sigma_max", sigma_max)
+    for name, value in (("sigma_min", sigma_min), ("sigma_max", sigma_max)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: must be finite (got {value!r})")
     if not (math.isfinite(sigma_min) and math.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
         raise ValueError(f"sigma_min: need 0 < sigma_min < sigma_max (got {sigma_min!r}, "
                          f"{sigma_max!r})")
     if sigma_min < SIGMA_RANGE[0] or sigma_max > SIGMA_RANGE[1]:
         raise ValueError(f"sigma_min: noise levels must lie in [{SIGMA_RANGE[0]:g}, "
                          f"{SIGMA_RANGE[1]:g}] (got {sigma_min!r}, {sigma_max!r})")
+    return sigma_min, sigma_max
 
 
 def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:
@@ -31,7 +40,7 @@ def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> floa
     ``rho^2 (T/delta)^(1/rho)`` of EDM's discretization term [PAPER Remark 3].  The actual
     sums decrease monotonically in rho (see :func:`rho_scan`), so this is a property of the
     bound, not of the discretization error."""
-    _check_sigmas(sigma_min, sigma_max)
+    sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
     return 0.5 * math.log(sigma_max / sigma_min)
 
 
@@ -54,7 +63,7 @@ def rho_scan(N: int, rhos, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
 def edm_leading_discretization(N, sigma_min=0.002, sigma_max=80.0, rho=7.0, d=1):
     """``d rho^2 [(T/delta)^(1/(2 rho)) - (delta/T)^(1/(2 rho))]^2 / N``: the large-N value of
     ``d sum_j gamma_j^2 / s_j^2`` on EDM's grid [DERIVED, research note 2.3(a)]."""
-    _check_sigmas(sigma_min, sigma_max)
+    sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
     rho = _number("rho", rho)
     if not (math.isfinite(rho) and rho > 0):
         raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
@@ -83,15 +92,19 @@ def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", r
 
     (The paper writes the EDM count through ``T = m2^(1/2) / eps^(1/2)``; with the grid's
     ``sigma_max`` given, the ratio ``smax/smin`` is used directly.)"""
-    _check_sigmas(sigma_min, sigma_max)
+    sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
+    eps, m2, d = _number("eps", eps), _number("m2", m2), _number("d", d)
     if not (eps > 0 and math.isfinite(eps)):
         raise ValueError(f"eps: must be finite and > 0 (got {eps!r})")
     if not (m2 >= 0 and math.isfinite(m2)):
         raise ValueError(f"m2: must be finite and >= 0 (got {m2!r})")
     if not (d >= 1 and math.isfinite(d)):
         raise ValueError(f"d: must be finite and >= 1 (got {d!r})")
-    if design == "edm" and not (rho > 0 and math.isfinite(rho)):
-        raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
+    design = choice("design", design, DESIGNS)
+    if design == "edm":
+        rho = _number("rho", rho)
+        if not (rho > 0 and math.isfinite(rho)):
+            raise ValueError(f"rho: must be finite and > 0 (got {rho!r})")
     ratio = sigma_max / sigma_min
     if design == "edm":
         if math.log(ratio) > 700 * float(rho):
@@ -99,11 +112,9 @@ def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", r
                              f"(got {rho!r})")
         with np.errstate(over="ignore"):  # an overflow is reported below, by name
             count = float(np.float64(rho) ** 2 * ratio ** (1.0 / rho) * (m2 + d) / eps)
-    elif design == "song":
+    else:
         with np.errstate(over="ignore"):
             count = float(np.float64(math.log(ratio)) ** 2 * (m2 + d) / eps)
-    else:
-        raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
     if not math.isfinite(count):
         raise ValueError(f"eps: too small for these m2, d and rho: the step count overflows "
                          f"(got eps = {eps!r})")
@@ -137,7 +148,7 @@ def beta_song(sigma, sigma_min=0.02, sigma_max=100.0):
     ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [DERIVED] (monotone, not bell).
     ``sigma`` must be finite and ``> 0``."""
     s = _positive_array("sigma", sigma)
-    _check_sigmas(sigma_min, sigma_max)
+    sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
     inside = (s >= sigma_min) & (s <= sigma_max)
     return np.divide(1.0, s, out=np.zeros_like(s), where=inside)
 
@@ -147,14 +158,20 @@ def score_error_factor(N, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=
     """``max_j sigma^2_{t_j} / w(t_j)`` with EDM's total weighting imposed on both designs,
     ``w(t_j) = C1 sigma_bar(t_j) beta_EDM(sigma_bar(t_j)) / (t_j - t_{j-1})`` on the forward grid
     [PAPER Thm 3 and section 4.2, Table 2 rebuilt in the research note]: the factor by which a
-    training error is amplified into the sampling KL.  Computed by direct maximisation."""
+    training error is amplified into the sampling KL.  Computed by direct maximisation;
+    ``C1`` is a finite number ``> 0``."""
+    design = choice("design", design, DESIGNS)
+    C1 = positive_number("C1", C1)
     if design == "edm":
         g = edm_grid(N, sigma_min, sigma_max, rho)
-    elif design == "song":
-        g = geometric_grid(N, sigma_min, sigma_max, schedule="song")
     else:
-        raise ValueError(f"design: 'edm' or 'song' (got {design!r})")
+        g = geometric_grid(N, sigma_min, sigma_max, schedule="song")
     t = g.times[::-1]                       # forward grid t_0 = delta < ... < t_N = T
     sb = g.schedule.sigma_bar(t[1:])
     w = C1 * sb * beta_edm(sb, p_mean, p_std, sigma_data) / np.diff(t)
-    return float(np.max(g.schedule.diffusion_sq(t[1:]) / w))
+    with np.errstate(divide="ignore", over="ignore"):  # reported below, by name
+        factor = float(np.max(g.schedule.diffusion_sq(t[1:]) / w))
+    if not math.isfinite(factor):
+        raise ValueError("p_mean, p_std, sigma_data, C1: EDM's weighting underflows to 0 at "
+                         "some noise level of the grid (the amplification is infinite)")
+    return factor

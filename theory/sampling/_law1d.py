@@ -30,7 +30,8 @@ from typing import Callable
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ._mixture import GaussianMixture
+from .._checks import ParameterTypeError, flag, floats, integer
+from ._mixture import GaussianMixture, _check_1d
 from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["SamplerLaw1D", "sampler_law_1d", "mixture_score_1d"]
@@ -81,30 +82,26 @@ def mixture_score_1d(mixture: GaussianMixture, score_shift=None):
     plus a constant ``score_shift[j]`` at step j when given (a controlled score error with
     squared size ``score_shift[j]**2``).  ``x`` is an array of points (any shape), ``v`` the
     noise variance and ``j`` the step, an integer index into ``score_shift``."""
-    if not isinstance(mixture, GaussianMixture) or mixture.d != 1:
-        raise ValueError("mixture: a one-dimensional GaussianMixture is needed")
+    _check_1d(mixture)
     shift = None
     if score_shift is not None:
-        try:
-            shift = np.asarray(score_shift, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"score_shift: expected numbers (got {score_shift!r})") from None
+        shift = floats("score_shift", score_shift)
         if shift.ndim != 1 or not np.all(np.isfinite(shift)):
             raise ValueError("score_shift: expected a vector of finite shifts, one per step")
 
     def shift_at(j):
-        if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not (
-                0 <= j < shift.size):
+        j = integer("j", j, strict=True)
+        if not 0 <= j < shift.size:
             raise ValueError(f"j: step index out of range for {shift.size} score shifts "
                              f"(got {j!r})")
         return shift[j]
 
     def score(x, v, j):
-        s = mixture.score(np.asarray(x, dtype=float)[..., None], v)[..., 0]
+        s = mixture.score(floats("x", x)[..., None], v)[..., 0]
         return s if shift is None else s + shift_at(j)
 
     def dscore(x, v, j):
-        return mixture.score_derivative_1d(np.asarray(x, dtype=float)[..., None], v)
+        return mixture.score_derivative_1d(floats("x", x)[..., None], v)
 
     return score, dscore
 
@@ -136,18 +133,17 @@ def sampler_law_1d(grid: SamplingGrid, mixture: GaussianMixture, score: Callable
         density or the target (``n_nodes``).
     """
     check_grid(grid)
-    if not isinstance(mixture, GaussianMixture) or mixture.d != 1:
-        raise ValueError("mixture: a one-dimensional GaussianMixture is needed")
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 256:
-        raise ValueError(f"n_nodes: must be an integer >= 256 (got {n_nodes!r})")
+    _check_1d(mixture)
+    n_nodes = integer("n_nodes", n_nodes, low=256, strict=True)
     if n_nodes > 2**24:
         raise ValueError(f"n_nodes: at most 2^24 grid points (got {n_nodes!r})")
     if score is not None and not callable(score):
-        raise ValueError(f"score: expected a callable (x, v, j) -> array (got {score!r})")
+        raise ParameterTypeError(f"score: expected a callable (x, v, j) -> array (got "
+                                 f"{score!r})")
     if dscore is not None and not callable(dscore):
-        raise ValueError(f"dscore: expected a callable (x, v, j) -> array (got {dscore!r})")
-    if not isinstance(check, (bool, np.bool_)):
-        raise ValueError(f"check: expected True or False (got {check!r})")
+        raise ParameterTypeError(f"dscore: expected a callable (x, v, j) -> array (got "
+                                 f"{dscore!r})")
+    check = flag("check", check)
     mixture.check_v(grid.variances[-1])
     if score is None:
         score, dscore = mixture_score_1d(mixture)
@@ -179,7 +175,7 @@ def _law(grid, mixture, score, dscore, M):
 
 def _evaluate(fn, name, xs, v, j):
     """``fn(xs, v, j)`` as a finite float array of the shape of ``xs``."""
-    out = np.asarray(fn(xs, v, j), dtype=float)
+    out = floats(name, fn(xs, v, j))
     if out.shape != xs.shape:
         raise ValueError(f"{name}: must return an array of the shape of x ({xs.shape}), got "
                          f"{out.shape} at step {j}")

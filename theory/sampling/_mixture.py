@@ -36,7 +36,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
-from .._checks import integer, number
+from .._checks import ParameterTypeError, floats, integer, number
 from ._bound import score_error_profile
 from ._schedules import SamplingGrid, check_grid
 
@@ -49,10 +49,7 @@ VAR_RANGE = (1e-200, 1e200)  # noised variances lambda_k + v: the squares of SIG
 
 
 def _check_x(x):
-    try:
-        x = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"x: expected numbers (got {x!r})") from None
+    x = floats("x", x)
     if not np.all(np.isfinite(x)):
         raise ValueError("x: points must be finite")
     return x
@@ -80,22 +77,24 @@ class GaussianMixture:
     variances: np.ndarray
 
     def __post_init__(self):
-        w = np.atleast_1d(np.asarray(self.weights, dtype=float))
-        mu = np.asarray(self.means, dtype=float)
-        if mu.ndim == 1:
-            mu = mu[:, None]
-        try:
-            lam = np.broadcast_to(np.asarray(self.variances, dtype=float), w.shape).copy()
-        except ValueError:
-            raise ValueError(f"variances: expected one per component ({w.size}) or a single "
-                             f"value (got shape {np.shape(self.variances)})") from None
+        w = np.atleast_1d(floats("weights", self.weights))
         if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError("weights: need a non-empty vector of positive mixture weights")
         if abs(w.sum() - 1.0) > 1e-9:
             raise ValueError(f"weights: must sum to 1 (sum = {w.sum():.12g})")
+        mu = floats("means", self.means)
+        given = mu.shape
+        if mu.ndim == 1:
+            mu = mu[:, None]
+        lam = floats("variances", self.variances)
+        try:
+            lam = np.broadcast_to(lam, w.shape).copy()
+        except ValueError:
+            raise ValueError(f"variances: expected one per component ({w.size}) or a single "
+                             f"value (got shape {lam.shape})") from None
         if mu.ndim != 2 or mu.shape[0] != w.size or not np.all(np.isfinite(mu)):
             raise ValueError(f"means: expected {w.size} finite rows (one per component), "
-                             f"got shape {np.shape(self.means)}")
+                             f"got shape {given}")
         if np.abs(mu).max() > MEAN_MAX:
             raise ValueError(f"means: entries must lie in [-{MEAN_MAX:g}, {MEAN_MAX:g}] so that "
                              f"squared distances are representable")
@@ -114,8 +113,9 @@ class GaussianMixture:
         K = integer("K", K, low=1)
         if K > 10**6:
             raise ValueError(f"K: at most 10^6 components (got {K})")
+        separation, std = number("separation", separation), number("std", std)
         for name, x in (("separation", separation), ("std", std)):
-            if not math.isfinite(number(name, x)):
+            if not math.isfinite(x):
                 raise ValueError(f"{name}: expected a finite number (got {x!r})")
         if not separation > 0:
             raise ValueError(f"separation: must be > 0 (got {separation!r})")
@@ -141,10 +141,7 @@ class GaussianMixture:
 
     def check_v(self, v) -> np.ndarray:
         """The noise variance(s) ``v`` as floats, checked (see the class doc)."""
-        try:
-            v = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"v: expected a noise variance (got {v!r})") from None
+        v = floats("v", v)
         if not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v > VAR_RANGE[1]):
             raise ValueError(f"v: noise variances must be finite and in [0, {VAR_RANGE[1]:g}] "
                              f"(got {v!r})")
@@ -242,12 +239,12 @@ def step_quadrature(grid: SamplingGrid, n_sub: int = 8, max_width: float = 0.5):
     ``n_sub`` is at most 1000 and the grid at most ``10^7`` nodes in all (``max_width > 0``).
     """
     check_grid(grid)
-    if isinstance(n_sub, bool) or not isinstance(n_sub, (int, np.integer)) or n_sub < 1:
-        raise ValueError(f"n_sub: must be an integer >= 1 (got {n_sub!r})")
+    n_sub = integer("n_sub", n_sub, low=1, strict=True)
     if n_sub > _MAX_NODES_PER_PIECE:
         raise ValueError(f"n_sub: at most {_MAX_NODES_PER_PIECE} Gauss-Legendre nodes per piece "
                          f"(got {n_sub!r})")
-    if not number("max_width", max_width) > 0:
+    max_width = number("max_width", max_width)
+    if not max_width > 0:
         raise ValueError(f"max_width: must be a number > 0 (got {max_width!r})")
     lv = np.log(grid.variances)
     pieces = [max(1, math.ceil((lv[j] - lv[j + 1]) / max_width)) for j in range(grid.N)]
@@ -267,8 +264,10 @@ def step_quadrature(grid: SamplingGrid, n_sub: int = 8, max_width: float = 0.5):
 
 
 def _check_1d(mixture):
+    """A one-dimensional :class:`GaussianMixture` (another object is a wrong kind, a mixture in
+    d > 1 a wrong value)."""
     if not isinstance(mixture, GaussianMixture):
-        raise ValueError("mixture: expected a GaussianMixture")
+        raise ParameterTypeError("mixture: expected a GaussianMixture")
     if mixture.d != 1:
         raise ValueError(f"mixture: one-dimensional data needed here (got d = {mixture.d})")
 
@@ -345,7 +344,7 @@ def path_kl_1d(grid: SamplingGrid, mixture: GaussianMixture, score_error=0.0, *,
     H(p_{v_N}))`` (de Bruijn), which the tests check.
     """
     _check_1d(mixture)
-    v = grid.variances
+    v = check_grid(grid).variances
     eps2 = score_error_profile(grid, score_error)
     nodes, weights, step = step_quadrature(grid, n_sub)
     J = fisher_information_1d(mixture, nodes, n_nodes)

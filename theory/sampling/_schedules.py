@@ -19,7 +19,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 
-from .._checks import number, positive_number
+from .._checks import ParameterTypeError, choice, floats, integer, number, positive_number
 from .._checks import positive_floats as _positive
 
 __all__ = ["VarianceSchedule", "SamplingGrid", "EDM", "SONG", "get_schedule", "custom_schedule",
@@ -52,10 +52,10 @@ class VarianceSchedule:
 
     def __post_init__(self):
         if not isinstance(self.name, str):
-            raise ValueError(f"name: a schedule's name must be a string (got {self.name!r})")
+            raise ParameterTypeError(f"name: a schedule's name must be a string (got {self.name!r})")
         for field in ("sigma_bar", "inverse", "diffusion_sq", "ed_integral"):
             if not callable(getattr(self, field)):
-                raise ValueError(f"{field}: must be callable (got {getattr(self, field)!r})")
+                raise ParameterTypeError(f"{field}: must be callable (got {getattr(self, field)!r})")
 
     def __repr__(self):
         return f"VarianceSchedule({self.name!r})"
@@ -103,19 +103,22 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
     positive or not increasing at a requested time, the error names ``schedule``.
     """
     if not callable(sigma_bar):
-        raise ValueError("schedule: expected 'edm', 'song' or a callable sigma_bar(t)")
+        raise ParameterTypeError("schedule: expected 'edm', 'song' or a callable sigma_bar(t)")
     if not isinstance(name, str):
-        raise ValueError(f"name: a schedule's name must be a string (got {name!r})")
+        raise ParameterTypeError(f"name: a schedule's name must be a string (got {name!r})")
     t_max = positive_number("t_max", t_max)
     if not t_max > 1e-6:
         raise ValueError(f"t_max: must be a finite number > 1e-6 (got {t_max!r})")
     if not 0 < number("h", h) < 1:
         raise ValueError(f"h: the relative difference step must lie in (0, 1) (got {h!r})")
 
+    def value(t):
+        """``sigma_bar(t)`` at one time, a real number (else an error naming ``schedule``)."""
+        return number("schedule", sigma_bar(t))
+
     def raw(t):
         with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
-            return np.asarray(np.vectorize(lambda x: float(sigma_bar(x)), otypes=[float])(
-                np.asarray(t, float)), float)
+            return np.asarray(np.vectorize(value, otypes=[float])(np.asarray(t, float)), float)
 
     def sb(t):
         t = _positive("t", t)
@@ -136,7 +139,7 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
 
         def f(t):
             with np.errstate(all="ignore"):
-                return float(sigma_bar(t))
+                return value(t)
 
         def one(x):
             if not (s_lo <= x <= s_hi):
@@ -195,7 +198,7 @@ def get_schedule(schedule) -> VarianceSchedule:
                          "callable sigma_bar(t)")
     if callable(schedule):
         return custom_schedule(schedule)
-    raise ValueError(f"schedule: expected 'edm', 'song' or a callable, got {schedule!r}")
+    raise ParameterTypeError(f"schedule: expected 'edm', 'song' or a callable, got {schedule!r}")
 
 
 SIGMA_RANGE = (1e-100, 1e100)  # noise levels whose square and reciprocal square are normal
@@ -219,24 +222,21 @@ class SamplingGrid:
 
     def __post_init__(self):
         if not isinstance(self.schedule, VarianceSchedule):
-            raise ValueError(f"schedule: expected a VarianceSchedule (get_schedule makes one; "
-                             f"got {type(self.schedule).__name__})")
-        try:
-            times = np.asarray(self.times, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError("times: expected a decreasing sequence of times") from None
+            raise ParameterTypeError(f"schedule: expected a VarianceSchedule (get_schedule makes "
+                                     f"one; got {type(self.schedule).__name__})")
+        times = floats("times", self.times)
         if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) \
                 or np.any(times <= 0) or np.any(np.diff(times) >= 0):
             raise ValueError("times: need at least two finite times > 0, strictly decreasing")
-        sig = np.asarray(self.schedule.sigma_bar(times), dtype=float)
+        sig = floats("schedule", self.schedule.sigma_bar(times))
         if sig.shape != times.shape or np.any(np.diff(sig) >= 0) \
                 or sig.min() < SIGMA_RANGE[0] or sig.max() > SIGMA_RANGE[1]:
             raise ValueError(f"times: the noise levels sigma_bar(times) must decrease strictly "
                              f"within [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
         if not isinstance(self.kind, str):
-            raise ValueError(f"kind: expected a string (got {self.kind!r})")
+            raise ParameterTypeError(f"kind: expected a string (got {self.kind!r})")
         if self.rho is not None:
-            positive_number("rho", self.rho)
+            object.__setattr__(self, "rho", positive_number("rho", self.rho))
         object.__setattr__(self, "times", times)
 
     @property
@@ -262,32 +262,39 @@ class SamplingGrid:
 
 
 def check_grid(grid, name="grid") -> SamplingGrid:
-    """``grid`` if it is a :class:`SamplingGrid`, else a ValueError naming ``name``."""
+    """``grid`` if it is a :class:`SamplingGrid`, else a ParameterTypeError naming ``name``."""
     if not isinstance(grid, SamplingGrid):
-        raise ValueError(f"{name}: expected a SamplingGrid (from make_grid, edm_grid, ...; "
-                         f"got {type(grid).__name__})")
+        raise ParameterTypeError(f"{name}: expected a SamplingGrid (from make_grid, edm_grid, "
+                                 f"...; got {type(grid).__name__})")
     return grid
 
 
+#: Most steps of a built grid (its arrays hold N + 1 times, levels and variances).
+N_MAX = 10**7
+
+
 def _check_range(N, sigma_min, sigma_max):
-    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
-        raise ValueError(f"N: the number of steps must be an integer >= 1 (got {N!r})")
+    """``(N, sigma_min, sigma_max)`` checked: an int step count in ``1 .. N_MAX`` and two
+    noise levels in :data:`SIGMA_RANGE`, ``sigma_min < sigma_max``, as floats."""
+    N = integer("N", N, low=1, high=N_MAX, strict=True)
+    levels = []
     for name, v in (("sigma_min", sigma_min), ("sigma_max", sigma_max)):
-        if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v)
-                and v > 0):
-            raise ValueError(f"{name}: must be a finite number > 0 (got {v!r})")
+        v = positive_number(name, v)
         if not SIGMA_RANGE[0] <= v <= SIGMA_RANGE[1]:
             raise ValueError(f"{name}: must lie in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}] so "
                              f"that sigma^2 and its reciprocal are representable (got {v!r})")
+        levels.append(v)
+    sigma_min, sigma_max = levels
     if not sigma_min < sigma_max:
         raise ValueError(f"sigma_min: must be smaller than sigma_max (got sigma_min={sigma_min:g}, "
                          f"sigma_max={sigma_max:g})")
+    return N, sigma_min, sigma_max
 
 
 def _check_times(times, sched):
     """The grid's times: finite, > 0 and strictly decreasing (else the schedule's inverse did
     not resolve the noise levels)."""
-    times = np.asarray(times, float)
+    times = floats("schedule", times)
     if not np.all(np.isfinite(times)) or np.any(times <= 0):
         raise ValueError(f"schedule: the inverse of {sched.name!r} gives times that are not "
                          f"finite and > 0")
@@ -312,11 +319,13 @@ def edm_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: flo
              schedule="edm") -> SamplingGrid:
     """Karras et al.'s polynomial grid: ``sigma_i = (smax^(1/rho) + i/N (smin^(1/rho) -
     smax^(1/rho)))^rho``, ``i = 0..N`` (``N`` intervals; EDM's final jump to 0 is not part of
-    the analysed sampler) [CODE: NVlabs/edm generate.py; PAPER App. H.3]."""
-    _check_range(N, sigma_min, sigma_max)
-    if not (isinstance(rho, (int, float, np.floating, np.integer)) and math.isfinite(rho)
-            and rho > 0):
-        raise ValueError(f"rho: must be a finite number > 0 (got {rho!r})")
+    the analysed sampler) [CODE: NVlabs/edm generate.py; PAPER App. H.3].
+
+    ``N`` is an int in ``1 .. N_MAX`` (10^7; as for every grid builder), the noise levels are
+    numbers in ``[1e-100, 1e100]`` with ``sigma_min < sigma_max`` and ``rho`` a finite number
+    ``> 0``."""
+    N, sigma_min, sigma_max = _check_range(N, sigma_min, sigma_max)
+    rho = positive_number("rho", rho)
     if max(abs(math.log(sigma_max)), abs(math.log(sigma_min))) > 700 * float(rho):
         raise ValueError(f"rho: too small for this sigma range (sigma^(1/rho) overflows; "
                          f"got rho = {rho!r})")
@@ -331,7 +340,7 @@ def geometric_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
                    schedule="song") -> SamplingGrid:
     """Geometric noise levels (Song et al.'s VE grid): ``sigma_i = smax (smin/smax)^(i/N)``
     [CODE: score_sde VESDE; PAPER App. H.3].  The rho -> inf limit of :func:`edm_grid`."""
-    _check_range(N, sigma_min, sigma_max)
+    N, sigma_min, sigma_max = _check_range(N, sigma_min, sigma_max)
     sig = sigma_max * (sigma_min / sigma_max) ** (np.arange(N + 1) / N)
     sig[0], sig[-1] = sigma_max, sigma_min
     return _from_sigmas(sig, schedule, "geometric")
@@ -341,9 +350,9 @@ def uniform_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
                  schedule="edm") -> SamplingGrid:
     """Uniform steps in the schedule's time ``t`` between ``T = sigma_bar^-1(smax)`` and
     ``delta = sigma_bar^-1(smin)``."""
-    _check_range(N, sigma_min, sigma_max)
+    N, sigma_min, sigma_max = _check_range(N, sigma_min, sigma_max)
     sched = get_schedule(schedule)
-    T, delta = (float(x) for x in sched.inverse(np.array([sigma_max, sigma_min])))
+    T, delta = floats("schedule", sched.inverse(np.array([sigma_max, sigma_min])))
     times = T + (delta - T) * np.arange(N + 1) / N
     times[0], times[-1] = T, delta
     times = _check_times(times, sched)
@@ -352,10 +361,7 @@ def uniform_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
 
 def user_grid(sigmas, schedule="edm") -> SamplingGrid:
     """A grid from given noise levels ``sigma_bar``, strictly decreasing and positive."""
-    try:
-        sig = np.asarray(sigmas, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ValueError("sigmas: expected a sequence of numbers") from None
+    sig = floats("sigmas", sigmas).ravel()
     if sig.size < 2:
         raise ValueError("sigmas: need at least two noise levels (one step)")
     if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
@@ -375,12 +381,14 @@ GRID_KINDS = ("edm", "geometric", "uniform")
 
 def make_grid(kind: str, N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
               rho: float = 7.0, schedule=None) -> SamplingGrid:
-    """One of :data:`GRID_KINDS`; the default schedule is EDM's for ``edm`` and ``uniform``
-    grids and Song's for ``geometric``, i.e. the two designs the paper compares."""
+    """One of :data:`GRID_KINDS`; the default schedule (``schedule=None``) is EDM's for
+    ``edm`` and ``uniform`` grids and Song's for ``geometric``, i.e. the two designs the paper
+    compares."""
+    kind = choice("kind", kind, GRID_KINDS)
+    if schedule is None:
+        schedule = "song" if kind == "geometric" else "edm"
     if kind == "edm":
-        return edm_grid(N, sigma_min, sigma_max, rho, schedule or "edm")
+        return edm_grid(N, sigma_min, sigma_max, rho, schedule)
     if kind == "geometric":
-        return geometric_grid(N, sigma_min, sigma_max, schedule or "song")
-    if kind == "uniform":
-        return uniform_grid(N, sigma_min, sigma_max, schedule or "edm")
-    raise ValueError(f"kind: unknown grid {kind!r}; use one of {', '.join(GRID_KINDS)}")
+        return geometric_grid(N, sigma_min, sigma_max, schedule)
+    return uniform_grid(N, sigma_min, sigma_max, schedule)

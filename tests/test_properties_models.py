@@ -114,7 +114,7 @@ def test_molrg_check_samples_threshold_and_theorem_bound(N, low, d, noise_fro, c
     if out is not None:
         out = np.asarray(out)
         assert np.all(out >= 0)
-        assert np.all(np.isfinite(out[np.asarray(N) >= d]))
+        assert np.all(np.isfinite(out[np.asarray(N) >= int(d)]))   # d taken: a number
 
 
 @given(kw=cases(

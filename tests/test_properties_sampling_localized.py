@@ -54,6 +54,12 @@ def cnt(lo, hi, edge_hi=None):
     return mostly(st.integers(lo, hi), counts(hi if edge_hi is None else edge_hi))
 
 
+def _size(values):
+    """How many numbers ``values`` holds, for values the library took (``np.size`` reads a
+    tensor's ``size`` method, not its count)."""
+    return np.asarray(values, dtype=float).size
+
+
 def _seen(label, value):
     """Record whether a call gave a result or a named error (--hypothesis-show-statistics)."""
     event(f"{label}: {'result' if value is not None else 'named error'}")
@@ -402,7 +408,7 @@ def test_sampling_mixture_score_1d(mix, shift, x, v, j):
     ds = _seen("dscore", check(lambda: dscore(x, v, j), MIX_NAMES))
     if ds is not None:
         # S' >= -1 / (lambda_min + v): the step map of the sampler is increasing
-        assert np.all(ds >= -1.0 / (mix.variances.min() + v) * (1 + 1e-9))
+        assert np.all(ds >= -1.0 / (mix.variances.min() + float(v)) * (1 + 1e-9))
 
 
 def _score_option(kind, mix, scale):
@@ -523,7 +529,7 @@ def test_localized_noised_law_and_decay(target, t, distances, relative):
     if C is None:
         assert P is None
         return
-    T, d = np.size(t), target.dim
+    T, d = _size(t), target.dim
     assert C.shape == P.shape == (T, d, d)
     assert np.allclose(C, np.swapaxes(C, 1, 2), atol=1e-12)
     assert np.allclose(C @ P, np.eye(d), atol=1e-6 * target.kappa)
@@ -540,7 +546,7 @@ def test_localized_noised_law_and_decay(target, t, distances, relative):
                   check(lambda: precision_decay_bound(target, t, distances), names,
                         allow_inf=True))
     if bound is not None:
-        assert bound.shape == (T, np.size(distances)) and np.all(bound >= 0)
+        assert bound.shape == (T, _size(distances)) and np.all(bound >= 0)
         ks = np.arange(1, target.lattice.diameter + 1)
         exact = precision_decay(target, t, relative=False)
         full = precision_decay_bound(target, t, ks)
@@ -564,7 +570,7 @@ def test_localized_site_errors(target, radii, t, sites):
     eps, V = out
     rl = list(radii) if isinstance(radii, list) else [radii]   # radii taken by the library
     R = len(rl)
-    assert eps.shape[:2] == (R, np.size(t)) and eps.shape == V.shape
+    assert eps.shape[:2] == (R, _size(t)) and eps.shape == V.shape
     assert np.all(eps >= 0)
     Pt = noised_precision(target, t)
     scale = np.max(np.abs(Pt))

@@ -224,6 +224,9 @@ def _propagate(grid, mixture, score, dscore, M):
             lo, hi = min(lo, mu_k.min() - spread), max(hi, mu_k.max() + spread)
         z = np.linspace(lo, hi, M)
         h = z[1] - z[0]
+        if not (h > 0 and np.all(np.diff(z) > 0)):
+            raise ValueError(f"mixture: its means are so far from 0 against the noise levels "
+                             f"that the grid of step {j} is not resolved in float64")
         if monotone and y[-1] - y[0] >= _SPLINE_MIN_SPAN * h:
             gz = CubicSpline(y, fs / dmu, extrapolate=False)(z)
             gz = np.where(np.isfinite(gz) & (gz > 0), gz, 0.0)

@@ -193,7 +193,15 @@ class GaussianMixture:
         m = np.sum(w * a, -1, keepdims=True)
         # the variance as a mean of squares about m: >= 0 without cancellation, so that
         # S' >= -1 / (lambda_min + v) holds in floating point too
-        return -np.sum(w / s, -1) + np.sum(w * (a - m) ** 2, -1)
+        with np.errstate(over="ignore", invalid="ignore"):  # squares beyond float64 (times
+            spread = np.sum(w * (a - m) ** 2, -1)              # a zero weight): redone scaled
+        if not np.all(np.isfinite(spread)):
+            spread = _scaled_mean_square(w, a - m)
+        out = -np.sum(w / s, -1) + spread
+        if not np.all(np.isfinite(out)):
+            raise ValueError("v: so small against the distance of x from the components that "
+                             "the score derivative overflows float64")
+        return out
 
     def quadrature_1d(self, v: float, n_nodes: int = 160):
         """Nodes and weights integrating against ``p_v`` (Gauss-Hermite per component, d = 1)."""
@@ -207,6 +215,16 @@ class GaussianMixture:
         nodes = self.means[:, 0][:, None] + sd[:, None] * z[None, :]
         weights = self.weights[:, None] * wz[None, :]
         return nodes.ravel(), weights.ravel()
+
+
+def _scaled_mean_square(w, dev):
+    """``sum(w * dev^2)`` along the last axis with ``dev`` scaled by a power of two first, so
+    that squares beyond the float64 range are not formed on the way (inf only where the sum
+    itself is)."""
+    top = np.max(np.abs(dev), -1, keepdims=True)
+    scale = np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1])   # 2^k > top
+    with np.errstate(over="ignore", under="ignore"):
+        return scale[..., 0] * (scale[..., 0] * np.sum(w * (dev / scale) ** 2, -1))
 
 
 def _hermite_rule(n):

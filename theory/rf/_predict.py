@@ -7,10 +7,10 @@ import numpy as np
 
 from .._checks import ParameterTypeError
 from ..processes import ou_coefficients
-from ..solvers import continuation_newton
+from ..solvers import continuation_newton, merge_results, path_newton
 from ._setting import RFSetting
 from . import _system_sigma as sigma_system
-from ._system import Coefficients, observables, residual_and_jacobian
+from ._system import Coefficients, log_system, observables, residual_and_jacobian
 
 __all__ = ["RFPrediction", "predict", "QUANTITIES"]
 
@@ -108,14 +108,63 @@ def _coefficients(setting: RFSetting) -> Coefficients:
                            .astype(float) for k, v in flat.items()})
 
 
+def _spread(co: Coefficients) -> np.ndarray:
+    """An upper estimate of the scale of the spectrum of ``U = F F^T / (n m)``."""
+    return (co.mu1sq + co.musq) * (1.0 + co.psi_p) * (1.0 + co.psi_p / co.psi_n) + 1.0
+
+
 def _start_ridge(co: Coefficients) -> np.ndarray:
     """A ridge well above the spectrum of U, where q = r = 1/lambda is an excellent guess."""
-    spread = (co.mu1sq + co.musq) * (1.0 + co.psi_p) * (1.0 + co.psi_p / co.psi_n) + 1.0
-    return np.maximum(co.lam, 100.0 * spread)
+    return np.maximum(co.lam, 100.0 * _spread(co))
+
+
+def _large_ridge_start(co: Coefficients):
+    """Start of the fast path: ``lambda0 = max(lambda, spread)`` and the resummed large-ridge
+    solution there.
+
+    Expanding the system in ``u = 1/lambda`` with ``q = u - a u^2 + O(u^3)`` and
+    ``r = u - b u^2 + O(u^3)``: the order ``u^0`` of ``F2`` gives ``(1 + psi_p) a - b =
+    psi_p (B1 + (1-eps) E1)`` and that of ``F1`` gives ``b - a = psi_p (A1 + (1-eps) D1)``,
+    hence (with ``A1 + (1-eps) D1 = mu1^2`` and ``B1 + (1-eps) E1 = mu*^2``)
+
+        a = mu1^2 + mu*^2 = Tr U / p,        b = a + psi_p mu1^2,
+
+    and the guess ``q = 1/(lambda + a)``, ``r = 1/(lambda + b)`` (research note section 3.3:
+    ``r ~ 1/(lambda + psi_p mu1^2)``) is off by ``O((spread/lambda)^2)``: a few per cent in
+    ``log q, log r`` at ``lambda = spread``.  Its slopes in ``log lambda`` are
+    ``-lambda/(lambda + a)`` and ``-lambda/(lambda + b)``.  [derived here]
+    """
+    lam0 = np.maximum(co.lam, _spread(co))
+    a = co.mu1sq + co.musq
+    b = a + co.psi_p * co.mu1sq
+    x0 = (-np.log(lam0 + a), -np.log(lam0 + b))
+    dx0 = (-lam0 / (lam0 + a), -lam0 / (lam0 + b))
+    return lam0, x0, dx0
 
 
 def solve_system(co: Coefficients, *, tol: float = 1e-12):
-    """Solve for (q, r) at z = -lam, zeta = 0 by continuation in log(lambda)."""
+    """Solve for (q, r) at z = -lam, zeta = 0.
+
+    Fast path first: :func:`theory.solvers.path_newton` along ``tau = log lambda`` from the
+    resummed large-ridge start of :func:`_large_ridge_start` (steps of 1 in ``log lambda``,
+    quadratic predictor, one Newton correction per step, closed-form 2x2 solves).  Every
+    point whose path needed a large correction or whose polish did not converge is then
+    solved again, from scratch, by the adaptive continuation of
+    :func:`theory.solvers.continuation_newton` (:func:`_solve_by_continuation`), so no point
+    is worse off than with the continuation alone.
+    """
+    lam0, x0, dx0 = _large_ridge_start(co)
+    res = path_newton(log_system(co), x0, dx0, np.log(lam0), np.log(co.lam), tol=tol)
+    redo = np.flatnonzero(~res.converged)
+    if redo.size:
+        _, _, again = _solve_by_continuation(co.take(redo), tol=tol)
+        res = merge_results(res, redo, again)
+    return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), res
+
+
+def _solve_by_continuation(co: Coefficients, *, tol: float = 1e-12):
+    """Solve for (q, r) at z = -lam, zeta = 0 by adaptive continuation in log(lambda) from
+    a ridge 100 times above the spread of the spectrum."""
     lam0 = _start_ridge(co)
     log_ratio = np.log(co.lam / lam0)
 
@@ -223,7 +272,7 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
             q, r, h, res = solve_sigma_system(co, tol=tol)
             obs = sigma_system.observables(co, q, r, h)
     c_t = np.broadcast_to(setting.exact_score_test_error, shape).ravel()
-    _, delta = ou_coefficients(np.broadcast_to(setting.t, shape).ravel())
+    delta = co.delta  # Delta_t on the flattened grid
     converged = res.converged & obs["well_posed"]
     with np.errstate(all="ignore"):
         score = (obs["test_error"] - c_t) / delta

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Coefficients", "residual_and_jacobian", "observables"]
+__all__ = ["Coefficients", "residual_and_jacobian", "log_system", "observables"]
 
 
 @dataclass
@@ -89,6 +89,15 @@ def residual_and_jacobian(co: Coefficients, q, r, z, zeta):
     Shapes: ``q, r, z, zeta`` broadcast with the coefficient arrays ``(k,)``; returns
     ``F (k, 2)``, ``J (k, 2, 2)`` and ``scale (k, 2)``.
     """
+    F1, F2, J11, J12, J21, J22, s1, s2 = _components(co, q, r, z, zeta)
+    F = np.stack([F1, F2], axis=-1)
+    J = np.stack([np.stack([J11, J12], -1), np.stack([J21, J22], -1)], -2)
+    return F, J, np.stack([s1, s2], axis=-1)
+
+
+def _components(co: Coefficients, q, r, z, zeta):
+    """``F1, F2, J11, J12, J21, J22, scale1, scale2`` of :func:`residual_and_jacobian` as
+    separate arrays."""
     c, eps, w, A1, B1, D1, E1, L1, L2 = _parts(co, q, r)
     pp = co.psi_p
     t1a, t1b = pp * A1 / L1, pp * w * D1 / L2
@@ -102,11 +111,98 @@ def residual_and_jacobian(co: Coefficients, q, r, z, zeta):
     J12 = -1.0 / r**2 + pp * c * (A1**2 * G1 + w * eps * D1**2 * G2)
     J21 = (1.0 - pp) / q**2 - 2.0 * r / q**3 + pp * c * (B1**2 * G1 + w * eps * E1**2 * G2)
     J22 = 1.0 / q**2 + cross
-    F = np.stack([F1, F2], axis=-1)
-    J = np.stack([np.stack([J11, J12], -1), np.stack([J21, J22], -1)], -2)
     s1 = 1.0 / r + 1.0 / q + np.abs(pp * zeta) + t1a + t1b
     s2 = np.abs(z * pp) + np.abs(1.0 - pp) / q + r / q**2 + t2a + t2b
-    return F, J, np.stack([s1, s2], axis=-1)
+    return F1, F2, J11, J12, J21, J22, s1, s2
+
+
+def condition_2x2(a, b, c, d):
+    """2-norm condition number ``s_max / s_min`` of the 2x2 matrices ``[[a, b], [c, d]]``.
+
+    With ``T = a^2 + b^2 + c^2 + d^2 = s_max^2 + s_min^2`` and ``D = |ad - bc| = s_max s_min``,
+    ``s_max^2 = (T + sqrt((T - 2D)(T + 2D))) / 2`` (no cancellation) and the condition number
+    is ``s_max^2 / D`` (``inf`` for a singular matrix).  The same number as
+    ``np.linalg.cond`` without a batched SVD.
+    """
+    T = a * a + b * b + c * c + d * d
+    D = np.abs(a * d - b * c)
+    smax2 = 0.5 * (T + np.sqrt(np.maximum((T - 2.0 * D) * (T + 2.0 * D), 0.0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(D > 0.0, smax2 / D, np.inf)
+
+
+def log_system(co: Coefficients):
+    """The system on the ridge path in log variables, for :func:`theory.solvers.path_newton`.
+
+    Returns ``fun(x, tau, want_scale) -> (F, J, F_tau, scale)`` with ``x = (log q, log r)``,
+    ``tau = log lambda``, ``(z, zeta) = (-lambda, 0)``: the residuals ``(F1, F2)`` and scales
+    of :func:`residual_and_jacobian`, the Jacobian with respect to ``(log q, log r)`` (its
+    columns multiplied by ``q`` and ``r``) and ``dF/dtau = (0, -psi_p lambda)`` (``F2`` is
+    linear in ``z``).  Written on component arrays with every per-point constant computed
+    once:
+
+        F1 = 1/r - 1/q - a1/L1 - d1/L2,     F2 = z psi_p - (1 - psi_p)/q + r/q^2 - b1/L1 - e1/L2,
+        L1 = 1 + c A1 r + c B1 q,           L2 = 1 + c eps (D1 r + E1 q),
+
+    with ``a1 = psi_p A1``, ``b1 = psi_p B1``, ``d1 = psi_p (1-eps) D1``,
+    ``e1 = psi_p (1-eps) E1``.  When no point has a second group of noise copies
+    (``m = 1``: ``1 - eps = 0``) or every point has ``m = inf`` (``eps = 0``: ``L2 = 1``) the
+    ``L2`` terms are constants and are not recomputed.
+    """
+    c, eps = co.c, co.eps
+    w = 1.0 - eps
+    pp = co.psi_p
+    A1, B1, D1, E1 = co.A1, co.B1, co.D1, co.E1
+    a1, b1 = pp * A1, pp * B1
+    cA, cB = c * A1, c * B1
+    a1cA, a1cB, b1cB = a1 * cA, a1 * cB, b1 * cB
+    opp = 1.0 - pp
+    aopp = np.abs(opp)
+    if np.all(w == 0.0):
+        second = None  # m = 1 everywhere: no L2 terms
+    elif np.all(eps == 0.0):
+        second = (pp * D1, pp * E1)  # m = inf everywhere: L2 = 1
+    else:
+        d1, e1 = pp * w * D1, pp * w * E1
+        cD, cE = c * eps * D1, c * eps * E1
+        second = (d1, e1, cD, cE, d1 * cD, d1 * cE, e1 * cE)
+
+    def fun(x, tau, want_scale=True):
+        lq, lr = x
+        q, r = np.exp(lq), np.exp(lr)
+        iq, ir = 1.0 / q, 1.0 / r
+        i1 = 1.0 / (1.0 + cA * r + cB * q)
+        j1 = i1 * i1
+        t1, t2 = a1 * i1, b1 * i1
+        riq2 = r * iq * iq
+        cross = a1cB * j1
+        g12 = a1cA * j1
+        g21 = b1cB * j1
+        if second is not None:
+            if len(second) == 2:
+                t1 = t1 + second[0]
+                t2 = t2 + second[1]
+            else:
+                d1, e1, cD, cE, d1cD, d1cE, e1cE = second
+                i2 = 1.0 / (1.0 + cD * r + cE * q)
+                j2 = i2 * i2
+                t1 = t1 + d1 * i2
+                t2 = t2 + e1 * i2
+                cross = cross + d1cE * j2
+                g12 = g12 + d1cD * j2
+                g21 = g21 + e1cE * j2
+        zpp = -np.exp(tau) * pp
+        F1 = ir - iq - t1
+        F2 = zpp - opp * iq + riq2 - t2
+        qc = q * cross
+        J = ((iq + qc, r * g12 - ir),
+             (opp * iq - 2.0 * riq2 + q * g21, riq2 + r * cross))
+        if not want_scale:
+            return (F1, F2), J, (0.0, zpp), None
+        scale = (ir + iq + t1, np.abs(zpp) + aopp * iq + riq2 + t2)
+        return (F1, F2), J, (0.0, zpp), scale
+
+    return fun
 
 
 def observables(co: Coefficients, q, r):
@@ -117,19 +213,19 @@ def observables(co: Coefficients, q, r):
     ``well_posed`` (False where the Jacobian is numerically singular; values there are NaN).
     """
     z = -co.lam
-    _, J, scale = residual_and_jacobian(co, q, r, z, 0.0)
+    _, _, a, b, c_, e, s1, s2 = _components(co, q, r, z, 0.0)
     pp = co.psi_p
     # J (dq, dr)^T = -dF/dtheta with dF/dzeta = (psi_p, 0) and dF/dz = (0, psi_p); explicit
     # 2x2 inverse with a conditioning check (the system degenerates as psi_p -> 0)
-    a, b, c_, e = J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1]
     det = a * e - b * c_
     well_posed = np.abs(det) > 1e-14 * (np.abs(a * e) + np.abs(b * c_))
     # and, as for the general spectrum, conditioning in relative units (log variables,
     # equations divided by their scales): near the interpolation threshold at a tiny ridge
     # the errors are differences of numbers ~ cond times larger, and lose every digit
-    Jn = J * np.stack([q, r], -1)[:, None, :] / scale[:, :, None]
     with np.errstate(all="ignore"):
-        cond = np.linalg.cond(np.where(np.isfinite(Jn), Jn, 0.0))
+        Jn = [np.where(np.isfinite(v), v, 0.0) for v in
+              (a * q / s1, b * r / s1, c_ * q / s2, e * r / s2)]
+        cond = condition_2x2(*Jn)
     well_posed &= np.isfinite(cond) & (cond < 1e13)
     det = np.where(well_posed, det, np.nan)
     dq_dzeta, dr_dzeta = -e * pp / det, c_ * pp / det

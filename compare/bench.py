@@ -250,6 +250,8 @@ def _sampling_rows(device):
 
 def run_benchmarks(quick=False, device="auto") -> Table:
     rows = _theory_rows(400)
+    from .bench_solver import solver_rows  # the package against a scipy root loop
+    rows += solver_rows()
     rows += _sim_rows(200 if quick else 400, device)
     rows += _localized_rows()
     rows += _molrg_rows(device)

@@ -30,11 +30,12 @@ def test_bench_quick_reports_ratios():
     from compare.bench import run_benchmarks
 
     table = run_benchmarks(quick=True, device="cpu")
-    # 3 isotropic + 4 manifold theory curves, 3 RF simulation seeds, then the other families
-    assert len(table) == 15
+    # 3 isotropic + 4 manifold theory curves, 5 rows against a scipy root loop, 3 RF
+    # simulation seeds, then the other families
+    assert len(table) == 20
     names = " ".join(r["benchmark"] for r in table.rows)
-    for family in ("theory curve", "simulation seed", "localized", "molrg", "molrmog",
-                   "sampling"):
+    for family in ("theory curve", "scipy root loop", "simulation seed", "localized", "molrg",
+                   "molrmog", "sampling"):
         assert family in names, family
     for row in table.rows:
         assert row["ratio"] > 0 and math.isfinite(row["ratio"])

@@ -178,3 +178,63 @@ def test_setting_helpers():
     assert s.to_dict()["m"] == ["inf", "inf"]
     with pytest.raises(ValueError, match="psi_n, psi_p"):
         RFSetting(psi_n=np.ones(3), psi_p=np.ones(2))
+
+
+# ----------------------------------------------------------------------------- solver paths
+def test_wrong_branch_trap_of_a_warm_started_hybr_loop_does_not_catch_the_package():
+    """A per-point ``scipy.optimize.root(method="hybr")`` loop, each point started from the
+    previous one in row-major order, runs off to the spurious root at infinity of the m = 1
+    system (q far above 1/lambda, often reported as success).  The package must give the
+    physical branch everywhere: ``0 < q, r <= 1/lambda`` (``q = Tr G / p`` and
+    ``r = Tr(W^T G W)/(p d)`` with ``G = (U + lambda)^{-1}``, ``U >= 0``) and the values of
+    the adaptive continuation from a large ridge at a tighter tolerance."""
+    from compare.bench_solver import hybr_loop
+    from theory.rf._predict import _solve_by_continuation
+
+    g = np.geomspace(0.1, 100, 12)
+    s = RFSetting(psi_n=g[:, None], psi_p=g[None, :], t=0.1, lam=1e-3, m=1)
+    co = _coefficients(s)
+    pred = predict(s)
+    q_ref, r_ref, ref = _solve_by_continuation(co, tol=1e-13)
+    assert ref.success and pred.success
+    x, ok, _ = hybr_loop(co, list(range(g.size**2)), (q_ref[0], r_ref[0]))
+    trapped = ~(np.maximum(np.abs(x[:, 0] / q_ref - 1), np.abs(x[:, 1] / r_ref - 1)) < 1e-6)
+    assert trapped.sum() > 50 and np.any(trapped & ok)  # the trap is real ...
+    assert np.all(x[trapped, 0] > 1 / co.lam[trapped])  # ... and unphysical
+    q, r = pred.q.ravel(), pred.r.ravel()  # the package is not caught
+    assert np.all((q > 0) & (r > 0) & (q <= 1 / co.lam) & (r <= 1 / co.lam))
+    np.testing.assert_allclose(q, q_ref, rtol=1e-9)
+    np.testing.assert_allclose(r, r_ref, rtol=1e-9)
+
+
+def test_fast_path_and_its_fallback_agree(monkeypatch):
+    """Points the fast path does not certify go to the adaptive continuation: forcing every
+    point there (no correction accepted) gives the same answers, more iterations, and the
+    per-point bookkeeping of both."""
+    import theory.rf._predict as P
+    from theory.solvers import path_newton
+
+    g = np.geomspace(0.1, 100, 7)
+    s = RFSetting(psi_n=g[:, None], psi_p=g[None, :], t=0.1, lam=1e-4,
+                  m=np.array([1, 3, math.inf])[:, None, None])
+    fast = predict(s)
+    monkeypatch.setattr(P, "path_newton",
+                        lambda *a, **k: path_newton(*a, **{**k, "max_correction": 0.0}))
+    slow = predict(s)
+    assert fast.success and slow.success
+    assert np.all(slow.nit > fast.nit) and np.all(fast.status == 0) and np.all(slow.status == 0)
+    assert np.all(fast.residual < 1e-12) and np.all(slow.residual < 1e-11)
+    for k in ("q", "r", "test_error", "train_error_reg", "score_error"):
+        np.testing.assert_allclose(getattr(fast, k), getattr(slow, k), rtol=1e-9)
+
+
+def test_fast_path_covers_the_readme_settings_without_fallback():
+    """The readme curve and a (psi_n, psi_p) grid converge on the fast path alone (a handful
+    of Newton iterations per point, no continuation fallback)."""
+    pp = np.geomspace(0.1, 100, 400)
+    for m in (1, 4, math.inf):
+        p = predict(RFSetting(psi_n=2.0, psi_p=pp, t=0.1, lam=1e-3, m=m))
+        assert p.success and p.nit.max() <= 20
+    g = np.geomspace(0.1, 100, 30)
+    p = predict(RFSetting(psi_n=g[:, None], psi_p=g[None, :], t=0.1, lam=1e-3, m=4))
+    assert p.success and p.nit.max() <= 22

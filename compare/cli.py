@@ -519,7 +519,6 @@ def _sweep_axis(setting):
 @_named_as_typed
 def _cmd_rf_curve(args):
     from .rf import curve
-    from .rf_figures import plot_curve_table
 
     if not (args.tol > 0):
         raise ValueError(f"tol: must be > 0 (got {args.tol!r})")
@@ -529,6 +528,8 @@ def _cmd_rf_curve(args):
     table = curve(setting, tol=args.tol)
     _emit(table, args)
     if args.plot:
+        from .rf_figures import plot_curve_table
+
         _save_plot(args.plot, lambda path: plot_curve_table(table, _sweep_axis(setting), path))
     if not table.meta["success"]:
         print(f"lowdim: {table.meta['message']}; their errors are left empty", file=sys.stderr)

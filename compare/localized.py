@@ -8,19 +8,23 @@ import math
 import time
 
 import numpy as np
-import torch
 
-from simulate import localized as sim
-from simulate.device import describe_device, resolve_device
 from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
                               error_curve, gaussian_kl, girsanov_bound, grid_integral,
                               localization_radius, noised_covariance, noised_precision,
                               precision_decay, precision_decay_bound, reverse_covariance,
                               site_errors, time_grid)
 
+from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table, check_summary
+
+# imported at first use: the theory-only actions of this module need neither torch nor
+# the simulations
+torch = LazyModule("torch")
+sim = LazyModule("simulate.localized")
+_device = LazyModule("simulate.device")
 
 __all__ = ["DEFAULTS", "NET_DEFAULTS", "decay_table", "radius_table", "sweep_table",
            "optimal_radius_table", "dimension_table", "trained_table", "phi4_table",
@@ -109,7 +113,8 @@ def estimator_cell(target, n, r, times, datasets, seed, device):
     drawn from ``seed``).  Returns per-set integrated score errors, exact KLs and Girsanov
     path bounds, and the seconds taken."""
     t0 = time.perf_counter()
-    X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=resolve_device(device))
+    dev = _device.resolve_device(device)
+    X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=dev)
     A = sim.local_linear_scores(X, target.lattice, r, times)
     err = grid_integral(sim.linear_score_error(A, target, times), times)
     kl, path = _kl_of(A, target, times, bound=True)
@@ -125,7 +130,7 @@ def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + 
     side: exact KL of the infinite-data localized score + V / n)."""
     target = target or _target()
     times = _grid() if grid is None else grid
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     same = (curve is not None and curve.total_kl is not None and curve.radii == list(radii)
             and list(curve.n) == [float(n) for n in ns] and np.array_equal(curve.times, times))
     if not same:                                    # else reuse the caller's calculator run
@@ -148,7 +153,7 @@ def sweep_table(target=None, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + 
                      "bound_holds": bool(np.all(kl <= path * (1 + 1e-9))),
                      "seconds": secs, "_kl": kl, "_err": err})
     meta = provenance(kind="localized-sweep", target=repr(target), seed=seed,
-                      device=describe_device(dev), fit=curve.fit,
+                      device=_device.describe_device(dev), fit=curve.fit,
                       r_star_theory_kl=dict(zip([int(n) for n in ns], curve.r_star_kl.tolist())),
                       r_star_theory=dict(zip([int(n) for n in ns], curve.r_star.tolist())),
                       closed_form=dict(zip([int(n) for n in ns], curve.closed_form.tolist())))
@@ -203,7 +208,7 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
     """KL per coordinate of the localized (radius r, default the calculator's r*) and global
     linear estimators at fixed n as d grows, measured and predicted."""
     times = _grid() if grid is None else grid
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     rows = []
     for k, d in enumerate(ds):
         target = _target(d)
@@ -225,7 +230,7 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
     return Table(["d", "n", "model", "r", "kl_per_coord", "kl_per_coord_se",
                   "theory_per_coord"], rows,
                  provenance(kind="localized-dimension", seed=seed, datasets=datasets,
-                            device=describe_device(dev)))
+                            device=_device.describe_device(dev)))
 
 
 def _fit_network(target, X, r, cfg, times, *, seed, device, n_eval):
@@ -249,7 +254,7 @@ def network_cell(target, n, r, cfg, times, seed, device, n_eval) -> dict:
     """One sweep task of :func:`trained_table` and :func:`trained_dimension_table`: a
     localized network of radius ``r`` (``None``: global) trained on the first of the training
     sets drawn from ``seed``, its integrated score error, and the linear estimator's."""
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     X = sim.sample_gaussian(target, n, datasets=1, seed=seed, device=dev)
     fit, err, err_se, lin = _fit_network(target, X[0], r, cfg, times, seed=seed, device=dev,
                                          n_eval=n_eval)
@@ -265,7 +270,7 @@ def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, d
     target = target or _target(32)
     times = _grid() if grid is None else grid
     cfg = dict(NET_DEFAULTS, **net)
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     eps, V = site_errors(target, list(radii), times)
     rows = []
     cells = [(n, ri, r) for n in ns for ri, r in enumerate(radii)]
@@ -283,7 +288,7 @@ def trained_table(target=None, ns=(32, 512), radii=(0, 1, 2, 4, 8), *, seed=0, d
     return Table(["n", "r", "shared", "parameters", "score_error", "score_error_se",
                   "linear_estimator", "theory_linear", "final_loss", "train_seconds"], rows,
                  provenance(kind="localized-trained", target=repr(target), seed=seed,
-                            net=cfg, device=describe_device(dev)))
+                            net=cfg, device=_device.describe_device(dev)))
 
 
 def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto", n_eval=1024,
@@ -292,7 +297,7 @@ def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto",
     score error per coordinate, beside the linear estimators on the same data."""
     times = _grid() if grid is None else grid
     cfg = dict(NET_DEFAULTS, **net)
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     rows = []
     cells = [(d, label, radius) for d in ds for label, radius in (("localized", r),
                                                                   ("global", None))]
@@ -309,7 +314,7 @@ def trained_dimension_table(ds=(8, 16, 32), n=64, r=2, *, seed=0, device="auto",
     return Table(["d", "n", "model", "r", "score_error_per_coord", "se", "linear_per_coord",
                   "parameters"], rows,
                  provenance(kind="localized-trained-dimension", seed=seed, net=cfg,
-                            device=describe_device(dev)))
+                            device=_device.describe_device(dev)))
 
 
 def _phi4_stats(x):
@@ -340,7 +345,7 @@ def phi4_table(model=None, n=512, radii=(0, 1, 2, 4, None), *, seed=0, device="a
     model = model or sim.Phi4()
     times = _grid() if grid is None else grid
     cfg = dict(NET_DEFAULTS, **net)
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     x_train, acc = sim.phi4_chain(model, n, sweeps=sweeps, seed=seed, device=dev)
     x_ref, _ = sim.phi4_chain(model, n_gen, sweeps=sweeps, seed=seed + 1, device=dev)
     ref = _phi4_stats(x_ref)
@@ -366,7 +371,7 @@ def phi4_table(model=None, n=512, radii=(0, 1, 2, 4, None), *, seed=0, device="a
     return Table(["r", "parameters", "marginal_w1", "variance", "kurtosis", "nn_correlation",
                   "block_variance"], rows,
                  provenance(kind="localized-phi4", model=repr(model), n=n, acceptance=acc,
-                            sweeps=sweeps, net=cfg, device=describe_device(dev)))
+                            sweeps=sweeps, net=cfg, device=_device.describe_device(dev)))
 
 
 def calculator_table(target=None, ns=(16, 64, 256, 1024), radii=None, *, grid=None,
@@ -527,7 +532,7 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
     tick()
     summary = check_summary(rows, time.perf_counter() - t0)
     meta = provenance(kind="localized-validate", datasets=datasets, seed=seed, summary=summary,
-                      device=describe_device(resolve_device(device)),
+                      device=_device.describe_device(_device.resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
     return Table(list(VALIDATION_COLUMNS), rows, meta)
 

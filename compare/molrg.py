@@ -8,16 +8,20 @@ import math
 import time
 
 import numpy as np
-import torch
 
-from simulate import molrg as sim
-from simulate.device import describe_device, resolve_device
 from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
                           prob_all_components, theorem_bound)
 
+from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table, check_summary
+
+# imported at first use: the theory-only actions of this module need neither torch nor
+# the simulations
+torch = LazyModule("torch")
+sim = LazyModule("simulate.molrg")
+_device = LazyModule("simulate.device")
 
 __all__ = ["LEARNERS", "DEFAULTS", "TRAIN_DEFAULTS", "phase_table", "error_curve_table",
            "multinomial_table", "validation_table", "learn", "generic_table", "sample_need",
@@ -82,7 +86,7 @@ def phase_errors(setting: MoLRG, Ns, trials, learner, seed, device, train):
     """One sweep task of :func:`phase_table`: the worst component's normalized subspace
     error, shape ``(len(Ns), trials)`` (NumPy), for one ``d``, and the seconds it took."""
     t0 = time.perf_counter()
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     batch = sim.draw_batch(setting, Ns, trials, seed=seed, device=dev)
     U = learn(batch, setting.K, setting.d, learner, seed=seed, train=train)
     err = sim.subspace_errors(U, batch.bases).max(1).values.reshape(len(Ns), trials).cpu()
@@ -108,7 +112,7 @@ def phase_table(K=2, learner="ideal", *, ds=DEFAULTS["ds"], Ns=DEFAULTS["Ns"], D
     ds, Ns = _check_grid("d", ds), _check_grid("N", Ns)
     if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
         raise ValueError(f"threshold: must be in (0, 1) (got {threshold!r})")
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     # every setting is validated before any work
     settings = [MoLRG(D, K, d, noise=noise, orthogonal=orthogonal) for d in ds]
     rows = []
@@ -134,7 +138,7 @@ def phase_table(K=2, learner="ideal", *, ds=DEFAULTS["ds"], Ns=DEFAULTS["Ns"], D
                          "seconds": secs})
     meta = provenance(kind="molrg-phase", K=K, learner=learner, D=D, noise=noise,
                       threshold=threshold, trials=trials, orthogonal=orthogonal, seed=seed,
-                      device=describe_device(dev), train=dict(TRAIN_DEFAULTS, **(train or {}))
+                      device=_device.describe_device(dev), train=dict(TRAIN_DEFAULTS, **(train or {}))
                       if learner == "trained" else None,
                       build_seconds=time.perf_counter() - t_all)
     return Table(list(PHASE_COLUMNS), rows, meta)
@@ -146,7 +150,7 @@ def error_curve_table(*, d=6, Ns=tuple(range(1, 25)), Ds=(48, 192), noise=DEFAUL
     random-completion floor, the worst-case floor, the first-order noise error and the
     theorem's bound (``c1 = 1``, ``||E||_F = noise sqrt(N)``)."""
     Ns = _check_grid("N", Ns)
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     rows = []
     for D in Ds:
         setting = MoLRG(D, 1, d, noise=noise)
@@ -169,7 +173,7 @@ def error_curve_table(*, d=6, Ns=tuple(range(1, 25)), Ds=(48, 192), noise=DEFAUL
                          "floor_worst": float(floor_w[j]),
                          "theorem_bound": float(bound[j])})
     meta = provenance(kind="molrg-error-curve", d=d, Ds=list(Ds), noise=noise, trials=trials,
-                      seed=seed, device=describe_device(dev))
+                      seed=seed, device=_device.describe_device(dev))
     return Table(["D", "d", "N", "noise", "trials", "rms_error", "rms_error_se", "mean_error",
                   "theory_rms_error", "floor_random", "floor_worst", "theorem_bound"], rows, meta)
 
@@ -178,7 +182,7 @@ def multinomial_table(*, Ks=(2, 3), d=4, Ns=None, D=48, trials=200, threshold=0.
                       device="auto") -> Table:
     """Noiseless data with multinomial labels: the K-subspaces success rate against the total
     ``N``, beside the exact ``Pr[min_k N_k >= d]``."""
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     rows = []
     for K in Ks:
         grid = Ns if Ns is not None else list(range(K * d - 1, 5 * K * d + 1, max(1, K * d // 4)))
@@ -197,7 +201,7 @@ def multinomial_table(*, Ks=(2, 3), d=4, Ns=None, D=48, trials=200, threshold=0.
                          "all_components_enough": float(enough[j].mean()),
                          "theory_success": float(theory[j])})
     meta = provenance(kind="molrg-multinomial", d=d, D=D, trials=trials, threshold=threshold,
-                      seed=seed, device=describe_device(dev))
+                      seed=seed, device=_device.describe_device(dev))
     return Table(["K", "d", "N", "trials", "success", "success_se", "all_components_enough",
                   "theory_success"], rows, meta)
 
@@ -214,7 +218,7 @@ def generic_table(*, K=2, ds=(2, 4), Nks=(2, 8, 32, 128), D=16, steps=1500, widt
     fraction that are not copies of a training point) and their distance to the union of
     subspaces (:func:`simulate.molrg.generalization_report`) against ``N_k`` for several
     ``d``."""
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     for d in ds:  # every setting is validated before any work
         MoLRG(D, K, d)
     rows = map_tasks(generic_fit, [
@@ -223,7 +227,7 @@ def generic_table(*, K=2, ds=(2, 4), Nks=(2, 8, 32, 128), D=16, steps=1500, widt
         for d in ds for nk in Nks], progress=progress)
     meta = provenance(kind="molrg-generic", K=K, D=D, steps=steps, width=width, depth=depth,
                       n_samples=n_samples, sampler_steps=sampler_steps, seed=seed,
-                      device=describe_device(dev), sample_need=sample_need(rows))
+                      device=_device.describe_device(dev), sample_need=sample_need(rows))
     return Table(list(GENERIC_COLUMNS), rows, meta)
 
 
@@ -235,7 +239,7 @@ def generic_fit(K, d, D, N_k, steps, width, depth, n_samples, sampler_steps, see
     from theory.sampling import edm_grid
 
     t0 = time.perf_counter()
-    dev = resolve_device(device)
+    dev = _device.resolve_device(device)
     batch = sim.draw_batch(MoLRG(D, K, d), [N_k], 1, seed=seed)
     X = batch.X[0].cpu()
 
@@ -367,6 +371,6 @@ def validation_table(*, trials=40, seed=0, device="auto", progress=None) -> Tabl
     tick()
     summary = check_summary(rows, time.perf_counter() - t0)
     meta = provenance(kind="molrg-validate", trials=trials, seed=seed, summary=summary,
-                      device=describe_device(resolve_device(device)),
+                      device=_device.describe_device(_device.resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
     return Table(list(VALIDATION_COLUMNS), rows, meta)

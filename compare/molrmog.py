@@ -8,16 +8,20 @@ import math
 import time
 
 import numpy as np
-import torch
 
-from simulate import molrmog as sim
 from theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap,
                             integrated_bound, local_hessian_spectrum, parameter_counts,
                             process_coefficients, random_molrmog)
 
+from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table, check_summary
+
+# imported at first use: the theory-only actions of this module need neither torch nor
+# the simulations
+torch = LazyModule("torch")
+sim = LazyModule("simulate.molrmog")
 
 __all__ = ["DEFAULT_SPEC", "EVAL_TIMES", "make_spec", "bound_table", "score_check",
            "compare_models", "learning_curve", "gd_table", "validation_table", "weighted_error",

@@ -14,14 +14,18 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
-from simulate import molrmog as sim
 from theory.molrmog import MoLRMoG, parameter_counts
 
+from ._lazy import LazyModule
 from .molrmog import WINDOW
 from .plots import COLORS
 from .table import Table
+
+# imported at first use: the theory-only actions of this module need neither torch nor
+# the simulations
+torch = LazyModule("torch")
+sim = LazyModule("simulate.molrmog")
 
 __all__ = ["load_projected_digits", "build_digits", "plot_digits"]
 

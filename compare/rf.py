@@ -30,14 +30,16 @@ import math
 import time
 
 import numpy as np
-from scipy.stats import t as student_t
 
-from simulate.rf import MEASURED, RFSize, fit_seed, measurement
 from theory.rf import RFSetting, predict
 
+from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
+
+# imported at first use: `lowdim rf curve` needs no simulation (and no torch)
+sim = LazyModule("simulate.rf")
 
 __all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "judge",
            "richardson",
@@ -95,6 +97,8 @@ def se_multiplier(z: float, dof: float) -> float:
     if not np.isfinite(dof) or dof > 1e6:
         return float(z)
     conf = math.erf(z / math.sqrt(2.0))
+    from scipy.stats import t as student_t
+
     return float(student_t.ppf(0.5 + conf / 2.0, max(dof, 1.0)))
 
 
@@ -141,18 +145,18 @@ def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL)
     return dev, tol, "DISAGREE"
 
 
-def _check_distinct_seeds(size: RFSize) -> None:
+def _check_distinct_seeds(size: sim.RFSize) -> None:
     """Seeds are independent draws only when distinct: a repeated seed would shrink the
     standard error and pass the :data:`MIN_SEEDS` rule with copies of one draw."""
     if len(set(size.seeds)) != len(size.seeds):
         raise ValueError(f"seeds: each seed must be distinct (got {tuple(size.seeds)!r})")
 
 
-def seed_task(setting: RFSetting, size: RFSize, seed: int) -> dict:
+def seed_task(setting: RFSetting, size: sim.RFSize, seed: int) -> dict:
     """One sweep task: :func:`simulate.rf.fit_seed` on one seed, with its timings."""
     timings: dict = {}
     t0 = time.perf_counter()
-    out = fit_seed(setting, size, seed, timings=timings)
+    out = sim.fit_seed(setting, size, seed, timings=timings)
     out["_seconds"] = time.perf_counter() - t0
     out["_timings"] = timings
     return out
@@ -180,12 +184,12 @@ def simulate_points(jobs, progress=None) -> list:
         for r in mine:
             for key, v in r["_timings"].items():
                 timings[key] = timings.get(key, 0.0) + v
-        out.append(measurement(s, z, mine, seconds=sum(r["_seconds"] for r in mine),
+        out.append(sim.measurement(s, z, mine, seconds=sum(r["_seconds"] for r in mine),
                                timings=timings))
     return out
 
 
-def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 64,
+def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int = 64,
                z: float = DEFAULT_Z, rel_tol: float = DEFAULT_REL_TOL, extrapolate: bool = False,
                progress=None) -> Table:
     """Theory and simulation on every point of ``setting``; a tidy table.
@@ -194,7 +198,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
     ----------
     setting : RFSetting
         Grid of settings.  Points with ``m = inf`` are simulated at ``sim_m``.
-    size : RFSize
+    size : simulate.rf.RFSize
         Simulation size (d, seeds, device, ...).
     sim_m : int
         Noise samples per data point used to simulate ``m = inf``.
@@ -217,14 +221,14 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
         raise ValueError(f"z: must be > 0 (got {z!r})")
     if not (0 <= rel_tol < 1):
         raise ValueError(f"rel_tol: must be in [0, 1) (got {rel_tol!r})")
-    size = RFSize() if size is None else size
+    size = sim.RFSize() if size is None else size
     _check_distinct_seeds(size)
     half = None
     if extrapolate:
         if size.d < 8:
             raise ValueError(f"d: extrapolation needs d >= 8 (got {size.d})")
         # independent draws at d/2 (their own random stream), so the two errors add
-        half = RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,
+        half = sim.RFSize(d=size.d // 2, seeds=size.seeds, n_test=size.n_test, device=size.device,
                       dtype=size.dtype, noise_block=size.noise_block,
                       test_block=size.test_block, stream=f"{size.stream}half")
     pred = predict(setting)
@@ -240,7 +244,7 @@ def experiment(setting: RFSetting, size: RFSize | None = None, *, sim_m: int = 6
         converged = bool(pred.converged[idx]) and bool(pred_sim_m.converged[idx])
         meas = measured[k]
         meas_h = measured[len(idxs) + k] if half is not None else None
-        for q in [q for q in MEASURED if q in meas.per_seed]:
+        for q in [q for q in sim.MEASURED if q in meas.per_seed]:
             th = float(getattr(pred, q)[idx])
             th_sim = float(getattr(pred_sim_m, q)[idx])
             se = meas.uncertainty(q)
@@ -332,7 +336,7 @@ def wide_view(tidy: Table) -> Table:
     any_inf = any(r["m"] == "inf" for r in tidy.rows)
     any_ex = any(r["extrapolated"] is not None for r in tidy.rows)
     present = {r["quantity"] for r in tidy.rows}
-    for q in [q for q in MEASURED if q in present]:
+    for q in [q for q in sim.MEASURED if q in present]:
         cols += [q] + ([f"{q}_at_sim_m"] if any_inf else []) + [f"sim_{q}", f"sim_{q}_se"]
         if any_ex:
             cols += [f"sim_{q}_extrap", f"sim_{q}_extrap_se"]

@@ -7,8 +7,6 @@ import time
 
 import numpy as np
 
-from simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score, mixture_score,
-                               path_kl_estimate, perturbed)
 from theory.sampling import (GaussianMixture, fisher_information_1d, gaussian_kl, kl_bound,
                              make_grid, mixture_score_1d, path_kl_1d, sampler_law_1d)
 
@@ -102,6 +100,9 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
     path KL >= sampled KL (the sampled value allowed ``z`` SE above the path KL when only a
     Monte Carlo value exists).
     """
+    from simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
+                                   mixture_score, path_kl_estimate, perturbed)
+
     t0 = time.perf_counter()
     unknown = [k for k in data if k not in DATA_MODELS]
     if unknown:

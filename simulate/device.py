@@ -8,10 +8,13 @@ reproduces the same numbers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 
 import numpy as np
 import torch
+
+from theory._threads import single_threaded
 
 __all__ = ["resolve_device", "resolve_dtype", "derive_seed", "make_generator", "describe_device",
            "one_thread"]
@@ -71,19 +74,35 @@ def describe_device(device: torch.device) -> str:
 
 
 @contextlib.contextmanager
-def one_thread():
-    """Run the block with one torch intra-op thread, then restore the count.
+def _one_thread():
+    with single_threaded():
+        before = torch.get_num_threads()
+        if before == 1:
+            yield
+            return
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
-    For batches of small matrices (eigh, QR of tens of rows) on the CPU: each problem is
-    too small to split, and torch's threads then spin against each other (measured on 2
-    cores: a batched 48 x 48 ``eigh`` of 300 matrices took 12 s at 2 threads on a loaded
-    machine and 0.3 s at 1), which also leaves Ctrl-C waiting for the call to return."""
-    before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+
+def one_thread(func=None):
+    """``with one_thread(): ...`` or ``@one_thread``: one torch intra-op thread and one
+    thread in every loaded BLAS library inside, the previous counts restored after.
+
+    For small work on the CPU: batches of small matrices (eigh, QR of tens of rows), tiny
+    networks, elementwise passes over a few thousand points.  Each piece is too small to
+    split, and torch's threads then spin against each other and against any other process
+    on the machine (measured on 2 cores: a batched 48 x 48 ``eigh`` of 300 matrices took 12 s
+    at 2 threads on a loaded machine and 0.3 s at 1), which also leaves Ctrl-C waiting for
+    the call to return.  Large products and factorisations (the random-features Gram matrix)
+    keep their threads.  On CUDA only the host side is affected."""
+    if func is None:
+        return _one_thread()
+
+    @functools.wraps(func)
+    def inner(*args, **kwargs):
+        with _one_thread():
+            return func(*args, **kwargs)
+    return inner

@@ -26,7 +26,7 @@ import torch
 
 from theory.localized import Lattice, check_radius, noised_covariance, noised_precision
 
-from .device import make_generator, resolve_device, resolve_dtype
+from .device import make_generator, one_thread, resolve_device, resolve_dtype
 from .molrmog import _float, _int, sample_times
 
 __all__ = ["sample_gaussian", "local_linear_scores", "linear_score_error", "LocalScoreNet",
@@ -62,6 +62,7 @@ def _padded_neighbourhoods(lattice: Lattice, r):
     return idx, valid, pos
 
 
+@one_thread
 def local_linear_scores(X, lattice: Lattice, r, times) -> torch.Tensor:
     """Matrices ``hat A_t`` of the localized linear estimator, ``hat s_t(x) = -hat A_t x``.
 
@@ -234,6 +235,7 @@ class TrainedLocalScore:
         return float(np.mean(tail))
 
 
+@one_thread
 def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3, seed=0,
                       device="auto", dtype="float32") -> TrainedLocalScore:
     """Localized DSM: minimize ``E ||eps_theta(x_t, t) - z||^2 / b`` over t log-uniform on the
@@ -275,6 +277,7 @@ def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3
 
 
 @torch.no_grad()
+@one_thread
 def net_score_error(model, target, times, *, n_eval=2048, seed=0):
     """``E_{p_t} ||s_theta(x, t) + P_t x||^2`` at each time (joint over sites), by Monte Carlo
     with exact draws of ``x_t``: returns ``(mean, se)``, arrays of shape (T,)."""
@@ -299,6 +302,7 @@ def net_score_error(model, target, times, *, n_eval=2048, seed=0):
 
 
 @torch.no_grad()
+@one_thread
 def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.float64):
     """Samples at forward time ``times[0]`` of the OU reverse SDE from ``N(0, I)`` at
     ``times[-1]``, by the exponential integrator with the score frozen at each step's upper
@@ -345,6 +349,7 @@ class Phi4:
             raise ValueError("mass2: must be > 0 when quartic = 0 (else not normalizable)")
 
 
+@one_thread
 def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto"):
     """``n`` independent chains of checkerboard Metropolis on ``model``, run for ``sweeps``
     sweeps from 0; returns the final states ``(n, sites)`` (float64) and the acceptance rate.

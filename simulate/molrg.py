@@ -83,6 +83,7 @@ def _orthonormalize(a):
     return q * sign.unsqueeze(-2)
 
 
+@one_thread
 def draw_batch(setting: MoLRG, counts, trials: int, *, seed: int = 0, device="cpu",
                multinomial: bool = False) -> Batch:
     """``trials`` independent MoLRG problems for each entry of ``counts``.
@@ -132,6 +133,7 @@ def draw_batch(setting: MoLRG, counts, trials: int, *, seed: int = 0, device="cp
 
 
 # ----------------------------------------------------------------------------- metric
+@one_thread
 def subspace_errors(U_hat, U_true):
     """Normalized projection distances ``||U_hat U_hat^T - U U^T||_F / sqrt(2 d)`` per
     component, after the permutation of the learned bases that minimizes their squared sum.
@@ -176,6 +178,7 @@ def _top_eigvecs(gram, d):
     return vecs.reshape(*gram.shape[:-1], -1).flip(-1)
 
 
+@one_thread
 def pca(X, mask, d: int):
     """Uncentered PCA: the top-``d`` eigenvectors of ``sum_i x_i x_i^T``; (B, 1, D, d).
 
@@ -235,6 +238,7 @@ def seeded_bases(X, mask, K, d, generator, *, init="neighbours"):
     return torch.stack(out, 1)
 
 
+@one_thread
 def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int = 30,
                 init: str = "neighbours", seed: int = 0):
     """K-subspaces clustering with seeded restarts; returns ``(bases, objective)``.
@@ -366,6 +370,7 @@ def _dsm_loss(U, X, valid, sigma, eps):
     return (err.mean(-1) * valid).sum(1) / valid.sum(1).clamp(min=1)
 
 
+@one_thread
 def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: float = 5.0,
                            sigma_min: float = 0.02, sigma_max: float = 0.2, draws: int = 4,
                            restarts: int = 1, init: str = "neighbours", candidates: int = 8,
@@ -465,6 +470,7 @@ class GeneralizationReport:
     n: int
 
 
+@one_thread
 def generalization_report(samples, train, bases, *, union_tol: float = 0.1
                           ) -> GeneralizationReport:
     """Generalization of ``samples`` (M, D) given ``train`` (N, D) and the true ``bases``
@@ -487,6 +493,7 @@ def generalization_report(samples, train, bases, *, union_tol: float = 0.1
                                 int(x.shape[0]))
 
 
+@one_thread
 def oracle_pca(batch: Batch):
     """Per-component PCA with the true labels, (B, K, D, d): what a perfect clustering would
     give, separating estimation noise from clustering failures."""

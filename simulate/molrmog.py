@@ -38,7 +38,8 @@ import torch
 
 from theory.molrmog import PROCESSES, MoLRMoG
 
-from .device import derive_seed, describe_device, make_generator, resolve_device, resolve_dtype
+from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
+                     resolve_dtype)
 
 __all__ = ["coefficients", "sample", "noised", "exact_score", "log_density", "log_density_dense",
            "LatentMixtureScore", "GenericScore", "mog_network", "gaussian_network",
@@ -486,6 +487,7 @@ class TrainedModel:
     seed: int
 
 
+@one_thread
 def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0, seed=0,
               device="auto", dtype=torch.float64, kind=None, init="data") -> TrainedModel:
     """Train ``model`` by DSM, ``E_t E ||gamma_t s(x_t, t) + xi||^2`` (sum over coordinates),
@@ -562,6 +564,7 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
 
 # ----------------------------------------------------------------------------- sampling
 @torch.no_grad()
+@one_thread
 def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device="auto",
                    dtype=torch.float64, process="vp", denoise=True, batch=8192):
     """Reverse-time VP sampling with the exponential integrator on a geometric time grid
@@ -610,6 +613,7 @@ class ScoreError:
 
 
 @torch.no_grad()
+@one_thread
 def score_error(score, spec: MoLRMoG, ts, *, n=4096, seed=0, process="vp", device="auto",
                 dtype=torch.float64, batch=4096) -> ScoreError:
     """Monte Carlo score error at each time in ``ts`` against the exact score; the draws of
@@ -770,6 +774,7 @@ class GDTrace:
         return float(np.exp(np.polyfit(m, np.log(d[m]), 1)[0]))
 
 
+@one_thread
 def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_mc=20000,
                      perturbation=1e-3, seed=0, process="vp", form="woodbury") -> GDTrace:
     """Gradient descent on the fixed-``t`` score-matching loss ``mean ||s_theta(x_t) -
@@ -795,6 +800,7 @@ def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_m
     return GDTrace(distances=np.array(dist), losses=np.array(losses), step=step, n_mc=n_mc)
 
 
+@one_thread
 def empirical_hessian(spec: MoLRMoG, t: float, *, n_mc=20000, seed=0, process="vp",
                       form="woodbury") -> np.ndarray:
     """Eigenvalues of the autograd Hessian of the same loss at the truth (ascending)."""

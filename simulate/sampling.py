@@ -33,7 +33,7 @@ import torch
 
 from theory.sampling import GaussianMixture, SamplingGrid, step_quadrature
 
-from .device import describe_device, make_generator, resolve_device
+from .device import describe_device, make_generator, one_thread, resolve_device
 
 __all__ = ["ei_sample", "gaussian_score", "perturbed", "KLEstimate", "gaussian_kl_estimate",
            "mixture_score", "mixture_log_density", "sample_mixture", "PathKLEstimate",
@@ -64,6 +64,7 @@ def perturbed(score, eps2, direction=None):
     return out
 
 
+@one_thread
 def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
               dtype=torch.float64, block: int = 65536) -> torch.Tensor:
     """``n`` samples ``Y_N`` of the exponential-integrator sampler (``n x d``).
@@ -214,6 +215,7 @@ class PathKLEstimate:
     device: str
 
 
+@one_thread
 def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *, n: int = 20000,
                      seed: int = 0, device="auto", dtype=torch.float64, n_sub: int = 4,
                      block: int = 8192) -> PathKLEstimate:

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .device import derive_seed, describe_device, make_generator, resolve_device, resolve_dtype
+from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
+                     resolve_dtype)
 
 __all__ = ["ScoreNet", "TrainedScore", "train_dsm", "ScoreErrorProfile", "score_error_by_level"]
 
@@ -223,6 +224,7 @@ def _draw(sample_data, n, gen, d, name="sample_data"):
     return x
 
 
+@one_thread
 def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
               batch: int = 512, lr: float = 2e-3, seed: int = 0, device="auto",
               dtype=torch.float32, sigma_data=None, p_mean: float = -1.2, p_std: float = 1.2,
@@ -353,6 +355,7 @@ class ScoreErrorProfile:
     n: int
 
 
+@one_thread
 def score_error_by_level(score, exact_score, sample_data, sigmas, *, n: int = 20000,
                          seed: int = 0, device="auto") -> ScoreErrorProfile:
     """Monte Carlo score error of ``score`` against ``exact_score`` at each ``sigma``.

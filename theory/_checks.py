@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = ["ParameterTypeError", "is_tensor", "plain", "integer", "integers", "number",
            "positive_number", "floats", "positive_floats", "flag", "choice",
-           "distinct_points"]
+           "distinct_points", "sample_counts"]
 
 
 class ParameterTypeError(TypeError, ValueError):
@@ -299,3 +299,21 @@ def distinct_points(name: str, x, at_least: int = 2) -> np.ndarray:
         raise ValueError(f"{name}: a fit needs at least {at_least} distinct abscissae "
                          f"(got {_shown(x)})")
     return arr
+
+
+def sample_counts(name: str, N, low: int = 1) -> np.ndarray:
+    """Validate a sample count (or an array of them): integers ``>= low`` and below 2^62
+    (integer or integral float values of any kind :func:`floats` accepts),
+    returned as int64."""
+    low = integer("low", low)
+    as_float = floats(name, N)          # the kind: numbers only
+    arr = as_float if is_tensor(N) else np.asarray(N)
+    if arr.dtype.kind not in "iu":      # floats, or integers beyond int64 (object)
+        if not (np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float))):
+            raise ValueError(f"{name}: sample counts must be integers (got {N!r})")
+        arr = as_float
+    if np.any(arr < low):
+        raise ValueError(f"{name}: sample counts must be >= {low} (got {N!r})")
+    if np.any(arr > 2**62):
+        raise ValueError(f"{name}: sample counts must be below 2^62 (got {N!r})")
+    return arr.astype(np.int64)

@@ -31,7 +31,6 @@ from functools import lru_cache
 from typing import Callable, Optional
 
 import numpy as np
-from scipy.integrate import cubature
 from scipy.special import erf as _erf
 from scipy.special import roots_hermitenorm
 
@@ -370,6 +369,8 @@ def _cubature_moments(act: Activation, v: np.ndarray, c: np.ndarray):
         fm = _values(act.fn, -sv[None, :] * zz)
         return np.concatenate([f * dens, f * zz * dens, f * f * dens, f * fm * dens], axis=1)
 
+    from scipy.integrate import cubature  # here: slow to import; closed forms need none
+
     r1 = cubature(one_d, [-L], [L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
                   max_subdivisions=20000)
     k = v.size
@@ -421,6 +422,8 @@ def _cubature_dual(act: Activation, sv: np.ndarray, rho: np.ndarray, rotated: bo
             fb = _values(act.fn, sv[None, :] * y)
             return fa * fb * dens
         budget = 50000
+    from scipy.integrate import cubature
+
     r2 = cubature(two_d, [-L, -L], [L, L], rtol=_CUBATURE_RTOL, atol=_CUBATURE_ATOL,
                   max_subdivisions=budget)
     return r2.estimate, float(np.max(r2.error)), r2.status == "converged"

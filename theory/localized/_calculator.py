@@ -36,7 +36,7 @@ import numpy as np
 
 from .._checks import choice, distinct_points, flag, floats, integer
 from .._checks import positive_number as _positive
-from ..molrg._setting import check_samples
+from .._checks import sample_counts as check_samples
 from ._errors import _radii, population_localized_score, site_errors
 from ._gaussian_law import _grid_times, gaussian_kl, reverse_covariance, time_grid
 from ._noised import noised_covariance, noised_precision

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import ParameterTypeError, integers, plain
+from .._threads import small_matrices
 from ..processes import ou_coefficients
 from ._lattice import check_radius
 from ._noised import _times
@@ -86,21 +87,22 @@ def site_errors(target, radii, t, sites=None):
     Pt_diag = np.einsum("ik,tk->ti", Vec ** 2, 1.0 / (a[:, None] ** 2 / lam + s2[:, None]))
     eps = np.zeros((len(radii), t.size, sites.size))
     var = np.zeros_like(eps)
-    for ri, r in enumerate(radii):
-        hoods = target.lattice.neighbourhoods(r)
-        for si, i in enumerate(sites):
-            N = hoods[i]
-            pos = int(np.searchsorted(N, i))
-            Cn = C[np.ix_(N, N)]
-            Ct = a[:, None, None] ** 2 * Cn + s2[:, None, None] * np.eye(N.size)
-            G = np.linalg.inv(Ct)
-            u = G[:, :, pos]                                   # G e_i, shape (T, k)
-            Cu = u @ Cn                                        # C_NN u (C symmetric)
-            tr_GC = np.einsum("tab,ba->t", G, Cn)
-            quad = np.einsum("ta,ta->t", u, Cu)
-            cross = np.einsum("ta,tab,tb->t", Cu, G, Cu)
-            eps[ri, :, si] = Pt_diag[:, i] - G[:, pos, pos]
-            var[ri, :, si] = np.exp(-4.0 * t) * (quad * tr_GC + cross)
+    with small_matrices(target.dim):   # batches of small inverses: one BLAS thread
+        for ri, r in enumerate(radii):
+            hoods = target.lattice.neighbourhoods(r)
+            for si, i in enumerate(sites):
+                N = hoods[i]
+                pos = int(np.searchsorted(N, i))
+                Cn = C[np.ix_(N, N)]
+                Ct = a[:, None, None] ** 2 * Cn + s2[:, None, None] * np.eye(N.size)
+                G = np.linalg.inv(Ct)
+                u = G[:, :, pos]                                   # G e_i, shape (T, k)
+                Cu = u @ Cn                                        # C_NN u (C symmetric)
+                tr_GC = np.einsum("tab,ba->t", G, Cn)
+                quad = np.einsum("ta,ta->t", u, Cu)
+                cross = np.einsum("ta,tab,tb->t", Cu, G, Cu)
+                eps[ri, :, si] = Pt_diag[:, i] - G[:, pos, pos]
+                var[ri, :, si] = np.exp(-4.0 * t) * (quad * tr_GC + cross)
     # the conditional variance is >= 0; round-off below it is clipped
     return np.maximum(eps, 0.0), var
 
@@ -126,9 +128,10 @@ def population_localized_score(target, r, t) -> np.ndarray:
     d = target.dim
     out = np.zeros((t.size, d, d))
     hoods = target.lattice.neighbourhoods(r)
-    for i in range(d):
-        N = hoods[i]
-        pos = int(np.searchsorted(N, i))
-        Ct = a[:, None, None] ** 2 * C[np.ix_(N, N)] + s2[:, None, None] * np.eye(N.size)
-        out[:, i, N] = np.linalg.inv(Ct)[:, pos, :]
+    with small_matrices(d):
+        for i in range(d):
+            N = hoods[i]
+            pos = int(np.searchsorted(N, i))
+            Ct = a[:, None, None] ** 2 * C[np.ix_(N, N)] + s2[:, None, None] * np.eye(N.size)
+            out[:, i, N] = np.linalg.inv(Ct)[:, pos, :]
     return out

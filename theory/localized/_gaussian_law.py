@@ -25,6 +25,7 @@ from scipy.linalg import expm
 
 from .._checks import floats, integer
 from .._checks import number as _scalar
+from .._threads import small_matrices
 from ._target import check_target
 
 __all__ = ["time_grid", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",
@@ -94,13 +95,14 @@ def _step_maps(B, h):
     big[..., :d, :d] = -hs * B
     big[..., d:, d:] = hs * np.swapaxes(B, -1, -2)
     big[..., :d, d:] = 2.0 * hs * eye
-    E = expm(big)
-    Phi = np.swapaxes(E[..., d:, d:], -1, -2)
-    G = Phi @ E[..., :d, d:]
-    G = 0.5 * (G + np.swapaxes(G, -1, -2))
-    for _ in range(m):
-        G = Phi @ G @ np.swapaxes(Phi, -1, -2) + G
-        Phi = Phi @ Phi
+    with small_matrices(2 * d):   # batches of small matrices: one BLAS thread
+        E = expm(big)
+        Phi = np.swapaxes(E[..., d:, d:], -1, -2)
+        G = Phi @ E[..., :d, d:]
+        G = 0.5 * (G + np.swapaxes(G, -1, -2))
+        for _ in range(m):
+            G = Phi @ G @ np.swapaxes(Phi, -1, -2) + G
+            Phi = Phi @ Phi
     return Phi, G
 
 
@@ -163,7 +165,8 @@ def _covariance(name, C, definite=True) -> np.ndarray:
     if np.abs(C - np.swapaxes(C, -1, -2)).max() > 1e-8 * scale:
         raise ValueError(f"{name}: must be symmetric")
     C = 0.5 * (C + np.swapaxes(C, -1, -2))
-    low = np.linalg.eigvalsh(C).min(axis=-1)
+    with small_matrices(C.shape[-1]):
+        low = np.linalg.eigvalsh(C).min(axis=-1)
     if definite and np.any(low <= 0):
         raise ValueError(f"{name}: must be positive definite")
     if not definite and np.any(low < -1e-10 * scale):
@@ -196,7 +199,7 @@ def gaussian_kl(C1, C2) -> np.ndarray:
     one that is not)."""
     C1, C2 = _pair(C1, C2, definite=True)
     d = C1.shape[-1]
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), small_matrices(d):
         try:
             tr = np.trace(np.linalg.solve(C2, C1), axis1=-2, axis2=-1)
         except np.linalg.LinAlgError:
@@ -215,8 +218,9 @@ def gaussian_w2(C1, C2) -> np.ndarray:
 
     Both symmetric positive semi-definite with entries at most 1e100."""
     C1, C2 = _pair(C1, C2, definite=False)
-    R = _sqrtm_psd(C1)
-    mid = np.linalg.eigvalsh(R @ C2 @ R)
+    with small_matrices(C1.shape[-1]):
+        R = _sqrtm_psd(C1)
+        mid = np.linalg.eigvalsh(R @ C2 @ R)
     val = np.trace(C1 + C2, axis1=-2, axis2=-1) - 2.0 * np.sqrt(np.clip(mid, 0, None)).sum(-1)
     return np.sqrt(np.clip(val, 0.0, None))
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import flag, floats, integer, is_tensor
+from .._checks import flag, floats
+from .._checks import sample_counts as check_samples
 from ..molrmog._bound import _pos
 from ..molrmog._spec import MAX_ENTRIES, _int, _orthonormal_blocks, _seed
 
@@ -26,24 +27,6 @@ K_MAX = 10**6
 #: Largest RMS noise norm: the samples' Gram matrices hold ``noise^2`` times counts, which
 #: stays far inside the float64 range below this (at 1e155 they overflow and eigh fails).
 NOISE_MAX = 1e100
-
-
-def check_samples(name, N, low=1):
-    """Validate a sample count (or an array of them): integers ``>= low`` and below 2^62
-    (integer or integral float values of any kind :func:`theory._checks.floats` accepts),
-    returned as int64."""
-    low = integer("low", low)
-    as_float = floats(name, N)          # the kind: numbers only
-    arr = as_float if is_tensor(N) else np.asarray(N)
-    if arr.dtype.kind not in "iu":      # floats, or integers beyond int64 (object)
-        if not (np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float))):
-            raise ValueError(f"{name}: sample counts must be integers (got {N!r})")
-        arr = as_float
-    if np.any(arr < low):
-        raise ValueError(f"{name}: sample counts must be >= {low} (got {N!r})")
-    if np.any(arr > 2**62):
-        raise ValueError(f"{name}: sample counts must be below 2^62 (got {N!r})")
-    return arr.astype(np.int64)
 
 
 @dataclass(frozen=True)

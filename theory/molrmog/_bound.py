@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate
 
 from .._checks import ParameterTypeError, choice, flag, integer, integers, number, plain
 from .._checks import floats as _floats
@@ -244,6 +243,8 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
 
     def weight(t):
         return 1.0 if weighting == "none" else process_coefficients(t, setting.process)[1]
+
+    from scipy import integrate  # here: slow to import, and only this bound needs it
 
     def part(i):
         def f(u):

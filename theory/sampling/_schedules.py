@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 
 from .._checks import ParameterTypeError, choice, floats, integer, number, positive_number
@@ -168,6 +167,8 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
         return out
 
     def ed_integral(a, b):
+        from scipy.integrate import IntegrationWarning, quad  # here: slow to import, rarely used
+
         a, b = _positive("a", a), _positive("b", b)
 
         def f(u):

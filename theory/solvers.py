@@ -397,27 +397,64 @@ def path_newton(fun, x0, dx0, tau0, tau1, *, tol=1e-12, step=1.0, max_correction
             else:
                 x, worst = _path_n(fun, x, t, tau0, tau1, dt, n_steps)
         on_path = worst <= max_correction  # False for NaN as well
-        nit = np.full(n_points, n_steps)
-        residual = np.full(n_points, np.inf)
-        done = np.zeros(n_points, dtype=bool)
-        for it in range(polish_maxiter + 1):
-            F, J, _, scale = fun(x, tau1, True)
-            r = _largest([f / sc for f, sc in zip(F, scale)])
-            act = ~done
-            residual = np.where(act, r, residual)
-            done |= act & (r < tol)
-            if it == polish_maxiter or np.all(done | ~np.isfinite(r)):
-                break
-            move = solve_small(J, F)
-            big = _largest(move)
-            damp = np.where(big > max_step, max_step / big, 1.0)
-            grow = ~done & np.isfinite(r)
-            x = tuple(np.where(grow, xi - damp * mi, xi) for xi, mi in zip(x, move))
-            nit = nit + grow
+        polish = _polish_2 if n == 2 else _polish_n
+        x, residual, done, extra = polish(fun, x, tau1, tol, polish_maxiter, max_step)
+        nit = n_steps + extra
     residual = np.where(np.isfinite(residual), residual, np.inf)
     converged = done & on_path
     status = np.where(converged, 0, np.where(np.isfinite(residual) & np.isfinite(worst), 1, 3))
     return _result(np.stack(x, axis=-1), converged, residual, status, nit)
+
+
+def _polish_n(fun, x, tau1, tol, maxiter, max_step):
+    """Damped Newton at the target; a point stops at the first iterate whose relative
+    residual is below ``tol`` (the residual returned is measured there)."""
+    n_points = tau1.size
+    nit = np.zeros(n_points, dtype=int)
+    residual = np.full(n_points, np.inf)
+    done = np.zeros(n_points, dtype=bool)
+    for it in range(maxiter + 1):
+        F, J, _, scale = fun(x, tau1, True)
+        r = _largest([f / sc for f, sc in zip(F, scale)])
+        act = ~done
+        residual = np.where(act, r, residual)
+        done |= act & (r < tol)
+        if it == maxiter or np.all(done | ~np.isfinite(r)):
+            break
+        move = solve_small(J, F)
+        big = _largest(move)
+        damp = np.where(big > max_step, max_step / big, 1.0)
+        grow = ~done & np.isfinite(r)
+        x = tuple(np.where(grow, xi - damp * mi, xi) for xi, mi in zip(x, move))
+        nit += grow
+    return x, residual, done, nit
+
+
+def _polish_2(fun, x, tau1, tol, maxiter, max_step):
+    """:func:`_polish_n` written out for two unknowns."""
+    x0, x1 = x
+    n_points = tau1.size
+    nit = np.zeros(n_points, dtype=int)
+    residual = np.full(n_points, np.inf)
+    done = np.zeros(n_points, dtype=bool)
+    for it in range(maxiter + 1):
+        (F0, F1), ((a, b), (c, d)), _, (s0, s1) = fun((x0, x1), tau1, True)
+        r = np.maximum(np.abs(F0) / s0, np.abs(F1) / s1)
+        act = ~done
+        np.copyto(residual, r, where=act)
+        done |= act & (r < tol)
+        if it == maxiter or np.all(done | ~np.isfinite(r)):
+            break
+        idet = 1.0 / (a * d - b * c)
+        m0 = (d * F0 - b * F1) * idet
+        m1 = (a * F1 - c * F0) * idet
+        big = np.maximum(np.abs(m0), np.abs(m1))
+        grow = ~done & np.isfinite(r)
+        fac = np.where(big > max_step, max_step / big, 1.0)
+        x0 = np.where(grow, x0 - fac * m0, x0)  # the others keep their measured iterate
+        x1 = np.where(grow, x1 - fac * m1, x1)
+        nit += grow
+    return (x0, x1), residual, done, nit
 
 
 def _path_n(fun, x, t, tau0, tau1, dt, n_steps):

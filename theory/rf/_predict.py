@@ -119,24 +119,38 @@ def _start_ridge(co: Coefficients) -> np.ndarray:
 
 
 def _large_ridge_start(co: Coefficients):
-    """Start of the fast path: ``lambda0 = max(lambda, spread)`` and the resummed large-ridge
-    solution there.
+    """Start of the fast path: a ridge ``lambda0`` above the bulk of the spectrum of ``U`` and
+    the resummed large-ridge solution there.
 
-    Expanding the system in ``u = 1/lambda`` with ``q = u - a u^2 + O(u^3)`` and
+    Expanding the system in ``u = 1/lambda`` with ``q = u - a u^2 + alpha u^3 + O(u^4)`` and
     ``r = u - b u^2 + O(u^3)``: the order ``u^0`` of ``F2`` gives ``(1 + psi_p) a - b =
     psi_p (B1 + (1-eps) E1)`` and that of ``F1`` gives ``b - a = psi_p (A1 + (1-eps) D1)``,
     hence (with ``A1 + (1-eps) D1 = mu1^2`` and ``B1 + (1-eps) E1 = mu*^2``)
 
         a = mu1^2 + mu*^2 = Tr U / p,        b = a + psi_p mu1^2,
 
-    and the guess ``q = 1/(lambda + a)``, ``r = 1/(lambda + b)`` (research note section 3.3:
-    ``r ~ 1/(lambda + psi_p mu1^2)``) is off by ``O((spread/lambda)^2)``: a few per cent in
-    ``log q, log r`` at ``lambda = spread``.  Its slopes in ``log lambda`` are
-    ``-lambda/(lambda + a)`` and ``-lambda/(lambda + b)``.  [derived here]
+    and the next order gives the variance of the spectrum of ``U``,
+
+        alpha - a^2 = var = c (A1 + B1)^2 + psi_p mu1^4 + c eps (1-eps) (D1 + E1)^2.
+
+    The guess ``q = 1/(lambda + a)``, ``r = 1/(lambda + b)`` (research note section 3.3:
+    ``r ~ 1/(lambda + psi_p mu1^2)``) is off by about ``var / lambda^2`` plus higher moments;
+    its slopes in ``log lambda`` are ``-lambda/(lambda + a)`` and ``-lambda/(lambda + b)``.
+    The start ``lambda0 = max(lambda, min(spread, max(5 sqrt(var), 2 top)))`` keeps both the
+    variance term (below 1/25) and the largest eigenvalues (``top = a (1 + sqrt c)^2 +
+    mu1^2 (1 + sqrt psi_p)^2``, Marchenko-Pastur-type edges of the sample part and of the
+    ``W W^T / d`` part; the higher moments are those of a spectrum with a far edge) in
+    check, and is never above the crude bound :func:`_spread`.  [derived here; the factors
+    5 and 2 were checked on grids of (psi_n, psi_p, m, t, lambda, activation): every
+    Newton correction along the path stays below 0.3]
     """
-    lam0 = np.maximum(co.lam, _spread(co))
     a = co.mu1sq + co.musq
     b = a + co.psi_p * co.mu1sq
+    c = co.c
+    var = (c * (co.A1 + co.B1) ** 2 + co.psi_p * co.mu1sq**2
+           + c * co.eps * (1.0 - co.eps) * (co.D1 + co.E1) ** 2)
+    top = a * (1.0 + np.sqrt(c)) ** 2 + co.mu1sq * (1.0 + np.sqrt(co.psi_p)) ** 2
+    lam0 = np.maximum(co.lam, np.minimum(_spread(co), np.maximum(5.0 * np.sqrt(var), 2.0 * top)))
     x0 = (-np.log(lam0 + a), -np.log(lam0 + b))
     dx0 = (-lam0 / (lam0 + a), -lam0 / (lam0 + b))
     return lam0, x0, dx0
@@ -199,12 +213,56 @@ def _sigma_coefficients(setting: RFSetting) -> sigma_system.SigmaCoefficients:
                                           psi_par=spectrum.mass(True))
 
 
-def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):
-    """Solve for (q, r, h) at z = -lam by continuation in log(lambda) from a large ridge."""
-    lam0 = _start_ridge(co)
+def _sigma_start_ridge(co: sigma_system.SigmaCoefficients) -> np.ndarray:
+    """A ridge well above the spectrum of U for data with covariance spectrum ``rho``."""
     # the spectrum can be larger than 1 (Marchenko-Pastur edges): start above it
     _, hi = co.spectrum.support()
-    lam0 = np.maximum(lam0, 100.0 * (co.mu1sq + co.musq) * (1.0 + co.psi_p) * (1.0 + hi))
+    return np.maximum(_start_ridge(co), 100.0 * (co.mu1sq + co.musq) * (1.0 + co.psi_p)
+                      * (1.0 + hi))
+
+
+def _sigma_log_system(co: sigma_system.SigmaCoefficients):
+    """``fun(x, tau, want_scale)`` for :func:`theory.solvers.path_newton`: the residuals of
+    :func:`theory.rf._system_sigma.residual_and_jacobian` in ``x = (log q, log r, log h)``
+    along ``tau = log lambda`` (``z = -lambda``; only ``E_q`` depends on it, with
+    ``dE_q/dz = -q``, so ``dE/dtau = (0, 0, q lambda)``)."""
+    def fun(x, tau, want_scale=True):
+        q, r, h = np.exp(x[0]), np.exp(x[1]), np.exp(x[2])
+        lam = np.exp(tau)
+        F, J, scale = sigma_system.residual_and_jacobian(co, q, r, h, -lam)
+        cols = (q, r, h)
+        Jl = tuple(tuple(J[:, i, j] * cols[j] for j in range(3)) for i in range(3))
+        sc = (scale[:, 0], scale[:, 1], scale[:, 2]) if want_scale else None
+        return (F[:, 0], F[:, 1], F[:, 2]), Jl, (0.0, 0.0, q * lam), sc
+
+    return fun
+
+
+def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):
+    """Solve for (q, r, h) at z = -lam.
+
+    Fast path first (:func:`theory.solvers.path_newton` along ``log lambda``, closed-form
+    3x3 solves) from a ridge 100 times above the spread of the spectrum, where
+    ``q = r = 1/lambda`` and ``h = sigma_x^2/lambda`` with slopes -1 in ``log lambda``; the
+    points it does not certify are solved again by the adaptive continuation
+    (:func:`_solve_sigma_by_continuation`).
+    """
+    lam0 = _sigma_start_ridge(co)
+    sx2 = co.spectrum.mean()
+    x0 = (-np.log(lam0), -np.log(lam0), np.log(sx2) - np.log(lam0))
+    dx0 = (-np.ones_like(lam0),) * 3
+    res = path_newton(_sigma_log_system(co), x0, dx0, np.log(lam0), np.log(co.lam), tol=tol,
+                      step=0.7)
+    redo = np.flatnonzero(~res.converged)
+    if redo.size:
+        _, _, _, again = _solve_sigma_by_continuation(co.take(redo), tol=tol)
+        res = merge_results(res, redo, again)
+    return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), np.exp(res.x[:, 2]), res
+
+
+def _solve_sigma_by_continuation(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):
+    """Solve for (q, r, h) at z = -lam by continuation in log(lambda) from a large ridge."""
+    lam0 = _sigma_start_ridge(co)
     log_ratio = np.log(co.lam / lam0)
 
     def fun(x, s, sel):

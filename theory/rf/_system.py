@@ -158,6 +158,7 @@ def log_system(co: Coefficients):
     a1cA, a1cB, b1cB = a1 * cA, a1 * cB, b1 * cB
     opp = 1.0 - pp
     aopp = np.abs(opp)
+    mpp = -pp
     if np.all(w == 0.0):
         second = None  # m = 1 everywhere: no L2 terms
     elif np.all(eps == 0.0):
@@ -191,12 +192,12 @@ def log_system(co: Coefficients):
                 cross = cross + d1cE * j2
                 g12 = g12 + d1cD * j2
                 g21 = g21 + e1cE * j2
-        zpp = -np.exp(tau) * pp
+        zpp = mpp * np.exp(tau)
+        oiq = opp * iq
         F1 = ir - iq - t1
-        F2 = zpp - opp * iq + riq2 - t2
-        qc = q * cross
-        J = ((iq + qc, r * g12 - ir),
-             (opp * iq - 2.0 * riq2 + q * g21, riq2 + r * cross))
+        F2 = zpp - oiq + riq2 - t2
+        J = ((iq + q * cross, r * g12 - ir),
+             (oiq - 2.0 * riq2 + q * g21, riq2 + r * cross))
         if not want_scale:
             return (F1, F2), J, (0.0, zpp), None
         scale = (ir + iq + t1, np.abs(zpp) + aopp * iq + riq2 + t2)

@@ -34,8 +34,9 @@ import numpy as np
 
 from ._checks import floats, integer, positive_number
 
-__all__ = ["SolverResult", "continuation_newton", "path_newton", "merge_results",
-           "solve_small", "STATUS_MESSAGES"]
+# path_newton, merge_results and solve_small are building blocks of the family solvers
+# (theory.rf), not entry points of their own
+__all__ = ["SolverResult", "continuation_newton", "STATUS_MESSAGES"]
 
 STATUS_MESSAGES = {
     0: "converged",
@@ -334,9 +335,11 @@ def path_newton(fun, x0, dx0, tau0, tau1, *, tol=1e-12, step=1.0, max_correction
         x_pred = x_k + t_k dt + c_k dt^2 / 2,
 
     evaluates ``F`` and ``J = dF/dx`` once at ``(x_pred, tau_{k+1})`` and corrects with one
-    Newton step ``x_{k+1} = x_pred - J^{-1} F``; the same factorisation gives the new slope
-    ``t_{k+1} = -J^{-1} dF/dtau`` (implicit differentiation of ``F(x(tau), tau) = 0``) and the
-    curvature estimate ``c_{k+1} = (t_{k+1} - t_k) / dt``.  At the target, plain Newton
+    Newton step ``x_{k+1} = x_pred - J^{-1} F``; the same inverse gives the new slope
+    ``t_{k+1} = -J^{-1} dF/dtau`` (implicit differentiation of ``F(x(tau), tau) = 0``, with
+    ``J`` taken at ``x_pred``, which differs from ``x_{k+1}`` by the correction) and the
+    curvature estimate ``c_{k+1} = (t_{k+1} - t_k) / dt``; with equal steps the predictor is
+    ``x_k + dt (3 t_k - t_{k-1}) / 2``.  At the target, plain Newton
     iterations polish each point until ``max_i |F_i| / scale_i < tol``; the returned ``x`` is
     the iterate at which that residual was measured.  This is the classical Euler-Newton
     predictor-corrector of numerical continuation (E. L. Allgower, K. Georg, *Introduction to

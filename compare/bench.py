@@ -248,15 +248,39 @@ def _sampling_rows(device):
                  f"{dev.type}", secs, floor, "one randn per step")]
 
 
+def _thread_counts():
+    """``(BLAS, torch)`` threads of this process now (BLAS: the most any loaded copy has)."""
+    from threadpoolctl import threadpool_info
+
+    blas = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"),
+               default=1)
+    import torch
+
+    return blas, torch.get_num_threads()
+
+
 def run_benchmarks(quick=False, device="auto") -> Table:
-    rows = _theory_rows(400)
+    """Every row, with the threads it ran on: ``threads`` names the process setting, or one
+    thread where the code caps its small work itself (theory._threads, simulate.device)."""
+    from .bench_simulation import simulation_rows  # the package against plain NumPy
     from .bench_solver import solver_rows  # the package against a scipy root loop
-    rows += solver_rows()
-    rows += _sim_rows(200 if quick else 400, device)
-    rows += _localized_rows()
-    rows += _molrg_rows(device)
-    rows += _molrmog_rows(device)
-    rows += _sampling_rows(device)
+
+    blas, torch_threads = _thread_counts()
+    process = f"BLAS {blas}, torch {torch_threads}"
+    groups = [
+        (lambda: _theory_rows(400), f"BLAS {blas}"),
+        (solver_rows, f"BLAS {blas}"),
+        (lambda: _sim_rows(200 if quick else 400, device), process),
+        (lambda: simulation_rows((200,) if quick else (400, 800), "cpu", 1 if quick else 3),
+         process),
+        (_localized_rows, "1 (small matrices capped)"),
+        (lambda: _molrg_rows(device), "1 (small work capped)"),
+        (lambda: _molrmog_rows(device), process),
+        (lambda: _sampling_rows(device), "1 (small work capped)"),
+    ]
+    rows = []
+    for make, threads in groups:
+        rows += [dict(row, threads=threads) for row in make()]
     cols = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "ratio_with_test_features",
-            "note"]
+            "threads", "note"]
     return Table(cols, rows, provenance(kind="bench", quick=quick))

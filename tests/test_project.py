@@ -31,15 +31,16 @@ def test_bench_quick_reports_ratios():
 
     table = run_benchmarks(quick=True, device="cpu")
     # 3 isotropic + 4 manifold theory curves, 5 rows against a scipy root loop, 3 RF
-    # simulation seeds, then the other families
-    assert len(table) == 20
+    # simulation seeds, 1 against plain NumPy, then the other families
+    assert len(table) == 21
     names = " ".join(r["benchmark"] for r in table.rows)
-    for family in ("theory curve", "scipy root loop", "simulation seed", "localized", "molrg",
-                   "molrmog", "sampling"):
+    for family in ("theory curve", "scipy root loop", "simulation seed", "plain NumPy",
+                   "localized", "molrg", "molrmog", "sampling"):
         assert family in names, family
     for row in table.rows:
         assert row["ratio"] > 0 and math.isfinite(row["ratio"])
         assert row["floor_seconds"] > 0
+        assert row["threads"]
 
 
 positive = st.one_of(st.floats(min_value=-1e3, max_value=1e4),

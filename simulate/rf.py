@@ -28,7 +28,7 @@ from theory.rf import RFSetting
 
 from .data import make_data, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
-from .linalg import gram_update, matmul
+from .linalg import gram_update, matmul, ridge_solve
 
 __all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed", "measurement"]
 
@@ -275,11 +275,10 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     t0 = time.perf_counter()
     M = G.div_(nm)
     M.diagonal().add_(lam)
-    R, info = torch.linalg.cholesky_ex(M, upper=True)
-    if int(info) != 0:
+    Z, info = ridge_solve(M, V)
+    if info != 0:
         raise RuntimeError(f"Cholesky of U + lam I failed (lam={lam:g}); try float64 or a "
                            "larger ridge")
-    Z = torch.cholesky_solve(V, R, upper=True)
     tick("solve", t0)
 
     t0 = time.perf_counter()

@@ -15,13 +15,16 @@ ALWAYS_ABSENT = ("torch", "simulate", "matplotlib", "sklearn", "dask")
 
 CASES = {
     "rf curve": (["rf", "curve", "--m", "1,4,inf", "--psi-n", "2", "--psi-p", "0.5,2"],
-                 ("scipy.integrate", "scipy.stats", "theory.sampling", "theory.molrg")),
+                 ("scipy.integrate", "scipy.optimize", "scipy.stats", "theory.sampling",
+                  "theory.molrg")),
     "sampling bound": (["sampling", "bound", "--grid", "edm,geometric", "--N", "18,100",
                         "--d", "10", "--data-variance", "0.25"],
-                       ("scipy.integrate", "scipy.stats", "theory.rf", "theory.molrmog")),
+                       ("scipy.integrate", "scipy.optimize", "scipy.interpolate", "scipy.stats", "theory.rf",
+                        "theory.molrmog")),
     "molrmog bound": (["molrmog", "bound", "--n-modes", "4,4", "--dims", "4,4", "--n", "1000",
                        "--t", "0.1,1", "--R", "5"],
-                      ("scipy.stats", "theory.rf", "theory.sampling", "theory.molrg")),
+                      ("scipy.integrate", "scipy.optimize", "scipy.stats", "theory.rf",
+                       "theory.sampling", "theory.molrg")),
     "localized radius": (["localized", "radius", "--d", "16", "--n", "64", "--steps", "20"],
                          ("scipy.integrate", "scipy.stats", "theory.molrg", "theory.molrmog")),
 }

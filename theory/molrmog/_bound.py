@@ -26,6 +26,7 @@ import numpy as np
 from .._checks import ParameterTypeError, choice, flag, integer, integers, number, plain
 from .._checks import floats as _floats
 from .._checks import positive_number as _pos
+from .._quadrature import gauss_kronrod
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
            "estimation_error_bound", "integrated_bound", "IntegratedBound", "parameter_counts",
@@ -223,7 +224,7 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
     ``gamma_t^2``, the weighting of the noise-prediction DSM loss the simulations train with.
     ``measure`` is the distribution of ``t`` on the window: ``"uniform"`` (``dt / (T - delta)``)
     or ``"log-uniform"`` (``dt / (t ln(T / delta))``, the training distribution of
-    :mod:`simulate.molrmog`).  Computed by adaptive quadrature in ``log t``; raises
+    :mod:`simulate.molrmog`).  Computed by adaptive Gauss-Kronrod quadrature in ``log t``; raises
     ``RuntimeError`` if its error estimate exceeds 1e-4 of the value (the estimate is
     reported in ``quadrature_error``).
     """
@@ -244,15 +245,13 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
     def weight(t):
         return 1.0 if weighting == "none" else process_coefficients(t, setting.process)[1]
 
-    from scipy import integrate  # here: slow to import, and only this bound needs it
-
     def part(i):
         def f(u):
             t = math.exp(u)
             co = setting.coefficients(t)
             val = co[0] if i == 0 else co[1] + co[2]
             return float(val) * float(weight(t)) * (t if measure == "uniform" else 1.0)
-        val, err = integrate.quad(f, math.log(delta), math.log(T), epsrel=1e-10, limit=400)
+        val, err, _ = gauss_kronrod(f, math.log(delta), math.log(T), epsrel=1e-10, limit=400)
         if not math.isfinite(val) or err > 1e-4 * abs(val) + 1e-300:
             raise RuntimeError(f"integrated_bound: quadrature did not converge "
                                f"(estimate {val:.3e}, error {err:.1e})")

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .._checks import ParameterTypeError
 from ..processes import ou_coefficients
@@ -222,6 +221,8 @@ def wide_limit(setting: RFSetting) -> dict:
             elif not h(tiny) > 0:
                 r = np.float64(tiny)
             else:
+                from scipy.optimize import brentq  # here: slow to import, rarely needed
+
                 try:
                     r = np.float64(brentq(h, tiny, hi, xtol=max(1e-300 * hi, tiny), rtol=1e-15,
                                           maxiter=500))

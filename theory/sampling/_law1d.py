@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from .._checks import ParameterTypeError, flag, floats, integer
 from ._mixture import GaussianMixture, _check_1d
@@ -194,6 +193,8 @@ def _kl_on_grid(x, p, q):
 
 
 def _propagate(grid, mixture, score, dscore, M):
+    from scipy.interpolate import CubicSpline  # here: half a second to import
+
     v = grid.variances
     sd0 = math.sqrt(v[0])
     x = np.linspace(-12 * sd0, 12 * sd0, M)

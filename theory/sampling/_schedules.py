@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .._checks import ParameterTypeError, choice, floats, integer, number, positive_number
 from .._checks import positive_floats as _positive
@@ -139,6 +138,8 @@ def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float =
         def f(t):
             with np.errstate(all="ignore"):
                 return value(t)
+
+        from scipy.optimize import brentq  # here: slow to import, and only inverses need it
 
         def one(x):
             if not (s_lo <= x <= s_hi):

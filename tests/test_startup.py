@@ -15,8 +15,8 @@ ALWAYS_ABSENT = ("torch", "simulate", "matplotlib", "sklearn", "dask")
 
 CASES = {
     "rf curve": (["rf", "curve", "--m", "1,4,inf", "--psi-n", "2", "--psi-p", "0.5,2"],
-                 ("scipy.integrate", "scipy.optimize", "scipy.stats", "theory.sampling",
-                  "theory.molrg")),
+                 ("scipy.integrate", "scipy.optimize", "scipy.special", "scipy.stats",
+                  "theory.sampling", "theory.molrg")),
     "sampling bound": (["sampling", "bound", "--grid", "edm,geometric", "--N", "18,100",
                         "--d", "10", "--data-variance", "0.25"],
                        ("scipy.integrate", "scipy.optimize", "scipy.interpolate", "scipy.stats", "theory.rf",

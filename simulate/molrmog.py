@@ -206,6 +206,7 @@ def _mixture(x, t, bases, means, factors, log_pis, log_ws, process, form="woodbu
     return logp, score
 
 
+@one_thread
 def exact_score(spec: MoLRMoG, x, t, *, process="vp"):
     """``grad log p_t(x)`` of the noised MoLR-MoG in the two-level MoE form (module docstring),
     in the dtype and on the device of ``x``."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import ParameterTypeError
+from .._threads import single_threaded
 from ..processes import ou_coefficients
 from ..solvers import continuation_newton, merge_results, path_newton
 from ._setting import RFSetting
@@ -285,6 +286,7 @@ def _solve_sigma_by_continuation(co: sigma_system.SigmaCoefficients, *, tol: flo
     return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), np.exp(res.x[:, 2]), res
 
 
+@single_threaded   # grid-wide small arrays: extra BLAS threads only spin
 def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     """Asymptotic test, train and score errors on the grid of ``setting``.
 

@@ -54,7 +54,7 @@ def _theory_rows(n_points=400):
     from theory.rf import _system_sigma as sigma_system
     from theory.rf._predict import _coefficients, _sigma_coefficients
     from theory.rf._system import residual_and_jacobian
-    from theory._threads import single_threaded
+    from theory.threads import single_threaded
 
     def isotropic_floor(setting, q):
         co = _coefficients(setting)
@@ -150,7 +150,7 @@ def _row(name, secs, floor, floor_name, note=""):
 def _localized_rows():
     from compare.localized import _grid, _target
     from theory.localized import error_curve, noised_covariance, reverse_covariance
-    from theory._threads import single_threaded
+    from theory.threads import single_threaded
     from theory.localized._gaussian_law import expm
 
     target, times = _target(), _grid()
@@ -270,7 +270,7 @@ def _thread_counts():
 
 def run_benchmarks(quick=False, device="auto") -> Table:
     """Every row, with the threads it ran on: ``threads`` names the process setting, or one
-    thread where the code caps its small work itself (theory._threads, simulate.device)."""
+    thread where the code caps its small work itself (theory.threads, simulate.device)."""
     from .bench_simulation import simulation_rows  # the package against plain NumPy
     from .bench_solver import solver_rows  # the package against a scipy root loop
 

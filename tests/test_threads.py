@@ -7,7 +7,7 @@ import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from simulate.device import one_thread
-from theory._threads import SMALL_SIDE, single_threaded, small_matrices
+from theory.threads import SMALL_SIDE, single_threaded, small_matrices
 
 
 def _blas_threads():
@@ -50,7 +50,7 @@ def test_one_thread_caps_torch_and_blas_and_restores_on_error(two_threads):
     with pytest.raises(ZeroDivisionError):
         with one_thread():
             assert torch.get_num_threads() == 1 and set(_blas_threads()) == {1}
-            1 / 0
+            raise ZeroDivisionError
     assert torch.get_num_threads() == 2 and set(_blas_threads()) == {2}
 
     @one_thread

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import ParameterTypeError, integers, plain
-from .._threads import small_matrices
+from ..threads import small_matrices
 from ..processes import ou_coefficients
 from ._lattice import check_radius
 from ._noised import _times

@@ -25,7 +25,7 @@ from scipy.linalg import expm
 
 from .._checks import floats, integer
 from .._checks import number as _scalar
-from .._threads import small_matrices
+from ..threads import small_matrices
 from ._target import check_target
 
 __all__ = ["time_grid", "reverse_covariance", "girsanov_bound", "gaussian_kl", "gaussian_w2",

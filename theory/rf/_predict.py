@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import ParameterTypeError
-from .._threads import single_threaded
+from ..threads import single_threaded
 from ..processes import ou_coefficients
 from ..solvers import continuation_newton, merge_results, path_newton
 from ._setting import RFSetting

@@ -160,6 +160,33 @@ def test_rf_sample_complexity(eps, psi_d, criterion):
         assert not res.success and res.message
 
 
+# --------------------------------------------------------------------------- threads
+@given(side=counts(2 * 512), value=reals())
+def test_thread_caps_restore_and_pass_values_through(side, value):
+    """small_matrices caps exactly the small sides (or names a bad ``side``), single_threaded
+    passes arguments and results through, and both restore every BLAS copy's threads."""
+    from threadpoolctl import threadpool_info
+
+    from theory.threads import SMALL_SIDE, single_threaded, small_matrices
+
+    def blas():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas()
+    try:
+        cm = small_matrices(side)
+    except ValueError as exc:  # ParameterTypeError included
+        _named_error(exc, ("side",))
+    else:
+        with cm:
+            inside = blas()
+        n = int(np.asarray(side))
+        assert (set(inside) == {1}) if n <= SMALL_SIDE else (inside == before)
+    assert blas() == before
+    echoed = single_threaded(lambda v: v)(value)
+    assert echoed is value and blas() == before
+
+
 # --------------------------------------------------------------------------- CLI
 _CODES = {0, 2, 3, 4, 5}
 # the CLI reads strings: its tokens are the reprs of plain reals (the wrong kinds of Python

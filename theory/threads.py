@@ -18,6 +18,8 @@ import functools
 import sys
 import threading
 
+from ._checks import integer
+
 __all__ = ["single_threaded", "small_matrices", "SMALL_SIDE"]
 
 #: Matrices with at most this many rows count as small: batches of them are faster on one
@@ -74,5 +76,7 @@ def single_threaded(func=None):
 
 def small_matrices(side: int):
     """:func:`single_threaded` when batched matrices have at most :data:`SMALL_SIDE` rows,
-    else a context that changes nothing (large factorisations keep their threads)."""
+    else a context that changes nothing (large factorisations keep their threads).  ``side``
+    is an integer >= 0 (a ValueError or ParameterTypeError names it otherwise)."""
+    side = integer("side", side, low=0)
     return single_threaded() if side <= SMALL_SIDE else contextlib.nullcontext()

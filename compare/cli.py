@@ -836,16 +836,21 @@ def _cmd_cache(args):
     return EXIT_OK
 
 
+def _choice_list(name, text, known) -> list:
+    """A comma-separated list of option values, each one of ``known`` (checked up front)."""
+    items = [g.strip() for g in str(text).split(",") if g.strip()]
+    unknown = [g for g in items if g not in known]
+    if unknown or not items:
+        raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                         f"use {', '.join(known)}")
+    return items
+
+
 def _grid_kinds(text) -> list:
-    """The sampling grids of ``--grid``, each one of the known kinds (checked up front)."""
+    """The sampling grids of ``--grid``, each one of the known kinds."""
     from theory.sampling import GRID_KINDS
 
-    grids = [g.strip() for g in str(text).split(",") if g.strip()]
-    unknown = [g for g in grids if g not in GRID_KINDS]
-    if unknown or not grids:
-        raise ValueError(f"grid: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                         f"use {', '.join(GRID_KINDS)}")
-    return grids
+    return _choice_list("grid", text, tuple(GRID_KINDS))
 
 
 def _step_counts(text) -> np.ndarray:
@@ -919,13 +924,7 @@ def _sampling_data(text) -> list:
     """``--data`` of ``sampling validate``: known data models, checked up front."""
     from .sampling import DATA_MODELS
 
-    known = tuple(DATA_MODELS)
-    data = [g.strip() for g in str(text).split(",") if g.strip()]
-    unknown = [k for k in data if k not in known]
-    if unknown or not data:
-        raise ValueError(f"data: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                         f"use {', '.join(known)}")
-    return data
+    return _choice_list("data", text, tuple(DATA_MODELS))
 
 
 def _int_list(name, text, low=None, high=MAX_INT):

@@ -345,14 +345,15 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         s = -matmul(act(matmul(y, WT)), Z)  # the learned score, (nb, d)
         # ||sqrt(D) s + xi||^2 with ||xi||^2/d replaced by its mean 1 (an exact control
         # variate: unbiased, and it removes the largest source of Monte Carlo noise)
-        lt = (delta * (s * s).sum(1) + 2.0 * sq_delta * (s * xi).sum(1)).double() / d + 1.0
+        ss = (s * s).sum(1)
+        lt = (delta * ss + 2.0 * sq_delta * (s * xi).sum(1)).double() / d + 1.0
         s_test += lt.sum()
         s_test2 += (lt * lt).sum()
         score_true = data.score(y, t)
         if score_true is None:
             has_score = False
         else:
-            ls = ((s * s).sum(1) - 2.0 * (s * score_true).sum(1)).double() / d
+            ls = (ss - 2.0 * (s * score_true).sum(1)).double() / d
             if score_sq_mean is None:
                 ls = ls + (score_true * score_true).sum(1).double() / d
             else:

@@ -1,13 +1,12 @@
 """Asymptotic learning curves: solve the system on a whole grid, then read the errors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .._checks import ParameterTypeError
 from ..threads import single_threaded
-from ..processes import ou_coefficients
 from ..solvers import continuation_newton, merge_results, path_newton
 from ._setting import RFSetting
 from . import _system_sigma as sigma_system
@@ -96,7 +95,9 @@ class RFPrediction:
 
 
 def _coefficients(setting: RFSetting) -> Coefficients:
-    a_t, delta = ou_coefficients(setting.t)
+    # a_t = e^{-t} and Delta_t = 1 - e^{-2t} (theory.processes) from the validated times
+    a_t = np.exp(-setting.t)
+    delta = -np.expm1(-2.0 * setting.t)
     mom = setting.moments
     m = setting.m
     eps = np.where(np.isinf(m), 0.0, 1.0 / m)
@@ -105,8 +106,9 @@ def _coefficients(setting: RFSetting) -> Coefficients:
         "delta": delta, "mu1sq": mom.mu1**2, "musq": mom.mu_star_sq, "kappa": mom.kappa,
         "lam": setting.lam,
     }
-    return Coefficients(**{k: np.ascontiguousarray(np.broadcast_to(v, setting.shape)).ravel()
-                           .astype(float) for k, v in flat.items()})
+    shape = setting.shape
+    return Coefficients(**{k: np.broadcast_to(np.asarray(v, dtype=float), shape).reshape(-1)
+                           for k, v in flat.items()})
 
 
 def _spread(co: Coefficients) -> np.ndarray:
@@ -210,7 +212,8 @@ def _solve_by_continuation(co: Coefficients, *, tol: float = 1e-12):
 def _sigma_coefficients(setting: RFSetting) -> sigma_system.SigmaCoefficients:
     co = _coefficients(setting)
     spectrum = setting.spectrum.flat(setting.shape)
-    return sigma_system.SigmaCoefficients(**co.__dict__, spectrum=spectrum,
+    return sigma_system.SigmaCoefficients(**{f.name: getattr(co, f.name) for f in fields(co)},
+                                          spectrum=spectrum,
                                           psi_par=spectrum.mass(True))
 
 

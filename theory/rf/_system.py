@@ -30,7 +30,8 @@ obtained by implicit differentiation of (F1, F2).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -39,7 +40,11 @@ __all__ = ["Coefficients", "residual_and_jacobian", "log_system", "observables"]
 
 @dataclass
 class Coefficients:
-    """Flattened per-point constants of the system."""
+    """Flattened per-point constants of the system.
+
+    The derived constants ``c, A1, B1, D1, E1`` are computed once, on first use (the solver,
+    the start and the observables all read them).
+    """
 
     psi_n: np.ndarray
     psi_p: np.ndarray
@@ -52,25 +57,25 @@ class Coefficients:
     lam: np.ndarray
 
     def take(self, sel):
-        return Coefficients(**{k: v[sel] for k, v in self.__dict__.items()})
+        return Coefficients(**{f.name: getattr(self, f.name)[sel] for f in fields(self)})
 
-    @property
+    @cached_property
     def c(self):
         return self.psi_p / self.psi_n
 
-    @property
+    @cached_property
     def A1(self):
         return self.mu1sq * (self.a2 + self.delta * self.eps)
 
-    @property
+    @cached_property
     def B1(self):
         return self.musq * (self.kappa + (1.0 - self.kappa) * self.eps)
 
-    @property
+    @cached_property
     def D1(self):
         return self.mu1sq * self.delta
 
-    @property
+    @cached_property
     def E1(self):
         return self.musq * (1.0 - self.kappa)
 
@@ -212,41 +217,60 @@ def observables(co: Coefficients, q, r):
     Returns a dict of arrays: ``T1, T2, dT1_dzeta, dT1_dz, test_error, train_error,
     train_error_reg``, the implicit derivatives ``dq_dz, dr_dz, dq_dzeta, dr_dzeta`` and
     ``well_posed`` (False where the Jacobian is numerically singular; values there are NaN).
+    The Jacobian and scales are those of :func:`residual_and_jacobian` (``J11 = J22``),
+    with every shared product formed once.
     """
-    z = -co.lam
-    _, _, a, b, c_, e, s1, s2 = _components(co, q, r, z, 0.0)
-    pp = co.psi_p
+    pp, c, eps = co.psi_p, co.c, co.eps
+    w = 1.0 - eps
+    A1, B1, D1, E1 = co.A1, co.B1, co.D1, co.E1
+    i1 = 1.0 / (1.0 + c * (A1 * r + B1 * q))
+    i2 = 1.0 / (1.0 + c * eps * (D1 * r + E1 * q))
+    j1, wj2 = i1 * i1, w * i2 * i2
+    iq, ir = 1.0 / q, 1.0 / r
+    iq2 = iq * iq
+    riq2 = r * iq2
+    wej2 = wj2 * eps
+    pc = pp * c
+    # Jacobian d(F1, F2)/d(q, r) and per-equation scales, as in _components
+    a = iq2 + pc * (A1 * B1 * j1 + D1 * E1 * wej2)  # = J22 as well
+    b = pc * (A1 * A1 * j1 + D1 * D1 * wej2) - ir * ir
+    c_ = (1.0 - pp) * iq2 - 2.0 * riq2 * iq + pc * (B1 * B1 * j1 + E1 * E1 * wej2)
+    t1 = pp * (A1 * i1 + w * D1 * i2)
+    t2 = pp * (B1 * i1 + w * E1 * i2)
+    s1 = ir + iq + t1
+    s2 = co.lam * pp + np.abs(1.0 - pp) * iq + riq2 + t2
     # J (dq, dr)^T = -dF/dtheta with dF/dzeta = (psi_p, 0) and dF/dz = (0, psi_p); explicit
     # 2x2 inverse with a conditioning check (the system degenerates as psi_p -> 0)
-    det = a * e - b * c_
-    well_posed = np.abs(det) > 1e-14 * (np.abs(a * e) + np.abs(b * c_))
+    ad, bc = a * a, b * c_
+    det = ad - bc
+    well_posed = np.abs(det) > 1e-14 * (np.abs(ad) + np.abs(bc))
     # and, as for the general spectrum, conditioning in relative units (log variables,
     # equations divided by their scales): near the interpolation threshold at a tiny ridge
     # the errors are differences of numbers ~ cond times larger, and lose every digit
     with np.errstate(all="ignore"):
         Jn = [np.where(np.isfinite(v), v, 0.0) for v in
-              (a * q / s1, b * r / s1, c_ * q / s2, e * r / s2)]
+              (a * q / s1, b * r / s1, c_ * q / s2, a * r / s2)]
         cond = condition_2x2(*Jn)
     well_posed &= np.isfinite(cond) & (cond < 1e13)
-    det = np.where(well_posed, det, np.nan)
-    dq_dzeta, dr_dzeta = -e * pp / det, c_ * pp / det
-    dq_dz, dr_dz = b * pp / det, -a * pp / det
+    ppdet = pp / np.where(well_posed, det, np.nan)
+    dq_dzeta, dr_dzeta = -a * ppdet, c_ * ppdet
+    dq_dz, dr_dz = b * ppdet, -a * ppdet
 
-    c, eps, w, A1, B1, D1, E1, L1, L2 = _parts(co, q, r)
-    P = eps / L1 + w / L2
+    P = eps * i1 + w * i2
     k = co.mu1sq * pp * co.delta  # mu1^2 psi_p Delta
-
-    def dP(dq, dr):
-        return -eps * c * (A1 * dr + B1 * dq) / L1**2 - w * c * eps * (D1 * dr + E1 * dq) / L2**2
-
-    def dT1(dq, dr):
-        return (-1.0 + 2.0 * k * r * P) * dP(dq, dr) + k * P**2 * dr
-
-    T1 = 1.0 - P + k * r * P**2
+    kP = k * P
+    krP = kP * r
+    # dP = -c eps (A1 dr + B1 dq) j1 - w c eps (D1 dr + E1 dq) j2 = -(vr dr + vq dq)
+    ceps = c * eps
+    vr = ceps * (A1 * j1 + D1 * wj2)
+    vq = ceps * (B1 * j1 + E1 * wj2)
+    lead = 2.0 * krP - 1.0
+    kP2 = kP * P
+    T4 = -lead * (vr * dr_dzeta + vq * dq_dzeta) + kP2 * dr_dzeta
+    T5 = -lead * (vr * dr_dz + vq * dq_dz) + kP2 * dr_dz
+    T1 = 1.0 - P + krP * P
     T2 = pp * np.sqrt(co.mu1sq * co.delta) * r * P
-    T4 = dT1(dq_dzeta, dr_dzeta)
-    T5 = dT1(dq_dz, dr_dz)
-    test = 1.0 - 2.0 * k * r * P + co.mu1sq * T4 + co.musq * T5
+    test = 1.0 - 2.0 * krP + co.mu1sq * T4 + co.musq * T5
     train_reg = 1.0 - T1
     train = train_reg - co.lam * T5
     return {

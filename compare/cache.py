@@ -8,7 +8,7 @@ a one-line JSON header (the key's digest, the payload's SHA-256 and length, the 
 writing), and the payload: the value as a JSON tree, a newline, and an ``.npz`` archive of
 its NumPy arrays.  Nothing in an entry is ever unpickled or run: arrays are loaded with
 ``allow_pickle=False`` and the JSON tree can only rebuild plain data (numbers, strings,
-lists, tuples, dicts, arrays, :class:`~compare.table.Table`).
+lists, tuples, dicts, arrays, :class:`~lowdim.compare.table.Table`).
 
 Writes go to a temporary file in the same folder, are flushed and renamed over the entry,
 so a process killed at any moment leaves either the old state or the complete new entry.
@@ -52,7 +52,7 @@ __all__ = ["ResultCache", "CacheWarning", "default_cache_dir", "task_key", "key_
 _MAGIC = b"lowdim-cache 2\n"
 _LEGACY_MAGIC = b"lowdim-cache 1\n"   # the pickled format of earlier releases: never read
 _HEADER_MAX = 4096
-_PACKAGES = ("theory", "simulate", "compare")
+_PACKAGE = "lowdim."  # our modules: lowdim.theory, lowdim.simulate, lowdim.compare
 SUFFIX = ".ldc"
 MARKER = "CACHEDIR.TAG"
 _MARKER_LINE = b"# lowdim-diffusion result cache"
@@ -117,7 +117,7 @@ def canonical(obj):
     if type(obj).__module__ == "torch" and type(obj).__name__ in ("device", "dtype"):
         return {"torch": str(obj)}
     cls = type(obj)
-    if cls.__module__.split(".")[0] in _PACKAGES and hasattr(obj, "__dict__"):
+    if cls.__module__.startswith(_PACKAGE) and hasattr(obj, "__dict__"):
         # a plain object of ours: its public attributes (cached properties are derived)
         fields = {k: canonical(v) for k, v in sorted(vars(obj).items())
                   if not k.startswith("_")
@@ -150,7 +150,7 @@ def _lazy_target(node) -> str | None:
 
 def _imports_of(name: str, path: str) -> set[str]:
     """Module names of ours that the source file ``path`` (module ``name``) imports,
-    deferred imports (:class:`compare._lazy.LazyModule`) included."""
+    deferred imports (:class:`lowdim.compare._lazy.LazyModule`) included."""
     with open(path, "rb") as fh:
         tree = ast.parse(fh.read(), filename=path)
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
@@ -169,7 +169,7 @@ def _imports_of(name: str, path: str) -> set[str]:
             found.update(f"{mod}.{a.name}" for a in node.names)  # submodules imported by name
         elif (lazy := _lazy_target(node)) is not None:
             found.add(lazy)
-    return {m for m in found if m.split(".")[0] in _PACKAGES}
+    return {m for m in found if m.startswith(_PACKAGE)}
 
 
 @lru_cache(maxsize=None)
@@ -230,7 +230,7 @@ def _encode(obj, arrays: list):
 
     Kept: None, bools, ints, floats (NaN and infinities included), strings, lists, tuples,
     dicts (any encodable keys), NumPy arrays of numbers, bools or strings and NumPy scalars,
-    and :class:`compare.table.Table`.  Anything else raises ``TypeError``: the cache stores
+    and :class:`lowdim.compare.table.Table`.  Anything else raises ``TypeError``: the cache stores
     data, never objects that would have to be rebuilt by running code."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj

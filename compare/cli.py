@@ -21,7 +21,7 @@
 Every action that computes also takes ``--max-memory SIZE`` and ``--max-work OPS``: a request
 whose estimated memory or work exceeds them (defaults: half the physical memory, 1e15
 operations; ``LOWDIM_MAX_MEMORY``, ``LOWDIM_MAX_WORK``) is refused before any work, naming
-the option responsible (:mod:`compare.limits`).  ``-o FILE`` is written atomically; ``-o -``
+the option responsible (:mod:`lowdim.compare.limits`).  ``-o FILE`` is written atomically; ``-o -``
 is stdout.
 
 Exit codes: 0 success; 2 bad input (one line on stderr); 3 a theory point did not converge;
@@ -157,7 +157,7 @@ def _emit_verdict(table, args):
 # --------------------------------------------------------------------------- resources
 # Estimates of each action's peak memory (bytes) and work (floating-point operations, the
 # slow loops counted at what they cost), from the option values alone: an option's list is
-# read (counted first, at most compare.limits.MAX_VALUES values), but no grid is formed and
+# read (counted first, at most lowdim.compare.limits.MAX_VALUES values), but no grid is formed and
 # no setting is built.  They mirror what the code allocates (simulate/rf.py:
 # W, X, the p x p Gram matrix and its factor, one noise block of features, one test block;
 # simulate/molrg.py: the (B, N, D, d) gather of draw_batch; theory/localized: (T, d, d)
@@ -219,7 +219,7 @@ def _axis(values: dict, name: str, *, inf_as=None) -> np.ndarray:
 
 
 def _rf_fit_bytes(d, n, p, m, n_test) -> float:
-    """Peak bytes of one seed of :func:`simulate.rf.fit_seed` (float64): W and its
+    """Peak bytes of one seed of :func:`lowdim.simulate.rf.fit_seed` (float64): W and its
     transpose, X, the p x p Gram matrix with its copy and Cholesky factor, the p x d
     right-hand sides and solution, one block of 8 noise copies (noises, inputs, features),
     one test block, and the data model's d x d matrices."""
@@ -232,7 +232,7 @@ def _rf_fit_bytes(d, n, p, m, n_test) -> float:
 
 
 def _rf_fit_work(d, n, p, m, n_test) -> float:
-    """Operations of one seed of :func:`simulate.rf.fit_seed`, summed over a grid of ``n``
+    """Operations of one seed of :func:`lowdim.simulate.rf.fit_seed`, summed over a grid of ``n``
     (array), ``p`` (array) and ``m`` (array) values: features and Gram matrix over the n m
     noisy inputs, the ridge solve, the test set."""
     d = float(d)
@@ -389,7 +389,7 @@ def _option_defaults(args) -> dict:
 
 def _check_budget(args, estimate):
     """Refuse, before any work, a request whose estimated peak memory or work exceeds the
-    budgets (:mod:`compare.limits`), naming the option responsible as typed.  Returns the
+    budgets (:mod:`lowdim.compare.limits`), naming the option responsible as typed.  Returns the
     footprint, for :func:`_announce`."""
     from .limits import check_footprint
 
@@ -450,7 +450,7 @@ def _add_output_options(p, *, plot=True):
 
 def _add_limit_options(p):
     """``--max-memory`` and ``--max-work``: the budgets a request is checked against, from
-    its arguments, before any work (:mod:`compare.limits`)."""
+    its arguments, before any work (:mod:`lowdim.compare.limits`)."""
     g = p.add_argument_group("resources (requests estimated beyond these are refused up front)")
     g.add_argument("--max-memory", metavar="SIZE", default=None,
                    help="memory budget, e.g. 4G or 512M (default: $LOWDIM_MAX_MEMORY, else "
@@ -461,7 +461,7 @@ def _add_limit_options(p):
 
 
 def _setting_from_args(args):
-    from theory.rf import RFSetting
+    from lowdim.theory.rf import RFSetting
 
     from .ranges import parse_values
 
@@ -550,8 +550,8 @@ def _cmd_rf_validate(args):
         raise ValueError(f"d: the 1/d extrapolation needs d >= 8 (got {args.d}); "
                          "or pass --no-extrapolate")
     fp = _check_budget(args, _footprint_rf_validate)
-    from simulate.device import resolve_device
-    from simulate.rf import RFSize
+    from lowdim.simulate.device import resolve_device
+    from lowdim.simulate.rf import RFSize
 
     from .rf import ALLOWANCE_MIN_D, DEFAULT_REL_TOL, experiment, wide_view
     from .rf_figures import plot_validation_table
@@ -630,7 +630,7 @@ def _sample_complexity_pairs(args) -> list:
 
 @_named_as_typed
 def _cmd_rf_sample_complexity(args):
-    from theory.rf import RFSetting, sample_complexity
+    from lowdim.theory.rf import RFSetting, sample_complexity
 
     from .provenance import provenance
     from .ranges import parse_values
@@ -848,7 +848,7 @@ def _choice_list(name, text, known) -> list:
 
 def _grid_kinds(text) -> list:
     """The sampling grids of ``--grid``, each one of the known kinds."""
-    from theory.sampling import GRID_KINDS
+    from lowdim.theory.sampling import GRID_KINDS
 
     return _choice_list("grid", text, tuple(GRID_KINDS))
 
@@ -905,7 +905,7 @@ def _cmd_sampling_validate(args):
     data = _sampling_data(args.data)
     grids = _grid_kinds(args.grid)
     fp = _check_budget(args, _footprint_sampling_validate)
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     from .sampling import validation_table
 
@@ -929,7 +929,7 @@ def _sampling_data(text) -> list:
 
 def _int_list(name, text, low=None, high=MAX_INT):
     """A comma list of integers, each in ``[low, high]`` (``low=None``: ``-high``), counted
-    before it is read (at most ``compare.limits.MAX_VALUES``)."""
+    before it is read (at most ``lowdim.compare.limits.MAX_VALUES``)."""
     from .limits import MAX_VALUES
 
     items = [v for v in str(text).split(",") if v.strip()]
@@ -980,7 +980,7 @@ def _cmd_molrmog_validate(args):
     if args.steps < 1:
         raise ValueError(f"steps: must be >= 1 (got {args.steps})")
     fp = _check_budget(args, _footprint_molrmog_validate)
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     from .molrmog import validation_table
 
@@ -998,7 +998,7 @@ def _int_range(name, text, low=None, high=MAX_INT):
     options) -> sorted distinct integers, each in ``[low, high]`` (``low=None``: ``-high``).
 
     The values are counted before any range is expanded: at most
-    ``compare.limits.MAX_VALUES`` of them."""
+    ``lowdim.compare.limits.MAX_VALUES`` of them."""
     from .limits import MAX_VALUES
 
     items, count = [], 0
@@ -1035,7 +1035,7 @@ def _cmd_molrg_phase(args):
     if args.trials < 1:
         raise ValueError(f"trials: must be >= 1 (got {args.trials})")
     fp = _check_budget(args, _footprint_molrg_phase)
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     from .molrg import phase_table
 
@@ -1065,7 +1065,7 @@ def _cmd_molrg_validate(args):
     if args.trials < 10:
         raise ValueError(f"trials: need at least 10 trials per cell (got {args.trials})")
     fp = _check_budget(args, _footprint_molrg_validate)
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     from .molrg import validation_table
 
@@ -1078,7 +1078,7 @@ def _cmd_molrg_validate(args):
 
 def _localized_lattice(args):
     """The lattice of ``--d`` sites (a chain, or a square grid); cheap, no matrices."""
-    from theory.localized import Lattice
+    from lowdim.theory.localized import Lattice
 
     if args.lattice == "grid":
         side = int(round(args.d ** 0.5))
@@ -1089,7 +1089,7 @@ def _localized_lattice(args):
 
 
 def _localized_target(args):
-    from theory.localized import banded_gaussian
+    from lowdim.theory.localized import banded_gaussian
 
     return banded_gaussian(_localized_lattice(args), args.r0, args.kappa)
 
@@ -1104,7 +1104,7 @@ def _localized_radii(args, lattice) -> list:
 
 @_named_as_typed
 def _cmd_localized_radius(args):
-    from theory.localized import time_grid
+    from lowdim.theory.localized import time_grid
 
     lattice = _localized_lattice(args)
     ns = _int_range("n", args.n, 1)
@@ -1116,7 +1116,7 @@ def _cmd_localized_radius(args):
     grid = time_grid(args.delta, args.T, args.steps)
     fp = _check_budget(args, _footprint_localized_radius)
     if args.simulate:
-        from simulate.device import resolve_device
+        from lowdim.simulate.device import resolve_device
 
         resolve_device(args.device)
     from .localized import calculator_table, optimal_radius_table, sweep_table
@@ -1165,7 +1165,7 @@ def _cmd_localized_validate(args):
     if args.datasets < 4:
         raise ValueError(f"datasets: need at least 4 training sets (got {args.datasets})")
     fp = _check_budget(args, _footprint_localized_validate)
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     from .localized import validation_table
 

@@ -34,7 +34,7 @@ def _version(module: str) -> str | None:
 def _smoke_theory():
     import numpy as np
 
-    from theory.rf import RFSetting, predict
+    from lowdim.theory.rf import RFSetting, predict
 
     t0 = time.perf_counter()
     pred = predict(RFSetting(psi_n=2.0, psi_p=np.geomspace(0.1, 10, 50), t=0.1, lam=1e-3, m=4))
@@ -45,8 +45,8 @@ def _smoke_theory():
 def _smoke_simulation(device):
     import math
 
-    from simulate.rf import RFSize, fit_seed
-    from theory.rf import RFSetting
+    from lowdim.simulate.rf import RFSize, fit_seed
+    from lowdim.theory.rf import RFSetting
 
     t0 = time.perf_counter()
     out = fit_seed(RFSetting(psi_n=2.0, psi_p=1.0, t=0.1, lam=1e-3, m=2),
@@ -92,7 +92,7 @@ def diagnose(device: str = "auto", cache_dir: str | None = None, smoke: bool = T
     try:
         import torch
 
-        from simulate.device import describe_device, resolve_device
+        from lowdim.simulate.device import describe_device, resolve_device
 
         add("devices", "torch threads", torch.get_num_threads())
         cuda = torch.cuda.is_available()

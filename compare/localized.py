@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
+from lowdim.theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
                               error_curve, gaussian_kl, girsanov_bound, grid_integral,
                               localization_radius, noised_covariance, noised_precision,
                               precision_decay, precision_decay_bound, reverse_covariance,
@@ -23,8 +23,8 @@ from .table import Table, check_summary
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
 torch = LazyModule("torch")
-sim = LazyModule("simulate.localized")
-_device = LazyModule("simulate.device")
+sim = LazyModule("lowdim.simulate.localized")
+_device = LazyModule("lowdim.simulate.device")
 
 __all__ = ["DEFAULTS", "NET_DEFAULTS", "decay_table", "radius_table", "sweep_table",
            "optimal_radius_table", "dimension_table", "trained_table", "phi4_table",
@@ -540,3 +540,67 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
 def _finite_or_none(x):
     """A float for the table, or None (an empty cell) where the theory has no value."""
     return float(x) if np.isfinite(x) else None
+
+
+# --------------------------------------------------------------------------- bench
+def bench_groups(quick: bool, device: str) -> list:
+    """The family's ``lowdim bench`` rows.
+
+    The calculator's path side (d = 64, 13 radii, 5 sample sizes, 61 times) against the
+    noised covariances on the same time grid and the neighbourhood inverses of one site at
+    every radius and time (a translation-invariant chain needs no more); and the exact
+    generated law of 8 localized estimators (60 Van Loan steps) against the batched matrix
+    exponentials it is made of.
+    """
+    from .timing import BenchGroup
+
+    return [BenchGroup(_bench_rows, "1 (small matrices capped)")]
+
+
+def _bench_rows():
+    from scipy.linalg import expm
+
+    from lowdim.theory.localized import error_curve, noised_covariance, reverse_covariance
+    from lowdim.theory.threads import single_threaded
+
+    from .timing import bench_row, best_time
+
+    target, times = _target(), _grid()
+    radii = list(range(0, 13))
+    ns = [16, 64, 256, 1024, 4096]
+    C = noised_covariance(target, times)
+    blocks = [C[:, :2 * r + 1, :2 * r + 1] for r in radii]  # a neighbourhood of site 0
+
+    def inversions():  # the neighbourhood inverses at every time, for one site
+        return [np.linalg.inv(b) for b in blocks]
+
+    with single_threaded():   # the floor on the threads the calculator's small work uses
+        floor, _ = best_time(lambda: (noised_covariance(target, times), inversions()),
+                             repeat=5)
+    secs, curve = best_time(lambda: error_curve(target, ns, radii, delta=times[0], T=times[-1],
+                                                steps=times.size - 1, exact_kl=False),
+                            repeat=3)
+    rows = [bench_row(f"localized calculator, d={target.dim}, {len(radii)} radii, {len(ns)} n, "
+                      f"{times.size} times (path side)", secs, floor,
+                      "noised covariances + one site's neighbourhood inverses at every time",
+                      f"r* = {curve.r_star.tolist()}")]
+    rng = np.random.default_rng(0)
+    d = target.dim
+    A = np.broadcast_to(np.linalg.inv(noised_covariance(target, times)),
+                        (8, times.size, d, d)).copy()
+    A += 1e-3 * rng.standard_normal(A.shape)
+    A = 0.5 * (A + np.swapaxes(A, -1, -2))
+    secs, _ = best_time(lambda: reverse_covariance(A, times), repeat=2)
+    h = np.diff(times)[None, :, None, None]
+    B = np.eye(d) - 2.0 * A[:, 1:]
+    blocks = np.zeros((8, times.size - 1, 2 * d, 2 * d))  # the generators of every step
+    blocks[..., :d, :d] = -h * B
+    blocks[..., d:, d:] = h * np.swapaxes(B, -1, -2)
+    blocks[..., :d, d:] = 2.0 * h * np.eye(d)
+    with single_threaded():
+        floor, _ = best_time(lambda: [expm(blocks[:, k]) for k in range(times.size - 1)],
+                             repeat=2)
+    rows.append(bench_row(f"localized exact generated law, 8 estimators, d={d}, "
+                          f"{times.size - 1} Van Loan steps", secs, floor,
+                          "the batched 2d x 2d matrix exponentials"))
+    return rows

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from theory.localized import noised_precision
+from lowdim.theory.localized import noised_precision
 
 from . import localized as exp
 from .plots import COLORS, new_figure, save
@@ -379,7 +379,7 @@ def plot_trained(table: Table, path):
 
 # ----------------------------------------------------------------------------- phi^4
 def build_phi4(preset="quick", device="auto", progress=None):
-    from simulate.localized import Phi4
+    from lowdim.simulate.localized import Phi4
 
     p = PRESETS[preset]["phi4"]
     t0 = time.perf_counter()

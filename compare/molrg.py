@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
+from lowdim.theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
                           prob_all_components, theorem_bound)
 
 from ._lazy import LazyModule
@@ -20,8 +20,8 @@ from .table import Table, check_summary
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
 torch = LazyModule("torch")
-sim = LazyModule("simulate.molrg")
-_device = LazyModule("simulate.device")
+sim = LazyModule("lowdim.simulate.molrg")
+_device = LazyModule("lowdim.simulate.device")
 
 __all__ = ["LEARNERS", "DEFAULTS", "TRAIN_DEFAULTS", "phase_table", "error_curve_table",
            "multinomial_table", "validation_table", "learn", "generic_table", "sample_need",
@@ -216,7 +216,7 @@ def generic_table(*, K=2, ds=(2, 4), Nks=(2, 8, 32, 128), D=16, steps=1500, widt
     """A generic MLP denoiser (EDM preconditioning and weighting) trained on ``K N_k``
     noiseless MoLRG samples, then sampled; the generalization score of its samples (the
     fraction that are not copies of a training point) and their distance to the union of
-    subspaces (:func:`simulate.molrg.generalization_report`) against ``N_k`` for several
+    subspaces (:func:`lowdim.simulate.molrg.generalization_report`) against ``N_k`` for several
     ``d``."""
     dev = _device.resolve_device(device)
     for d in ds:  # every setting is validated before any work
@@ -234,9 +234,9 @@ def generic_table(*, K=2, ds=(2, 4), Nks=(2, 8, 32, 128), D=16, steps=1500, widt
 def generic_fit(K, d, D, N_k, steps, width, depth, n_samples, sampler_steps, seed, device):
     """One sweep task of :func:`generic_table`: train the generic denoiser on ``K N_k``
     samples, sample it, and report copies and distance to the union (one row)."""
-    from simulate.sampling import ei_sample
-    from simulate.score_nets import train_dsm
-    from theory.sampling import edm_grid
+    from lowdim.simulate.sampling import ei_sample
+    from lowdim.simulate.score_nets import train_dsm
+    from lowdim.theory.sampling import edm_grid
 
     t0 = time.perf_counter()
     dev = _device.resolve_device(device)
@@ -374,3 +374,31 @@ def validation_table(*, trials=40, seed=0, device="auto", progress=None) -> Tabl
                       device=_device.describe_device(_device.resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
     return Table(list(VALIDATION_COLUMNS), rows, meta)
+
+
+# --------------------------------------------------------------------------- bench
+def bench_groups(quick: bool, device: str) -> list:
+    """The family's ``lowdim bench`` row: one cell column of the phase diagram (K = 2,
+    d = 6, N_k = 1..15, 40 trials: draw, K-subspaces with 4 restarts, errors) against one
+    batched SVD of the same data, the cost of a single PCA pass; the ratio counts the
+    K-subspaces iterations."""
+    from .timing import BenchGroup
+
+    return [BenchGroup(lambda: _bench_rows(device), "1 (small work capped)")]
+
+
+def _bench_rows(device):
+    import torch
+
+    from .timing import bench_row, best_time
+
+    dev = _device.resolve_device(device)
+    setting = MoLRG(48, 2, 6)
+    Ns, trials = list(range(1, 16)), 40
+    secs, _ = best_time(lambda: phase_errors(setting, Ns, trials, "ideal", 0, str(dev), None),
+                        repeat=2)
+    batch = sim.draw_batch(setting, Ns, trials, seed=0, device=dev)
+    with _device.one_thread():   # the floor on the threads the learners use
+        floor, _ = best_time(lambda: torch.linalg.svd(batch.X, full_matrices=False), repeat=3)
+    return [bench_row(f"molrg phase column, K=2, D=48, d=6, N_k=1..15, {trials} trials, "
+                      f"{dev.type}", secs, floor, "one batched SVD of the data (a PCA pass)")]

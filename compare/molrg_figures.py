@@ -84,7 +84,7 @@ def build_phase(preset="quick", device="auto", progress=None):
 
 
 def _phase_rows(tab):
-    """Figure rows of one :func:`compare.molrg.phase_table`."""
+    """Figure rows of one :func:`lowdim.compare.molrg.phase_table`."""
     rows = []
     for r in tab.rows:
         panel = f"K={r['K']} {r['learner']}"
@@ -100,7 +100,7 @@ def _phase_rows(tab):
 
 
 def plot_phase_table(tab: Table, path):
-    """The heat map of one :func:`compare.molrg.phase_table` (``lowdim molrg phase --plot``)."""
+    """The heat map of one :func:`lowdim.compare.molrg.phase_table` (``lowdim molrg phase --plot``)."""
     plot_phase(Table(list(COLUMNS), _phase_rows(tab), dict(tab.meta)), path)
 
 

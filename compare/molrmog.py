@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap,
+from lowdim.theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap,
                             integrated_bound, local_hessian_spectrum, parameter_counts,
                             process_coefficients, random_molrmog)
 
@@ -21,7 +21,7 @@ from .table import Table, check_summary
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
 torch = LazyModule("torch")
-sim = LazyModule("simulate.molrmog")
+sim = LazyModule("lowdim.simulate.molrmog")
 
 __all__ = ["DEFAULT_SPEC", "EVAL_TIMES", "make_spec", "bound_table", "score_check",
            "compare_models", "learning_curve", "gd_table", "validation_table", "weighted_error",
@@ -105,7 +105,7 @@ def bound_table(n_modes, dims, ns, ts=(0.1, 0.5, 1.0), *, R=5.0, B_mu=0.0, C1=1.
 
 # ----------------------------------------------------------------------------- exact score
 def score_check(spec, ts=(1e-3, 0.01, 0.1, 1.0, 5.0), *, n=256, seed=0) -> list:
-    """Largest relative difference between :func:`simulate.molrmog.exact_score` and autograd of
+    """Largest relative difference between :func:`lowdim.simulate.molrmog.exact_score` and autograd of
     the dense log-density, per ``t`` (float64)."""
     rows = []
     gen = torch.Generator().manual_seed(seed)
@@ -220,7 +220,7 @@ GD_COLUMNS = ["t", "separation_ratio", "kappa_theory", "rate_theory", "kappa_mea
 
 def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress=None) -> Table:
     """Gradient descent near the truth at each ``t``: the predicted ``kappa`` and rate
-    (:func:`theory.molrmog.local_hessian_spectrum`) against the autograd Hessian's ``kappa``
+    (:func:`lowdim.theory.molrmog.local_hessian_spectrum`) against the autograd Hessian's ``kappa``
     and the rate fitted to the iterates of GD run with the theorem's step
     ``2 / (alpha + L)`` (from the autograd Hessian's extreme eigenvalues).  Verdict
     ``agree`` when the rate is within ``tol`` relative, only expected where the separation
@@ -310,3 +310,35 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
                       seed=seed, models=models, gd=gd.rows, score_check=chk, summary=summary,
                       build_seconds=time.perf_counter() - t0)
     return Table(list(VALIDATION_COLUMNS), rows, meta)
+
+
+# --------------------------------------------------------------------------- bench
+def bench_groups(quick: bool, device: str) -> list:
+    """The family's ``lowdim bench`` row: the exact MoE score of a three-subspace, four-mode
+    MoLR-MoG at 8192 points against the projections ``x U_k`` onto the subspaces, the least
+    any score of that form computes."""
+    from .timing import BenchGroup
+
+    return [BenchGroup(lambda: _bench_rows(device), "1 (small work capped)")]
+
+
+def _bench_rows(device):
+    import torch
+
+    from lowdim.simulate.device import make_generator, one_thread, resolve_device
+    from lowdim.theory.molrmog import random_molrmog
+
+    from .timing import bench_row, best_time
+
+    dev = resolve_device(device)
+    spec = random_molrmog(64, 3, 4, 4, seed=0)
+    x = sim.sample(spec, 8192, make_generator(dev, 0, "bench"), device=dev)
+    if isinstance(x, tuple):
+        x = x[0]
+    bases = torch.cat([torch.tensor(np.array(u), dtype=x.dtype, device=dev)
+                       for u in spec.bases], dim=1)
+    secs, _ = best_time(lambda: sim.exact_score(spec, x, 0.5), repeat=20)
+    with one_thread():   # the floor on the one thread the exact score uses
+        floor, _ = best_time(lambda: x @ bases, repeat=20)
+    return [bench_row(f"molrmog exact score, D=64, K=3, d=4, 4 modes, 8192 points, {dev.type}",
+                      secs, floor, "projections onto the subspaces")]

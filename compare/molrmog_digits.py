@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from theory.molrmog import MoLRMoG, parameter_counts
+from lowdim.theory.molrmog import MoLRMoG, parameter_counts
 
 from ._lazy import LazyModule
 from .molrmog import WINDOW
@@ -25,7 +25,7 @@ from .table import Table
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
 torch = LazyModule("torch")
-sim = LazyModule("simulate.molrmog")
+sim = LazyModule("lowdim.simulate.molrmog")
 
 __all__ = ["load_projected_digits", "build_digits", "plot_digits"]
 

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from theory.molrmog import BoundSetting, integrated_bound, local_hessian_spectrum
+from lowdim.theory.molrmog import BoundSetting, integrated_bound, local_hessian_spectrum
 
 from . import molrmog as exp
 from .plots import COLORS, new_figure, save

@@ -15,7 +15,7 @@ def package_version() -> str:
 
         return version("lowdim-diffusion")
     except Exception:  # noqa: BLE001 - not installed (running from a checkout)
-        from theory import __version__
+        from lowdim.theory import __version__
 
         return __version__
 

@@ -1,7 +1,7 @@
 """Parsing of list and range options: ``0.5,2,8``, ``0.1:100:60`` (60 log-spaced values),
 ``0:1:11:lin`` (linear), ``inf`` for m, seeds as a count, a list or ``a-b``.
 
-Every option is counted before it is expanded: at most :data:`compare.limits.MAX_VALUES`
+Every option is counted before it is expanded: at most :data:`lowdim.compare.limits.MAX_VALUES`
 values, so that a typo such as ``0:1:1e9`` is refused by name instead of filling the memory.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _items(name: str, text) -> list:
 def count_values(name: str, text, *, allow_inf: bool = False) -> int:
     """How many values :func:`parse_values` would return, without expanding the ranges;
     a malformed item is a ``ValueError`` naming ``name``, and so are more than
-    :data:`~compare.limits.MAX_VALUES` values."""
+    :data:`~lowdim.compare.limits.MAX_VALUES` values."""
     if isinstance(text, (int, float, np.number)):
         return 1
     total = 0
@@ -83,7 +83,7 @@ def parse_values(name: str, text, *, allow_inf: bool = False) -> np.ndarray:
     """Parse a comma list whose items are numbers or ranges ``start:stop:count[:lin|log]``.
 
     Ranges are log-spaced by default (both ends must then be > 0).  The values are counted
-    first (:func:`count_values`): at most :data:`~compare.limits.MAX_VALUES` of them.
+    first (:func:`count_values`): at most :data:`~lowdim.compare.limits.MAX_VALUES` of them.
     """
     if isinstance(text, (int, float, np.number)):
         return np.array([float(text)])
@@ -111,7 +111,7 @@ def parse_seeds(text) -> tuple[int, ...]:
     """``"3"`` -> (0, 1, 2); ``"0,4,7"`` -> those; ``"2-5"`` -> (2, 3, 4, 5).
 
     Seeds are distinct integers in ``0 .. 2**63 - 1``, at most
-    :data:`~compare.limits.MAX_VALUES` of them, counted before any range is expanded; a
+    :data:`~lowdim.compare.limits.MAX_VALUES` of them, counted before any range is expanded; a
     repeated seed is an error (it would be counted as an independent draw)."""
     text = str(text).strip()
     usage = (f"seeds: expected a count, a list like 0,1,2 or a range like 0-4 of integers "

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from theory.rf import RFSetting, predict
+from lowdim.theory.rf import RFSetting, predict
 
 from ._lazy import LazyModule
 from .provenance import provenance
@@ -39,7 +39,7 @@ from .sweep import map_tasks
 from .table import Table
 
 # imported at first use: `lowdim rf curve` needs no simulation (and no torch)
-sim = LazyModule("simulate.rf")
+sim = LazyModule("lowdim.simulate.rf")
 
 __all__ = ["curve", "experiment", "wide_view", "tolerance", "se_multiplier", "judge",
            "richardson",
@@ -153,7 +153,7 @@ def _check_distinct_seeds(size: sim.RFSize) -> None:
 
 
 def seed_task(setting: RFSetting, size: sim.RFSize, seed: int) -> dict:
-    """One sweep task: :func:`simulate.rf.fit_seed` on one seed, with its timings."""
+    """One sweep task: :func:`lowdim.simulate.rf.fit_seed` on one seed, with its timings."""
     timings: dict = {}
     t0 = time.perf_counter()
     out = sim.fit_seed(setting, size, seed, timings=timings)
@@ -165,8 +165,8 @@ def seed_task(setting: RFSetting, size: sim.RFSize, seed: int) -> dict:
 def simulate_points(jobs, progress=None) -> list:
     """Measurements of many ``(setting point, size)`` jobs, every seed one sweep task.
 
-    Equivalent to ``[simulate.rf.run(s, z) for s, z in jobs]``, but the seeds of all jobs go
-    through :func:`compare.sweep.map_tasks` at once: cached and parallel under a runner.
+    Equivalent to ``[lowdim.simulate.rf.run(s, z) for s, z in jobs]``, but the seeds of all jobs go
+    through :func:`lowdim.compare.sweep.map_tasks` at once: cached and parallel under a runner.
     ``progress(done, total)`` is called as seed tasks finish (counted in tasks).
     """
     jobs = [(s if s.shape == () else s.point((0,) * len(s.shape)), z) for s, z in jobs]
@@ -198,7 +198,7 @@ def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int
     ----------
     setting : RFSetting
         Grid of settings.  Points with ``m = inf`` are simulated at ``sim_m``.
-    size : simulate.rf.RFSize
+    size : lowdim.simulate.rf.RFSize
         Simulation size (d, seeds, device, ...).
     sim_m : int
         Noise samples per data point used to simulate ``m = inf``.

@@ -1,11 +1,11 @@
 """Figures of the random-features learning curves (Gaussian data): data builders and plots.
 
-Each builder returns a tidy :class:`~compare.table.Table` whose rows are either
+Each builder returns a tidy :class:`~lowdim.compare.table.Table` whose rows are either
 ``kind = "theory"`` (a dense curve) or ``kind = "simulation"`` (a measured point with its
 standard error, the theory at the simulated m and a verdict); each plotter draws from that
 table alone, so a figure can be redrawn from its CSV.
 
-Verdicts follow :mod:`compare.rf` (``|sim - theory| <= max(k SE, 3 %)``, ``k`` the 3-sigma
+Verdicts follow :mod:`lowdim.compare.rf` (``|sim - theory| <= max(k SE, 3 %)``, ``k`` the 3-sigma
 Student-t multiplier for the number of seeds).  Points within a
 factor 1.5 of an interpolation peak ``psi_p = m psi_n`` are drawn but marked ``near peak``
 and left out of the agreement summary: finite-size effects there are not small at the
@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from simulate.rf import MEASURED, RFSize
-from theory.activations import centred
-from theory.rf import RFSetting, predict
+from lowdim.simulate.rf import MEASURED, RFSize
+from lowdim.theory.activations import centred
+from lowdim.theory.rf import RFSetting, predict
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import DEFAULT_REL_TOL, experiment, judge, se_multiplier, simulate_points
@@ -256,7 +256,7 @@ def build_m_approach(preset="quick", device="auto", progress=None):
 
 
 def build_finite_size(preset="quick", device="auto", progress=None):
-    """Relative deviation of simulation from theory against d; relu against centred relu."""
+    """Relative deviation of simulation from lowdim.theory against d; relu against centred relu."""
     ds = [50, 100, 200] if preset == "quick" else [50, 100, 200, 400]
     cases = [("tanh", 1, 4.0), ("tanh", 1, 16.0), ("relu", 4, 16.0)]
     psi_n, t, lam = 2.0, 0.1, 1e-3

@@ -1,6 +1,6 @@
 """Figures of the random-features learning curves on manifold data (George-Macris 2026).
 
-Same conventions as :mod:`compare.rf_figures`: a builder returns a tidy table of theory
+Same conventions as :mod:`lowdim.compare.rf_figures`: a builder returns a tidy table of theory
 rows (dense curves) and simulation rows (measured points with standard errors, the theory
 at the simulated m and a verdict), and a plotter draws from that table alone.  The seed
 paper's figure parameters could not be read (research note rf_learning_curves.md section
@@ -13,9 +13,9 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from simulate.rf import RFSize
-from theory.processes import ou_coefficients
-from theory.rf import RFSetting, predict, sample_complexity
+from lowdim.simulate.rf import RFSize
+from lowdim.theory.processes import ou_coefficients
+from lowdim.theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import experiment, judge, simulate_points
@@ -34,7 +34,7 @@ _PART_TITLES = {"test_error_par": "on-manifold test error",
 
 
 def _theory(pred, panel, series, quantities):
-    """:func:`compare.rf_figures._theory_rows` plus the data model and ``psi_d`` columns."""
+    """:func:`lowdim.compare.rf_figures._theory_rows` plus the data model and ``psi_d`` columns."""
     s = pred.setting
     rows = _theory_rows(pred, panel, series, quantities)
     psi_d = np.repeat(np.broadcast_to(s.psi_d, s.shape).ravel(), len(quantities))

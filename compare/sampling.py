@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from theory.sampling import (GaussianMixture, fisher_information_1d, gaussian_kl, kl_bound,
+from lowdim.theory.sampling import (GaussianMixture, fisher_information_1d, gaussian_kl, kl_bound,
                              make_grid, mixture_score_1d, path_kl_1d, sampler_law_1d)
 
 from .provenance import provenance
@@ -100,7 +100,7 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
     path KL >= sampled KL (the sampled value allowed ``z`` SE above the path KL when only a
     Monte Carlo value exists).
     """
-    from simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
+    from lowdim.simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
                                    mixture_score, path_kl_estimate, perturbed)
 
     t0 = time.perf_counter()
@@ -152,3 +152,40 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
                       summary={"text": text, "ok": n_agree == n_ord == len(rows),
                                "agree": n_agree, "ordered": n_ord, "rows": len(rows)})
     return Table(list(VALIDATION_COLUMNS), rows, meta)
+
+
+# --------------------------------------------------------------------------- bench
+def bench_groups(quick: bool, device: str) -> list:
+    """The family's ``lowdim bench`` row: the exponential-integrator sampler with the exact
+    Gaussian score (18 EDM steps, 10^5 samples, d = 16) against drawing its Gaussian noise,
+    one ``randn`` per step."""
+    from .timing import BenchGroup
+
+    return [BenchGroup(lambda: _bench_rows(device), "1 (small work capped)")]
+
+
+def _bench_rows(device):
+    import torch
+
+    from lowdim.simulate.device import make_generator, one_thread, resolve_device
+    from lowdim.simulate.sampling import ei_sample, gaussian_score
+    from lowdim.theory.sampling import edm_grid
+
+    from .timing import bench_row, best_time
+
+    dev = resolve_device(device)
+    grid = edm_grid(18)
+    n, d = 100_000, 16
+    score = gaussian_score(np.ones(d))
+    secs, _ = best_time(lambda: ei_sample(grid.variances, score, n, d, device=str(dev)),
+                        repeat=3)
+
+    def noise():
+        gen = make_generator(dev, 0, "bench")
+        for _ in range(grid.variances.size - 1):
+            torch.randn(n, d, generator=gen, dtype=torch.float64, device=dev)
+
+    with one_thread():   # the floor on the threads the sampler uses
+        floor, _ = best_time(noise, repeat=3)
+    return [bench_row(f"sampling EI sampler, exact Gaussian score, 18 EDM steps, n=1e5, "
+                      f"d={d}, {dev.type}", secs, floor, "one randn per step")]

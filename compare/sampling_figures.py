@@ -16,9 +16,9 @@ import time
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
+from lowdim.simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
                                path_kl_estimate, sample_mixture)
-from theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_optimal_rho, edm_grid,
+from lowdim.theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_optimal_rho, edm_grid,
                              gaussian_kl, geometric_grid, kl_bound, make_grid, mixture_score_1d,
                              path_kl_1d, sampler_law_1d, score_error_factor)
 
@@ -300,7 +300,7 @@ def ranking_fit(weighting, steps, seed, N, n, device):
     for ``steps`` steps, then its Monte Carlo path KL (``n`` paths) and, where its step maps
     allow, the exact sampled KL, on each design's grid of ``N`` steps.  Returns the figure
     rows and the sampled KL per design."""
-    from simulate.score_nets import train_dsm
+    from lowdim.simulate.score_nets import train_dsm
 
     tr = train_dsm(lambda k, gen: sample_mixture(BIMODAL, k, generator=gen, device="cpu"),
                    1, weighting=weighting, steps=steps, seed=seed, device=device)

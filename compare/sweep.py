@@ -5,7 +5,7 @@ depends only on its arguments (every random draw is seeded from them).  :func:`m
 runs them through the *current runner*: by default the calls simply run here, one after
 the other, with no cache, so library code that uses it behaves like a plain loop.  Inside
 ``with using(Runner(...)):`` (what ``lowdim figures`` does) each call is first looked up in
-a :class:`~compare.cache.ResultCache`, and only the missing ones are computed on the
+a :class:`~lowdim.compare.cache.ResultCache`, and only the missing ones are computed on the
 runner's executor, each result stored the moment it arrives.  A run killed at any point
 therefore keeps every finished task, and a rerun computes only what is missing; since a
 task's result does not depend on where or when it ran, the outputs equal those of an
@@ -130,7 +130,7 @@ def _init_worker(threads: int, parent_pid: int, pdeathsig: bool) -> None:
 
 def device_kind(device) -> str:
     """``cpu`` or ``cuda``: where ``device`` (``auto`` included) resolves in this process."""
-    from simulate.device import resolve_device
+    from lowdim.simulate.device import resolve_device
 
     return resolve_device(device).type
 

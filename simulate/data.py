@@ -9,7 +9,7 @@ training and the test samples of that seed).  A model provides
 * ``score_sq_mean(t)``: ``E ||grad log p_t(y)||^2 / d`` (an exact control variate);
 * ``exact_score_test_error(t, generator)``: ``(C_t, standard error)`` of this finite
   instance: exact (standard error 0) for the Gaussian models, a GAMP estimate for the
-  hidden manifold (:func:`simulate.glm_amp.instance_exact_score_constant`);
+  hidden manifold (:func:`lowdim.simulate.glm_amp.instance_exact_score_constant`);
 * ``par_basis``: a ``d x D`` orthonormal basis of the manifold's span (``None`` for
   isotropic data), used to split the test error into on/off-manifold parts.
 
@@ -21,6 +21,9 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .activations import torch_activation
+from .glm_amp import instance_exact_score_constant
 
 __all__ = ["IsotropicGaussian", "Subspace", "LinearManifold", "HiddenManifold", "make_data",
            "ou_forward", "intrinsic_dimension"]
@@ -181,8 +184,6 @@ class HiddenManifold:
         return None
 
     def exact_score_test_error(self, t, generator=None):
-        from .glm_amp import instance_exact_score_constant
-
         if generator is None:
             raise ValueError("generator: the hidden manifold's C_t is a Monte Carlo estimate "
                              "and needs a random generator")
@@ -192,7 +193,7 @@ class HiddenManifold:
 
 
 def make_data(setting, d: int, generator, dtype, device):
-    """The data model of an :class:`theory.rf.RFSetting` point at dimension ``d``.
+    """The data model of an :class:`lowdim.theory.rf.RFSetting` point at dimension ``d``.
 
     ``generator`` draws the frozen manifold matrix (unused for isotropic and subspace data).
     """
@@ -205,8 +206,6 @@ def make_data(setting, d: int, generator, dtype, device):
     if name == "linear-manifold":
         return LinearManifold(d, D, generator, dtype, device)
     if name == "hidden-manifold":
-        from .rf import torch_activation
-
         return HiddenManifold(d, D, torch_activation(setting.manifold_activation), generator,
                               dtype, device)
     raise ValueError(f"data: unknown data model {name!r}")

@@ -14,7 +14,7 @@ import hashlib
 import numpy as np
 import torch
 
-from theory.threads import single_threaded
+from lowdim.theory.threads import single_threaded
 
 __all__ = ["resolve_device", "resolve_dtype", "derive_seed", "make_generator", "describe_device",
            "one_thread"]

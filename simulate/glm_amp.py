@@ -35,7 +35,7 @@ For ``phi(h) = h`` every GAMP fixed point has the exact posterior mean
 equations), so the estimate equals the exact finite-size Gaussian value for that draw; the
 tests check this.  For non-linear ``phi`` GAMP is asymptotically Bayes-optimal when its state
 evolution has a unique fixed point, and the estimate tests the replica formula of
-:func:`theory.rf._exact_score.hidden_manifold_exact_score` (no code is shared with it).
+:func:`lowdim.theory.rf._exact_score.hidden_manifold_exact_score` (no code is shared with it).
 
 Random streams: ``make_generator(device, seed, "glm", part, d, D)`` with ``part`` in
 ``"M"``, ``"z"``, ``"xi"``; a seed gives the same ``M, z, xi`` for every ``t`` and ``phi``
@@ -50,10 +50,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.activations import get_activation
+from lowdim.theory.activations import get_activation
 
+from .activations import torch_activation
 from .device import describe_device, make_generator, resolve_device
-from .rf import torch_activation
 
 __all__ = ["ExactScoreEstimate", "GAMPResult", "HiddenManifoldInstance", "InstanceEstimate",
            "draw_instance", "gamp_posterior_mean", "estimate_exact_score_constant",
@@ -356,7 +356,7 @@ def estimate_exact_score_constant(psi_d, t, activation="tanh", *, d=1000, seeds=
         Diffusion time ``> 0``.
     activation : str, Activation or callable
         The centred manifold non-linearity (needs a torch implementation, see
-        :func:`simulate.rf.torch_activation`).
+        :func:`lowdim.simulate.activations.torch_activation`).
     d : int
         Ambient dimension.
     seeds : iterable of int

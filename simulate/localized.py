@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.localized import Lattice, check_radius, noised_covariance, noised_precision
+from lowdim.theory.localized import Lattice, check_radius, noised_covariance, noised_precision
 
 from .device import make_generator, one_thread, resolve_device, resolve_dtype
-from .molrmog import _float, _int, sample_times
+from ._checks import integer, number
+from .molrmog import sample_times
 
 __all__ = ["sample_gaussian", "local_linear_scores", "linear_score_error", "LocalScoreNet",
            "TrainedLocalScore", "train_local_score", "net_score_error", "reverse_sample",
@@ -42,7 +43,7 @@ def _ou(t):
 
 def sample_gaussian(target, n, *, datasets=1, seed=0, device="auto") -> torch.Tensor:
     """``datasets`` independent sets of ``n`` draws from ``N(0, C)``: shape ``(S, n, d)``."""
-    n, datasets = _int("n", n), _int("datasets", datasets)
+    n, datasets = integer("n", n), integer("datasets", datasets)
     dev = resolve_device(device)
     L = torch.linalg.cholesky(torch.as_tensor(target.covariance, dtype=_DT, device=dev))
     gen = make_generator(dev, seed, "localized", "gaussian", n)
@@ -152,8 +153,8 @@ class LocalScoreNet(torch.nn.Module):
                  time_features=8):
         super().__init__()
         self.lattice, self.r, self.shared = lattice, check_radius(r), bool(shared)
-        width, nf = _int("width", width), _int("time_features", time_features, low=2)
-        self.delta, self.T = _float("delta", delta), _float("T", T)
+        width, nf = integer("width", width), integer("time_features", time_features, low=2)
+        self.delta, self.T = number("delta", delta), number("T", T)
         b = lattice.size
         if self.r is None:
             if shared:
@@ -242,8 +243,8 @@ def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3
     model's ``[delta, T]``, data drawn from ``X`` (n, d) with replacement and fresh noise every
     step.  The sum over sites decouples, so per-site networks train independently.  Adam with
     cosine decay; float32 by default (recorded)."""
-    steps, batch = _int("steps", steps), _int("batch", batch)
-    lr = _float("lr", lr)
+    steps, batch = integer("steps", steps), integer("batch", batch)
+    lr = number("lr", lr)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     X = torch.as_tensor(X).to(dev, dt)
     if X.ndim != 2 or X.shape[1] != model.lattice.size:
@@ -281,7 +282,7 @@ def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3
 def net_score_error(model, target, times, *, n_eval=2048, seed=0):
     """``E_{p_t} ||s_theta(x, t) + P_t x||^2`` at each time (joint over sites), by Monte Carlo
     with exact draws of ``x_t``: returns ``(mean, se)``, arrays of shape (T,)."""
-    n_eval = _int("n_eval", n_eval, low=2)
+    n_eval = integer("n_eval", n_eval, low=2)
     p = next(model.parameters())
     dev, dt = p.device, p.dtype
     times = np.asarray(times, dtype=float)
@@ -308,7 +309,7 @@ def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.flo
     ``times[-1]``, by the exponential integrator with the score frozen at each step's upper
     end: ``y <- e^h y + 2 (e^h - 1) s(y, t_{k+1}) + sqrt(e^{2h} - 1) z``."""
     dev, dt = resolve_device(device), resolve_dtype(dtype)
-    n, d = _int("n", n), _int("d", d)
+    n, d = integer("n", n), integer("d", d)
     times = np.asarray(times, dtype=float)
     gen = make_generator(dev, seed, "localized", "reverse")
     y = torch.randn((n, d), generator=gen, device=dev, dtype=dt)
@@ -337,11 +338,11 @@ class Phi4:
     coupling: float = 0.5
 
     def __post_init__(self):
-        b = _int("sites", self.sites, low=4)
+        b = integer("sites", self.sites, low=4)
         if b % 2:
             raise ValueError(f"sites: the checkerboard sampler needs an even number (got {b})")
-        _float("quartic", self.quartic, strict=False)
-        _float("coupling", self.coupling, strict=False)
+        number("quartic", self.quartic, strict=False)
+        number("coupling", self.coupling, strict=False)
         m2 = self.mass2
         if not (isinstance(m2, (int, float)) and math.isfinite(m2)):
             raise ValueError(f"mass2: must be a finite number (got {m2!r})")
@@ -356,8 +357,8 @@ def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto"):
 
     Each half-sweep proposes ``x_i + step z`` at every even (then odd) site at once; those
     sites are conditionally independent given the others, so the update is exact."""
-    n, sweeps = _int("n", n), _int("sweeps", sweeps)
-    step = _float("step", step)
+    n, sweeps = integer("n", n), integer("sweeps", sweeps)
+    step = number("step", step)
     dev = resolve_device(device)
     gen = make_generator(dev, seed, "localized", "phi4")
     b = model.sites

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.molrg import MoLRG
+from lowdim.theory.molrg import MoLRG
 
 from .device import make_generator, one_thread, resolve_device
-from .molrmog import _float, _int
+from ._checks import integer, number
 
 __all__ = ["Batch", "draw_batch", "pca", "k_subspaces", "subspace_errors",
            "train_lowrank_denoiser", "TrainedDenoiser", "lowrank_denoise", "INITS",
@@ -100,9 +100,9 @@ def draw_batch(setting: MoLRG, counts, trials: int, *, seed: int = 0, device="cp
         Independent problems (fresh bases, latents and noise) per count.
     """
     if not isinstance(setting, MoLRG):
-        raise ValueError(f"setting: expected a theory.molrg.MoLRG (got {type(setting).__name__})")
-    counts = [_int("counts", c) for c in np.atleast_1d(counts).tolist()]
-    trials = _int("trials", trials)
+        raise ValueError(f"setting: expected a lowdim.theory.molrg.MoLRG (got {type(setting).__name__})")
+    counts = [integer("counts", c) for c in np.atleast_1d(counts).tolist()]
+    trials = integer("trials", trials)
     dev = resolve_device(device)
     K, D, d = setting.K, setting.D, setting.d
     gen = make_generator(dev, seed, "molrg", "data", K, D, d)
@@ -184,7 +184,7 @@ def pca(X, mask, d: int):
 
     Below ``N = d`` the sample span is completed by eigenvectors of the zero eigenvalue, an
     arbitrary completion (the failure floor of Theorem 2)."""
-    d = _int("d", d)
+    d = integer("d", d)
     Xm = X * mask[..., None]
     return _top_eigvecs(Xm.transpose(-1, -2) @ Xm, d).unsqueeze(1)
 
@@ -251,8 +251,8 @@ def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int 
     non-zero energy), so the cost does not grow with ``D``; a cluster with fewer than ``d``
     samples is completed within that span (and by random directions off it when ``N < d``).
     """
-    K, d = _int("K", K), _int("d", d)
-    restarts, iterations = _int("restarts", restarts), _int("iterations", iterations, low=0)
+    K, d = integer("K", K), integer("d", d)
+    restarts, iterations = integer("restarts", restarts), integer("iterations", iterations, low=0)
     B, N, D = X.shape
     dev = X.device
     gen = make_generator(dev, seed, "molrg", "k-subspaces")
@@ -389,9 +389,10 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
     single seeding occasionally puts two seeds in one subspace, and the soft-max loss then
     keeps a mixed local minimum.
     """
-    K, d = _int("K", K), _int("d", d)
-    steps, draws, restarts = _int("steps", steps), _int("draws", draws), _int("restarts", restarts)
-    lr, sigma_min, sigma_max = (_float(name, v) for name, v in (
+    K, d = integer("K", K), integer("d", d)
+    steps, draws = integer("steps", steps), integer("draws", draws)
+    restarts = integer("restarts", restarts)
+    lr, sigma_min, sigma_max = (number(name, v) for name, v in (
         ("lr", lr), ("sigma_min", sigma_min), ("sigma_max", sigma_max)))
     if sigma_min > sigma_max:
         raise ValueError(f"sigma_max: must be >= sigma_min ({sigma_max} < {sigma_min})")
@@ -402,7 +403,7 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
     mr = mask.repeat_interleave(restarts, 0)
     valid = mr.to(X.dtype)
     BR = B * restarts
-    candidates = _int("candidates", candidates)
+    candidates = integer("candidates", candidates)
     cand = seeded_bases(Xr.repeat_interleave(candidates, 0), mr.repeat_interleave(candidates, 0),
                         K, d, gen, init=init).reshape(BR, candidates, K, D, d)
     energy = torch.einsum("bckDd,bnD->bcknd", cand, Xr).pow(2).sum(-1).max(2).values

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.molrmog import PROCESSES, MoLRMoG
+from lowdim.theory.molrmog import PROCESSES, MoLRMoG
 
+from ._checks import integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
                      resolve_dtype)
 
@@ -49,29 +50,6 @@ __all__ = ["coefficients", "sample", "noised", "exact_score", "log_density", "lo
            "GDTrace", "gradient_descent", "empirical_hessian", "posterior_labels"]
 
 _LOG2PI = math.log(2.0 * math.pi)
-
-
-#: The largest size or count a simulation takes (the int32 range of the backends).
-MAX_SIZE = 2**31 - 1
-
-
-def _int(name, x, low=1, high=MAX_SIZE):
-    """``x`` as an int in ``[low, high]``, else a ``ValueError`` naming ``name`` (an integer
-    beyond what torch takes is refused here, not in a C++ stack dump)."""
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
-        raise ValueError(f"{name}: must be an integer >= {low} (got {x!r})")
-    if x > high:
-        raise ValueError(f"{name}: must be an integer between {low} and {high} (got {x!r})")
-    return int(x)
-
-
-def _float(name, x, low=0.0, strict=True):
-    ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x) and (x > low if strict else x >= low)
-    if not ok:
-        raise ValueError(f"{name}: must be a finite number {'>' if strict else '>='} {low} "
-                         f"(got {x!r})")
-    return float(x)
 
 
 def coefficients(t, process: str = "vp"):
@@ -117,7 +95,7 @@ def sample(spec: MoLRMoG, n: int, generator: torch.Generator, *, device="cpu",
     ``stratified=True`` gives every mode exactly ``round(n w_k pi_{k,l})`` points (largest
     remainder) instead of multinomial counts: a lower-variance estimate of a population mean.
     """
-    n = _int("n", n)
+    n = integer("n", n)
     dev, dt = torch.device(device), resolve_dtype(dtype)
     gdev = generator.device
     if stratified:
@@ -283,7 +261,7 @@ class LatentMixtureScore(torch.nn.Module):
         for k, a in enumerate(bases):
             a = torch.tensor(np.array(a), dtype=torch.float64)
             dk = a.shape[1]
-            nk, rk = _int("n_modes", n_modes[k]), _int("ranks", ranks[k])
+            nk, rk = integer("n_modes", n_modes[k]), integer("ranks", ranks[k])
             if rk > dk:
                 raise ValueError(f"ranks: r_k = {rk} exceeds d_k = {dk}")
             self.register_buffer(f"A{k}", a)
@@ -409,10 +387,10 @@ class GenericScore(torch.nn.Module):
         if process not in PROCESSES:
             raise ValueError(f"process: must be one of {PROCESSES} (got {process!r})")
         self.process = process
-        D, width, depth = _int("D", D), _int("width", width), _int("depth", depth)
+        D, width, depth = integer("D", D), integer("width", width), integer("depth", depth)
         self.register_buffer("freqs", torch.tensor([1.0, 2.0, 4.0, 8.0], dtype=torch.float64))
         self.register_buffer("sigma_data", torch.tensor(
-            1.0 if sigma_data is None else _float("sigma_data", sigma_data), dtype=torch.float64))
+            1.0 if sigma_data is None else number("sigma_data", sigma_data), dtype=torch.float64))
         self.sigma_data_set = sigma_data is not None
         layers, inp = [], D + 9
         for _ in range(depth):
@@ -455,8 +433,8 @@ def gaussian_network(spec: MoLRMoG, *, ranks=None, **kw) -> LatentMixtureScore:
 def generic_network(D, target_parameters, *, depth=2, process="vp") -> GenericScore:
     """A :class:`GenericScore` whose width is chosen so its parameter count is closest to
     ``target_parameters``."""
-    D, target = _int("D", D), _int("target_parameters", target_parameters)
-    depth = _int("depth", depth)
+    D, target = integer("D", D), integer("target_parameters", target_parameters)
+    depth = integer("depth", depth)
 
     def count(w):
         return (D + 9) * w + w + (depth - 1) * (w * w + w) + w * D + D
@@ -505,8 +483,8 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
         ``"data"`` starts a :class:`LatentMixtureScore` from k-means on the data
         (:meth:`LatentMixtureScore.init_from_data`); ``"keep"`` keeps the current parameters.
     """
-    steps, batch = _int("steps", steps), _int("batch", batch)
-    lr, delta, T = _float("lr", lr), _float("delta", delta), _float("T", T)
+    steps, batch = integer("steps", steps), integer("batch", batch)
+    lr, delta, T = number("lr", lr), number("delta", delta), number("T", T)
     if delta >= T:
         raise ValueError(f"T: must exceed delta ({T} <= {delta})")
     if init not in ("data", "keep"):
@@ -578,8 +556,8 @@ def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device=
     """
     if process != "vp":
         raise ValueError("process: reverse_sample implements the VP process only")
-    D, n, steps = _int("D", D), _int("n", n), _int("steps", steps)
-    delta, T = _float("delta", delta), _float("T", T)
+    D, n, steps = integer("D", D), integer("n", n), integer("steps", steps)
+    delta, T = number("delta", delta), number("T", T)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     ts = torch.as_tensor(np.geomspace(T, delta, steps + 1), dtype=dt, device=dev)
     out = []
@@ -619,7 +597,7 @@ def score_error(score, spec: MoLRMoG, ts, *, n=4096, seed=0, process="vp", devic
                 dtype=torch.float64, batch=4096) -> ScoreError:
     """Monte Carlo score error at each time in ``ts`` against the exact score; the draws of
     ``x_t`` depend only on ``(seed, t index)``, so different models see the same points."""
-    n = _int("n", n)
+    n = integer("n", n)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     mse, se, rel, rel_se = (np.empty(len(ts)) for _ in range(4))
@@ -660,7 +638,7 @@ class MMD:
 def mmd(x, y, *, bandwidth=None, blocks=8) -> MMD:
     """``MMD^2(x, y)`` with a Gaussian kernel; ``bandwidth`` defaults to the median pairwise
     distance of ``y`` (on at most 2000 points)."""
-    blocks = _int("blocks", blocks, 2)
+    blocks = integer("blocks", blocks, 2)
     m = min(x.shape[0], y.shape[0]) // blocks
     if m < 2:
         raise ValueError(f"x, y: need at least {2 * blocks} points each for {blocks} blocks")
@@ -783,8 +761,8 @@ def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_m
     and factors
     with the true weights, from ``theta* + perturbation * ||theta*|| v``, ``v`` a random unit
     vector."""
-    t, step = _float("t", t), _float("step", step)
-    iterations, n_mc = _int("iterations", iterations), _int("n_mc", n_mc)
+    t, step = number("t", t), number("step", step)
+    iterations, n_mc = integer("iterations", iterations), integer("n_mc", n_mc)
     loss_fn = _gd_loss_fn(spec, t, n_mc, seed, process, form)
     star = _flat_truth(spec)
     gen = make_generator(torch.device("cpu"), seed, "molrmog", "gd-start")
@@ -805,6 +783,6 @@ def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_m
 def empirical_hessian(spec: MoLRMoG, t: float, *, n_mc=20000, seed=0, process="vp",
                       form="woodbury") -> np.ndarray:
     """Eigenvalues of the autograd Hessian of the same loss at the truth (ascending)."""
-    loss_fn = _gd_loss_fn(spec, _float("t", t), _int("n_mc", n_mc), seed, process, form)
+    loss_fn = _gd_loss_fn(spec, number("t", t), integer("n_mc", n_mc), seed, process, form)
     H = torch.autograd.functional.hessian(loss_fn, _flat_truth(spec))
     return np.linalg.eigvalsh(((H + H.T) / 2).numpy())

@@ -23,20 +23,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.activations import ACTIVATIONS, Activation
-from theory.rf import RFSetting
+from lowdim.theory.rf import RFSetting
 
+from ._checks import integer
+from .activations import activation_in_place
 from .data import make_data, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
 from .linalg import gram_update, matmul, ridge_solve
 
-__all__ = ["RFSize", "RFMeasurement", "run", "torch_activation", "fit_seed", "measurement"]
+__all__ = ["RFSize", "RFMeasurement", "run", "fit_seed", "measurement"]
 
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
             "test_error_perp")
 TEST_UNIT = 256  # test samples per generator
 #: The largest size a simulation takes (d, n_test, blocks): the int32 range of the backends.
-MAX_SIZE = 2**31 - 1
 #: The largest seed (the generators take 63-bit seeds).
 MAX_SEED = 2**63 - 1
 #: The most seeds one size may hold.
@@ -80,12 +80,6 @@ class RFSize:
     stream: str = ""
 
     def __post_init__(self):
-        def integer(name, value, low, high=MAX_SIZE):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                    or not low <= value <= high:
-                raise ValueError(f"{name}: must be an integer between {low} and {high} "
-                                 f"(got {value!r})")
-
         integer("d", self.d, 2)
         integer("n_test", self.n_test, 2)
         integer("noise_block", self.noise_block, 1)
@@ -165,37 +159,6 @@ class RFMeasurement:
         if not np.isfinite(se) or self.mc_se[quantity] > se:
             return float("inf")
         return float(self.n_seeds - 1)
-
-
-def torch_activation(act: Activation):
-    """The torch version of an activation (``torch_fn`` or ``fn`` when it accepts tensors)."""
-    if act.torch_fn is not None:
-        return act.torch_fn
-    probe = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
-    try:
-        out = act.fn(probe)
-        if isinstance(out, torch.Tensor) and out.shape == probe.shape:
-            return act.fn
-    except Exception:  # noqa: BLE001
-        pass
-    raise ValueError(f"activation {act.name!r}: no torch implementation; build it with "
-                     "theory.activations.Activation(name, fn, torch_fn=...)")
-
-
-#: In-place torch versions of the built-in activations.
-_IN_PLACE = {"tanh": torch.Tensor.tanh_, "relu": torch.Tensor.relu_, "erf": torch.Tensor.erf_,
-             "linear": lambda x: x}
-
-
-def activation_in_place(act: Activation):
-    """The torch activation for a fresh pre-activation tensor it may overwrite: the built-in
-    activations in place (no second feature-sized buffer to allocate and fault in: float64
-    ``tanh`` on 3200 x 1600 takes about half the time), any other as
-    :func:`torch_activation`."""
-    builtin = ACTIVATIONS.get(act.name)
-    if builtin is not None and act.torch_fn is builtin.torch_fn and act.fn is builtin.fn:
-        return _IN_PLACE[act.name]
-    return torch_activation(act)
 
 
 def _sizes(setting: RFSetting, d: int):

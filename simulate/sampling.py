@@ -1,6 +1,6 @@
 """The exponential-integrator VE sampler, run for real (Wang-He-Tao 2024, eq. (10)).
 
-On a backward grid of variances ``v_0 > v_1 > ... > v_N`` (from :mod:`theory.sampling`):
+On a backward grid of variances ``v_0 > v_1 > ... > v_N`` (from :mod:`lowdim.theory.sampling`):
 
     Y_0 ~ N(0, v_0 I_d),   Y_{j+1} = Y_j + (v_j - v_{j+1}) S(v_j, Y_j) + sqrt(v_j - v_{j+1}) U_j,
 
@@ -14,12 +14,12 @@ Scores given here:
   ``E||S - grad log p||^2 = eps_j^2`` exactly.
 
 * :func:`mixture_score`: the exact score of Gaussian-mixture data
-  (:class:`theory.sampling.GaussianMixture`), by log-sum-exp.
+  (:class:`lowdim.theory.sampling.GaussianMixture`), by log-sum-exp.
 
 For Gaussian data the sampled law is Gaussian, and :func:`gaussian_kl_estimate` measures its KL
 from the target from the samples alone (moments per coordinate, a second-order bias correction
 and a standard error over independent batches), the Monte Carlo check of the exact formula
-:func:`theory.sampling.gaussian_kl`.  For mixture data, :func:`path_kl_estimate` measures the
+:func:`lowdim.theory.sampling.gaussian_kl`.  For mixture data, :func:`path_kl_estimate` measures the
 path KL ``KL(P || Q)`` of the chain (an upper bound on the KL of what is sampled, and the
 quantity the Theorem 2 bound bounds) in any dimension, with its standard error.
 """
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory.sampling import GaussianMixture, SamplingGrid, step_quadrature
+from lowdim.theory.sampling import GaussianMixture, SamplingGrid, step_quadrature
 
 from .device import describe_device, make_generator, one_thread, resolve_device
 
@@ -175,7 +175,7 @@ def mixture_score(mixture: GaussianMixture):
     """Exact score ``sum_k w_k(y) (mu_k - y) / (lambda_k + v)`` of the noised mixture, called
     as ``score(v, y, step)``."""
     if not isinstance(mixture, GaussianMixture):
-        raise ValueError("mixture: expected a theory.sampling.GaussianMixture")
+        raise ValueError("mixture: expected a lowdim.theory.sampling.GaussianMixture")
 
     def score(v, y, step=None):
         logit, diff, s = _mixture_logits(mixture, v, y)
@@ -200,7 +200,7 @@ def sample_mixture(mixture: GaussianMixture, n: int, *, seed: int = 0, device="a
 
 @dataclass(frozen=True)
 class PathKLEstimate:
-    """Monte Carlo path KL of the chain, split as in :class:`theory.sampling.PathKL`, each part
+    """Monte Carlo path KL of the chain, split as in :class:`lowdim.theory.sampling.PathKL`, each part
     with its standard error over samples (``*_se``); ``n`` samples, ``device``."""
 
     initial: float
@@ -224,20 +224,20 @@ def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *
 
     Each sample draws ``X_0`` and one ``xi ~ N(0, I)`` used at every level
     (``Y_v = X_0 + sqrt(v) xi`` has law ``p_v``); per sample [DERIVED, see
-    :mod:`theory.sampling._mixture`]
+    :mod:`lowdim.theory.sampling._mixture`]
 
         log p_{v_0}(Y_{v_0}) - log N(Y_{v_0}; 0, v_0)
         + 1/2 [ sum_j int_step ||grad log p_v(Y_v)||^2 dv - sum_j Delta v_j ||grad log p_{v_j}||^2 ]
         + 1/2 sum_j Delta v_j ||S_j(Y_{v_j}) - grad log p_{v_j}(Y_{v_j})||^2,
 
-    the step integrals by :func:`theory.sampling.step_quadrature` (``n_sub`` Gauss-Legendre
+    the step integrals by :func:`lowdim.theory.sampling.step_quadrature` (``n_sub`` Gauss-Legendre
     nodes per piece of width 0.5 in ``ln v``).  Sharing
     ``xi`` across levels makes the Riemann-error term a smooth function of ``v`` per sample,
     so its variance is small.  The estimate is the mean over samples; ``*_se`` their standard
     errors.
     """
     if not isinstance(mixture, GaussianMixture):
-        raise ValueError("mixture: expected a theory.sampling.GaussianMixture")
+        raise ValueError("mixture: expected a lowdim.theory.sampling.GaussianMixture")
     for name, x, least in (("n", n, 2), ("n_sub", n_sub, 1), ("block", block, 1)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < least:
             raise ValueError(f"{name}: must be an integer >= {least} (got {x!r})")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._checks import integer, is_integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
                      resolve_dtype)
 
@@ -45,23 +46,6 @@ PRECONDS = ("edm", "ve")
 WEIGHTINGS = {"edm": "edm", "song": "ve"}  # weighting -> preconditioning
 N_FOURIER = 8
 SIGMA_DATA_SAMPLES = 10_000
-
-
-def _is_int(x) -> bool:
-    return not isinstance(x, bool) and isinstance(x, (int, np.integer))
-
-
-def _positive(name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name}: must be a finite number > 0 (got {x!r})")
-    return float(x)
-
-
-def _count(name, x):
-    if not _is_int(x) or x < 1:
-        raise ValueError(f"{name}: must be an integer >= 1 (got {x!r})")
-    return int(x)
 
 
 class ScoreNet(torch.nn.Module):
@@ -95,10 +79,10 @@ class ScoreNet(torch.nn.Module):
         super().__init__()
         if precond not in PRECONDS:
             raise ValueError(f"precond: must be one of {PRECONDS} (got {precond!r})")
-        self.d = _count("d", d)
+        self.d = integer("d", d)
         self.precond = precond
-        self.sigma_data = _positive("sigma_data", sigma_data)
-        width, depth = _count("width", width), _count("depth", depth)
+        self.sigma_data = number("sigma_data", sigma_data)
+        width, depth = integer("width", width), integer("depth", depth)
         self.register_buffer("freqs", torch.logspace(-2.0, 4.0, N_FOURIER, base=2.0,
                                                      dtype=torch.float64).to(torch.float32))
         self.inp_x = torch.nn.Linear(self.d, width)
@@ -269,25 +253,25 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting: must be one of {tuple(WEIGHTINGS)} (got {weighting!r})")
-    d = _count("d", d)
-    steps, batch = _count("steps", steps), _count("batch", batch)
-    width, depth = _count("width", width), _count("depth", depth)
-    lr = _positive("lr", lr)
-    p_std = _positive("p_std", p_std)
+    d = integer("d", d)
+    steps, batch = integer("steps", steps), integer("batch", batch)
+    width, depth = integer("width", width), integer("depth", depth)
+    lr = number("lr", lr)
+    p_std = number("p_std", p_std)
     if isinstance(p_mean, bool) or not isinstance(p_mean, (int, float, np.integer, np.floating)) \
             or not math.isfinite(p_mean):
         raise ValueError(f"p_mean: must be a finite number (got {p_mean!r})")
-    sigma_min, sigma_max = _positive("sigma_min", sigma_min), _positive("sigma_max", sigma_max)
+    sigma_min, sigma_max = number("sigma_min", sigma_min), number("sigma_max", sigma_max)
     if sigma_min >= sigma_max:
         raise ValueError(f"sigma_max: must exceed sigma_min ({sigma_max} <= {sigma_min})")
-    if not _is_int(seed):
+    if not is_integer(seed):
         raise ValueError(f"seed: must be an integer (got {seed!r})")
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     if sigma_data is None:
         x = _draw(sample_data, SIGMA_DATA_SAMPLES,
                   make_generator(torch.device("cpu"), seed, "dsm", "sigma_data"), d)
         sigma_data = float(torch.sqrt(torch.mean(x.to(torch.float64) ** 2)))
-    sigma_data = _positive("sigma_data", sigma_data)
+    sigma_data = number("sigma_data", sigma_data)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, "dsm", "init"))
@@ -383,7 +367,7 @@ def score_error_by_level(score, exact_score, sample_data, sigmas, *, n: int = 20
     sig = np.atleast_1d(np.asarray(sigmas, dtype=float))
     if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
         raise ValueError("sigmas: need a non-empty 1-D array of finite levels > 0")
-    if not _is_int(n) or n < 2:
+    if not is_integer(n) or n < 2:
         raise ValueError(f"n: must be an integer >= 2 (got {n!r})")
     dev = resolve_device(device)
     eps2, se, ex2 = (np.empty(sig.size) for _ in range(3))

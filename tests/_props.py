@@ -5,7 +5,7 @@ meet.
 The contract: for any input, a call returns a finite result (NaN only where a ``converged``
 flag beside it says so, infinities only where the function documents a divergence) or raises
 a ``ValueError`` whose message starts with the name of the offending parameter and a colon
-(a wrong kind of input raises ``theory._checks.ParameterTypeError``, a ``TypeError`` that is
+(a wrong kind of input raises ``lowdim.theory._checks.ParameterTypeError``, a ``TypeError`` that is
 also a ``ValueError``; a bare ``TypeError`` breaks the contract), or a ``RuntimeError`` saying
 that a solver did not converge.
 """

@@ -19,8 +19,8 @@ def _floats(x):
 
 
 def rf(seed, dtype):
-    from simulate.rf import RFSize, run
-    from theory.rf import RFSetting
+    from lowdim.simulate.rf import RFSize, run
+    from lowdim.theory.rf import RFSetting
 
     m = run(RFSetting(psi_n=2.0, psi_p=1.0, t=0.1, lam=1e-3, m=2),
             RFSize(d=40, seeds=(seed,), n_test=256, device="cpu", dtype=dtype))
@@ -28,8 +28,9 @@ def rf(seed, dtype):
 
 
 def sampling(seed, dtype):
-    from simulate.sampling import ei_sample, gaussian_kl_estimate, gaussian_score, path_kl_estimate
-    from theory.sampling import GaussianMixture, make_grid
+    from lowdim.simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
+                                          path_kl_estimate)
+    from lowdim.theory.sampling import GaussianMixture, make_grid
 
     dt = getattr(torch, dtype)
     grid = make_grid("edm", 12)
@@ -41,8 +42,8 @@ def sampling(seed, dtype):
 
 
 def molrg(seed, dtype):
-    from simulate.molrg import draw_batch, k_subspaces, subspace_errors
-    from theory.molrg import MoLRG
+    from lowdim.simulate.molrg import draw_batch, k_subspaces, subspace_errors
+    from lowdim.theory.molrg import MoLRG
 
     batch = draw_batch(MoLRG(D=12, K=2, d=2, noise=0.1), [6, 12], 3, seed=seed)
     X = batch.X.to(getattr(torch, dtype))
@@ -52,8 +53,8 @@ def molrg(seed, dtype):
 
 
 def molrmog(seed, dtype):
-    from simulate.molrmog import make_generator, mog_network, sample, score_error, train_dsm
-    from theory.molrmog import random_molrmog
+    from lowdim.simulate.molrmog import make_generator, mog_network, sample, score_error, train_dsm
+    from lowdim.theory.molrmog import random_molrmog
 
     dt = getattr(torch, dtype)
     spec = random_molrmog(6, 2, 2, 2, seed=seed)
@@ -67,8 +68,8 @@ def molrmog(seed, dtype):
 
 
 def localized(seed, dtype):
-    from simulate.localized import linear_score_error, local_linear_scores, sample_gaussian
-    from theory.localized import banded_gaussian
+    from lowdim.simulate.localized import linear_score_error, local_linear_scores, sample_gaussian
+    from lowdim.theory.localized import banded_gaussian
 
     target = banded_gaussian(16, 1, 10.0)
     times = np.array([0.05, 0.5])

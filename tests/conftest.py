@@ -1,8 +1,16 @@
 import os
+import sys
+from pathlib import Path
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# `python -m pytest` puts the checkout first on sys.path, where theory/, simulate/ and
+# compare/ would import under their folder names; the tests import what the install
+# provides (lowdim.theory, lowdim.simulate, lowdim.compare) and nothing else
+_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT]
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # generated cases per property test: "ci" by default (the same 25 cases every run, so a CI
 # result does not depend on luck), "thorough" with --hypothesis-profile=thorough (400 fresh

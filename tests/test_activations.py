@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory.activations import ACTIVATIONS, centred, get_activation, moments
+from lowdim.theory.activations import ACTIVATIONS, centred, get_activation, moments
 
 
 def _mp_moments(f, v):

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from compare.cli import main
-from compare.ranges import parse_seeds, parse_values
-from theory.rf import RFSetting, predict
+from lowdim.compare.cli import main
+from lowdim.compare.ranges import parse_seeds, parse_values
+from lowdim.theory.rf import RFSetting, predict
 
 
 def _run(capsys, argv):
@@ -182,7 +182,7 @@ def test_ranges():
 
 
 def test_verdict_rule():
-    from compare.rf import judge, se_multiplier
+    from lowdim.compare.rf import judge, se_multiplier
 
     assert se_multiplier(3.0, float("inf")) == 3.0
     assert se_multiplier(3.0, 7) == pytest.approx(4.53, abs=0.01)
@@ -197,7 +197,7 @@ def test_verdict_rule():
 
 def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
     """Lines of a plot are grouped by every setting column but the x axis, psi_d included."""
-    from compare.rf_figures import _group_by_others
+    from lowdim.compare.rf_figures import _group_by_others
 
     png = tmp_path / "c.png"
     code, out, err = _run(capsys, ["rf", "curve", "--data", "linear-manifold", "--psi-d",
@@ -212,7 +212,7 @@ def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
 
 
 def test_sampling_bound_rows_terms_and_gaussian_kl(capsys):
-    from theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound
+    from lowdim.theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound
 
     code, out, err = _run(capsys, ["sampling", "bound", "--grid", "edm,geometric", "--N",
                                    "18,100", "--d", "10", "--data-variance", "0.25",

@@ -12,10 +12,10 @@ import warnings
 
 import pytest
 
-from compare import limits
-from compare.atomic import write_text
-from compare.cli import _sample_complexity_slopes, main
-from compare.ranges import count_values, parse_seeds, parse_values
+from lowdim.compare import limits
+from lowdim.compare.atomic import write_text
+from lowdim.compare.cli import _sample_complexity_slopes, main
+from lowdim.compare.ranges import count_values, parse_seeds, parse_values
 
 
 def _run(capsys, argv):
@@ -47,19 +47,19 @@ def test_duplicate_seeds_are_refused_by_parse_seeds():
 
 
 def test_rf_validate_refuses_repeated_seeds_before_work(capsys, monkeypatch):
-    import compare.rf
+    import lowdim.compare.rf
 
-    monkeypatch.setattr(compare.rf, "experiment", _never)
+    monkeypatch.setattr(lowdim.compare.rf, "experiment", _never)
     for seeds in ("0,0,0,0,1", "0,0,0,0,0"):
         _refused(capsys, ["rf", "validate", "--seeds", seeds, "--d", "20", "--psi-p", "0.5",
                           "--m", "1", "-q"], "seeds")
 
 
 def test_simulation_sizes_and_experiments_count_distinct_seeds_only():
-    from simulate.rf import RFSize, measurement
-    from theory.rf import RFSetting
+    from lowdim.simulate.rf import RFSize, measurement
+    from lowdim.theory.rf import RFSetting
 
-    from compare.rf import experiment
+    from lowdim.compare.rf import experiment
 
     with pytest.raises(ValueError, match="^seeds: each seed must be distinct"):
         RFSize(seeds=(0, 0, 1))
@@ -207,7 +207,7 @@ _PEAK = """
 import resource, subprocess, sys
 def cap():
     resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, 8 * 2**30))
-p = subprocess.run([sys.executable, "-m", "compare.cli", *sys.argv[1:]], preexec_fn=cap,
+p = subprocess.run([sys.executable, "-m", "lowdim.compare.cli", *sys.argv[1:]], preexec_fn=cap,
                    capture_output=True, text=True)
 print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(p.stderr.strip())
@@ -253,16 +253,16 @@ def test_integer_options_read_exact_scientific_notation(capsys):
 
 
 def test_simulation_sizes_validate_their_integers():
-    from simulate.rf import RFSize
+    from lowdim.simulate.rf import RFSize
 
     for kw, name in ((dict(d=10**23), "d"), (dict(n_test=2**63), "n_test"),
                      (dict(seeds=(2**63,)), "seeds"), (dict(seeds=10**9), "seeds"),
                      (dict(seeds=range(10**9)), "seeds"), (dict(noise_block=0), "noise_block")):
         with pytest.raises(ValueError, match=f"^{name}:"):
             RFSize(**kw)
-    from simulate.localized import sample_gaussian
-    from simulate.molrg import draw_batch
-    from theory.molrg import MoLRG
+    from lowdim.simulate.localized import sample_gaussian
+    from lowdim.simulate.molrg import draw_batch
+    from lowdim.theory.molrg import MoLRG
 
     with pytest.raises(ValueError, match="^n: must be an integer between 1 and"):
         sample_gaussian(None, 10**23)
@@ -288,9 +288,9 @@ def test_messages_name_the_option_as_typed(capsys):
 
 
 def test_plot_format_is_checked_before_work(capsys, monkeypatch, tmp_path):
-    import compare.rf
+    import lowdim.compare.rf
 
-    monkeypatch.setattr(compare.rf, "curve", _never)
+    monkeypatch.setattr(lowdim.compare.rf, "curve", _never)
     line = _refused(capsys, ["rf", "curve", "--plot", str(tmp_path / "x.jpgzz")], "plot")
     assert ".png" in line
     _refused(capsys, ["rf", "curve", "--plot", str(tmp_path / "x")], "plot")
@@ -299,16 +299,16 @@ def test_plot_format_is_checked_before_work(capsys, monkeypatch, tmp_path):
 
 
 def test_checks_come_before_work(capsys, monkeypatch):
-    import compare.localized
-    import compare.sampling
-    import theory.localized
+    import lowdim.compare.localized
+    import lowdim.compare.sampling
+    import lowdim.theory.localized
 
-    monkeypatch.setattr(compare.localized, "calculator_table", _never)
-    monkeypatch.setattr(theory.localized, "banded_gaussian", _never)
+    monkeypatch.setattr(lowdim.compare.localized, "calculator_table", _never)
+    monkeypatch.setattr(lowdim.theory.localized, "banded_gaussian", _never)
     _refused(capsys, ["localized", "radius", "--simulate", "--datasets", "1", "-q"], "datasets")
     _refused(capsys, ["localized", "radius", "--simulate", "--device", "tpu", "-q"], "device")
     _refused(capsys, ["localized", "radius", "--n", "0"], "n")
-    monkeypatch.setattr(compare.sampling, "validation_table", _never)
+    monkeypatch.setattr(lowdim.compare.sampling, "validation_table", _never)
     _refused(capsys, ["sampling", "validate", "--grid", "edm,spiral", "-q"], "grid")
     _refused(capsys, ["sampling", "validate", "--data", "gaussian,foo", "-q"], "data")
     _refused(capsys, ["sampling", "validate", "--device", "tpu", "-q"], "device")
@@ -325,13 +325,13 @@ def test_write_text_is_atomic(tmp_path, monkeypatch):
     os.chmod(path, 0o640)
     write_text(path, "new\n")
     assert path.read_text() == "new\n" and (path.stat().st_mode & 0o777) == 0o640
-    import compare.atomic
+    import lowdim.compare.atomic
 
     for exc in (OSError(28, "No space left on device"), KeyboardInterrupt()):
         def fail(fd, exc=exc):
             raise exc
 
-        monkeypatch.setattr(compare.atomic.os, "fsync", fail)
+        monkeypatch.setattr(lowdim.compare.atomic.os, "fsync", fail)
         with pytest.raises(type(exc)):
             write_text(path, "partial" * 1000)
         monkeypatch.undo()
@@ -352,12 +352,12 @@ def test_a_failed_write_keeps_the_previous_output(capsys, tmp_path, monkeypatch)
     assert code == 0, err
     before, meta_before = target.read_text(), (tmp_path / "bound.csv.meta.json").read_text()
     assert json.loads(meta_before)["kind"] == "sampling-bound"
-    import compare.atomic
+    import lowdim.compare.atomic
 
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(compare.atomic.os, "fsync", full_disk)
+    monkeypatch.setattr(lowdim.compare.atomic.os, "fsync", full_disk)
     code, _, err = _run(capsys, ["sampling", "bound", "--N", "5,6", "--format", "csv",
                                  "-o", str(target)])
     assert code == 1 and "No space left on device" in err

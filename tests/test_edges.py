@@ -20,7 +20,7 @@ def _slope(x, y):
 
 # --------------------------------------------------------------------------- rf
 def _rf(data="gaussian", **kw):
-    from theory.rf import RFSetting, predict
+    from lowdim.theory.rf import RFSetting, predict
 
     base = dict(psi_n=2.0, psi_p=4.0, t=0.1, lam=1e-3, m=1)
     base.update(kw)
@@ -83,7 +83,7 @@ def test_rf_large_m_reaches_the_infinite_m_limit():
 
 # --------------------------------------------------------------------------- sampling
 def test_sampling_bound_and_kl_vanish_at_their_rates():
-    from theory.sampling import gaussian_kl, kl_bound, make_grid
+    from lowdim.theory.sampling import gaussian_kl, kl_bound, make_grid
 
     N = np.array([10 ** 4, 10 ** 6])
     bound = [kl_bound(make_grid("edm", int(n)), 16, 16.0, 0.0).total for n in N]
@@ -95,7 +95,7 @@ def test_sampling_bound_and_kl_vanish_at_their_rates():
 
 
 def test_sampling_steps_needed_scales_like_one_over_eps():
-    from theory.sampling import steps_needed
+    from lowdim.theory.sampling import steps_needed
 
     eps = np.array([1e-6, 1e-12])
     n = [float(steps_needed(e, 16.0, 16)) for e in eps]
@@ -105,7 +105,7 @@ def test_sampling_steps_needed_scales_like_one_over_eps():
 
 
 def test_sampling_sigma_min_to_zero_stays_finite():
-    from theory.sampling import gaussian_kl, kl_bound, make_grid
+    from lowdim.theory.sampling import gaussian_kl, kl_bound, make_grid
 
     for smin in (1e-6, 1e-12):
         g = make_grid("edm", 50, sigma_min=smin)
@@ -115,7 +115,7 @@ def test_sampling_sigma_min_to_zero_stays_finite():
 
 # --------------------------------------------------------------------------- molrg
 def test_molrg_threshold_and_large_n():
-    from theory.molrg import failure_floor, noisy_error_rms, prob_all_components, theorem_bound
+    from lowdim.theory.molrg import failure_floor, noisy_error_rms, prob_all_components, theorem_bound
 
     d, D = 5, 50
     # below N = d the noiseless error is the failure floor, 0 from N = d on
@@ -138,7 +138,7 @@ def test_molrg_threshold_and_large_n():
 
 # --------------------------------------------------------------------------- molrmog
 def test_molrmog_bound_rates():
-    from theory.molrmog import BoundSetting, estimation_error_bound, vp_window_integral
+    from lowdim.theory.molrmog import BoundSetting, estimation_error_bound, vp_window_integral
 
     s = BoundSetting((2, 2), (3, 3), R=1.0)
     n = np.array([1e6, 1e12, 1e300])
@@ -151,7 +151,7 @@ def test_molrmog_bound_rates():
 
 
 def test_molrmog_unrepresentable_times_are_named():
-    from theory.molrmog import BoundSetting, estimation_error_bound, process_coefficients
+    from lowdim.theory.molrmog import BoundSetting, estimation_error_bound, process_coefficients
 
     with pytest.raises(ValueError, match="^t:"):
         process_coefficients(np.array([1.0, 1e3]))
@@ -161,7 +161,7 @@ def test_molrmog_unrepresentable_times_are_named():
 
 # --------------------------------------------------------------------------- localized
 def test_localized_radius_limits():
-    from theory.localized import banded_gaussian, localization_error, localization_radius
+    from lowdim.theory.localized import banded_gaussian, localization_error, localization_radius
 
     target = banded_gaussian(32, 2, 50.0)
     # t -> 0: the score is -P x with P banded of radius r0 = 2, so r_loc -> r0;
@@ -177,7 +177,7 @@ def test_localized_radius_limits():
 
 
 def test_localized_first_order_statistical_term_is_flagged_at_small_n():
-    from theory.localized import banded_gaussian, error_curve
+    from lowdim.theory.localized import banded_gaussian, error_curve
 
     curve = error_curve(banded_gaussian(16, 1, 10.0), [10, 100, 1000], [0, 2, None], steps=12)
     # |N_r| = 1, 5, 16: first order trusted from n = 10 |N_r| on

@@ -1,7 +1,7 @@
 """The exact-score constant C_t of hidden-manifold data: replica theory and finite-size GAMP.
 
-Theory: theory.rf._exact_score.hidden_manifold_exact_score (GLM replica fixed point).
-Simulation: simulate.glm_amp.estimate_exact_score_constant (GAMP on drawn instances).
+Theory: lowdim.theory.rf._exact_score.hidden_manifold_exact_score (GLM replica fixed point).
+Simulation: lowdim.simulate.glm_amp.estimate_exact_score_constant (GAMP on drawn instances).
 
 Finite-size allowance for (e).  Measured with tanh on seeds 5000+ (not the test seeds),
 400/200/100/50/25 seeds at d = 250/500/1000/2000/4000; Nishimori estimator (GAMP posterior
@@ -28,9 +28,9 @@ import pytest
 import torch
 from scipy.integrate import quad
 
-from simulate.glm_amp import draw_instance, estimate_exact_score_constant, gamp_posterior_mean
-from theory.activations import moments
-from theory.rf._exact_score import hidden_manifold_exact_score, linear_overlap
+from lowdim.simulate.glm_amp import draw_instance, estimate_exact_score_constant, gamp_posterior_mean
+from lowdim.theory.activations import moments
+from lowdim.theory.rf._exact_score import hidden_manifold_exact_score, linear_overlap
 
 FINITE_SIZE_ALLOWANCE = 0.005  # relative, at d >= 1000 (module docstring)
 
@@ -306,7 +306,7 @@ def test_gamp_is_exact_for_the_linear_activation(psi, t):
 def test_gamp_output_integrals_match_quad(t):
     # GAMP's output denoiser (uniform grid in torch) against scipy quad, for wide (V = 1) and
     # narrow (V = 1e-3) priors and data points in the saturated region of tanh
-    from simulate.glm_amp import _output_moments
+    from lowdim.simulate.glm_amp import _output_moments
 
     a, delta = math.exp(-t), -math.expm1(-2.0 * t)
     rng = np.random.default_rng(3)
@@ -380,7 +380,7 @@ def test_small_t_continuation_matches_direct_quadrature():
     # Below t = 1e-4 C_t is continued (cubic in u = Delta/a^2 from t = 1e-4 ... 8e-4); inside
     # the quadrature's reach the continued and the directly integrated values must agree to
     # the continuation's own error estimate (measured: about 2e-9 at t = 1e-6).
-    from theory.rf._exact_score import _checked_activation, _continued_point, _one_point
+    from lowdim.theory.rf._exact_score import _checked_activation, _continued_point, _one_point
 
     act, k_slope = _checked_activation("tanh")
 
@@ -415,7 +415,7 @@ def test_t_to_zero_at_psi_d_one_is_reported_not_guessed():
 
 
 def test_quadrature_too_large_fails_cleanly():
-    from theory.rf._exact_score import _checked_activation, _one_point
+    from lowdim.theory.rf._exact_score import _checked_activation, _one_point
 
     act, k_slope = _checked_activation("tanh")
     out = _one_point(act.fn, k_slope, 0.5, 1e-9, 1e-10, 1.0)

@@ -18,11 +18,11 @@ import time
 import numpy as np
 import pytest
 
-import compare.cache as cache_mod
-from compare.cache import MARKER, ResultCache, key_digest, task_key
-from compare.cli import main
-from compare.sweep import Runner, map_tasks, using
-from compare.table import Table
+import lowdim.compare.cache as cache_mod
+from lowdim.compare.cache import MARKER, ResultCache, key_digest, task_key
+from lowdim.compare.cli import main
+from lowdim.compare.sweep import Runner, map_tasks, using
+from lowdim.compare.table import Table
 
 FIG = "rf-m-approach"  # 30 sweep tasks, a few seconds on 2 cores
 
@@ -242,7 +242,7 @@ def test_a_cache_that_cannot_be_written_degrades_to_no_cache(tmp_path, monkeypat
 
 
 def test_doctor_tells_the_truth_about_writability(tmp_path, monkeypatch):
-    from compare.doctor import diagnose
+    from lowdim.compare.doctor import diagnose
 
     def writable_row(cache_dir):
         rows = diagnose(cache_dir=cache_dir, smoke=False).rows
@@ -319,7 +319,7 @@ def _sigint_restored():
 
 def _start_workers(args, tmp_path, n=2):
     """A ``lowdim`` run in its own session, once ``n`` worker processes are up."""
-    proc = subprocess.Popen([sys.executable, "-m", "compare.cli", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "lowdim.compare.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, cwd=str(tmp_path),
                             preexec_fn=_sigint_restored)
@@ -362,7 +362,7 @@ def test_workers_die_with_their_parent(tmp_path, sig):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_dask_workers_die_with_their_parent(tmp_path):
     pytest.importorskip("distributed")
-    script = ("import time\nfrom compare.sweep import DaskExecutor\n"
+    script = ("import time\nfrom lowdim.compare.sweep import DaskExecutor\n"
               "ex = DaskExecutor(workers=2)\nprint('up', flush=True)\ntime.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True,
@@ -397,7 +397,7 @@ def fake_plot(table, path):
 
 
 def test_figures_exit_code_counts_disagreeing_figures(tmp_path, monkeypatch, capsys):
-    from compare import figures
+    from lowdim.compare import figures
 
     for fid, build in (("fake-good", fake_build), ("fake-bad", fake_build_bad)):
         monkeypatch.setitem(figures.REGISTRY, fid, figures.FigureSpec(
@@ -426,7 +426,8 @@ def test_ctrl_c_is_honoured_within_seconds_in_training():
     The libraries are imported first (a signal that lands inside torch's own import code
     ends the interpreter by SIGINT rather than through our handler), then the command runs
     for a few seconds and is interrupted."""
-    script = ("import sys\nimport compare.molrg, simulate.molrg\nfrom compare.cli import main\n"
+    script = ("import sys\nimport lowdim.compare.molrg, lowdim.simulate.molrg\n"
+              "from lowdim.compare.cli import main\n"
               "print('ready', flush=True)\n"
               "sys.exit(main(['molrg', 'phase', '--learner', 'trained', '-q']))\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from compare.figures import REGISTRY, build_figures
-from compare.table import Table
+from lowdim.compare.figures import REGISTRY, build_figures
+from lowdim.compare.table import Table
 
 
 @pytest.fixture(scope="module")

@@ -25,24 +25,24 @@ import numpy as np
 import pytest
 import torch
 
-from theory._checks import ParameterTypeError
+from lowdim.theory._checks import ParameterTypeError
 
 
 def _target():
-    from theory.localized import Lattice, banded_gaussian
+    from lowdim.theory.localized import Lattice, banded_gaussian
 
     return banded_gaussian(Lattice((8,)), 1, 10.0)
 
 
 def _rf_setting(**kw):
-    from theory.rf import RFSetting
+    from lowdim.theory.rf import RFSetting
 
     base = dict(psi_n=1.0, psi_p=2.0, t=0.1, lam=1e-3, m=1)
     return RFSetting(**{**base, **kw})
 
 
 def _solve(**kw):
-    from theory.solvers import continuation_newton
+    from lowdim.theory.solvers import continuation_newton
 
     def fun(x, s, sel):  # x^2 = 1 + s in log x
         y = np.exp(2 * x[:, 0])
@@ -55,9 +55,9 @@ def _solve(**kw):
 def _calls():
     """``(label, parameter, call)``: one numeric parameter of an entry point of each theory
     module, ``call(value)`` passing ``value`` there and valid values elsewhere."""
-    from theory import activations, processes, spectra
-    from theory import localized as loc
-    from theory import molrg, molrmog, rf, sampling
+    from lowdim.theory import activations, processes, spectra
+    from lowdim.theory import localized as loc
+    from lowdim.theory import molrg, molrmog, rf, sampling
 
     return [
         ("rf.RFSetting", "psi_p", lambda v: _rf_setting(psi_p=v)),
@@ -127,7 +127,7 @@ def test_none_where_a_number_is_needed_is_a_kind_error(label, name, call):
 
 
 def test_a_complex_argument_is_not_truncated_to_its_real_part():
-    from theory.rf import RFSetting
+    from lowdim.theory.rf import RFSetting
 
     with pytest.raises(ParameterTypeError, match="^psi_p: .*complex"):
         RFSetting(psi_n=1.0, psi_p=1 + 5j)
@@ -136,8 +136,8 @@ def test_a_complex_argument_is_not_truncated_to_its_real_part():
 
 
 def test_numbers_inside_user_functions_are_checked_too():
-    from theory.activations import moments
-    from theory.sampling import custom_schedule, kl_bound, make_grid
+    from lowdim.theory.activations import moments
+    from lowdim.theory.sampling import custom_schedule, kl_bound, make_grid
 
     with pytest.raises(ParameterTypeError, match="^activation: "):
         moments(lambda x: np.tanh(x) + 0j)
@@ -157,10 +157,10 @@ def test_a_tensor_that_requires_grad_is_refused_by_name(label, name, call):
 
 
 def test_a_plain_cpu_tensor_is_read_as_its_numbers():
-    from theory.localized import time_grid
-    from theory.processes import ou_coefficients
-    from theory.rf import predict
-    from theory.sampling import edm_grid
+    from lowdim.theory.localized import time_grid
+    from lowdim.theory.processes import ou_coefficients
+    from lowdim.theory.rf import predict
+    from lowdim.theory.sampling import edm_grid
 
     t = np.array([0.1, 0.7])
     for a, b in zip(ou_coefficients(torch.tensor(t)), ou_coefficients(t)):
@@ -183,7 +183,7 @@ def test_an_integer_beyond_float64_is_a_named_value_error(label, name, call):
 
 @pytest.mark.parametrize("build", ["edm_grid", "geometric_grid", "uniform_grid"])
 def test_a_step_count_beyond_what_a_grid_can_hold_is_refused(build):
-    from theory import sampling
+    from lowdim.theory import sampling
 
     for N in (np.int64(2**63 - 1), 2**63, 10**400):
         with pytest.raises(ValueError, match="^N: "):
@@ -191,9 +191,9 @@ def test_a_step_count_beyond_what_a_grid_can_hold_is_refused(build):
 
 
 def test_big_integers_elsewhere_are_refused_by_name():
-    from theory.localized import Lattice, check_radius, nonparametric_radius
-    from theory.molrg import noise_boundary
-    from theory.sampling import kl_bound, make_grid
+    from lowdim.theory.localized import Lattice, check_radius, nonparametric_radius
+    from lowdim.theory.molrg import noise_boundary
+    from lowdim.theory.sampling import kl_bound, make_grid
 
     cases = [(lambda: Lattice((10**400,)), "shape"), (lambda: Lattice((2**63,)), "shape"),
              (lambda: check_radius(10**400), "r"),
@@ -207,10 +207,10 @@ def test_big_integers_elsewhere_are_refused_by_name():
 
 # ----------------------------------------------------------------------------- 4
 def test_an_array_where_a_scalar_is_expected_is_refused_by_name():
-    from theory.localized import Lattice, error_curve, localization_radius
-    from theory.molrg import MoLRG
-    from theory.rf import sample_complexity
-    from theory.sampling import kl_bound, make_grid, score_error_factor, steps_needed
+    from lowdim.theory.localized import Lattice, error_curve, localization_radius
+    from lowdim.theory.molrg import MoLRG
+    from lowdim.theory.rf import sample_complexity
+    from lowdim.theory.sampling import kl_bound, make_grid, score_error_factor, steps_needed
 
     setting = _rf_setting(psi_p=4.0, m=np.inf, activation="relu", data="linear-manifold",
                           psi_d=0.5)
@@ -239,7 +239,7 @@ def test_an_array_where_a_scalar_is_expected_is_refused_by_name():
 
 # ----------------------------------------------------------------------------- 5
 def test_a_line_needs_two_distinct_abscissae():
-    from theory._checks import distinct_points
+    from lowdim.theory._checks import distinct_points
 
     with pytest.raises(ValueError, match="^radii: .*2 distinct"):
         distinct_points("radii", [1.0, 1.0, 1.0])
@@ -247,7 +247,7 @@ def test_a_line_needs_two_distinct_abscissae():
 
 
 def test_the_radius_models_are_never_fitted_through_one_radius():
-    from theory.localized import error_curve
+    from lowdim.theory.localized import error_curve
 
     target = _target()
     with warnings.catch_warnings():

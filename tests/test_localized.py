@@ -8,8 +8,8 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from simulate import localized as sim
-from theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
+from lowdim.simulate import localized as sim
+from lowdim.theory.localized import (GaussianTarget, Lattice, banded_gaussian, check_radius,
                               error_curve, gaussian_kl, gaussian_w2, girsanov_bound,
                               grid_integral, localization_radius, marginal_kl,
                               noised_covariance, noised_precision, precision_decay_bound,
@@ -112,7 +112,7 @@ def test_localization_error_two_forms_agree():
 
 def test_localization_error_matches_monte_carlo():
     """The conditional variance against 2e5 exact draws of x_t (4 SE)."""
-    from compare.localized import _mc_localization_error
+    from lowdim.compare.localized import _mc_localization_error
 
     for r, t in ((0, 0.05), (1, 0.1039), (3, 1.0)):
         pred = site_errors(G1, [r], [t], sites=[0])[0][0, 0, 0]
@@ -246,7 +246,7 @@ def test_calculator_r_star_is_free_of_d_and_logarithmic_in_n():
 
 def test_calculator_r_star_matches_the_simulated_minimizer():
     """KL of the exactly generated law (8 training sets) against the calculator, n = 16..1024."""
-    from compare.localized import optimal_radius_table, sweep_table
+    from lowdim.compare.localized import optimal_radius_table, sweep_table
 
     sweep = sweep_table(ns=(16, 256, 1024), radii=(0, 1, 2, 3, 4, 5, 6), datasets=8, seed=2,
                         device="cpu", grid=time_grid(1e-2, 6.0, 30))
@@ -305,14 +305,14 @@ def test_phi4_sampler_gaussian_limit():
 @pytest.mark.slow
 def test_validation_table_passes():
     """Every claim of ``lowdim localized validate`` (about 100 s)."""
-    from compare.localized import validation_table
+    from lowdim.compare.localized import validation_table
 
     tab = validation_table(datasets=8, seed=0, device="cpu")
     assert tab.meta["summary"]["ok"], tab.to_text()
 
 
 def test_closed_forms():
-    from theory.localized import nonparametric_radius, parametric_radius, sample_complexity
+    from lowdim.theory.localized import nonparametric_radius, parametric_radius, sample_complexity
 
     c, B0, V1 = 1.3, 3.0, 20.0
     n = np.array([16.0, 1024.0])

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from simulate import molrg as sim
-from simulate.molrmog import exact_score
-from theory.molrg import (MoLRG, check_samples, failure_floor, hardmax_denoising_loss,
+from lowdim.simulate import molrg as sim
+from lowdim.simulate.molrmog import exact_score
+from lowdim.theory.molrg import (MoLRG, check_samples, failure_floor, hardmax_denoising_loss,
                           lowrank_denoising_loss, min_total_samples, noise_boundary,
                           noisy_error_rms, posterior_mean, prob_all_components, score,
                           subspace_objective, theorem_bound)
-from theory.molrmog import molrg as molrg_spec
+from lowdim.theory.molrmog import molrg as molrg_spec
 
 
 def test_posterior_score_matches_the_two_level_exact_score():
@@ -154,7 +154,7 @@ def test_trained_denoisers_reach_the_ideal_learners():
 def test_training_loss_equals_the_denoiser_applied_to_noised_data():
     """The training loss, computed through U_k^T eps and the Gram of the bases, equals
     ||x_theta(x + sigma eps) - x||^2 from the denoiser itself (antithetic pairs included)."""
-    from simulate.molrg import _dsm_loss
+    from lowdim.simulate.molrg import _dsm_loss
 
     g = torch.Generator().manual_seed(0)
     b = sim.draw_batch(MoLRG(20, 2, 3, noise=0.05), [5], 3, seed=2)

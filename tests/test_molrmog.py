@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from simulate import molrmog as sim
-from theory.molrmog import (BoundSetting, MoLRMoG, estimation_error_bound, estimation_gap,
+from lowdim.simulate import molrmog as sim
+from lowdim.theory.molrmog import (BoundSetting, MoLRMoG, estimation_error_bound, estimation_gap,
                             gd_rate, integrated_bound, local_hessian_spectrum, molrg,
                             parameter_counts, random_molrmog, transcribed_u_block_min,
                             vp_window_integral)
@@ -196,7 +196,7 @@ def test_gradient_descent_rate_matches_prediction():
 def test_trained_mog_network_beats_the_gaussian_network():
     """Small DSM runs (1024 draws, 300 steps): the MoG network's weighted score error is well
     below the Gaussian network's (multi-modal latents), and sampling from it lands on modes."""
-    from compare.molrmog import compare_models, make_spec
+    from lowdim.compare.molrmog import compare_models, make_spec
 
     table, samples = compare_models(make_spec(), n_train=1024, steps=300, n_eval=500,
                                     n_samples=500, sample_steps=40, device="cpu")

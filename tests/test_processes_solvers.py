@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from theory.processes import ou_coefficients, ou_noise_variance
-from theory.solvers import continuation_newton
+from lowdim.theory.processes import ou_coefficients, ou_noise_variance
+from lowdim.theory.solvers import continuation_newton
 
 
 def test_ou_coefficients():
@@ -44,7 +44,7 @@ def test_continuation_reports_failure():
 
 
 def test_solve_small_matches_numpy():
-    from theory.solvers import solve_small
+    from lowdim.theory.solvers import solve_small
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 3):
@@ -68,7 +68,7 @@ def _toy_path(target):
 
 
 def test_path_newton_solves_and_flags():
-    from theory.solvers import merge_results, path_newton
+    from lowdim.theory.solvers import merge_results, path_newton
 
     target = np.array([0.5, 4.0, 1e6, 1e-6])
     tau1 = np.log(target)

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from theory.rf import RFSetting, predict
+from lowdim.theory.rf import RFSetting, predict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
 
 
 def test_bench_quick_reports_ratios():
-    from compare.bench import run_benchmarks
+    from lowdim.compare.bench import run_benchmarks
 
     table = run_benchmarks(quick=True, device="cpu")
     # 3 isotropic + 4 manifold theory curves, 5 rows against a scipy root loop, 3 RF

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from _props import _named_error, as_array, check, counts, reals
 
-from compare.cli import main
+from lowdim.compare.cli import main
 
 
 # --------------------------------------------------------------------------- sampling
@@ -25,7 +25,7 @@ from compare.cli import main
        smin=reals(0, 10), smax=reals(0, 200), rho=reals(-5, 50), d=counts(1000),
        m2=reals(-1, 1e4), eps=reals(-1, 10))
 def test_sampling_grid_bound_and_gaussian_kl(kind, N, smin, smax, rho, d, m2, eps):
-    from theory.sampling import gaussian_kl, kl_bound, make_grid
+    from lowdim.theory.sampling import gaussian_kl, kl_bound, make_grid
 
     names = ("kind", "N", "sigma_min", "sigma_max", "rho", "d", "m2", "score_error",
              "data_variance", "grid")
@@ -41,7 +41,7 @@ def test_sampling_grid_bound_and_gaussian_kl(kind, N, smin, smax, rho, d, m2, ep
        design=st.sampled_from(["edm", "geometric", "song", "x"]), N=counts(2000),
        rho=reals(-1, 100))
 def test_sampling_design_space(eps, m2, d, design, N, rho):
-    from theory.sampling import score_error_factor, steps_needed
+    from lowdim.theory.sampling import score_error_factor, steps_needed
 
     names = ("eps", "m2", "d", "design", "N", "sigma_min", "sigma_max", "rho")
     check(lambda: steps_needed(eps, m2, d, design=design, rho=rho), names)
@@ -52,7 +52,7 @@ def test_sampling_design_space(eps, m2, d, design, N, rho):
        mu=st.lists(reals(-20, 20), min_size=1, max_size=3),
        var=st.lists(reals(-1, 5), min_size=1, max_size=3), N=counts(30))
 def test_sampling_mixture_path_kl(w, mu, var, N):
-    from theory.sampling import GaussianMixture, make_grid, path_kl_1d
+    from lowdim.theory.sampling import GaussianMixture, make_grid, path_kl_1d
 
     names = ("weights", "means", "variances", "mixture", "N", "grid", "score_error")
     mix = check(lambda: GaussianMixture(as_array(w), as_array(mu), as_array(var)), names)
@@ -67,7 +67,7 @@ def test_sampling_mixture_path_kl(w, mu, var, N):
 @given(k=st.integers(min_value=-1, max_value=4), nk=counts(6), dk=counts(8), R=reals(-1, 100),
        t=reals(-1, 20), n=reals(-10, 1e9))
 def test_molrmog_bounds(k, nk, dk, R, t, n):
-    from theory.molrmog import BoundSetting, estimation_error_bound, gd_rate, integrated_bound
+    from lowdim.theory.molrmog import BoundSetting, estimation_error_bound, gd_rate, integrated_bound
 
     names = ("n_modes", "dims", "R", "B_mu", "C1", "C2", "eta", "D", "t", "n", "setting",
              "kappa", "delta", "T")
@@ -83,7 +83,7 @@ def test_molrmog_bounds(k, nk, dk, R, t, n):
        weights=st.lists(reals(-1, 2), min_size=1, max_size=3),
        process=st.sampled_from(["vp", "ve", "sub-vp?"]))
 def test_molrmog_hessian(t, dims, weights, process):
-    from theory.molrmog import local_hessian_spectrum
+    from lowdim.theory.molrmog import local_hessian_spectrum
 
     names = ("t", "dims", "weights", "process", "form")
     check(lambda: local_hessian_spectrum(t, dims, weights, process=process), names)
@@ -93,7 +93,7 @@ def test_molrmog_hessian(t, dims, weights, process):
 @given(D=counts(300), K=counts(5), d=counts(20), noise=reals(-1, 5), N=counts(200),
        threshold=reals(-1, 2))
 def test_molrg_recovery_theory(D, K, d, noise, N, threshold):
-    from theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
+    from lowdim.theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_error_rms,
                               prob_all_components)
 
     names = ("D", "K", "d", "noise", "N", "threshold", "weights")
@@ -111,7 +111,7 @@ def test_molrg_recovery_theory(D, K, d, noise, N, threshold):
 @given(d=counts(40), r0=counts(6), kappa=reals(-1, 200), t=reals(-1, 10), eps=reals(-1, 1),
        periodic=st.booleans())
 def test_localized_target_and_radius(d, r0, kappa, t, eps, periodic):
-    from theory.localized import Lattice, banded_gaussian, localization_radius, noised_precision
+    from lowdim.theory.localized import Lattice, banded_gaussian, localization_radius, noised_precision
 
     names = ("shape", "periodic", "lattice", "r0", "kappa", "t", "eps", "method", "bandwidth")
     lat = check(lambda: Lattice((d,), periodic=periodic), names)
@@ -128,7 +128,7 @@ def test_localized_target_and_radius(d, r0, kappa, t, eps, periodic):
        radii=st.lists(counts(8), min_size=1, max_size=4), delta=reals(-1, 1), T=reals(-1, 20),
        steps=counts(40))
 def test_localized_calculator(n, radii, delta, T, steps):
-    from theory.localized import Lattice, banded_gaussian, error_curve
+    from lowdim.theory.localized import Lattice, banded_gaussian, error_curve
 
     names = ("n", "radii", "r", "delta", "T", "steps", "times", "exact_kl")
     target = banded_gaussian(Lattice((16,)), 1, 10.0)
@@ -140,7 +140,7 @@ def test_localized_calculator(n, radii, delta, T, steps):
 @given(eps=reals(-1, 2), psi_d=reals(-1, 2),
        criterion=st.sampled_from(["par", "total", "perp?"]))
 def test_rf_sample_complexity(eps, psi_d, criterion):
-    from theory.rf import RFSetting, sample_complexity
+    from lowdim.theory.rf import RFSetting, sample_complexity
 
     names = ("eps", "criterion", "psi_d", "setting", "psi_n_range", "grid", "rtol", "data")
     setting = check(lambda: RFSetting(psi_n=1.0, psi_p=4.0, t=0.1, lam=1e-3, m=np.inf,
@@ -167,7 +167,7 @@ def test_thread_caps_restore_and_pass_values_through(side, value):
     passes arguments and results through, and both restore every BLAS copy's threads."""
     from threadpoolctl import threadpool_info
 
-    from theory.threads import SMALL_SIDE, single_threaded, small_matrices
+    from lowdim.theory.threads import SMALL_SIDE, single_threaded, small_matrices
 
     def blas():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]

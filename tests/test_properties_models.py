@@ -97,7 +97,7 @@ def _flagged(res):
        low=st.integers(min_value=-1, max_value=3), d=counts(20), noise_fro=reals(-1, 1e3),
        c1=reals(-1, 1e3), normalized=st.booleans())
 def test_molrg_check_samples_threshold_and_theorem_bound(N, low, d, noise_fro, c1, normalized):
-    from theory.molrg import check_samples, recovery_threshold, theorem_bound
+    from lowdim.theory.molrg import check_samples, recovery_threshold, theorem_bound
 
     names = ("N", "d", "noise_fro", "c1")
     arr = outcome("check_samples", check(lambda: check_samples("N", N, low=low), names))
@@ -126,7 +126,7 @@ def test_molrg_check_samples_threshold_and_theorem_bound(N, low, d, noise_fro, c
              prob=bad_real(-1, 2),
              N_max=st.one_of(bad_count(3000), st.sampled_from([math.inf, 10 ** 7])))))
 def test_molrg_min_total_samples(kw):
-    from theory.molrg import min_total_samples, prob_all_components
+    from lowdim.theory.molrg import min_total_samples, prob_all_components
 
     names = ("d", "weights", "prob", "N_max")
     d, w, prob = kw["d"], normalised(kw["weights"]), kw["prob"]
@@ -147,7 +147,7 @@ def test_molrg_min_total_samples(kw):
     bad=dict(D=bad_count(12), K=bad_count(4), d=bad_count(8), noise=bad_real(-1, 5),
              seed=st.one_of(st.integers(-5, -1), st.sampled_from([math.nan, 1.5, "0", None])))))
 def test_molrg_setting_bases(kw):
-    from theory.molrg import MoLRG
+    from lowdim.theory.molrg import MoLRG
 
     names = ("D", "K", "d", "noise", "weights", "seed")
     setting = check(lambda: MoLRG(kw["D"], kw["K"], kw["d"], noise=kw["noise"],
@@ -182,7 +182,7 @@ _scale_bad = st.one_of(bad_real(-1, 10), st.sampled_from([1e-160, 1e160, 1e-200]
              kind=st.sampled_from(["nan_x", "wrong_D", "bases_2d", "bases_1d", "nan_bases",
                                    "empty_x", "scalar_x", "string_x", "huge_bases"]))))
 def test_molrg_denoiser_and_losses(kw):
-    from theory.molrg import (hardmax_denoising_loss, lowrank_denoising_loss, posterior_mean,
+    from lowdim.theory.molrg import (hardmax_denoising_loss, lowrank_denoising_loss, posterior_mean,
                               score, subspace_objective)
 
     names = ("x", "X", "U", "s", "gamma", "bases", "weights")
@@ -246,7 +246,7 @@ def test_molrg_denoiser_and_losses(kw):
              B_mu=bad_real(-1, 1e300), C1=bad_real(-1, 1e308), C2=bad_real(-1, 1e308),
              C3=bad_real(-1, 1e308), eta=bad_real(-1, 2), D=bad_count(20))))
 def test_molrmog_process_coefficients_and_estimation_gap(kw):
-    from theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap,
+    from lowdim.theory.molrmog import (BoundSetting, estimation_error_bound, estimation_gap,
                                 process_coefficients)
 
     names = ("t", "process", "n", "n_modes", "dims", "R", "B_mu", "C1", "C2", "C3", "eta",
@@ -288,7 +288,7 @@ _rank = st.integers(1, 6).map(lambda r: ("clip", r))
              gaussian_ranks=st.one_of(bad_count(8), small_lists(bad_count(8), max_size=3)),
              D=st.one_of(bad_count(20), st.sampled_from([1, 2.5, "x"])))))
 def test_molrmog_window_integral_and_parameter_counts(kw):
-    from theory.molrmog import parameter_counts, vp_window_integral
+    from lowdim.theory.molrmog import parameter_counts, vp_window_integral
 
     names = ("delta", "T", "n_modes", "dims", "ranks", "gaussian_ranks", "D")
     val = outcome("vp_window_integral", check(lambda: vp_window_integral(kw["delta"], kw["T"]),
@@ -322,7 +322,7 @@ def test_molrmog_window_integral_and_parameter_counts(kw):
              mode_weights=st.sampled_from(["x", None]),
              seed=st.one_of(st.integers(-5, -1), st.sampled_from([math.nan, 1.5, None, "0"])))))
 def test_molrmog_random_models(kw):
-    from theory.molrmog import molrg, random_molrmog
+    from lowdim.theory.molrmog import molrg, random_molrmog
 
     names = ("D", "K", "d", "n_modes", "rank", "separation", "mode_weights", "dims", "seed")
     builds = (lambda: random_molrmog(kw["D"], kw["K"], kw["d"], kw["n_modes"], rank=kw["rank"],
@@ -358,7 +358,7 @@ def test_molrmog_random_models(kw):
              junk=st.sampled_from(["string_basis", "ragged", "3d_basis", "short_means",
                                    "not_a_sequence"]))))
 def test_molrmog_spec_validation(kw):
-    from theory.molrmog import MoLRMoG
+    from lowdim.theory.molrmog import MoLRMoG
 
     names = ("bases", "means", "factors", "mode_weights", "subspace_weights")
     D, K, nk, junk = kw["D"], kw["K"], kw["nk"], kw["junk"]
@@ -404,7 +404,7 @@ _pair = st.integers(1, 3).flatmap(lambda k: st.tuples(
         st.tuples(st.sampled_from([[1e300, 0.0], [1e-300, 1e300], [0.0, 1e300]]),
                   st.sampled_from([[1e300, 1e300], [1e300, 0.0], [1e-300, 1e-300]]))))))
 def test_molrmog_transcribed_u_block_min(kw):
-    from theory.molrmog import transcribed_u_block_min
+    from lowdim.theory.molrmog import transcribed_u_block_min
 
     u, mu = kw["pair"]
     val = outcome("u_block", check(lambda: transcribed_u_block_min(u, mu), ("u", "mu")))
@@ -441,7 +441,7 @@ _RF_BAD = dict(psi_n=_bad_axis(), psi_p=_bad_axis(), t=_bad_axis(-1, 10), lam=_b
 
 
 def _rf_setting(kw, data=None):
-    from theory.rf import RFSetting
+    from lowdim.theory.rf import RFSetting
 
     data = kw["data"] if data is None else data
     psi_d = kw["psi_d"]
@@ -476,11 +476,19 @@ def _check_prediction(pred, setting):
     assert np.all(pred.test_error[ok] >= pred.exact_score_test_error[ok]
                   * (1 - 1e-8) - 1e-12)
     assert len(pred.rows()) == setting.size
+    # the returned traces solve the equations that system() states
+    from lowdim.theory.rf import system
+
+    eq = system(setting)
+    traces = (pred.q, pred.r) if len(eq.unknowns) == 2 else (pred.q, pred.r, pred.h)
+    F, _, scale = eq(*(np.ravel(v) for v in traces))
+    rel = np.max(np.abs(F) / scale, axis=-1).reshape(setting.shape)
+    assert np.all(rel[ok] < 1e-10)
 
 
 @given(kw=cases(valid=_RF_VALID, bad=_RF_BAD))
 def test_rf_predict_gaussian_and_linear_manifold(kw):
-    from theory.rf import predict
+    from lowdim.theory.rf import predict
 
     setting = _rf_setting(kw)
     if setting is None:
@@ -502,7 +510,7 @@ def test_rf_predict_gaussian_and_linear_manifold(kw):
              manifold=st.sampled_from(["relu", "nope", None]),
              psi_d=st.sampled_from([0.0, 1.5, math.nan, None]))))
 def test_rf_predict_hidden_manifold(kw):
-    from theory.rf import RFSetting, predict
+    from lowdim.theory.rf import RFSetting, predict
 
     setting = outcome("RFSetting", check(lambda: RFSetting(
         psi_n=np.asarray(kw["psi_n"], float), psi_p=kw["psi_p"], t=kw["t"], lam=kw["lam"],
@@ -547,7 +555,7 @@ def test_rf_setting_helpers(kw):
 @given(kw=cases(valid=dict(_RF_VALID, m=st.sampled_from([1, 2, 5, math.inf])),
                 bad={k: v for k, v in _RF_BAD.items() if k not in ("data", "psi_d")}))
 def test_rf_references(kw):
-    from theory.rf import large_ridge_coefficients, ridge_regression_reference, wide_limit
+    from lowdim.theory.rf import large_ridge_coefficients, ridge_regression_reference, wide_limit
 
     setting = _rf_setting(kw, data="gaussian")
     if setting is None:
@@ -593,7 +601,7 @@ def test_rf_references(kw):
              resolution=st.one_of(st.floats(max_value=0.0), st.sampled_from(
                  [math.nan, math.inf, 1e-300, 1e-12, 1e-3]), JUNK))))
 def test_rf_hidden_manifold_exact_score(kw):
-    from theory.rf import hidden_manifold_exact_score
+    from lowdim.theory.rf import hidden_manifold_exact_score
 
     names = ("psi_d", "t", "activation", "tol", "resolution")
     res = outcome("exact score", check(lambda: hidden_manifold_exact_score(
@@ -625,7 +633,7 @@ def _param(low, high):
              factor=bad_real(-1, 1e308), n=bad_count(64),
              x=small_lists(reals(-1, 20), max_size=4), shape=st.sampled_from([(3,), "x"]))))
 def test_spectra(kw):
-    from theory.spectra import Integrals, Spectrum, marchenko_pastur, mixture, point_mass
+    from lowdim.theory.spectra import Integrals, Spectrum, marchenko_pastur, mixture, point_mass
 
     names = ("location", "ratio", "scale", "shift", "weight", "weights", "parts", "A", "B",
              "factor", "n", "shape", "x")
@@ -689,7 +697,7 @@ def test_spectra(kw):
 # =========================================================================== processes
 @given(t=st.one_of(reals(-1, 1e3), st.lists(reals(-1, 1e3), min_size=0, max_size=3), JUNK))
 def test_processes_ou(t):
-    from theory.processes import ou_coefficients, ou_mean_factor, ou_noise_variance
+    from lowdim.theory.processes import ou_coefficients, ou_mean_factor, ou_noise_variance
 
     names = ("t",)
     out = outcome("ou_coefficients", check(lambda: ou_coefficients(t), names))
@@ -719,7 +727,7 @@ def test_processes_ou(t):
              max_steps=bad_count(300), shape_bug=st.sampled_from(["points", "1d", "junk"]))))
 def test_solvers_continuation_newton(kw):
     """Follow the root of ``x^2 = c(s)`` (in log x) from ``c0`` to ``c1`` at each point."""
-    from theory.solvers import STATUS_MESSAGES, SolverResult, continuation_newton
+    from lowdim.theory.solvers import STATUS_MESSAGES, SolverResult, continuation_newton
 
     names = ("x0", "n_points", "tol", "h0", "h_min", "h_max", "newton_maxiter",
              "final_maxiter", "max_step", "max_steps")
@@ -802,7 +810,7 @@ _ACTS = ["tanh", "relu", "erf", "linear", " ReLU ", _sin, _step, _cube, _scalar_
              variance=st.one_of(bad_real(-1, 1e3), st.sampled_from([1e-300, 1e300])),
              rho=bad_real(-2, 2))))
 def test_activations_moments_and_centring(kw):
-    from theory.activations import (Activation, ActivationMoments, centred, get_activation,
+    from lowdim.theory.activations import (Activation, ActivationMoments, centred, get_activation,
                                     moments)
 
     names = ("activation", "variance", "covariance")

@@ -1,7 +1,8 @@
-"""Property tests of the public entry points of ``theory.sampling`` and ``theory.localized`` that
-``tests/test_properties.py`` does not reach: schedules and grids, the design-space quantities,
-mixture quadratures and the sampled law; Gaussian targets, the noised law, the error
-decomposition, the generated law and its divergences, and the closed forms of the calculator.
+"""Property tests of the public entry points of ``lowdim.theory.sampling`` and
+``lowdim.theory.localized`` that ``tests/test_properties.py`` does not reach: schedules and
+grids, the design-space quantities, mixture quadratures and the sampled law; Gaussian targets,
+the noised law, the error decomposition, the generated law and its divergences, and the
+closed forms of the calculator.
 
 Same contract (``tests/_props.py``): for any input a finite result (infinities only where the
 docstring documents a divergence) or a ``ValueError`` naming the parameter.  Where a result
@@ -74,7 +75,7 @@ GRID_NAMES = ("N", "sigma_min", "sigma_max", "rho", "schedule", "sigmas", "kind"
 
 
 def _grid(kind, N, smin=0.002, smax=80.0, rho=7.0):
-    from theory.sampling import make_grid
+    from lowdim.theory.sampling import make_grid
 
     return check(lambda: make_grid(kind, N, smin, smax, rho=rho), GRID_NAMES)
 
@@ -92,7 +93,7 @@ def _assert_grid(g, N=None):
 @given(which=st.sampled_from(["edm", "song", "EDM", "ve", "song-ve", "karras?", 3.0, None]),
        t=reals(-1, 1e4), s=reals(-1, 1e4), a=reals(-1, 100), b=reals(-1, 100))
 def test_sampling_get_schedule_and_builtin_schedules(which, t, s, a, b):
-    from theory.sampling import VarianceSchedule, get_schedule
+    from lowdim.theory.sampling import VarianceSchedule, get_schedule
 
     names = ("schedule", "t", "s", "a", "b")
     sched = _seen("get_schedule", check(lambda: get_schedule(which), names))
@@ -121,7 +122,7 @@ def test_sampling_get_schedule_and_builtin_schedules(which, t, s, a, b):
        fields=st.lists(mostly(st.just("ok"), st.sampled_from([None, 1.0, "t"]), 8),
                        min_size=4, max_size=4))
 def test_sampling_variance_schedule_fields(name, fields):
-    from theory.sampling import EDM, VarianceSchedule
+    from lowdim.theory.sampling import EDM, VarianceSchedule
 
     names = ("name", "sigma_bar", "inverse", "diffusion_sq", "ed_integral")
     ok = [EDM.sigma_bar, EDM.inverse, EDM.diffusion_sq, EDM.ed_integral]
@@ -150,7 +151,7 @@ def _user_sigma_bar(kind, p):
        sig=mostly(st.lists(st.floats(1e-3, 10), min_size=2, max_size=4, unique=True).map(
            lambda x: sorted(x, reverse=True)), st.lists(reals(-1, 100), max_size=4)))
 def test_sampling_custom_schedule(kind, p, t_max, h, t, sig):
-    from theory.sampling import custom_schedule, get_schedule, user_grid
+    from lowdim.theory.sampling import custom_schedule, get_schedule, user_grid
 
     names = ("schedule", "t_max", "h", "t", "s", "a", "b", "sigmas")
     with np.errstate(all="ignore"):  # the user's function may overflow; the library reports it
@@ -177,7 +178,7 @@ def test_sampling_custom_schedule(kind, p, t_max, h, t, sig):
            lambda x: sorted(x, reverse=True)),
            st.one_of(st.lists(reals(-1, 100), max_size=6), st.sampled_from(["abc", 3.0, None]))))
 def test_sampling_grid_builders(N, smin, smax, rho, schedule, sig):
-    from theory.sampling import (edm_grid, gaussian_kl, geometric_grid, kl_bound, uniform_grid,
+    from lowdim.theory.sampling import (edm_grid, gaussian_kl, geometric_grid, kl_bound, uniform_grid,
                                  user_grid)
 
     for g in (_seen("edm_grid", check(lambda: edm_grid(N, smin, smax, rho, schedule),
@@ -208,7 +209,7 @@ def test_sampling_grid_builders(N, smin, smax, rho, schedule, sig):
            lambda x: sorted(x, reverse=True)), st.lists(reals(-1, 100), max_size=4)),
        kind=mostly(st.just("user"), st.just(3)), rho=st.one_of(st.none(), num(0.5, 50)))
 def test_sampling_grid_built_directly(schedule, times, kind, rho):
-    from theory.sampling import SamplingGrid, get_schedule, kl_bound
+    from lowdim.theory.sampling import SamplingGrid, get_schedule, kl_bound
 
     sched = get_schedule(schedule) if schedule in ("edm", "song") else schedule
     names = ("schedule", "times", "kind", "rho")
@@ -235,7 +236,7 @@ def _profile_arg(kind, value, size):
                                                   "bad-callable", "string"]),
        value=num(0, 10, kinds=False), size_delta=mostly(st.just(0), st.integers(-1, 1)))
 def test_sampling_score_error_profile(N, kind, value, size_delta):
-    from theory.sampling import score_error_profile
+    from lowdim.theory.sampling import score_error_profile
 
     g = _grid("edm", N)
     arg = _profile_arg(kind, value, N + size_delta)
@@ -252,7 +253,7 @@ def test_sampling_score_error_profile(N, kind, value, size_delta):
                                                                             "?"]),
        d=cnt(1, 100), m2=num(0, 1e4))
 def test_sampling_rho_scan(N, rhos, smin, smax, form, d, m2):
-    from theory.sampling import rho_scan
+    from lowdim.theory.sampling import rho_scan
 
     names = ("N", "rhos", "rho", "sigma_min", "sigma_max", "form", "d", "m2")
     # the argmin is inf when the geometric limit is lowest (documented)
@@ -271,7 +272,7 @@ def test_sampling_rho_scan(N, rhos, smin, smax, form, d, m2):
 @given(N=st.one_of(cnt(1, 1000), st.lists(cnt(1, 1000), min_size=1, max_size=3)),
        smin=SMIN, smax=SMAX, rho=num(0.5, 50), d=cnt(1, 1000))
 def test_sampling_bound_optimal_rho_and_edm_leading_term(N, smin, smax, rho, d):
-    from theory.sampling import bound_optimal_rho, edm_leading_discretization
+    from lowdim.theory.sampling import bound_optimal_rho, edm_leading_discretization
 
     names = ("N", "sigma_min", "sigma_max", "rho", "d")
     r = _seen("bound_optimal_rho", check(lambda: bound_optimal_rho(smin, smax), names))
@@ -287,7 +288,7 @@ def test_sampling_bound_optimal_rho_and_edm_leading_term(N, smin, smax, rho, d):
        p_mean=num(-5, 5, -10, 10), p_std=num(0.1, 5, -1, 10), sigma_data=num(0.01, 5, -1, 10),
        smin=num(1e-3, 1, -1, 10), smax=num(2, 1e3))
 def test_sampling_training_weightings(sigma, p_mean, p_std, sigma_data, smin, smax):
-    from theory.sampling import beta_edm, beta_song
+    from lowdim.theory.sampling import beta_edm, beta_song
 
     names = ("sigma", "p_mean", "p_std", "sigma_data", "sigma_min", "sigma_max")
     b = _seen("beta_edm", check(lambda: beta_edm(sigma, p_mean, p_std, sigma_data), names))
@@ -304,7 +305,7 @@ def test_sampling_training_weightings(sigma, p_mean, p_std, sigma_data, smin, sm
        smin=SMIN, smax=SMAX, n_sub=cnt(1, 40),
        max_width=mostly(st.floats(0.05, 5), st.one_of(reals(-1, 5), st.just(1e-9))))
 def test_sampling_step_quadrature(kind, N, smin, smax, n_sub, max_width):
-    from theory.sampling import step_quadrature
+    from lowdim.theory.sampling import step_quadrature
 
     g = _grid(kind, N, smin, smax)
     if g is None:
@@ -331,7 +332,7 @@ MIX_NAMES = ("weights", "means", "variances", "mixture", "v", "n_nodes", "x", "s
 def mixtures(draw):
     """Mostly valid one-dimensional mixtures (weights normalised), with edge means and
     variances; sometimes bad weights or a two-dimensional mixture."""
-    from theory.sampling import GaussianMixture
+    from lowdim.theory.sampling import GaussianMixture
 
     K = draw(st.integers(1, 3))
     raw = draw(st.lists(st.floats(0.05, 1.0), min_size=K, max_size=K))
@@ -348,7 +349,7 @@ def mixtures(draw):
 
 @given(separation=num(0.1, 10, -1, 1e300), std=num(0, 2, -1, 1e300), K=cnt(1, 5))
 def test_sampling_symmetric_mixture(separation, std, K):
-    from theory.sampling import GaussianMixture
+    from lowdim.theory.sampling import GaussianMixture
 
     mix = _seen("symmetric_1d", check(lambda: GaussianMixture.symmetric_1d(separation, std, K),
                                       ("separation", "std", "K")))
@@ -368,7 +369,7 @@ def _variance(mix):
 @given(mix=mixtures(), v=st.one_of(num(1e-3, 100), st.lists(num(1e-3, 100), max_size=3)),
        n_nodes=cnt(8, 160, 200))
 def test_sampling_fisher_information_and_entropy(mix, v, n_nodes):
-    from theory.sampling import entropy_1d, fisher_information_1d
+    from lowdim.theory.sampling import entropy_1d, fisher_information_1d
 
     if mix is None:
         return
@@ -394,7 +395,7 @@ def test_sampling_fisher_information_and_entropy(mix, v, n_nodes):
        x=st.one_of(num(-30, 30), st.lists(num(-30, 30), max_size=3)), v=num(1e-3, 100),
        j=mostly(st.integers(0, 2), st.sampled_from([-1, 3, 1.0, True])))
 def test_sampling_mixture_score_1d(mix, shift, x, v, j):
-    from theory.sampling import mixture_score_1d
+    from lowdim.theory.sampling import mixture_score_1d
 
     if mix is None:
         return
@@ -412,7 +413,7 @@ def test_sampling_mixture_score_1d(mix, shift, x, v, j):
 
 
 def _score_option(kind, mix, scale):
-    from theory.sampling import mixture_score_1d
+    from lowdim.theory.sampling import mixture_score_1d
 
     if kind == "exact":
         return None, None
@@ -434,7 +435,7 @@ def _score_option(kind, mix, scale):
        n_nodes=mostly(st.sampled_from([256, 1000, 2048]), counts(600)),
        check_=mostly(st.booleans(), st.just("yes")))
 def test_sampling_sampler_law_1d(mix, kind, N, smin, smax, score, scale, n_nodes, check_):
-    from theory.sampling import sampler_law_1d
+    from lowdim.theory.sampling import sampler_law_1d
 
     if mix is None:
         return
@@ -464,7 +465,7 @@ LOC_NAMES = ("t", "r", "radii", "sites", "distances", "relative", "r0", "kappa",
 
 
 def _target(d, r0=1, kappa=10.0, periodic=True):
-    from theory.localized import Lattice, banded_gaussian
+    from lowdim.theory.localized import Lattice, banded_gaussian
 
     return banded_gaussian(Lattice((d,), periodic=periodic), r0, kappa)
 
@@ -483,7 +484,7 @@ times = st.one_of(num(1e-3, 20), st.lists(num(1e-3, 20), max_size=3))
        form=mostly(st.just("banded"), st.sampled_from(["asymmetric", "wrong-shape", "string",
                                                        "dense"])))
 def test_localized_gaussian_target(b, periodic, diag, off, r0, form):
-    from theory.localized import GaussianTarget, Lattice
+    from lowdim.theory.localized import GaussianTarget, Lattice
 
     names = ("precision", "lattice", "shape", "r0", "periodic")
     lat = check(lambda: Lattice((b,), periodic=periodic), names)
@@ -520,7 +521,7 @@ def test_localized_gaussian_target(b, periodic, diag, off, r0, form):
        distances=st.one_of(num(1, 20), st.lists(num(1, 20), max_size=3)),
        relative=mostly(st.booleans(), st.sampled_from(["yes", None])))
 def test_localized_noised_law_and_decay(target, t, distances, relative):
-    from theory.localized import (decay_rate, noised_covariance, noised_precision,
+    from lowdim.theory.localized import (decay_rate, noised_covariance, noised_precision,
                                   precision_decay, precision_decay_bound)
 
     names = LOC_NAMES
@@ -560,7 +561,7 @@ def test_localized_noised_law_and_decay(target, t, distances, relative):
                                                             max_size=3)),
                              st.one_of(st.lists(counts(12), max_size=3), counts(3))))
 def test_localized_site_errors(target, radii, t, sites):
-    from theory.localized import (localization_error, noised_precision, site_errors,
+    from lowdim.theory.localized import (localization_error, noised_precision, site_errors,
                                   statistical_variance)
 
     names = LOC_NAMES
@@ -587,7 +588,7 @@ def test_localized_site_errors(target, radii, t, sites):
 
 @given(target=targets, r=st.one_of(st.none(), cnt(0, 5)), t=times)
 def test_localized_population_score(target, r, t):
-    from theory.localized import noised_precision, population_localized_score
+    from lowdim.theory.localized import noised_precision, population_localized_score
 
     A = _seen("population_localized_score",
               check(lambda: population_localized_score(target, r, t), LOC_NAMES))
@@ -607,7 +608,7 @@ def test_localized_population_score(target, r, t):
 @given(r=st.one_of(st.none(), counts(10), reals(-1, 10), st.sampled_from(["1", True, [1]])),
        name=st.sampled_from(["r", "radii"]))
 def test_localized_check_radius(r, name):
-    from theory.localized import check_radius
+    from lowdim.theory.localized import check_radius
 
     out = _seen("check_radius", check(lambda: check_radius(r, name), (name,)))
     if r is None:
@@ -625,7 +626,7 @@ TIME_NAMES = ("delta", "T", "steps", "times", "values")
        values=mostly(st.none(), st.lists(reals(-10, 10), max_size=5)),
        junk=st.sampled_from([None, "x", [[1.0]]]))
 def test_localized_time_grid_and_grid_integral(delta, T, steps, c, values, junk):
-    from theory.localized import grid_integral, time_grid
+    from lowdim.theory.localized import grid_integral, time_grid
 
     times = _seen("time_grid", check(lambda: time_grid(delta, T, steps), TIME_NAMES))
     check(lambda: time_grid(junk, T, steps), TIME_NAMES)
@@ -662,7 +663,7 @@ def spd(draw, d):
 
 @given(data=st.data(), d=st.integers(1, 3), d2=mostly(st.none(), st.integers(1, 3)))
 def test_localized_gaussian_divergences(data, d, d2):
-    from theory.localized import gaussian_kl, gaussian_w2, marginal_kl
+    from lowdim.theory.localized import gaussian_kl, gaussian_w2, marginal_kl
 
     C1 = data.draw(spd(d))
     C2 = data.draw(spd(d if d2 is None else d2))
@@ -688,7 +689,7 @@ def test_localized_gaussian_divergences(data, d, d2):
                                         reals(0, 1e4, kinds=False)))),
        sigma0=mostly(st.sampled_from(["none", "ok"]), st.just("bad")))
 def test_localized_reverse_covariance(data, d, K, scale, times, sigma0):
-    from theory.localized import reverse_covariance
+    from lowdim.theory.localized import reverse_covariance
 
     seed = data.draw(st.integers(0, 2**16))
     with np.errstate(all="ignore"):
@@ -705,7 +706,7 @@ def test_localized_reverse_covariance(data, d, K, scale, times, sigma0):
        delta=num(1e-3, 0.5, -1, 1), T=num(1, 20, -1, 50), steps=st.integers(1, 10),
        nodes=cnt(1, 12), bad=mostly(st.just(""), st.sampled_from(["shape", "nan"])))
 def test_localized_girsanov_bound_and_floor(target, r, noise, delta, T, steps, nodes, bad):
-    from theory.localized import (discretization_floor, gaussian_kl, girsanov_bound,
+    from lowdim.theory.localized import (discretization_floor, gaussian_kl, girsanov_bound,
                                   localization_kl, noised_covariance,
                                   population_localized_score, reverse_covariance, time_grid)
 
@@ -751,7 +752,7 @@ def test_localized_girsanov_bound_and_floor(target, r, noise, delta, T, steps, n
        c=num(0.01, 10), B0=num(1e-3, 100), V1=num(1e-3, 100), beta=num(0.1, 5),
        m=num(0.1, 5), D=cnt(1, 3), eps=num(1e-6, 1), sites=cnt(1, 10_000))
 def test_localized_closed_forms(n, c, B0, V1, beta, m, D, eps, sites):
-    from theory.localized import nonparametric_radius, parametric_radius, sample_complexity
+    from lowdim.theory.localized import nonparametric_radius, parametric_radius, sample_complexity
 
     names = ("n", "c", "B0", "V1", "beta", "m", "lattice_dim", "eps", "sites")
     r = _seen("parametric_radius", check(lambda: parametric_radius(n, c, B0, V1), names))

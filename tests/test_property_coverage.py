@@ -12,19 +12,20 @@ import pkgutil
 import re
 from pathlib import Path
 
-import theory
+import lowdim.theory
 
 HERE = Path(__file__).resolve().parent
 
 #: Returned by the entry points (their fields are checked there), never constructed by users.
 RESULT_CONTAINERS = {"RadiusCurve", "HessianSpectrum", "IntegratedBound", "RFPrediction",
                      "SampleComplexity", "BoundTerms", "PathKL",
-                     "SamplerLaw1D"}
+                     "SamplerLaw1D", "SelfConsistentSystem"}
 
 
 def _public_entry_points():
     names = {}
-    modules = ["theory"] + [m.name for m in pkgutil.walk_packages(theory.__path__, "theory.")]
+    modules = ["lowdim.theory"] + [m.name for m in pkgutil.walk_packages(lowdim.theory.__path__,
+                                                                   "lowdim.theory.")]
     for modname in modules:
         if any(part.startswith("_") for part in modname.split(".")):
             continue

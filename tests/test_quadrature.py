@@ -4,7 +4,7 @@ import math
 import pytest
 from scipy.integrate import quad
 
-from theory._quadrature import gauss_kronrod
+from lowdim.theory._quadrature import gauss_kronrod
 
 CASES = [
     ("exp", math.exp, 0.0, 1.0, math.e - 1.0),

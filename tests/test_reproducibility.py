@@ -85,8 +85,8 @@ def test_float32_against_float64(reference):
 
 
 def test_full_stream_blocks_do_not_depend_on_what_follows():
-    from simulate.sampling import ei_sample, gaussian_score
-    from theory.sampling import make_grid
+    from lowdim.simulate.sampling import ei_sample, gaussian_score
+    from lowdim.theory.sampling import make_grid
 
     v = make_grid("edm", 6).variances
     short = ei_sample(v, gaussian_score(1.0), 300, 4, seed=3, device="cpu", block=256)

@@ -5,10 +5,10 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from compare.rf import richardson, tolerance
-from simulate.rf import RFSize, run
-from theory.processes import ou_coefficients
-from theory.rf import RFSetting, predict, sample_complexity
+from lowdim.compare.rf import richardson, tolerance
+from lowdim.simulate.rf import RFSize, run
+from lowdim.theory.processes import ou_coefficients
+from lowdim.theory.rf import RFSetting, predict, sample_complexity
 
 PSI_P = np.geomspace(0.1, 64, 30)
 QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
@@ -167,8 +167,8 @@ def test_gamp_constant_of_a_linear_hidden_manifold_is_the_exact_instance_value(t
     diagonal variances, measured -0.56 %, -0.45 %, -0.21 %, -0.13 % at d = 100 ... 800 (t = 1)."""
     import torch
 
-    from simulate.data import make_data
-    from simulate.device import make_generator
+    from lowdim.simulate.data import make_data
+    from lowdim.simulate.device import make_generator
 
     dev = torch.device("cpu")
     common = dict(psi_n=1.0, psi_p=1.0, t=t, lam=1e-3, m=1, psi_d=0.3)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from compare.rf import richardson, tolerance
-from simulate.device import make_generator, resolve_device, resolve_dtype
-from simulate.rf import RFSize, fit_seed, run
-from theory.activations import centred
-from theory.processes import ou_coefficients
-from theory.rf import RFSetting, predict
+from lowdim.compare.rf import richardson, tolerance
+from lowdim.simulate.device import make_generator, resolve_device, resolve_dtype
+from lowdim.simulate.rf import RFSize, fit_seed, run
+from lowdim.theory.activations import centred
+from lowdim.theory.processes import ou_coefficients
+from lowdim.theory.rf import RFSetting, predict
 
 
 def test_results_do_not_depend_on_noise_block_and_repeat_exactly():

@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 
-from theory.rf import (RFSetting, large_ridge_coefficients, predict, ridge_regression_reference,
+from lowdim.theory.rf import (RFSetting, large_ridge_coefficients, predict, ridge_regression_reference,
                        wide_limit)
-from theory.rf._predict import _coefficients
-from theory.rf._system import observables, residual_and_jacobian
+from lowdim.theory.rf._predict import _coefficients
+from lowdim.theory.rf._system import observables, residual_and_jacobian
 
 
 # ----------------------------------------------------------------------------- m = 1
@@ -188,8 +188,8 @@ def test_wrong_branch_trap_of_a_warm_started_hybr_loop_does_not_catch_the_packag
     physical branch everywhere: ``0 < q, r <= 1/lambda`` (``q = Tr G / p`` and
     ``r = Tr(W^T G W)/(p d)`` with ``G = (U + lambda)^{-1}``, ``U >= 0``) and the values of
     the adaptive continuation from a large ridge at a tighter tolerance."""
-    from compare.bench_solver import hybr_loop
-    from theory.rf._predict import _solve_by_continuation
+    from lowdim.compare.rf_bench import hybr_loop
+    from lowdim.theory.rf._predict import _solve_by_continuation
 
     g = np.geomspace(0.1, 100, 12)
     s = RFSetting(psi_n=g[:, None], psi_p=g[None, :], t=0.1, lam=1e-3, m=1)
@@ -211,8 +211,8 @@ def test_fast_path_and_its_fallback_agree(monkeypatch):
     """Points the fast path does not certify go to the adaptive continuation: forcing every
     point there (no correction accepted) gives the same answers, more iterations, and the
     per-point bookkeeping of both."""
-    import theory.rf._predict as P
-    from theory.solvers import path_newton
+    import lowdim.theory.rf._predict as P
+    from lowdim.theory.solvers import path_newton
 
     g = np.geomspace(0.1, 100, 7)
     s = RFSetting(psi_n=g[:, None], psi_p=g[None, :], t=0.1, lam=1e-4,

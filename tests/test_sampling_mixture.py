@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from simulate.sampling import (ei_sample, mixture_log_density, mixture_score, path_kl_estimate,
+from lowdim.simulate.sampling import (ei_sample, mixture_log_density, mixture_score, path_kl_estimate,
                                perturbed, sample_mixture)
-from theory.sampling import (GaussianMixture, edm_grid, entropy_1d, fisher_information_1d,
+from lowdim.theory.sampling import (GaussianMixture, edm_grid, entropy_1d, fisher_information_1d,
                              gaussian_kl, geometric_grid, kl_bound, path_kl_1d, sampler_law_1d,
                              uniform_grid)
-from theory.sampling._law1d import mixture_score_1d
+from lowdim.theory.sampling._law1d import mixture_score_1d
 
 BIMODAL = GaussianMixture.symmetric_1d(2.0, 0.1)          # modes at -1, +1, std 0.1
 

@@ -3,8 +3,8 @@ bound above what was sampled (with exact and with perturbed scores)."""
 import numpy as np
 import pytest
 
-from simulate.sampling import ei_sample, gaussian_kl_estimate, gaussian_score, perturbed
-from theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound, uniform_grid
+from lowdim.simulate.sampling import ei_sample, gaussian_kl_estimate, gaussian_score, perturbed
+from lowdim.theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound, uniform_grid
 
 GRIDS = {"edm rho=7 N=5": lambda: edm_grid(5, 0.002, 80.0),
          "edm rho=7 N=18": lambda: edm_grid(18, 0.002, 80.0),

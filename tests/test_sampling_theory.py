@@ -3,7 +3,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from theory.sampling import (custom_schedule, edm_grid, gaussian_kl, geometric_grid, kl_bound,
+from lowdim.theory.sampling import (custom_schedule, edm_grid, gaussian_kl, geometric_grid, kl_bound,
                              make_grid, uniform_grid, user_grid)
 
 
@@ -150,7 +150,7 @@ def test_bad_input_names_the_parameter(call, match):
 
 
 def test_design_space_quantities():
-    from theory.sampling import (beta_edm, beta_song, bound_optimal_rho,
+    from lowdim.theory.sampling import (beta_edm, beta_song, bound_optimal_rho,
                                  edm_leading_discretization, rho_scan, score_error_factor,
                                  steps_needed)
 

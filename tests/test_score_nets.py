@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from simulate.sampling import ei_sample, gaussian_score
-from simulate.score_nets import ScoreNet, score_error_by_level, train_dsm
-from theory.sampling import edm_grid
+from lowdim.simulate.sampling import ei_sample, gaussian_score
+from lowdim.simulate.score_nets import ScoreNet, score_error_by_level, train_dsm
+from lowdim.theory.sampling import edm_grid
 
 STEPS, WIDTH = 800, 64
 

@@ -3,7 +3,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from theory.spectra import marchenko_pastur, mixture, point_mass
+from lowdim.theory.spectra import marchenko_pastur, mixture, point_mass
 
 
 def _mp_reference(gamma, shift, scale, A, B):

@@ -11,29 +11,30 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Never needed by a theory-only action.
-ALWAYS_ABSENT = ("torch", "simulate", "matplotlib", "sklearn", "dask")
+ALWAYS_ABSENT = ("torch", "lowdim.simulate", "matplotlib", "sklearn", "dask")
 
 CASES = {
     "rf curve": (["rf", "curve", "--m", "1,4,inf", "--psi-n", "2", "--psi-p", "0.5,2"],
                  ("scipy.integrate", "scipy.optimize", "scipy.special", "scipy.stats",
-                  "theory.sampling", "theory.molrg")),
+                  "lowdim.theory.sampling", "lowdim.theory.molrg")),
     "sampling bound": (["sampling", "bound", "--grid", "edm,geometric", "--N", "18,100",
                         "--d", "10", "--data-variance", "0.25"],
                        ("scipy.integrate", "scipy.optimize", "scipy.interpolate", "scipy.stats",
-                        "theory.rf", "theory.molrmog")),
+                        "lowdim.theory.rf", "lowdim.theory.molrmog")),
     "molrmog bound": (["molrmog", "bound", "--n-modes", "4,4", "--dims", "4,4", "--n", "1000",
                        "--t", "0.1,1", "--R", "5"],
-                      ("scipy.integrate", "scipy.optimize", "scipy.stats", "theory.rf",
-                       "theory.sampling", "theory.molrg")),
+                      ("scipy.integrate", "scipy.optimize", "scipy.stats", "lowdim.theory.rf",
+                       "lowdim.theory.sampling", "lowdim.theory.molrg")),
     "localized radius": (["localized", "radius", "--d", "16", "--n", "64", "--steps", "20"],
-                         ("scipy.integrate", "scipy.stats", "theory.molrg", "theory.molrmog")),
+                         ("scipy.integrate", "scipy.stats", "lowdim.theory.molrg",
+                          "lowdim.theory.molrmog")),
 }
 
 _PROBE = """
 import contextlib, io, json, sys
-import compare.cli
+import lowdim.compare.cli
 with contextlib.redirect_stdout(io.StringIO()):
-    code = compare.cli.main(json.loads(sys.argv[1]))
+    code = lowdim.compare.cli.main(json.loads(sys.argv[1]))
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
@@ -52,7 +53,7 @@ def test_theory_command_imports_only_what_it_needs(name):
 
 
 def test_lazy_module_imports_at_first_attribute():
-    probe = ("import sys; from compare._lazy import LazyModule; m = LazyModule('fractions'); "
+    probe = ("import sys; from lowdim.compare._lazy import LazyModule; m = LazyModule('fractions'); "
              "a = 'fractions' in sys.modules; r = repr(m); f = m.Fraction(1, 3); "
              "print(a, 'not yet' in r, 'fractions' in sys.modules, f == m.Fraction(2, 6))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,

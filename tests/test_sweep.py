@@ -13,13 +13,14 @@ import time
 import numpy as np
 import pytest
 
-from compare.cache import ResultCache, canonical, code_version, key_digest, source_closure, task_key
-from compare.figures import build_figures
-from compare.rf import seed_task
-from compare.sweep import DaskExecutor, Runner, SerialExecutor, make_executor, map_tasks, using
-from simulate.rf import RFSize
-from theory.localized import Lattice
-from theory.rf import RFSetting
+from lowdim.compare.cache import (ResultCache, canonical, code_version, key_digest, source_closure,
+                                  task_key)
+from lowdim.compare.figures import build_figures
+from lowdim.compare.rf import seed_task
+from lowdim.compare.sweep import DaskExecutor, Runner, SerialExecutor, make_executor, map_tasks, using
+from lowdim.simulate.rf import RFSize
+from lowdim.theory.localized import Lattice
+from lowdim.theory.rf import RFSetting
 
 FIG = "rf-m-approach"  # 30 sweep tasks (6 points x 5 seeds), a few seconds on 2 cores
 
@@ -61,11 +62,12 @@ def test_canonical_forms():
 
 
 def test_code_version_follows_the_family_only():
-    closure = source_closure("compare.localized")
-    assert "theory.localized._calculator" in closure and "simulate.localized" in closure
-    assert not any(m.startswith(("theory.rf", "simulate.rf", "compare.rf")) for m in closure)
-    assert "theory.rf._system" in source_closure("compare.rf")
-    assert code_version("compare.rf") != code_version("compare.localized")
+    closure = source_closure("lowdim.compare.localized")
+    assert "lowdim.theory.localized._calculator" in closure and "lowdim.simulate.localized" in closure
+    rf = ("lowdim.theory.rf", "lowdim.simulate.rf", "lowdim.compare.rf")
+    assert not any(m.startswith(rf) for m in closure)
+    assert "lowdim.theory.rf._system" in source_closure("lowdim.compare.rf")
+    assert code_version("lowdim.compare.rf") != code_version("lowdim.compare.localized")
 
 
 # --------------------------------------------------------------------------- cache
@@ -128,7 +130,7 @@ def test_bad_executor_options():
 
 # --------------------------------------------------------------------------- resuming
 def _lowdim(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "compare.cli", *args],
+    return subprocess.Popen([sys.executable, "-m", "lowdim.compare.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
@@ -185,7 +187,7 @@ def test_corrupted_entries_are_recomputed(tmp_path):
 
 # --------------------------------------------------------------------------- executors
 def _numbers(path):
-    from compare.table import Table
+    from lowdim.compare.table import Table
 
     rows = Table.from_csv(path).rows
     return [(k, v) for r in rows for k, v in sorted(r.items())]
@@ -235,7 +237,7 @@ def test_dask_against_a_running_scheduler(tmp_path):
 def test_derived_activations_travel_and_key_by_their_recipe():
     import pickle
 
-    from theory.activations import centred
+    from lowdim.theory.activations import centred
 
     a, b = centred("relu"), centred("relu", variance=2.0)
     assert canonical(a) == canonical(centred("relu")) and canonical(a) != canonical(b)

@@ -6,8 +6,8 @@ import scipy.linalg  # noqa: F401  (loads SciPy's own BLAS copy before the caps 
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from simulate.device import one_thread
-from theory.threads import SMALL_SIDE, single_threaded, small_matrices
+from lowdim.simulate.device import one_thread
+from lowdim.theory.threads import SMALL_SIDE, single_threaded, small_matrices
 
 
 def _blas_threads():
@@ -63,8 +63,8 @@ def test_one_thread_caps_torch_and_blas_and_restores_on_error(two_threads):
 def test_small_work_entry_points_run_capped(two_threads, monkeypatch):
     """The simulations' small-work entry points and the localized theory's batched matrix
     exponentials run under the cap (seen from inside the kernels they call)."""
-    import simulate.molrg as molrg
-    import theory.localized._gaussian_law as law
+    import lowdim.simulate.molrg as molrg
+    import lowdim.theory.localized._gaussian_law as law
 
     seen = []
     real_eigh, real_expm = torch.linalg.eigh, law.expm

@@ -1,8 +1,8 @@
 """The full theory-vs-simulation tables (about 40 minutes on 2 CPU cores): `pytest -m slow`."""
 import pytest
 
-from compare.rf_figures import build_validation
-from compare.rf_manifold_figures import build_validation as build_manifold_validation
+from lowdim.compare.rf_figures import build_validation
+from lowdim.compare.rf_manifold_figures import build_validation as build_manifold_validation
 
 pytestmark = pytest.mark.slow
 

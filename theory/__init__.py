@@ -2,7 +2,7 @@
 
 NumPy / SciPy / SymPy / mpmath only; never imports torch.  Every public function is
 vectorised over grids of parameters and works in float64.  Inputs are checked by the shared
-validators of :mod:`theory._checks`: a wrong kind (a complex number, a string, a date, a
+validators of :mod:`lowdim.theory._checks`: a wrong kind (a complex number, a string, a date, a
 tensor that requires grad, ...) raises ``ParameterTypeError`` (a TypeError and a ValueError),
 a wrong value a ValueError, each message starting with the parameter's name.
 """

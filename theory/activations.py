@@ -3,7 +3,7 @@
 For a pre-activation ``u ~ N(0, v)`` the random-features theory needs
 
 * ``mu0 = E[sigma(u)]`` (the mean; it only adds a rank-one spike, see
-  :func:`theory.rf.mean_spike_note`),
+  :func:`lowdim.theory.rf.mean_spike_note`),
 * ``mu1 = E[sigma'(u)] = E[u sigma(u)] / v`` (Stein's lemma; the linear part),
 * ``mu_star^2 = E[sigma(u)^2] - mu0^2 - mu1^2 v`` (the non-linear part),
 * the *dual kernel* ``k(v, c) = E[sigma(u) sigma(u')]`` for a pair ``(u, u')`` of
@@ -536,7 +536,7 @@ def centred(activation, variance=1.0) -> Activation:
     cross term) perturbation of ``U = F F^T / (n m)``.  Normalised traces move by
     ``O(1/p)``, so the asymptotic per-coordinate errors of ``sigma`` and ``sigma_c`` are the
     same; the spike costs only a finite-size correction (derivation in
-    :mod:`theory.rf`, checked by simulation in the test suite).
+    :mod:`lowdim.theory.rf`, checked by simulation in the test suite).
     """
     act = get_activation(activation)
     v0 = floats("variance", variance)

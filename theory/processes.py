@@ -6,7 +6,7 @@ rf_learning_curves.md section 2.1, tag [SRC]):
 
     x_t = a_t x_0 + sqrt(Delta_t) xi,    a_t = exp(-t),    Delta_t = 1 - exp(-2 t).
 
-Variance-exploding schedules and sampling grids live in :mod:`theory.sampling`.
+Variance-exploding schedules and sampling grids live in :mod:`lowdim.theory.sampling`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["ou_mean_factor", "ou_noise_variance", "ou_coefficients"]
 
 
 def _check_t(t) -> np.ndarray:
-    """Diffusion times: numbers or arrays of them (see :mod:`theory._checks`), finite and
+    """Diffusion times: numbers or arrays of them (see :mod:`lowdim.theory._checks`), finite and
     ``> 0``."""
     t = floats("t", t)
     if not np.all(np.isfinite(t)) or np.any(t <= 0):

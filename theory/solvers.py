@@ -35,7 +35,7 @@ import numpy as np
 from ._checks import floats, integer, positive_number
 
 # path_newton, merge_results and solve_small are building blocks of the family solvers
-# (theory.rf), not entry points of their own
+# (lowdim.theory.rf), not entry points of their own
 __all__ = ["SolverResult", "continuation_newton", "STATUS_MESSAGES"]
 
 STATUS_MESSAGES = {

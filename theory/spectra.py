@@ -49,7 +49,7 @@ _SERIES_TERMS = 8
 
 
 def _param(name, value, *, low=None, strict=False, high=None):
-    """A parameter of a spectrum: a number or an array of numbers (see :mod:`theory._checks`),
+    """A parameter of a spectrum: a number or an array of numbers (see :mod:`lowdim.theory._checks`),
     non-empty, finite and within the bounds given; a copy."""
     arr = np.array(floats(name, value))
     if arr.size == 0:

@@ -9,7 +9,7 @@ at 1.  Large products and factorisations (the random-features Gram matrix and it
 are left alone: they gain from every core.
 
 The simulations' counterpart, which also caps torch's intra-op threads, is
-:func:`simulate.device.one_thread`.
+:func:`lowdim.simulate.device.one_thread`.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import binom
 
 from .._checks import choice, flag, floats, integer
-from ..molrmog._bound import _pos
+from .._checks import positive_number
 from ._setting import check_samples
 
 __all__ = ["recovery_threshold", "theorem_bound", "noisy_error_rms", "noise_boundary",
@@ -63,7 +63,7 @@ def theorem_bound(N, d, noise_fro, *, c1=1.0, normalized=False):
     noise_fro = floats("noise_fro", noise_fro)
     if np.any(~np.isfinite(noise_fro)) or np.any(noise_fro < 0):
         raise ValueError("noise_fro: must be finite and >= 0")
-    c1 = _pos("c1", c1, allow_zero=True)
+    c1 = positive_number("c1", c1, allow_zero=True)
     normalized = flag("normalized", normalized)
     den = np.sqrt(N) - math.sqrt(d - 1)
     with np.errstate(over="ignore"):
@@ -80,7 +80,7 @@ def noisy_error_rms(N, d, D, noise, *, normalized=True):
     Noiseless: 0 from ``N = d`` on, ``inf`` below (see :func:`failure_floor` there)."""
     d, D = _dims(d, D)
     N = check_samples("N", N)
-    noise = _pos("noise", noise, allow_zero=True)
+    noise = positive_number("noise", noise, allow_zero=True)
     normalized = flag("normalized", normalized)
     gap = N - d - 1
     if noise == 0:  # exact recovery from N = d on; below it the failure floor applies
@@ -104,8 +104,8 @@ def noise_boundary(d, D, noise, threshold):
     ``d + 1 + noise^2 (1 - d/D) / threshold^2`` (noiseless: ``d``; ``inf`` when that
     overflows)."""
     d, D = _dims(d, D)
-    noise = _pos("noise", noise, allow_zero=True)
-    threshold = _pos("threshold", threshold)
+    noise = positive_number("noise", noise, allow_zero=True)
+    threshold = positive_number("threshold", threshold)
     if noise == 0:
         return float(d)
     # the ratio first: noise^2 and threshold^2 may under- or overflow on their own
@@ -218,7 +218,7 @@ def min_total_samples(d, weights, prob=0.9, *, N_max=10 ** 6):
     ``Pr[N_k >= d] <= N_max pi_k / d`` already rules it out, e.g. for a zero weight).
     """
     d = _dim(d)
-    prob = _pos("prob", prob)
+    prob = positive_number("prob", prob)
     if not prob < 1:
         raise ValueError(f"prob: must be in (0, 1) (got {prob})")
     w = _weights(weights)

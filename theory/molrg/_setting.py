@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import flag, floats
+from .._checks import flag, floats, integer, positive_number
 from .._checks import sample_counts as check_samples
-from ..molrmog._bound import _pos
-from ..molrmog._spec import MAX_ENTRIES, _int, _orthonormal_blocks, _seed
+from .._subspaces import MAX_ENTRIES, orthonormal_blocks
 
 __all__ = ["MoLRG", "check_samples", "NOISE_MAX", "K_MAX"]
 
@@ -64,7 +63,8 @@ class MoLRG:
     weights: tuple = None
 
     def __post_init__(self):
-        D, K, d = _int("D", self.D), _int("K", self.K), _int("d", self.d)
+        D, K, d = (integer(name, value, low=1, strict=True)
+                   for name, value in (("D", self.D), ("K", self.K), ("d", self.d)))
         if D > MAX_ENTRIES:  # a basis alone holds D d entries
             raise ValueError(f"D: at most {MAX_ENTRIES} (got {D})")
         if K > K_MAX:
@@ -75,7 +75,7 @@ class MoLRG:
         if orthogonal and K * d > D:
             raise ValueError(f"K, d: {K} mutually orthogonal subspaces of dimension {d} need "
                              f"K d = {K * d} <= D = {D}")
-        noise = _pos("noise", self.noise, allow_zero=True)
+        noise = positive_number("noise", self.noise, allow_zero=True)
         if noise > NOISE_MAX:
             raise ValueError(f"noise: must be <= {NOISE_MAX:g} (sample Gram matrices square "
                              f"it; got {noise:g})")
@@ -98,8 +98,8 @@ class MoLRG:
     def bases(self, seed: int = 0) -> np.ndarray:
         """The ``(K, D, d)`` orthonormal bases of one random instance (numpy generator
         ``seed``, an integer >= 0)."""
-        rng = np.random.default_rng(_seed(seed))
-        return np.stack(_orthonormal_blocks(self.D, [self.d] * self.K, rng, self.orthogonal))
+        rng = np.random.default_rng(integer("seed", seed, low=0))
+        return np.stack(orthonormal_blocks(self.D, [self.d] * self.K, rng, self.orthogonal))
 
     def describe(self) -> str:
         kind = "orthogonal" if self.orthogonal else "random"

@@ -224,7 +224,7 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
     ``gamma_t^2``, the weighting of the noise-prediction DSM loss the simulations train with.
     ``measure`` is the distribution of ``t`` on the window: ``"uniform"`` (``dt / (T - delta)``)
     or ``"log-uniform"`` (``dt / (t ln(T / delta))``, the training distribution of
-    :mod:`simulate.molrmog`).  Computed by adaptive Gauss-Kronrod quadrature in ``log t``; raises
+    :mod:`lowdim.simulate.molrmog`).  Computed by adaptive Gauss-Kronrod quadrature in ``log t``; raises
     ``RuntimeError`` if its error estimate exceeds 1e-4 of the value (the estimate is
     reported in ``quadrature_error``).
     """

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import ParameterTypeError, choice, flag, floats, integer, number, plain
+from .._subspaces import MAX_ENTRIES, orthonormal_blocks
 
 __all__ = ["MoLRMoG", "random_molrmog", "molrg", "ORTHONORMAL_TOL"]
 
@@ -44,7 +45,7 @@ def _sequence(name, seq):
 
 
 def _array(name, value) -> np.ndarray:
-    """An array of numbers (see :mod:`theory._checks`) as a new float64 array."""
+    """An array of numbers (see :mod:`lowdim.theory._checks`) as a new float64 array."""
     return np.array(floats(name, value))
 
 
@@ -191,24 +192,6 @@ class MoLRMoG:
                 f"r_k={list(self.ranks)})")
 
 
-#: Largest number of basis entries ``D sum_k d_k`` a random model may hold (800 MB).
-MAX_ENTRIES = 10 ** 8
-
-
-def _orthonormal_blocks(D, dims, rng, orthogonal):
-    if D * sum(dims) > MAX_ENTRIES:
-        raise ValueError(f"D: the bases would hold D sum d_k = {D * sum(dims)} entries "
-                         f"(at most {MAX_ENTRIES})")
-    if orthogonal:
-        if sum(dims) > D:
-            raise ValueError(f"dims: mutually orthogonal subspaces need sum d_k = {sum(dims)} "
-                             f"<= D = {D}")
-        q, _ = np.linalg.qr(rng.standard_normal((D, sum(dims))))
-        edges = np.cumsum([0, *dims])
-        return [q[:, edges[i]:edges[i + 1]] for i in range(len(dims))]
-    return [np.linalg.qr(rng.standard_normal((D, dk)))[0] for dk in dims]
-
-
 def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.0,
                    mode_weights="uniform", orthogonal: bool = True, seed: int = 0) -> MoLRMoG:
     """A random MoLR-MoG with well-separated modes.
@@ -255,7 +238,7 @@ def random_molrmog(D: int, K: int, d, n_modes, *, rank=1, separation: float = 4.
     mode_weights = choice("mode_weights", mode_weights, ("uniform", "random"))
     orthogonal = flag("orthogonal", orthogonal)
     rng = np.random.default_rng(_seed(seed))
-    bases = _orthonormal_blocks(D, dims, rng, orthogonal)
+    bases = orthonormal_blocks(D, dims, rng, orthogonal)
     means, factors, pis = [], [], []
     for dk, nk, rk in zip(dims, nks, ranks):
         dirs = rng.standard_normal((nk, dk))
@@ -279,7 +262,7 @@ def molrg(D: int, K: int, d, *, orthogonal: bool = True, seed: int = 0) -> MoLRM
         raise ValueError(f"d: subspace dimension d_k = {max(dims)} exceeds D = {D}")
     orthogonal = flag("orthogonal", orthogonal)
     rng = np.random.default_rng(_seed(seed))
-    bases = _orthonormal_blocks(D, dims, rng, orthogonal)
+    bases = orthonormal_blocks(D, dims, rng, orthogonal)
     return MoLRMoG(bases, [np.zeros((1, dk)) for dk in dims],
                    [np.eye(dk)[None] for dk in dims], [np.ones(1) for _ in dims])
 

@@ -1,7 +1,8 @@
 """Random-features score learning curves (George-Veiga-Macris 2025; George-Macris 2026).
 
 Public entry points: :class:`RFSetting` (isotropic Gaussian, subspace, linear-manifold and
-hidden-manifold data), :func:`predict`, :class:`RFPrediction`, :func:`sample_complexity`,
+hidden-manifold data), :func:`predict`, :class:`RFPrediction`, :func:`system` (the equations
+it solves, to check a solution), :func:`sample_complexity`,
 :func:`hidden_manifold_exact_score` (the exact-score constant of non-linear manifolds), and
 the independent references :func:`ridge_regression_reference` (m = 1, Mei-Montanari),
 :func:`large_ridge_coefficients` and :func:`wide_limit`.
@@ -21,11 +22,12 @@ involve ``mu0``).  At finite size the spike costs ``O(1/d)``: the intercept is f
 ``1/d``.
 """
 from ._limits import large_ridge_coefficients, ridge_regression_reference, wide_limit
-from ._predict import QUANTITIES, RFPrediction, predict
+from ._predict import QUANTITIES, RFPrediction, SelfConsistentSystem, predict, system
 from ._sample_complexity import CRITERIA, SampleComplexity, sample_complexity
 from ._setting import DATA_MODELS, RFSetting
 
-__all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS",
+__all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS", "system",
+           "SelfConsistentSystem",
            "sample_complexity", "SampleComplexity", "CRITERIA", "hidden_manifold_exact_score",
            "ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
 

@@ -42,7 +42,7 @@ for ``v = (1/D) tr (I + s M^T M / D)^{-1}``, and the formula gives
 the spectrum of ``M M^T / D`` (weight ``1 - psi_D`` at 0 and ``psi_D`` on ``lambda_MP / psi_D``), the
 Gaussian answer of section 2.5.  tests/test_exact_score.py checks this against an independent
 quadrature of the Marchenko-Pastur law (and the overlap ``q`` too), and the finite-size GAMP estimate of
-:mod:`simulate.glm_amp` against the formula for ``phi = tanh``.
+:mod:`lowdim.simulate.glm_amp` against the formula for ``phi = tanh``.
 
 Numerics [ours].  The expectation over ``(omega, Y)`` and the posterior integrals over ``h`` are
 done on three grids: Gauss-Hermite nodes for ``omega = sqrt(q) V`` (``V ~ N(0, 1)``); composite
@@ -373,7 +373,7 @@ def _checked_activation(activation):
     if abs(float(m.mu0)) > 1e-10 * math.sqrt(second):
         raise ValueError(
             f"activation {act.name!r}: must be centred, E phi(g) = 0 for g ~ N(0, 1) "
-            f"(got {float(m.mu0):.3g}); use theory.activations.centred"
+            f"(got {float(m.mu0):.3g}); use lowdim.theory.activations.centred"
         )
     # E phi'(g)^2 by central differences on Gauss-Hermite nodes (only for the scan's upper end)
     x, w = roots_hermitenorm(200)

@@ -12,7 +12,7 @@ from ._setting import RFSetting
 from . import _system_sigma as sigma_system
 from ._system import Coefficients, log_system, observables, residual_and_jacobian
 
-__all__ = ["RFPrediction", "predict", "QUANTITIES"]
+__all__ = ["RFPrediction", "predict", "QUANTITIES", "SelfConsistentSystem", "system"]
 
 QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
 
@@ -46,7 +46,7 @@ class RFPrediction:
     residual : ndarray
         Relative residual of the system at the returned (q, r).
     status : ndarray of int
-        See :data:`theory.solvers.STATUS_MESSAGES`.
+        See :data:`lowdim.theory.solvers.STATUS_MESSAGES`.
     success : bool
         Every point converged.
     message : str
@@ -95,7 +95,7 @@ class RFPrediction:
 
 
 def _coefficients(setting: RFSetting) -> Coefficients:
-    # a_t = e^{-t} and Delta_t = 1 - e^{-2t} (theory.processes) from the validated times
+    # a_t = e^{-t} and Delta_t = 1 - e^{-2t} (lowdim.theory.processes) from the validated times
     a_t = np.exp(-setting.t)
     delta = -np.expm1(-2.0 * setting.t)
     mom = setting.moments
@@ -162,12 +162,12 @@ def _large_ridge_start(co: Coefficients):
 def solve_system(co: Coefficients, *, tol: float = 1e-12):
     """Solve for (q, r) at z = -lam, zeta = 0.
 
-    Fast path first: :func:`theory.solvers.path_newton` along ``tau = log lambda`` from the
+    Fast path first: :func:`lowdim.theory.solvers.path_newton` along ``tau = log lambda`` from the
     resummed large-ridge start of :func:`_large_ridge_start` (steps of 1 in ``log lambda``,
     quadratic predictor, one Newton correction per step, closed-form 2x2 solves).  Every
     point whose path needed a large correction or whose polish did not converge is then
     solved again, from scratch, by the adaptive continuation of
-    :func:`theory.solvers.continuation_newton` (:func:`_solve_by_continuation`), so no point
+    :func:`lowdim.theory.solvers.continuation_newton` (:func:`_solve_by_continuation`), so no point
     is worse off than with the continuation alone.
     """
     lam0, x0, dx0 = _large_ridge_start(co)
@@ -226,8 +226,8 @@ def _sigma_start_ridge(co: sigma_system.SigmaCoefficients) -> np.ndarray:
 
 
 def _sigma_log_system(co: sigma_system.SigmaCoefficients):
-    """``fun(x, tau, want_scale)`` for :func:`theory.solvers.path_newton`: the residuals of
-    :func:`theory.rf._system_sigma.residual_and_jacobian` in ``x = (log q, log r, log h)``
+    """``fun(x, tau, want_scale)`` for :func:`lowdim.theory.solvers.path_newton`: the residuals of
+    :func:`lowdim.theory.rf._system_sigma.residual_and_jacobian` in ``x = (log q, log r, log h)``
     along ``tau = log lambda`` (``z = -lambda``; only ``E_q`` depends on it, with
     ``dE_q/dz = -q``, so ``dE/dtau = (0, 0, q lambda)``)."""
     def fun(x, tau, want_scale=True):
@@ -245,7 +245,7 @@ def _sigma_log_system(co: sigma_system.SigmaCoefficients):
 def solve_sigma_system(co: sigma_system.SigmaCoefficients, *, tol: float = 1e-12):
     """Solve for (q, r, h) at z = -lam.
 
-    Fast path first (:func:`theory.solvers.path_newton` along ``log lambda``, closed-form
+    Fast path first (:func:`lowdim.theory.solvers.path_newton` along ``log lambda``, closed-form
     3x3 solves) from a ridge 100 times above the spread of the spectrum, where
     ``q = r = 1/lambda`` and ``h = sigma_x^2/lambda`` with slopes -1 in ``log lambda``; the
     points it does not certify are solved again by the adaptive continuation
@@ -289,6 +289,64 @@ def _solve_sigma_by_continuation(co: sigma_system.SigmaCoefficients, *, tol: flo
     return np.exp(res.x[:, 0]), np.exp(res.x[:, 1]), np.exp(res.x[:, 2]), res
 
 
+@dataclass(frozen=True, eq=False)
+class SelfConsistentSystem:
+    """The self-consistent equations of an :class:`RFSetting`'s grid at ``(z, zeta) =
+    (-lambda, 0)``, flattened over the grid: what :func:`predict` solves.
+
+    Call it with the unknowns (arrays of ``setting.size`` values, or anything that
+    broadcasts with them): ``(q, r)`` for Gaussian data, ``(q, r, h)`` for the other data
+    models.  It returns ``(F, J, scale)``: the residuals ``(N, n)``, the Jacobian
+    ``dF_i/dx_j`` ``(N, n, n)`` and per-equation scales ``(N, n)`` (sums of the absolute
+    values of each equation's terms, so that ``|F| / scale`` is a relative residual).  The
+    equations are those of the research note rf_learning_curves.md section 3.3
+    [paper: UBBM26-DD Thm 2.1, Prop. C.2] for Gaussian data and of
+    :mod:`lowdim.theory.rf._system_sigma` [derived] otherwise.
+
+    Attributes
+    ----------
+    setting : RFSetting
+    unknowns : tuple of str
+        ``("q", "r")`` or ``("q", "r", "h")``.
+    coefficients
+        The flattened per-point constants (``psi_p, c, eps, A1, B1, D1, E1, lam``, ...).
+    """
+
+    setting: RFSetting
+    unknowns: tuple
+    coefficients: object
+
+    def __call__(self, *x):
+        if len(x) != len(self.unknowns):
+            raise ParameterTypeError(f"x: expected {len(self.unknowns)} arrays "
+                                     f"({', '.join(self.unknowns)}), got {len(x)}")
+        co = self.coefficients
+        if len(x) == 2:
+            return residual_and_jacobian(co, x[0], x[1], -co.lam, 0.0)
+        return sigma_system.residual_and_jacobian(co, x[0], x[1], x[2], -co.lam)
+
+
+def system(setting: RFSetting) -> SelfConsistentSystem:
+    """The self-consistent system of ``setting`` (see :class:`SelfConsistentSystem`), for
+    checking a solution or timing one evaluation of the equations.
+
+    Examples
+    --------
+    >>> from lowdim.theory.rf import RFSetting, predict, system
+    >>> s = RFSetting(psi_n=2.0, psi_p=3.0, t=0.1, m=4)
+    >>> p = predict(s)
+    >>> F, J, scale = system(s)(p.q.ravel(), p.r.ravel())
+    >>> bool(abs(F / scale).max() < 1e-10)
+    True
+    """
+    if not isinstance(setting, RFSetting):
+        raise ParameterTypeError(f"setting: expected an RFSetting, got "
+                                 f"{type(setting).__name__}")
+    if setting.data == "gaussian":
+        return SelfConsistentSystem(setting, ("q", "r"), _coefficients(setting))
+    return SelfConsistentSystem(setting, ("q", "r", "h"), _sigma_coefficients(setting))
+
+
 @single_threaded   # grid-wide small arrays: extra BLAS threads only spin
 def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     """Asymptotic test, train and score errors on the grid of ``setting``.
@@ -310,7 +368,7 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     Examples
     --------
     >>> import numpy as np
-    >>> from theory.rf import RFSetting, predict
+    >>> from lowdim.theory.rf import RFSetting, predict
     >>> pred = predict(RFSetting(psi_n=2.0, psi_p=np.array([0.5, 8.0]), t=0.1, m=1))
     >>> bool(pred.success)
     True

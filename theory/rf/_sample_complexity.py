@@ -113,7 +113,7 @@ def sample_complexity(setting: RFSetting, eps: float = 0.01, *, criterion: str =
     Examples
     --------
     >>> import numpy as np
-    >>> from theory.rf import RFSetting, sample_complexity
+    >>> from lowdim.theory.rf import RFSetting, sample_complexity
     >>> s = RFSetting(psi_n=1.0, psi_p=16.0, m=np.inf, activation="relu",
     ...               data="linear-manifold", psi_d=np.array([0.05, 0.1, 0.2]))
     >>> res = sample_complexity(s, eps=0.01)

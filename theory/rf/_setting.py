@@ -21,7 +21,7 @@ _CENTRED_TOL = 1e-10
 
 
 def _positive(name: str, value, what: str) -> np.ndarray:
-    """A numeric field: a number or an array of numbers (see :mod:`theory._checks`), finite
+    """A numeric field: a number or an array of numbers (see :mod:`lowdim.theory._checks`), finite
     and ``> 0``; a copy."""
     arr = np.array(floats(name, value))
     if arr.size == 0:
@@ -157,7 +157,7 @@ class RFSetting:
                 raise ValueError(f"manifold_activation: {phi.name!r} is not centred "
                                  f"(E phi(g) = {float(mm.mu0):.3g} for g ~ N(0, 1)); the "
                                  "hidden-manifold theory needs E phi(g) = 0 (use a centred "
-                                 "version, e.g. theory.activations.centred)")
+                                 "version, e.g. lowdim.theory.activations.centred)")
             object.__setattr__(self, "manifold_activation", phi)
             object.__setattr__(self, "_manifold_moments", mm)
         else:
@@ -246,7 +246,7 @@ class RFSetting:
 
         Gaussian data: ``int rho(dl) a^2 l / (a^2 l + Delta)`` (``e^{-2t}`` for isotropic
         data, ``psi_d e^{-2t}`` for the subspace).  Hidden manifold: the Bayes-optimal
-        (GLM replica) value of :func:`theory.rf.hidden_manifold_exact_score`.
+        (GLM replica) value of :func:`lowdim.theory.rf.hidden_manifold_exact_score`.
         """
         a_t, delta = ou_coefficients(self.t)
         if self.gaussian_data:

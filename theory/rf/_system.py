@@ -137,7 +137,7 @@ def condition_2x2(a, b, c, d):
 
 
 def log_system(co: Coefficients):
-    """The system on the ridge path in log variables, for :func:`theory.solvers.path_newton`.
+    """The system on the ridge path in log variables, for :func:`lowdim.theory.solvers.path_newton`.
 
     Returns ``fun(x, tau, want_scale) -> (F, J, F_tau, scale)`` with ``x = (log q, log r)``,
     ``tau = log lambda``, ``(z, zeta) = (-lambda, 0)``: the residuals ``(F1, F2)`` and scales

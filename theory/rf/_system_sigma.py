@@ -29,7 +29,7 @@ the system on (q, r, h):
     A = 1 + psi_p q alpha,   B = psi_p q beta,   I_k = int rho(dl) l^k / (A + B l).
 
 For ``rho = delta_1`` (isotropic data) ``h = r`` and it reduces to the two-equation system
-of :mod:`theory.rf._system` (checked in the tests).  Trace functions and errors:
+of :mod:`lowdim.theory.rf._system` (checked in the tests).  Trace functions and errors:
 
     T1 = 1 - P + mu1^2 psi_p Delta r P^2,      T2 = psi_p mu1 sqrt(Delta) r P,
     L_test = 1 - 2 mu1 sqrt(Delta) T2 + mu1^2 (a^2 dT1/dzeta_S + Delta dT1/dzeta) + mu*^2 dT1/dz,

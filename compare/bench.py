@@ -1,19 +1,17 @@
 """``lowdim bench``: speed as ratios, so regressions are visible on any machine.
 
-Each family gives its rows (``bench_groups(quick, device)`` in its compare module; what each
-row times and against what is written there): against a floor, the least work the task
-needs (``ratio = seconds / floor_seconds``, above 1), or against a peer, what a user would
-otherwise run (``ratio = peer / package``).  Every row also names the threads it ran on.
+Each registered family gives its rows (``bench_groups(quick, device)`` in the module its
+registry entry names, which says what each row times and against what): against a floor,
+the least work the task needs (``ratio = seconds / floor_seconds``, above 1), or against a
+peer, what a user would otherwise run (``ratio = peer / package``).  Every row also names
+its family and the threads it ran on.
 """
 from __future__ import annotations
 
 from .provenance import provenance
 from .table import Table
 
-__all__ = ["run_benchmarks", "BENCH_MODULES"]
-
-#: The modules whose ``bench_groups`` make the rows, in the order of the table.
-BENCH_MODULES = ("rf_bench", "localized", "molrg", "molrmog", "sampling")
+__all__ = ["run_benchmarks"]
 
 
 def _thread_counts():
@@ -31,16 +29,16 @@ def run_benchmarks(quick=False, device="auto") -> Table:
     """Every family's rows, with the threads each ran on: ``threads`` names the process
     setting, or the cap the code sets itself around its small work
     (:mod:`lowdim.theory.threads`, :mod:`lowdim.simulate.device`)."""
-    import importlib
+    from .registry import families
 
     blas, torch_threads = _thread_counts()
     process = f"BLAS {blas}, torch {torch_threads}"
     rows = []
-    for name in BENCH_MODULES:
-        module = importlib.import_module(f"{__package__}.{name}")
-        for group in module.bench_groups(quick, device):
+    for family in families():
+        module = family.bench_module()
+        for group in module.bench_groups(quick, device) if module is not None else ():
             threads = group.threads or process
-            rows += [dict(row, threads=threads) for row in group.make()]
-    cols = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "ratio_with_test_features",
-            "threads", "note"]
+            rows += [dict(row, family=family.name, threads=threads) for row in group.make()]
+    cols = ["family", "benchmark", "seconds", "floor_seconds", "ratio", "floor",
+            "ratio_with_test_features", "threads", "note"]
     return Table(cols, rows, provenance(kind="bench", quick=quick))

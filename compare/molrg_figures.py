@@ -14,6 +14,7 @@ import numpy as np
 from . import molrg as exp
 from .plots import COLORS, new_figure, save
 from .table import Table
+from .registry import FigureSpec
 
 __all__ = ["build_phase", "plot_phase", "build_recovery", "plot_recovery", "build_generic",
            "plot_generic", "PRESETS"]
@@ -288,3 +289,29 @@ def plot_generic(table: Table, path):
     axes[0, 1].set_title("Sample quality (noiseless data: 0 is on the union)", fontsize=9)
     axes[0, 1].set_yscale("log")
     save(fig, path)
+
+
+# --------------------------------------------------------------------------- gallery
+_WZZ24 = "WZZ24"  # Wang, Zhang, Zhang, Chen, Ma, Qu 2024, arXiv:2409.02426
+
+#: The gallery figures of this module (:mod:`lowdim.compare.figures`).
+FIGURES = (
+    FigureSpec(
+        "wzz24-phase", "MoLRG: phase transition of subspace recovery at N_k = d", _WZZ24,
+        "PCA (K = 1), K-subspaces (K = 2, 3) and the low-rank denoiser trained on the denoising "
+        "loss all switch from failure to success at N_k = d samples per component, smeared by the "
+        "noise just above it (dashed: where the first-order error reaches the threshold).",
+        build_phase, plot_phase),
+    FigureSpec(
+        "wzz24-recovery", "MoLRG: subspace error against N, and multinomial labels", _WZZ24,
+        "Below N = d PCA's error sits on the random-completion floor, above it on the first-order "
+        "noise error, in every ambient dimension D; with multinomial labels the success rate is the "
+        "exact probability that every component gets N_k >= d.",
+        build_recovery, plot_recovery),
+    FigureSpec(
+        "wzz24-generic", "MoLRG: a generic network's sample need against d", _WZZ24,
+        "A generic MLP denoiser trained on N_k samples per component copies its training points at "
+        "small N_k and stops copying as N_k / d grows; the N_k where copies fall below half, and "
+        "its slope against d, are stated (the ideal learner needs N_k = d).",
+        build_generic, plot_generic),
+)

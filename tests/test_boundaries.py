@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from lowdim.compare.registry import FAMILIES
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("theory", "simulate", "compare")
-FAMILIES = ("rf", "molrmog", "molrg", "localized", "sampling")
 
 #: What lowdim.simulate may import from lowdim.theory: module -> names.
 SIMULATE_TAKES = {

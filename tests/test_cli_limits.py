@@ -14,7 +14,8 @@ import pytest
 
 from lowdim.compare import limits
 from lowdim.compare.atomic import write_text
-from lowdim.compare.cli import _sample_complexity_slopes, main
+from lowdim.compare.cli import main
+from lowdim.compare.rf_cli import _sample_complexity_slopes
 from lowdim.compare.ranges import count_values, parse_seeds, parse_values
 
 

@@ -1,0 +1,320 @@
+"""What every ``lowdim`` action shares: the parser class and exit codes, the output,
+run and resource options, progress bars, the output writers, the budget check, and the
+readers of list options.  A family's actions (``compare/<family>_cli.py``) are built from
+these, so that every action speaks the same option grammar."""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+
+import numpy as np
+
+from .limits import MAX_INT, MAX_SEED, check_integer
+
+__all__ = ["UsageError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_NOT_CONVERGED",
+           "EXIT_DISAGREE", "EXIT_INCONCLUSIVE", "progress", "with_progress", "positive_int",
+           "integer_option", "as_typed", "named_as_typed", "emit", "emit_verdict", "save_plot",
+           "add_run_options", "add_output_options", "add_limit_options", "option_count",
+           "option_axis", "option_defaults", "check_budget", "announce", "choice_list",
+           "int_list", "int_range", "warn_line", "CURVE_POINT_BYTES", "CURVE_POINT_WORK"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE, EXIT_INCONCLUSIVE = (
+    0, 1, 2, 3, 4, 5)
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and no traceback."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def progress(enabled: bool, total: int, desc: str):
+    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback."""
+    if not enabled or not sys.stderr.isatty() or total <= 1:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+    def update(done, total_now):
+        bar.total = total_now
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def with_progress(enabled: bool, total: int, desc: str, run):
+    """``run(update)`` under a progress bar (see :func:`progress`), closed whatever happens."""
+    update, close = progress(enabled, total, desc)
+    try:
+        return run(update)
+    finally:
+        close()
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 (got {text!r})")
+    return value
+
+
+def integer_option(name: str, low: int, high: int = MAX_INT):
+    """An argparse ``type`` for an integer option in ``[low, high]``.
+
+    A bad value is the one line ``<name>: must be an integer between low and high (got ...)``,
+    naming the option as typed, at parse time (before any work); ``1e3`` is read as 1000, and
+    integers beyond what the backends take (``1e23``) are refused, not handed to torch.
+    """
+    def convert(text):
+        try:
+            return check_integer(name, text, low, high)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    convert.__name__ = f"{name} integer"
+    return convert
+
+
+def as_typed(message: str, args) -> str:
+    """``message`` with the options of the action spelled as typed: an error
+    ``sigma_min: must be smaller than sigma_max`` (Python names, from a library) becomes
+    ``sigma-min: must be smaller than sigma-max`` when ``--sigma-min`` and ``--sigma-max``
+    are options of the action.  Other words are left as they are."""
+    import re
+
+    options = [k for k in vars(args) if "_" in k and not k.startswith("_")]
+    if not options:
+        return message
+    pattern = r"(?<![\w-])(" + "|".join(map(re.escape, options)) + r")(?![\w-])"
+    return re.sub(pattern, lambda m: m.group(1).replace("_", "-"), message)
+
+
+def named_as_typed(func):
+    """Decorate an action so that its errors name options as the user typed them
+    (:func:`as_typed`)."""
+    @functools.wraps(func)
+    def run(args):
+        try:
+            return func(args)
+        except ValueError as exc:
+            message = as_typed(str(exc), args)
+            if message == str(exc):
+                raise
+            raise ValueError(message) from None
+
+    return run
+
+
+def emit_verdict(table, args):
+    """Write a validation table, its one-line summary on stderr, and the exit code."""
+    emit(table, args)
+    summary = table.meta["summary"]
+    print(summary["text"], file=sys.stderr)
+    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+
+
+#: Bytes per point of a theory curve: prediction arrays and the table row (measured 2.7 KiB
+#: for a table, 6.5 KiB for JSON).
+CURVE_POINT_BYTES = 8 * 2**10
+
+
+#: Operations per point of a curve (the self-consistent solve, about 40 us).
+CURVE_POINT_WORK = 2e6
+
+
+def option_count(values: dict, *names, allow_inf=("m",)) -> int:
+    """Product of the numbers of values of list options (``None`` ones count 1), counted
+    without expanding a range."""
+    from .ranges import count_values
+
+    total = 1
+    for name in names:
+        if values.get(name) is not None:
+            total *= count_values(name.replace("_", "-"), values[name],
+                                  allow_inf=name in allow_inf)
+    return total
+
+
+def option_axis(values: dict, name: str, *, inf_as=None) -> np.ndarray:
+    """The magnitudes of a list option, for an estimate: infinities become ``inf_as`` and a
+    NaN is left out (the setting refuses it by name later)."""
+    from .ranges import parse_values
+
+    x = parse_values(name.replace("_", "-"), values[name], allow_inf=inf_as is not None)
+    if inf_as is not None:
+        x = np.where(np.isinf(x), float(inf_as), x)
+    x = np.abs(x[np.isfinite(x)])
+    return x if x.size else np.ones(1)
+
+
+def option_defaults(args) -> dict:
+    """Every option's default for the action of ``args`` (the action's own parser, which
+    :func:`lowdim.compare.cli.build_parser` leaves in ``args._action_parser``)."""
+    return vars(args._action_parser.parse_args([]))
+
+
+def check_budget(args, estimate):
+    """Refuse, before any work, a request whose estimated peak memory or work exceeds the
+    budgets (:mod:`lowdim.compare.limits`), naming the option responsible as typed.  Returns the
+    footprint, for :func:`announce`."""
+    from .limits import check_footprint
+
+    return check_footprint(estimate, vars(args), lambda: option_defaults(args),
+                           max_memory=args.max_memory, max_work=args.max_work)
+
+
+def announce(footprint) -> None:
+    """Once every check has passed, just before the work: say on stderr (even under
+    ``--quiet``) when the run will take a while."""
+    from . import limits
+
+    if footprint.flops > limits.NOTE_WORK:
+        print(f"lowdim: note: {footprint.work_what} is about {footprint.flops:.2g} "
+              f"floating-point operations, roughly {limits.duration(footprint.flops)} on two "
+              f"CPU cores", file=sys.stderr)
+
+
+def add_run_options(p):
+    """``--seed``, ``--device`` and ``--quiet``, shared by every command that simulates."""
+    p.add_argument("--seed", type=integer_option("seed", 0, MAX_SEED), default=0,
+                   help="random seed, an integer >= 0 (default 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def add_output_options(p, *, plot=True):
+    """``--format``, ``--output``, ``--plot`` (where the action draws one) and the resource
+    options (:func:`add_limit_options`): every action that computes takes them."""
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write the table to FILE (atomically, with FILE.meta.json beside it "
+                        "unless --format json); - for stdout")
+    if plot:
+        p.add_argument("--plot", metavar="FILE",
+                       help="also draw a picture to FILE (PNG, or the format its extension "
+                            "names: pdf, svg, ...)")
+    add_limit_options(p)
+
+
+def add_limit_options(p):
+    """``--max-memory`` and ``--max-work``: the budgets a request is checked against, from
+    its arguments, before any work (:mod:`lowdim.compare.limits`)."""
+    g = p.add_argument_group("resources (requests estimated beyond these are refused up front)")
+    g.add_argument("--max-memory", metavar="SIZE", default=None,
+                   help="memory budget, e.g. 4G or 512M (default: $LOWDIM_MAX_MEMORY, else "
+                        "half the physical memory)")
+    g.add_argument("--max-work", metavar="OPS", default=None,
+                   help="work budget in floating-point operations, e.g. 1e16 (default: "
+                        "$LOWDIM_MAX_WORK, else 1e15, about 5 hours on two CPU cores)")
+
+
+def save_plot(path, draw):
+    """``draw(tmp)`` to a temporary file beside ``path``, renamed over it when complete."""
+    from .atomic import write_with
+
+    write_with(path, draw)
+
+
+def emit(table, args, columns=None):
+    """Write ``table`` in ``--format`` to stdout, or atomically to ``--output`` (``-`` is
+    stdout) with its metadata in ``FILE.meta.json`` (json output carries it already)."""
+    if args.format == "csv":
+        text = table.select(columns or table.columns).to_csv()
+    elif args.format == "json":
+        text = table.select(columns or table.columns).to_json()
+    else:
+        text = table.to_text(columns)
+    text = text if text.endswith("\n") else text + "\n"
+    if args.output and args.output != "-":
+        import json
+
+        from .atomic import write_text
+
+        write_text(args.output, text)
+        if args.format != "json":
+            write_text(args.output + ".meta.json",
+                       json.dumps(table.meta, indent=1, default=str) + "\n")
+    else:
+        sys.stdout.write(text)
+
+
+def choice_list(name, text, known) -> list:
+    """A comma-separated list of option values, each one of ``known`` (checked up front)."""
+    items = [g.strip() for g in str(text).split(",") if g.strip()]
+    unknown = [g for g in items if g not in known]
+    if unknown or not items:
+        raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                         f"use {', '.join(known)}")
+    return items
+
+
+def int_list(name, text, low=None, high=MAX_INT):
+    """A comma list of integers, each in ``[low, high]`` (``low=None``: ``-high``), counted
+    before it is read (at most ``lowdim.compare.limits.MAX_VALUES``)."""
+    from .limits import MAX_VALUES
+
+    items = [v for v in str(text).split(",") if v.strip()]
+    if len(items) > MAX_VALUES:
+        raise ValueError(f"{name}: at most {MAX_VALUES} values (got {len(items)})")
+    try:
+        vals = [int(v) for v in items]
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated integers (got {text!r})") from None
+    if not vals:
+        raise ValueError(f"{name}: expected at least one value")
+    low = -high if low is None else low
+    for v in vals:
+        if not low <= v <= high:
+            raise ValueError(f"{name}: must be an integer between {low} and {high} (got {v})")
+    return vals
+
+
+def int_range(name, text, low=None, high=MAX_INT):
+    """Integer grid option: a comma list whose items are integers or inclusive ranges ``a-b``
+    (the notation of ``--seeds``; ``start:stop:count`` stays the log range of real-valued
+    options) -> sorted distinct integers, each in ``[low, high]`` (``low=None``: ``-high``).
+
+    The values are counted before any range is expanded: at most
+    ``lowdim.compare.limits.MAX_VALUES`` of them."""
+    from .limits import MAX_VALUES
+
+    items, count = [], 0
+    for item in str(text).split(","):
+        item = item.strip()
+        if "-" in item[1:]:                    # a leading "-" is a sign, not a range
+            head, _, b = item[1:].partition("-")
+            lo = int_list(name, item[0] + head, low, high)[0]
+            hi = int_list(name, b, low, high)[0]
+            if hi < lo:
+                raise ValueError(f"{name}: empty range {item!r}")
+            items.append((lo, hi))
+            count += hi - lo + 1
+        elif item:
+            v = int_list(name, item, low, high)[0]
+            items.append((v, v))
+            count += 1
+        if count > MAX_VALUES:
+            raise ValueError(f"{name}: at most {MAX_VALUES} values (the list "
+                             f"{str(text)[:40]!r} asks for more)")
+    if not items:
+        raise ValueError(f"{name}: expected integers or ranges like 2-8 (got {text!r})")
+    vals = set()
+    for lo, hi in items:
+        vals.update(range(lo, hi + 1))
+    return sorted(vals)
+
+
+def warn_line(message: str) -> None:
+    """One line on stderr for a problem the run goes on despite."""
+    print(f"lowdim: warning: {message}", file=sys.stderr, flush=True)

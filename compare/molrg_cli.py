@@ -1,0 +1,149 @@
+"""``lowdim molrg ...``, MoLRG: ``phase`` (the N_k = d phase transition) and ``validate``.
+
+Each action's options, its resource estimate and its run; the family's registry entry
+is :data:`FAMILY`."""
+from __future__ import annotations
+
+from .cli_common import (EXIT_OK, add_output_options, add_run_options, announce, check_budget, emit,
+                         emit_verdict, int_range, integer_option, named_as_typed, save_plot,
+                         with_progress)
+from .registry import Action, Family
+
+__all__ = ["FAMILY"]
+
+
+#: ``molrg validate``: bytes and operations per trial (measured about 65 MiB and 7.8e11).
+MOLRG_TRIAL_BYTES = 64 * 2**20
+MOLRG_TRIAL_WORK = 8e11
+
+
+def _footprint_molrg_phase(v):
+    from .limits import Footprint
+    from .molrg import TRAIN_DEFAULTS
+
+    ds, Ns = int_range("d", v["d"], 1), int_range("N", v["N"], 1)
+    K, D, trials = float(v["K"]), float(v["D"]), float(v["trials"])
+    problems = len(Ns) * trials
+    rows = K * max(1, max(Ns))
+    trained = v["learner"] == "trained"
+    steps = float(v["steps"] or TRAIN_DEFAULTS["steps"]) if trained else 0.0
+    restarts = float(v["restarts"] or TRAIN_DEFAULTS["restarts"]) if trained else 4.0
+    d_max = float(max(abs(d) for d in ds))
+    copies = restarts if trained else 1.0
+    peak = 8.0 * problems * (rows * D * (d_max + 24) + 8 * K * D * D) * copies
+
+    def work(d):
+        # K-subspaces: 4 restarts of up to 30 alternations; training: per SGD step the
+        # noisy pairs, the soft-max denoiser and its gradient (measured about 500 K
+        # operations per sample, dimension and step)
+        fits = restarts * (60 * K + 500 * steps * K)
+        return problems * (rows * D * (d + 1) * fits + 30 * restarts * K * D ** 3)
+
+    return Footprint(peak, float(sum(work(float(abs(d))) for d in ds)),
+                     f"{problems:.3g} problems of {rows:.3g} samples in D = {D:.3g}",
+                     f"{problems * len(ds):.3g} problems")
+
+
+def _footprint_molrg_validate(v):
+    from .limits import Footprint
+
+    trials = float(v["trials"])
+    return Footprint(trials * MOLRG_TRIAL_BYTES, trials * MOLRG_TRIAL_WORK,
+                     f"{trials:.3g} trials per cell")
+
+
+@named_as_typed
+def _cmd_molrg_phase(args):
+    ds, Ns = int_range("d", args.d, 1), int_range("N", args.N, 1)
+    if min(Ns) < 1:
+        raise ValueError(f"N: samples per component must be >= 1 (got {args.N!r})")
+    if args.trials < 1:
+        raise ValueError(f"trials: must be >= 1 (got {args.trials})")
+    fp = check_budget(args, _footprint_molrg_phase)
+    from lowdim.simulate.device import resolve_device
+
+    from .molrg import phase_table
+
+    resolve_device(args.device)
+    announce(fp)
+    train = {k: getattr(args, k) for k in ("steps", "restarts", "init")
+             if getattr(args, k) is not None}
+    table = with_progress(
+        not args.quiet, len(ds), f"molrg phase K={args.K} {args.learner}",
+        lambda update: phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.D,
+                                   noise=args.noise, threshold=args.threshold,
+                                   trials=args.trials, orthogonal=not args.random_subspaces,
+                                   seed=args.seed, device=args.device, train=train or None,
+                                   progress=update))
+    cols = ["K", "d", "N_k", "learner", "success", "success_se", "mean_error",
+            "theory_success", "theory_rms_error", "theory_floor"]
+    emit(table, args, None if args.format != "table" else cols)
+    if args.plot:
+        from .molrg_figures import plot_phase_table
+
+        save_plot(args.plot, lambda path: plot_phase_table(table, path))
+    return EXIT_OK
+
+
+@named_as_typed
+def _cmd_molrg_validate(args):
+    if args.trials < 10:
+        raise ValueError(f"trials: need at least 10 trials per cell (got {args.trials})")
+    fp = check_budget(args, _footprint_molrg_validate)
+    from lowdim.simulate.device import resolve_device
+
+    from .molrg import validation_table
+
+    resolve_device(args.device)
+    announce(fp)
+    table = with_progress(not args.quiet, 6, "molrg validate", lambda update: validation_table(
+        trials=args.trials, seed=args.seed, device=args.device, progress=update))
+    return emit_verdict(table, args)
+
+
+# --------------------------------------------------------------------------- options
+def _phase_options(mp):
+    mp.add_argument("--K", type=integer_option("K", 1), default=2,
+                    help="number of subspaces (default 2)")
+    mp.add_argument("--learner", choices=("ideal", "trained", "oracle"), default="ideal",
+                    help="ideal: PCA / K-subspaces; trained: the low-rank denoiser trained on "
+                         "the denoising loss; oracle: PCA with the true labels")
+    mp.add_argument("--d", default="2-8", help="subspace dimensions: a list and/or ranges a-b")
+    mp.add_argument("--N", default="1-15",
+                    help="samples per component: a list and/or ranges a-b")
+    mp.add_argument("--D", type=integer_option("D", 1), default=48,
+                    help="ambient dimension (default 48)")
+    mp.add_argument("--noise", type=float, default=0.05, help="RMS noise norm (default 0.05)")
+    mp.add_argument("--threshold", type=float, default=0.1,
+                    help="success: normalized subspace error below this (default 0.1)")
+    mp.add_argument("--trials", type=integer_option("trials", 1), default=20,
+                    help="trials per cell (default 20)")
+    mp.add_argument("--random-subspaces", action="store_true",
+                    help="independent random subspaces instead of mutually orthogonal ones")
+    mp.add_argument("--steps", type=integer_option("steps", 1), default=None,
+                    help="trained: SGD steps (default 800)")
+    mp.add_argument("--restarts", type=integer_option("restarts", 1), default=None,
+                    help="trained: restarts (default 1)")
+    mp.add_argument("--init", choices=("neighbours", "samples", "random"), default=None,
+                    help="trained: initialization (default neighbours)")
+    add_run_options(mp)
+    add_output_options(mp)
+
+def _validate_options(mgv):
+    mgv.add_argument("--trials", type=integer_option("trials", 1), default=40,
+                     help="trials per cell (default 40)")
+    add_run_options(mgv)
+    add_output_options(mgv, plot=False)
+
+
+FAMILY = Family(
+    "molrg", "MoLRG: subspace clustering and the N_k = d phase transition",
+    actions=(
+        Action("phase", "success rate over (N_k, d) with the theory's boundary",
+               _phase_options, _cmd_molrg_phase),
+        Action("validate", "the phase-transition claims, each with a verdict",
+               _validate_options, _cmd_molrg_validate),
+    ),
+    figures=("molrg_figures",),
+    bench="molrg",
+)

@@ -1,0 +1,392 @@
+"""``lowdim rf ...``, random-features learning curves: ``curve`` (theory), ``validate`` (theory against
+a finite-size simulation) and ``sample-complexity``.
+
+Each action's options, its resource estimate and its run; the family's registry entry
+is :data:`FAMILY`."""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK, EXIT_DISAGREE, EXIT_INCONCLUSIVE,
+                         EXIT_NOT_CONVERGED, EXIT_OK, add_output_options, announce, check_budget, emit,
+                         integer_option, named_as_typed, option_axis, option_count, save_plot,
+                         with_progress)
+from .registry import Action, Family
+
+__all__ = ["FAMILY"]
+
+
+#: Bytes and operations per point of a sample-complexity search (measured about 240 KiB
+#: and 5 ms).
+SEARCH_POINT_BYTES = 256 * 2**10
+SEARCH_POINT_WORK = 3e8
+
+
+def _rf_fit_bytes(d, n, p, m, n_test) -> float:
+    """Peak bytes of one seed of :func:`lowdim.simulate.rf.fit_seed` (float64): W and its
+    transpose, X, the p x p Gram matrix with its copy and Cholesky factor, the p x d
+    right-hand sides and solution, one block of 8 noise copies (noises, inputs, features),
+    one test block, and the data model's d x d matrices."""
+    d, n, p = float(d), max(1.0, float(np.ceil(n))), max(1.0, float(np.ceil(p)))
+    rows = min(8.0, max(1.0, float(m))) * n
+    tb = min(2048.0, 256.0 * np.ceil(n_test / 256.0))
+    elems = (7 * p * d + 2 * n * d + 4 * p * p + rows * (3 * d + 2 * p)
+             + tb * (6 * d + 2 * p) + 3 * d * d)
+    return 8.0 * elems
+
+
+def _rf_fit_work(d, n, p, m, n_test) -> float:
+    """Operations of one seed of :func:`lowdim.simulate.rf.fit_seed`, summed over a grid of ``n``
+    (array), ``p`` (array) and ``m`` (array) values: features and Gram matrix over the n m
+    noisy inputs, the ridge solve, the test set."""
+    d = float(d)
+    sn, sm, sp = n.sum(), m.sum(), p.sum()
+    return float(2 * sn * sm * ((p ** 2).sum() + 3 * d * sp) + 3 * d * sn * sm * p.size
+                 + n.size * m.size * ((p ** 3).sum() + 4.0 * n_test * d * sp))
+
+
+def _footprint_rf_curve(v):
+    from .limits import Footprint
+
+    names = ("psi_n", "psi_p", "t", "lam", "m", "psi_d")
+    points = option_count(v, *names)
+    return Footprint(points * CURVE_POINT_BYTES, points * CURVE_POINT_WORK,
+                     f"a grid of {points:,} points")
+
+
+def _footprint_rf_validate(v):
+    from .limits import Footprint
+    from .ranges import parse_seeds
+
+    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
+    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
+    other = option_count(v, "t", "lam", "psi_d")
+    seeds = len(parse_seeds(v["seeds"]))
+    points = psi_n.size * psi_p.size * m.size * other
+    dims = [v["d"]] + ([v["d"] // 2] if v["extrapolate"] else [])
+    d = v["d"]
+    n, p = float(np.ceil(psi_n.max() * d)), float(np.ceil(psi_p.max() * d))
+    peak = max(_rf_fit_bytes(k, psi_n.max() * k, psi_p.max() * k, m.max(), v["n_test"])
+               for k in dims)
+    work = seeds * other * sum(_rf_fit_work(k, psi_n * k, psi_p * k, m, v["n_test"])
+                               for k in dims)
+    return Footprint(peak + 2 * points * CURVE_POINT_BYTES, work,
+                     f"a simulation at d = {d} (n = {n:.3g}, p = {p:.3g}, m = {m.max():.3g}, "
+                     f"{v['n_test']} test samples)",
+                     f"{points:,} points x {seeds} seeds at d = {d}")
+
+
+def _footprint_rf_sample_complexity(v):
+    from .limits import Footprint
+
+    pairs = option_count(v, "psi_d") if v.get("psi_d") is not None else option_count(v, "d", "D")
+    points = pairs * option_count(v, "psi_p", "t", "lam", "m")
+    return Footprint(points * SEARCH_POINT_BYTES, points * SEARCH_POINT_WORK,
+                     f"a search over {points:,} settings")
+
+
+def _add_setting_options(p, *, psi_p_default, m_default):
+    g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
+    g.add_argument("--data", default="gaussian",
+                   help="gaussian, subspace, linear-manifold or hidden-manifold (default gaussian)")
+    g.add_argument("--psi-d", default=None,
+                   help="intrinsic ratio D/d in (0, 1] (subspace and manifold data)")
+    g.add_argument("--manifold-activation", default=None,
+                   help="phi of the hidden manifold x = phi(Mz/sqrt(D)) (default tanh)")
+    g.add_argument("--activation", default="tanh", help="tanh, relu, erf or linear (default tanh)")
+    g.add_argument("--t", default="0.1", help="diffusion time (default 0.1)")
+    g.add_argument("--lam", default="1e-3", help="ridge lambda > 0 (default 1e-3)")
+    g.add_argument("--m", default=m_default, help=f"noise samples per data point, or inf "
+                                                  f"(default {m_default})")
+    g.add_argument("--psi-n", default="2", help="n/d (default 2)")
+    g.add_argument("--psi-p", default=psi_p_default, help=f"p/d (default {psi_p_default})")
+
+
+def _setting_from_args(args):
+    from lowdim.theory.rf import RFSetting
+
+    from .ranges import parse_values
+
+    psi_n = parse_values("psi-n", args.psi_n)
+    psi_p = parse_values("psi-p", args.psi_p)
+    t = parse_values("t", args.t)
+    lam = parse_values("lam", args.lam)
+    m = parse_values("m", args.m, allow_inf=True)
+    psi_d = parse_values("psi-d", args.psi_d) if args.psi_d is not None else None
+    axes = [psi_n, psi_p, t, lam, m] + ([psi_d] if psi_d is not None else [])
+    grids = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+    return RFSetting(psi_n=grids[0], psi_p=grids[1], t=grids[2], lam=grids[3], m=grids[4],
+                     activation=args.activation, data=args.data,
+                     psi_d=grids[5] if psi_d is not None else None,
+                     manifold_activation=args.manifold_activation)
+
+
+def _sweep_axis(setting):
+    """The setting column with the most distinct values (the x axis of a plot)."""
+    counts = {k: len(np.unique(getattr(setting, k)))
+              for k in ("psi_p", "psi_n", "lam", "t", "m", "psi_d")}
+    return max(counts, key=lambda k: counts[k])
+
+
+@named_as_typed
+def _cmd_rf_curve(args):
+    from .rf import curve
+
+    if not (args.tol > 0):
+        raise ValueError(f"tol: must be > 0 (got {args.tol!r})")
+    fp = check_budget(args, _footprint_rf_curve)
+    setting = _setting_from_args(args)
+    announce(fp)
+    table = curve(setting, tol=args.tol)
+    emit(table, args)
+    if args.plot:
+        from .rf_figures import plot_curve_table
+
+        save_plot(args.plot, lambda path: plot_curve_table(table, _sweep_axis(setting), path))
+    if not table.meta["success"]:
+        print(f"lowdim: {table.meta['message']}; their errors are left empty", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+@named_as_typed
+def _cmd_rf_validate(args):
+    from .ranges import parse_seeds
+
+    seeds = parse_seeds(args.seeds)
+    if not (args.z > 0):
+        raise ValueError(f"z: must be > 0 (got {args.z!r})")
+    if not (0 <= args.rel_tol < 1):
+        raise ValueError(f"rel-tol: must be in [0, 1) (got {args.rel_tol!r})")
+    if args.extrapolate and args.d < 8:
+        raise ValueError(f"d: the 1/d extrapolation needs d >= 8 (got {args.d}); "
+                         "or pass --no-extrapolate")
+    fp = check_budget(args, _footprint_rf_validate)
+    from lowdim.simulate.device import resolve_device
+    from lowdim.simulate.rf import RFSize
+
+    from .rf import ALLOWANCE_MIN_D, DEFAULT_REL_TOL, experiment, wide_view
+    from .rf_figures import plot_validation_table
+
+    resolve_device(args.device)
+    setting = _setting_from_args(args)
+    size = RFSize(d=args.d, seeds=seeds, n_test=args.n_test, device=args.device,
+                  dtype=args.dtype)
+    announce(fp)
+    t0 = time.perf_counter()
+    tidy = with_progress(not args.quiet, setting.size, "simulating", lambda update: experiment(
+        setting, size, sim_m=args.sim_m, z=args.z, rel_tol=args.rel_tol,
+        extrapolate=args.extrapolate, progress=update))
+    wide = wide_view(tidy)
+    if args.format == "table":
+        cols = ["psi_n", "psi_p", "m", "t", "lam", "activation"]
+        if setting.data != "gaussian":
+            cols += ["psi_d"]
+        cols += ["quantity", "theory"]
+        if any(r["m"] == "inf" for r in tidy.rows):
+            cols += ["sim_m", "theory_at_sim_m"]
+        cols += ["d", "sim_mean", "sim_se"]
+        if args.extrapolate:
+            cols += ["extrapolated", "extrapolated_se"]
+        cols += ["rel_deviation", "verdict"]
+        emit(tidy, args, cols)
+    else:
+        emit(tidy if args.tidy else wide, args)
+    if args.plot:
+        save_plot(args.plot, lambda path: plot_validation_table(
+            tidy, _sweep_axis(setting), path, z=args.z))
+    s = tidy.meta["summary"]
+    n_points = len(wide)
+    bad_points = sum(1 for r in wide.rows if r["verdict"] != "agree")
+    n_disagree = sum(1 for r in wide.rows if r["verdict"].startswith("DISAGREE"))
+    judged = (f"1/d-extrapolated from d={args.d // 2},{args.d}" if args.extrapolate
+              else f"d={args.d}")
+    msg = (f"{n_points - bad_points} of {n_points} points agree "
+           f"(|sim - theory| <= max({args.z:g} SE, {args.rel_tol:.0%}), {args.z:g} SE as a "
+           f"Student-t band, {judged}); "
+           f"{len(size.seeds)} seeds, {time.perf_counter() - t0:.1f} s")
+    if args.d < ALLOWANCE_MIN_D:
+        msg += (f"\nnote: d = {args.d} is small for the d -> inf theory: the "
+                f"{DEFAULT_REL_TOL:.0%} allowance covers its finite-size corrections (about 5/d) "
+                f"from d = {ALLOWANCE_MIN_D} on; here expect about {5 / args.d:.0%}")
+    print(msg, file=sys.stderr)
+    if s["theory_not_converged"]:
+        return EXIT_NOT_CONVERGED
+    if n_disagree:
+        return EXIT_DISAGREE
+    return EXIT_INCONCLUSIVE if bad_points else EXIT_OK
+
+
+def _sample_complexity_pairs(args) -> list:
+    """The distinct ``(d, D, D/d)`` of ``--d``/``--D`` (``(None, None, psi_d)`` for
+    ``--psi-d``), in the order given; repeated values are computed once."""
+    from .ranges import parse_values
+
+    pairs = []
+    if args.psi_d is not None:
+        if args.d is not None or args.D is not None:
+            raise ValueError("psi-d: give either --psi-d, or --d with --D, not both")
+        pairs = [(None, None, float(g)) for g in parse_values("psi-d", args.psi_d)]
+    else:
+        if args.d is None or args.D is None:
+            raise ValueError("d: give --d and --D (lists), or --psi-d")
+        for d in parse_values("d", args.d):
+            for D in parse_values("D", args.D):
+                if D > d:
+                    continue
+                pairs.append((int(round(d)), int(round(D)), D / d))
+        if not pairs:
+            raise ValueError("D: every D exceeds every d")
+    return list(dict.fromkeys(pairs))
+
+
+@named_as_typed
+def _cmd_rf_sample_complexity(args):
+    from lowdim.theory.rf import RFSetting, sample_complexity
+
+    from .provenance import provenance
+    from .ranges import parse_values
+    from .table import Table
+
+    if args.data == "gaussian":
+        raise ValueError("data: sample complexity against D needs subspace or manifold data")
+    fp = check_budget(args, _footprint_rf_sample_complexity)
+    pairs = _sample_complexity_pairs(args)
+    psi_p = parse_values("psi-p", args.psi_p)
+    t = parse_values("t", args.t)
+    lam = parse_values("lam", args.lam)
+    m = parse_values("m", args.m, allow_inf=True)
+    grids = [g.ravel() for g in np.meshgrid(np.arange(len(pairs)), psi_p, t, lam, m,
+                                             indexing="ij")]
+    k = grids[0].astype(int)
+    setting = RFSetting(psi_n=1.0, psi_p=grids[1], t=grids[2], lam=grids[3], m=grids[4],
+                        activation=args.activation, data=args.data,
+                        psi_d=np.array([pairs[i][2] for i in k]),
+                        manifold_activation=args.manifold_activation)
+    announce(fp)
+    t0 = time.perf_counter()
+    res = sample_complexity(setting, eps=args.eps, criterion=args.criterion)
+    rows = []
+    for j, i in enumerate(k):
+        d, D, g = pairs[i]
+        mm = float(setting.m[j])
+        star = float(res.psi_n_star[j])
+        rows.append({
+            "psi_p": float(setting.psi_p[j]), "m": "inf" if np.isinf(mm) else int(mm),
+            "t": float(setting.t[j]), "lam": float(setting.lam[j]), "d": d, "D": D, "psi_d": g,
+            "psi_n_star": star if np.isfinite(star) else None,
+            "n_star": (star * d if np.isfinite(star) else None) if d is not None else None,
+            "n_star_per_D": float(res.n_star_per_D[j]) if np.isfinite(star) else None,
+            "monotone": bool(res.monotone[j]), "status": int(res.status[j])})
+    cols = ["psi_p", "m", "t", "lam"] + (["d", "D"] if pairs[0][0] is not None else []) + [
+        "psi_d", "psi_n_star"] + (["n_star"] if pairs[0][0] is not None else []) + [
+        "n_star_per_D", "monotone", "status"]
+    meta = provenance(kind="rf-sample-complexity", setting=setting.to_dict(), eps=args.eps,
+                      criterion=args.criterion, seconds=time.perf_counter() - t0,
+                      success=bool(res.success), message=res.message)
+    table = Table(cols, rows, meta)
+    emit(table, args)
+    if args.plot:
+        from .rf_manifold_figures import plot_sample_complexity_table
+
+        save_plot(args.plot, lambda path: plot_sample_complexity_table(table, path))
+    for line in _sample_complexity_slopes(rows):
+        print(line, file=sys.stderr)
+    if not res.success:
+        print(f"lowdim: {res.message}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED if np.any(res.status == 3) else EXIT_OK
+    return EXIT_OK
+
+
+def _sample_complexity_slopes(rows):
+    """Fitted log-log slopes of n* against D (fixed d) and against d (fixed D).
+
+    A slope is fitted only through at least two distinct abscissae: rows repeating a D (or
+    d) count once (their mean n*), and a group with a single D gets no slope."""
+    out = []
+    base = ("psi_p", "m", "t", "lam")
+    for axis, fixed in (("D", "d"), ("d", "D")):
+        groups: dict = {}
+        for r in rows:
+            if r["d"] is None or r["n_star"] is None or not r["n_star"] > 0:
+                continue
+            key = tuple(r[c] for c in base) + (r[fixed],)
+            groups.setdefault(key, {}).setdefault(r[axis], []).append(r["n_star"])
+        for key, by_x in groups.items():
+            if len(by_x) < 2:
+                continue
+            xs = sorted(by_x)
+            x = np.log(xs)
+            y = np.log([float(np.mean(by_x[a])) for a in xs])
+            slope = np.polyfit(x, y, 1)[0]
+            out.append(f"slope of log n* against log {axis} at {fixed}={key[-1]} "
+                       f"(psi_p={key[0]:g}, m={key[1]}): {slope:.3f}")
+    return out
+
+
+# --------------------------------------------------------------------------- options
+def _curve_options(c):
+    _add_setting_options(c, psi_p_default="0.1:100:60", m_default="1")
+    add_output_options(c)
+    c.add_argument("--tol", type=float, default=1e-12,
+                   help="relative residual required of the solver (default 1e-12)")
+
+def _validate_options(v):
+    _add_setting_options(v, psi_p_default="0.5,1,4,16", m_default="1,4,inf")
+    g = v.add_argument_group("simulation")
+    g.add_argument("--d", type=integer_option("d", 2), default=200, help="dimension (default 200)")
+    g.add_argument("--seeds", default="6", help="a count, a list 0,1,2 or a range 0-4 (default 6)")
+    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    g.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
+                   help="m used to simulate m = inf (default 64)")
+    g.add_argument("--n-test", type=integer_option("n-test", 2), default=4096,
+                   help="test samples per seed (default 4096)")
+    g.add_argument("--z", type=float, default=3.0,
+                   help="confidence in normal standard errors (default 3, i.e. 99.73%%); "
+                        "applied as the Student-t quantile for the number of seeds")
+    g.add_argument("--rel-tol", type=float, default=0.03,
+                   help="finite-size allowance, relative (default 0.03)")
+    g.add_argument("--no-extrapolate", dest="extrapolate", action="store_false",
+                   help="judge the raw values at d instead of the 1/d extrapolation from d/2, d")
+    g.add_argument("--tidy", action="store_true", help="csv/json: one row per quantity")
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_output_options(v)
+
+def _sample_complexity_options(sc):
+    g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
+    g.add_argument("--data", default="linear-manifold",
+                   help="subspace, linear-manifold or hidden-manifold (default linear-manifold)")
+    g.add_argument("--manifold-activation", default=None, help="phi of the hidden manifold")
+    g.add_argument("--activation", default="relu", help="random-features activation (default relu)")
+    g.add_argument("--t", default="0.1")
+    g.add_argument("--lam", default="1e-3")
+    g.add_argument("--m", default="inf")
+    g.add_argument("--psi-p", default="16", help="p/d (default 16)")
+    g.add_argument("--d", default=None, help="ambient dimensions, e.g. 1000 or 250,500,1000")
+    g.add_argument("--D", default=None, help="intrinsic dimensions, e.g. 25,50,100,200")
+    g.add_argument("--psi-d", default=None, help="or intrinsic ratios D/d directly")
+    sc.add_argument("--eps", type=float, default=0.01,
+                    help="target relative excess error (L(n) - L(inf)) / (L(0) - L(inf)) "
+                         "(default 0.01)")
+    sc.add_argument("--criterion", choices=("par", "total"), default="par",
+                    help="on-manifold part of the test error (default) or all of it")
+    add_output_options(sc)
+
+
+FAMILY = Family(
+    "rf", "random-features score learning curves",
+    actions=(
+        Action("curve", "asymptotic test/train/score errors (theory)",
+               _curve_options, _cmd_rf_curve),
+        Action("validate", "theory against a finite-size simulation",
+               _validate_options, _cmd_rf_validate),
+        Action("sample-complexity", "smallest n reaching a relative excess error eps, against D or d",
+               _sample_complexity_options, _cmd_rf_sample_complexity),
+    ),
+    figures=("rf_figures", "rf_manifold_figures"),
+    bench="rf_bench",
+)

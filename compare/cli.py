@@ -2,21 +2,25 @@
 
     lowdim rf curve     [setting options] [--format table|csv|json] [--plot FILE] [--output FILE]
     lowdim rf validate  [setting options] [--d 200] [--seeds 3] [--device auto] [--sim-m 64] ...
-    lowdim rf sample-complexity [--data linear-manifold] [--d 1000 --D 25,50,100] [--eps 0.01]
-    lowdim sampling bound [--grid edm,geometric] [--N 18] [--d 1] [--m2] [--score-error 0] ...
-    lowdim sampling validate [--grid edm,geometric,uniform] [--N 6,18,50] [--eta 0,0.1] ...
+    lowdim rf sample-complexity [--data linear-manifold] [--d 1000 --intrinsic-dim 25,50]
+    lowdim sampling bound [--grid edm,geometric] [--steps 18] [--d 1] [--m2] [--score-error 0] ...
+    lowdim sampling validate [--grid edm,geometric,uniform] [--steps 6,18,50] [--eta 0,0.1] ...
     lowdim molrmog bound [--n-modes 4,4] [--dims 4,4] [--n 1000,10000] [--t 0.1,0.5,1] [--R 5]
     lowdim molrmog validate [--n-train 4096] [--steps 1500] [--device auto]
-    lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2-8] [--N 1-15] [--D 48] ...
+    lowdim molrg phase [--K 2] [--learner ideal|trained|oracle] [--d 2-8] [--N 1-15] ...
     lowdim molrg validate [--trials 40] [--device auto]
     lowdim localized radius [--d 64] [--r0 1] [--kappa 20] [--n 16,64,256,1024] [--radii 0-12]
     lowdim localized validate [--datasets 8] [--device auto]
     lowdim figures      [ID ...|--all] [--preset quick|paper] [--out figures] [--list]
                         [--executor local|serial|dask] [--workers N] [--scheduler ADDR]
                         [--cache DIR | --no-cache]
-    lowdim cache        [--dir DIR] [--clear]
+    lowdim cache        [--cache DIR] [--clear]
     lowdim doctor       [--device auto] [--cache DIR] [--no-smoke] [--format table|csv|json]
     lowdim bench        [--quick]
+
+Numeric options share one grammar (:mod:`lowdim.compare.ranges`): a comma list of numbers,
+log ranges ``start:stop:count`` (``:lin`` for linear) and inclusive integer ranges ``a-b``;
+integer options round a range and drop repeats.
 
 Every action that computes also takes ``--max-memory SIZE`` and ``--max-work OPS``: a request
 whose estimated memory or work exceeds them (defaults: half the physical memory, 1e15

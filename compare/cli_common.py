@@ -100,15 +100,24 @@ def as_typed(message: str, args) -> str:
     return re.sub(pattern, lambda m: m.group(1).replace("_", "-"), message)
 
 
-def named_as_typed(func):
+def named_as_typed(func=None, **aliases):
     """Decorate an action so that its errors name options as the user typed them
-    (:func:`as_typed`)."""
+    (:func:`as_typed`).  ``aliases`` maps a library's parameter name to the option that
+    sets it where the two differ (``@named_as_typed(D="ambient-dim")``): an error
+    ``D: ...`` (or ``d, D: ...``) from the library then names ``ambient-dim``."""
+    if func is None:
+        return lambda f: named_as_typed(f, **aliases)
+
     @functools.wraps(func)
     def run(args):
         try:
             return func(args)
         except ValueError as exc:
             message = as_typed(str(exc), args)
+            head, colon, rest = message.partition(":")
+            names = [h.strip() for h in head.split(",")]
+            if colon and any(n in aliases for n in names):   # "D: ..." or "delta, T: ..."
+                message = ", ".join(aliases.get(n, n) for n in names) + colon + rest
             if message == str(exc):
                 raise
             raise ValueError(message) from None
@@ -189,14 +198,15 @@ def add_run_options(p):
     """``--seed``, ``--device`` and ``--quiet``, shared by every command that simulates."""
     p.add_argument("--seed", type=integer_option("seed", 0, MAX_SEED), default=0,
                    help="random seed, an integer >= 0 (default 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def add_output_options(p, *, plot=True):
     """``--format``, ``--output``, ``--plot`` (where the action draws one) and the resource
     options (:func:`add_limit_options`): every action that computes takes them."""
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table, csv or json (default table)")
     p.add_argument("--output", "-o", metavar="FILE",
                    help="write the table to FILE (atomically, with FILE.meta.json beside it "
                         "unless --format json); - for stdout")
@@ -259,60 +269,20 @@ def choice_list(name, text, known) -> list:
     return items
 
 
-def int_list(name, text, low=None, high=MAX_INT):
-    """A comma list of integers, each in ``[low, high]`` (``low=None``: ``-high``), counted
-    before it is read (at most ``lowdim.compare.limits.MAX_VALUES``)."""
-    from .limits import MAX_VALUES
+def int_list(name, text, low=None, high=MAX_INT) -> list:
+    """One integer per item, in the order given (say, one per component), in the grammar of
+    :mod:`lowdim.compare.ranges`; each in ``[low, high]`` (``low=None``: ``-high``)."""
+    from .ranges import parse_integers
 
-    items = [v for v in str(text).split(",") if v.strip()]
-    if len(items) > MAX_VALUES:
-        raise ValueError(f"{name}: at most {MAX_VALUES} values (got {len(items)})")
-    try:
-        vals = [int(v) for v in items]
-    except ValueError:
-        raise ValueError(f"{name}: expected comma-separated integers (got {text!r})") from None
-    if not vals:
-        raise ValueError(f"{name}: expected at least one value")
-    low = -high if low is None else low
-    for v in vals:
-        if not low <= v <= high:
-            raise ValueError(f"{name}: must be an integer between {low} and {high} (got {v})")
-    return vals
+    return parse_integers(name, text, low, high, distinct=False)
 
 
-def int_range(name, text, low=None, high=MAX_INT):
-    """Integer grid option: a comma list whose items are integers or inclusive ranges ``a-b``
-    (the notation of ``--seeds``; ``start:stop:count`` stays the log range of real-valued
-    options) -> sorted distinct integers, each in ``[low, high]`` (``low=None``: ``-high``).
+def int_range(name, text, low=None, high=MAX_INT) -> list:
+    """An integer grid axis in the grammar of :mod:`lowdim.compare.ranges` (``2-8``,
+    ``1:1000:10``, ``1,2,4``): sorted distinct integers in ``[low, high]``."""
+    from .ranges import parse_integers
 
-    The values are counted before any range is expanded: at most
-    ``lowdim.compare.limits.MAX_VALUES`` of them."""
-    from .limits import MAX_VALUES
-
-    items, count = [], 0
-    for item in str(text).split(","):
-        item = item.strip()
-        if "-" in item[1:]:                    # a leading "-" is a sign, not a range
-            head, _, b = item[1:].partition("-")
-            lo = int_list(name, item[0] + head, low, high)[0]
-            hi = int_list(name, b, low, high)[0]
-            if hi < lo:
-                raise ValueError(f"{name}: empty range {item!r}")
-            items.append((lo, hi))
-            count += hi - lo + 1
-        elif item:
-            v = int_list(name, item, low, high)[0]
-            items.append((v, v))
-            count += 1
-        if count > MAX_VALUES:
-            raise ValueError(f"{name}: at most {MAX_VALUES} values (the list "
-                             f"{str(text)[:40]!r} asks for more)")
-    if not items:
-        raise ValueError(f"{name}: expected integers or ranges like 2-8 (got {text!r})")
-    vals = set()
-    for lo, hi in items:
-        vals.update(range(lo, hi + 1))
-    return sorted(vals)
+    return parse_integers(name, text, low, high)
 
 
 def warn_line(message: str) -> None:

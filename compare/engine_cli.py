@@ -16,9 +16,10 @@ def add_engine_commands(sub) -> None:
     f.add_argument("ids", nargs="*", help="figure ids (default: all)")
     f.add_argument("--all", action="store_true", help="every registered figure")
     f.add_argument("--list", action="store_true", help="list the figures and exit")
-    f.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    f.add_argument("--preset", choices=("quick", "paper"), default="quick",
+                   help="quick (CPU-sized) or paper (the papers' sizes) (default quick)")
     f.add_argument("--out", default="figures", help="output directory (default figures)")
-    f.add_argument("--device", default="auto")
+    f.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
     f.add_argument("--executor", choices=("local", "serial", "dask"), default="local",
                    help="where sweep tasks run: local processes (default), this process, or "
                         "a Dask cluster")
@@ -38,15 +39,18 @@ def add_engine_commands(sub) -> None:
     f.set_defaults(func=_cmd_figures)
 
     dr = sub.add_parser("doctor", help="versions, devices, threads, dtypes, cache, smoke checks")
-    dr.add_argument("--device", default="auto", help="device to resolve and smoke-test")
+    dr.add_argument("--device", default="auto",
+                    help="device to resolve and smoke-test (default auto)")
     dr.add_argument("--cache", default=None, metavar="DIR", help="cache directory to inspect")
     dr.add_argument("--no-smoke", action="store_true", help="skip the two smoke checks")
-    dr.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    dr.add_argument("--output", "-o", metavar="FILE")
+    dr.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                    help="table, csv or json (default table)")
+    dr.add_argument("--output", "-o", metavar="FILE",
+                    help="write the table to FILE (default: stdout)")
     dr.set_defaults(func=_cmd_doctor)
 
     c = sub.add_parser("cache", help="where the result cache is, how big, and clearing it")
-    c.add_argument("--dir", default=None, metavar="DIR",
+    c.add_argument("--cache", default=None, metavar="DIR",
                    help="cache directory (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)")
     c.add_argument("--clear", action="store_true",
                    help="remove every entry (only the cache's own files: a folder without "
@@ -55,9 +59,11 @@ def add_engine_commands(sub) -> None:
 
     b = sub.add_parser("bench", help="speed of theory and simulation, as ratios to their floors")
     b.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
-    b.add_argument("--device", default="auto")
-    b.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    b.add_argument("--output", "-o", metavar="FILE")
+    b.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
+    b.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table, csv or json (default table)")
+    b.add_argument("--output", "-o", metavar="FILE",
+                   help="write the table to FILE (default: stdout)")
     b.set_defaults(func=_cmd_bench)
 
 
@@ -164,9 +170,9 @@ def _cmd_doctor(args):
 def _cmd_cache(args):
     from .cache import MARKER, ResultCache
 
-    cache = ResultCache(args.dir)
+    cache = ResultCache(args.cache)
     if os.path.lexists(cache.root) and not os.path.isdir(cache.root):
-        raise ValueError(f"dir: {cache.root!r} is not a folder")
+        raise ValueError(f"cache: {cache.root!r} is not a folder")
     entries = cache.entries()
     size = sum(os.path.getsize(p) for p in entries)
     if args.clear:

@@ -77,7 +77,7 @@ def _localized_radii(args, lattice) -> list:
     return [r for r in radii if r < lattice.diameter] + [None]
 
 
-@named_as_typed
+@named_as_typed(T="horizon")
 def _cmd_localized_radius(args):
     from lowdim.theory.localized import time_grid
 
@@ -88,7 +88,7 @@ def _cmd_localized_radius(args):
     radii = _localized_radii(args, lattice)
     if args.simulate and args.datasets < 2:
         raise ValueError(f"datasets: need at least 2 training sets (got {args.datasets})")
-    grid = time_grid(args.delta, args.T, args.steps)
+    grid = time_grid(args.delta, args.horizon, args.steps)
     fp = check_budget(args, _footprint_localized_radius)
     if args.simulate:
         from lowdim.simulate.device import resolve_device
@@ -162,11 +162,12 @@ def _radius_options(lr):
     lr.add_argument("--r0", type=integer_option("r0", 1), default=1,
                     help="precision bandwidth (default 1)")
     lr.add_argument("--kappa", type=float, default=20.0, help="condition number (default 20)")
-    lr.add_argument("--n", default="16,64,256,1024", help="sample sizes: a list and/or ranges")
-    lr.add_argument("--radii", default="0-12", help="radii: a list and/or ranges a-b; the "
-                                                    "global model is always added")
+    lr.add_argument("--n", default="16,64,256,1024",
+                    help="sample sizes: a list and/or ranges (default 16,64,256,1024)")
+    lr.add_argument("--radii", default="0-12", help="radii: a list and/or ranges; the global "
+                                                    "model is always added (default 0-12)")
     lr.add_argument("--delta", type=float, default=1e-2, help="stopping time (default 0.01)")
-    lr.add_argument("--T", type=float, default=6.0, help="horizon (default 6)")
+    lr.add_argument("--horizon", type=float, default=6.0, help="horizon T (default 6)")
     lr.add_argument("--steps", type=integer_option("steps", 1), default=60,
                     help="sampler steps (default 60)")
     lr.add_argument("--simulate", action="store_true",

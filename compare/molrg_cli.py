@@ -22,7 +22,7 @@ def _footprint_molrg_phase(v):
     from .molrg import TRAIN_DEFAULTS
 
     ds, Ns = int_range("d", v["d"], 1), int_range("N", v["N"], 1)
-    K, D, trials = float(v["K"]), float(v["D"]), float(v["trials"])
+    K, D, trials = float(v["K"]), float(v["ambient_dim"]), float(v["trials"])
     problems = len(Ns) * trials
     rows = K * max(1, max(Ns))
     trained = v["learner"] == "trained"
@@ -52,7 +52,7 @@ def _footprint_molrg_validate(v):
                      f"{trials:.3g} trials per cell")
 
 
-@named_as_typed
+@named_as_typed(D="ambient-dim")
 def _cmd_molrg_phase(args):
     ds, Ns = int_range("d", args.d, 1), int_range("N", args.N, 1)
     if min(Ns) < 1:
@@ -70,7 +70,7 @@ def _cmd_molrg_phase(args):
              if getattr(args, k) is not None}
     table = with_progress(
         not args.quiet, len(ds), f"molrg phase K={args.K} {args.learner}",
-        lambda update: phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.D,
+        lambda update: phase_table(args.K, args.learner, ds=ds, Ns=Ns, D=args.ambient_dim,
                                    noise=args.noise, threshold=args.threshold,
                                    trials=args.trials, orthogonal=not args.random_subspaces,
                                    seed=args.seed, device=args.device, train=train or None,
@@ -107,11 +107,12 @@ def _phase_options(mp):
                     help="number of subspaces (default 2)")
     mp.add_argument("--learner", choices=("ideal", "trained", "oracle"), default="ideal",
                     help="ideal: PCA / K-subspaces; trained: the low-rank denoiser trained on "
-                         "the denoising loss; oracle: PCA with the true labels")
-    mp.add_argument("--d", default="2-8", help="subspace dimensions: a list and/or ranges a-b")
+                         "the denoising loss; oracle: PCA with the true labels (default ideal)")
+    mp.add_argument("--d", default="2-8",
+                    help="subspace dimensions: a list and/or ranges (default 2-8)")
     mp.add_argument("--N", default="1-15",
-                    help="samples per component: a list and/or ranges a-b")
-    mp.add_argument("--D", type=integer_option("D", 1), default=48,
+                    help="samples per component: a list and/or ranges (default 1-15)")
+    mp.add_argument("--ambient-dim", type=integer_option("ambient-dim", 1), default=48,
                     help="ambient dimension (default 48)")
     mp.add_argument("--noise", type=float, default=0.05, help="RMS noise norm (default 0.05)")
     mp.add_argument("--threshold", type=float, default=0.1,

@@ -39,7 +39,7 @@ def _footprint_molrmog_validate(v):
                      f"{n:.3g} training samples", f"{steps:.3g} training steps")
 
 
-@named_as_typed
+@named_as_typed(D="ambient-dim", T="horizon")
 def _cmd_molrmog_bound(args):
     from .molrmog import bound_table
     from .ranges import parse_values
@@ -53,9 +53,9 @@ def _cmd_molrmog_bound(args):
     ts = parse_values("t", args.t)
     announce(check_budget(args, _footprint_molrmog_bound))
     table = bound_table(nk, dk, [int(round(n)) for n in ns], [float(t) for t in ts], R=args.R,
-                        B_mu=args.B_mu, C1=args.C1, C2=args.C2, eta=args.eta, D=args.D,
+                        B_mu=args.B_mu, C1=args.C1, C2=args.C2, eta=args.eta, D=args.ambient_dim,
                         learned_bases=args.learned_bases, window=not args.no_window,
-                        delta=args.delta, T=args.T, weighting=args.weighting)
+                        delta=args.delta, T=args.horizon, weighting=args.weighting)
     emit(table, args)
     if args.plot:
         from .molrmog_figures import plot_bound_table
@@ -88,8 +88,10 @@ def _bound_options(mb):
     g = mb.add_argument_group("model and data")
     g.add_argument("--n-modes", default="4,4", help="n_k per subspace (default 4,4)")
     g.add_argument("--dims", default="4,4", help="d_k per subspace (default 4,4)")
-    g.add_argument("--n", default="1000,10000", help="training sizes; a list or range")
-    g.add_argument("--t", default="0.1,0.5,1", help="diffusion times (VP); a list or range")
+    g.add_argument("--n", default="1000,10000",
+                   help="training sizes; a list or range (default 1000,10000)")
+    g.add_argument("--t", default="0.1,0.5,1",
+                   help="diffusion times (VP); a list or range (default 0.1,0.5,1)")
     g.add_argument("--R", type=float, default=5.0, help="data radius (default 5)")
     g.add_argument("--B-mu", type=float, default=0.0, help="max ||mu|| (default 0)")
     g = mb.add_argument_group("constants")
@@ -97,15 +99,16 @@ def _bound_options(mb):
     g.add_argument("--C2", type=float, default=None,
                    help="confidence constant (default 4 (R + s B_mu)^2 / (sqrt 2 gamma^4))")
     g.add_argument("--eta", type=float, default=0.05, help="failure probability (default 0.05)")
-    g.add_argument("--D", type=integer_option("D", 1), default=None,
+    g.add_argument("--ambient-dim", type=integer_option("ambient-dim", 1), default=None,
                    help="ambient dimension (learned bases only)")
     g.add_argument("--learned-bases", action="store_true",
                    help="add the C3 D max d_k^3 / sqrt(n) term of learned encoders")
     g = mb.add_argument_group("window")
     g.add_argument("--no-window", action="store_true", help="omit the window average")
     g.add_argument("--delta", type=float, default=1e-3, help="early stopping (default 1e-3)")
-    g.add_argument("--T", type=float, default=5.0, help="horizon (default 5)")
-    g.add_argument("--weighting", choices=("gamma2", "none"), default="gamma2")
+    g.add_argument("--horizon", type=float, default=5.0, help="horizon T (default 5)")
+    g.add_argument("--weighting", choices=("gamma2", "none"), default="gamma2",
+                   help="window weighting: gamma_t^2 or none (default gamma2)")
     add_output_options(mb)
 
 def _validate_options(mv):

@@ -1,16 +1,21 @@
-"""Parsing of list and range options: ``0.5,2,8``, ``0.1:100:60`` (60 log-spaced values),
-``0:1:11:lin`` (linear), ``inf`` for m, seeds as a count, a list or ``a-b``.
+"""The one grammar of numeric options: a comma list whose items are numbers, ranges
+``start:stop:count`` (log-spaced; ``start:stop:count:lin`` linear) or inclusive integer
+ranges ``a-b``: ``0.5,2,8``, ``0.1:100:60`` (60 values), ``2-8`` (2, 3, ..., 8), ``inf``
+for m.  Integer options (:func:`parse_integers`) read the same items, round a range's values
+and drop repeats; seeds are a count, a list or ``a-b``.
 
 Every option is counted before it is expanded: at most :data:`lowdim.compare.limits.MAX_VALUES`
 values, so that a typo such as ``0:1:1e9`` is refused by name instead of filling the memory.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from .limits import MAX_SEED, MAX_VALUES
+from .limits import MAX_INT, MAX_SEED, MAX_VALUES
 
-__all__ = ["parse_values", "parse_seeds", "count_values", "MAX_RANGE"]
+__all__ = ["parse_values", "parse_integers", "parse_seeds", "count_values", "MAX_RANGE"]
 
 #: Values one ``start:stop:count`` range may hold.
 MAX_RANGE = 100000
@@ -51,6 +56,21 @@ def _range_parts(name: str, item: str):
     return a, b, k, mode
 
 
+_SPAN = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
+
+
+def _span(name: str, item: str):
+    """``(a, b)`` of an inclusive integer range ``a-b``, or ``None`` when ``item`` is not
+    one (a number such as ``1e-3`` never matches)."""
+    m = _SPAN.match(item)
+    if m is None:
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if b < a:
+        raise ValueError(f"{name}: empty range {item.strip()!r}")
+    return a, b
+
+
 def _items(name: str, text) -> list:
     """The comma-separated items of an option (an empty option is an error)."""
     text = str(text).strip()
@@ -70,6 +90,8 @@ def count_values(name: str, text, *, allow_inf: bool = False) -> int:
         item = item.strip()
         if ":" in item:
             total += _range_parts(name, item)[2]
+        elif (span := _span(name, item)) is not None:
+            total += span[1] - span[0] + 1
         else:
             _number(name, item, allow_inf)
             total += 1
@@ -80,7 +102,8 @@ def count_values(name: str, text, *, allow_inf: bool = False) -> int:
 
 
 def parse_values(name: str, text, *, allow_inf: bool = False) -> np.ndarray:
-    """Parse a comma list whose items are numbers or ranges ``start:stop:count[:lin|log]``.
+    """Parse a comma list whose items are numbers, ranges ``start:stop:count[:lin|log]`` or
+    inclusive integer ranges ``a-b``.
 
     Ranges are log-spaced by default (both ends must then be > 0).  The values are counted
     first (:func:`count_values`): at most :data:`~lowdim.compare.limits.MAX_VALUES` of them.
@@ -95,9 +118,34 @@ def parse_values(name: str, text, *, allow_inf: bool = False) -> np.ndarray:
             a, b, k, mode = _range_parts(name, item)
             spaced = np.geomspace(a, b, k) if mode == "log" else np.linspace(a, b, k)
             out.extend(spaced.tolist())
+        elif (span := _span(name, item)) is not None:
+            out.extend(float(v) for v in range(span[0], span[1] + 1))
         else:
             out.append(_number(name, item, allow_inf))
     return np.array(out, dtype=float)
+
+
+def parse_integers(name: str, text, low: int | None = None, high: int = MAX_INT, *,
+                   distinct: bool = True) -> list:
+    """Integers in the grammar of :func:`parse_values`: a ``start:stop:count`` range is
+    rounded; any other item must be an integer.  Each value lies in ``[low, high]``
+    (``low=None``: ``-high``).  With ``distinct`` (a grid axis) the values come sorted and
+    without repeats; without it (one value per component, say) in the order given."""
+    low = -high if low is None else low
+    count_values(name, text)
+    values = []
+    for item in _items(name, text):
+        chunk = parse_values(name, item)
+        if ":" in item:
+            chunk = np.round(chunk)
+        for v in chunk:
+            if not (np.isfinite(v) and v == np.round(v)):
+                raise ValueError(f"{name}: expected integers (got {item.strip()!r})")
+            if not low <= v <= high:
+                raise ValueError(f"{name}: must be an integer between {low} and {high} "
+                                 f"(got {item.strip()})")
+            values.append(int(v))
+    return sorted(set(values)) if distinct else values
 
 
 def _seed(text: str) -> int:

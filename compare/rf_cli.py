@@ -82,7 +82,8 @@ def _footprint_rf_validate(v):
 def _footprint_rf_sample_complexity(v):
     from .limits import Footprint
 
-    pairs = option_count(v, "psi_d") if v.get("psi_d") is not None else option_count(v, "d", "D")
+    pairs = (option_count(v, "psi_d") if v.get("psi_d") is not None
+             else option_count(v, "d", "intrinsic_dim"))
     points = pairs * option_count(v, "psi_p", "t", "lam", "m")
     return Footprint(points * SEARCH_POINT_BYTES, points * SEARCH_POINT_WORK,
                      f"a search over {points:,} settings")
@@ -227,19 +228,19 @@ def _sample_complexity_pairs(args) -> list:
 
     pairs = []
     if args.psi_d is not None:
-        if args.d is not None or args.D is not None:
-            raise ValueError("psi-d: give either --psi-d, or --d with --D, not both")
+        if args.d is not None or args.intrinsic_dim is not None:
+            raise ValueError("psi-d: give either --psi-d, or --d with --intrinsic-dim, not both")
         pairs = [(None, None, float(g)) for g in parse_values("psi-d", args.psi_d)]
     else:
-        if args.d is None or args.D is None:
-            raise ValueError("d: give --d and --D (lists), or --psi-d")
+        if args.d is None or args.intrinsic_dim is None:
+            raise ValueError("d: give --d and --intrinsic-dim (lists), or --psi-d")
         for d in parse_values("d", args.d):
-            for D in parse_values("D", args.D):
+            for D in parse_values("intrinsic-dim", args.intrinsic_dim):
                 if D > d:
                     continue
                 pairs.append((int(round(d)), int(round(D)), D / d))
         if not pairs:
-            raise ValueError("D: every D exceeds every d")
+            raise ValueError("intrinsic-dim: every D exceeds every d")
     return list(dict.fromkeys(pairs))
 
 
@@ -339,8 +340,9 @@ def _validate_options(v):
     g = v.add_argument_group("simulation")
     g.add_argument("--d", type=integer_option("d", 2), default=200, help="dimension (default 200)")
     g.add_argument("--seeds", default="6", help="a count, a list 0,1,2 or a range 0-4 (default 6)")
-    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    g.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
+    g.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="precision of the simulation (default float64)")
     g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
                    help="m used to simulate m = inf (default 64)")
     g.add_argument("--n-test", type=integer_option("n-test", 2), default=4096,
@@ -362,12 +364,13 @@ def _sample_complexity_options(sc):
                    help="subspace, linear-manifold or hidden-manifold (default linear-manifold)")
     g.add_argument("--manifold-activation", default=None, help="phi of the hidden manifold")
     g.add_argument("--activation", default="relu", help="random-features activation (default relu)")
-    g.add_argument("--t", default="0.1")
-    g.add_argument("--lam", default="1e-3")
-    g.add_argument("--m", default="inf")
+    g.add_argument("--t", default="0.1", help="diffusion time (default 0.1)")
+    g.add_argument("--lam", default="1e-3", help="ridge lambda > 0 (default 1e-3)")
+    g.add_argument("--m", default="inf", help="noise samples per data point (default inf)")
     g.add_argument("--psi-p", default="16", help="p/d (default 16)")
     g.add_argument("--d", default=None, help="ambient dimensions, e.g. 1000 or 250,500,1000")
-    g.add_argument("--D", default=None, help="intrinsic dimensions, e.g. 25,50,100,200")
+    g.add_argument("--intrinsic-dim", default=None,
+                   help="intrinsic dimensions D, e.g. 25,50,100,200")
     g.add_argument("--psi-d", default=None, help="or intrinsic ratios D/d directly")
     sc.add_argument("--eps", type=float, default=0.01,
                     help="target relative excess error (L(n) - L(inf)) / (L(0) - L(inf)) "

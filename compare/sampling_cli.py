@@ -27,7 +27,7 @@ SAMPLING_SAMPLE_WORK = 5e5
 def _footprint_sampling_bound(v):
     from .limits import Footprint
 
-    Ns = option_axis(v, "N")
+    Ns = option_axis(v, "steps")
     grids = max(1, len([g for g in str(v["grid"]).split(",") if g.strip()]))
     return Footprint(Ns.max() * SAMPLING_STEP_BYTES + Ns.size * grids * 2**11,
                      grids * Ns.sum() * SAMPLING_STEP_WORK,
@@ -37,7 +37,7 @@ def _footprint_sampling_bound(v):
 def _footprint_sampling_validate(v):
     from .limits import Footprint
 
-    Ns = option_axis(v, "N")
+    Ns = option_axis(v, "steps")
     combos = option_count(v, "eta") * max(1, len(str(v["grid"]).split(","))) * max(
         1, len(str(v["data"]).split(",")))
     n = float(v["n"])
@@ -55,21 +55,18 @@ def _grid_kinds(text) -> list:
 
 
 def _step_counts(text) -> np.ndarray:
-    """``--N``: numbers of steps, integers >= 1."""
-    from .ranges import parse_values
+    """``--steps``: numbers of steps, integers >= 1 (a log range is rounded)."""
+    from .ranges import parse_integers
 
-    Ns = parse_values("N", text)
-    if np.any(Ns < 1) or np.any(Ns != np.round(Ns)):
-        raise ValueError(f"N: the number of steps must be an integer >= 1 (got {text!r})")
-    return Ns
+    return np.array(parse_integers("steps", text, 1), dtype=float)
 
 
-@named_as_typed
+@named_as_typed(N="steps")
 def _cmd_sampling_bound(args):
     from .sampling import bound_table
 
     grids = _grid_kinds(args.grid)
-    Ns = _step_counts(args.N)
+    Ns = _step_counts(args.steps)
     if args.data_variance is not None:
         dv = args.data_variance
         if not (np.isfinite(dv) and dv > 0):
@@ -91,11 +88,11 @@ def _cmd_sampling_bound(args):
     return EXIT_OK
 
 
-@named_as_typed
+@named_as_typed(N="steps")
 def _cmd_sampling_validate(args):
     from .ranges import parse_values
 
-    Ns = _step_counts(args.N)
+    Ns = _step_counts(args.steps)
     etas = parse_values("eta", args.eta)
     if np.any(etas < 0):
         raise ValueError(f"eta: relative score-error sizes must be >= 0 (got {args.eta!r})")
@@ -139,7 +136,7 @@ def _bound_options(sb):
     g.add_argument("--rho", type=float, default=7.0, help="polynomial exponent (default 7)")
     g.add_argument("--sigma-min", type=float, default=0.002, help="default 0.002")
     g.add_argument("--sigma-max", type=float, default=80.0, help="default 80")
-    g.add_argument("--N", default="18", help="number of steps; a list or range (default 18)")
+    g.add_argument("--steps", default="18", help="number of steps N; a list or range (default 18)")
     g = sb.add_argument_group("data and score")
     g.add_argument("--d", type=integer_option("d", 1), default=1, help="dimension (default 1)")
     g.add_argument("--m2", type=float, default=None,
@@ -157,10 +154,11 @@ def _validate_options(sv):
     g.add_argument("--grid", default="edm,geometric,uniform",
                    help="edm (rho = 7), geometric, uniform on sigma in [0.002, 80]; a list "
                         "(default all three)")
-    g.add_argument("--N", default="6,18,50", help="numbers of steps (default 6,18,50)")
+    g.add_argument("--steps", default="6,18,50", help="numbers of steps N (default 6,18,50)")
     g = sv.add_argument_group("data and score")
     g.add_argument("--data", default="gaussian,bimodal",
-                   help="gaussian (d = 4, variance 0.25) and/or bimodal (1-D, modes +-1, sd 0.1)")
+                   help="gaussian (d = 4, variance 0.25) and/or bimodal (1-D, modes +-1, "
+                        "sd 0.1) (default both)")
     g.add_argument("--eta", default="0,0.1",
                    help="relative score-error sizes: eps_j^2 = eta E||grad log p||^2 (default 0,0.1)")
     g = sv.add_argument_group("simulation")
@@ -168,7 +166,7 @@ def _validate_options(sv):
                    help="Monte Carlo samples (default 20000)")
     g.add_argument("--seed", type=integer_option("seed", 0, MAX_SEED), default=0,
                    help="random seed, an integer >= 0 (default 0)")
-    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
     g.add_argument("--z", type=float, default=3.0, help="agreement in standard errors (default 3)")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_output_options(sv, plot=False)

@@ -139,11 +139,11 @@ def test_figures_executor_options_and_cache_command(capsys, tmp_path):
     code, _, err = _run(capsys, ["figures", "glmrt25-decay", "--out", str(tmp_path / "f"),
                                  "--cache", str(cache), "--executor", "serial", "-q"])
     assert code == 0 and "1 figures in" in err and f"cache {cache}" in err
-    code, out, _ = _run(capsys, ["cache", "--dir", str(cache)])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(cache)])
     assert code == 0 and "1 entries" in out  # the figure's data (it has no sweep tasks)
-    code, out, _ = _run(capsys, ["cache", "--dir", str(cache), "--clear"])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(cache), "--clear"])
     assert code == 0 and "removed 1 files" in out
-    code, out, _ = _run(capsys, ["cache", "--dir", str(cache)])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(cache)])
     assert "0 entries" in out
 
 
@@ -214,7 +214,7 @@ def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
 def test_sampling_bound_rows_terms_and_gaussian_kl(capsys):
     from lowdim.theory.sampling import edm_grid, gaussian_kl, geometric_grid, kl_bound
 
-    code, out, err = _run(capsys, ["sampling", "bound", "--grid", "edm,geometric", "--N",
+    code, out, err = _run(capsys, ["sampling", "bound", "--grid", "edm,geometric", "--steps",
                                    "18,100", "--d", "10", "--data-variance", "0.25",
                                    "--format", "csv"])
     assert code == 0, err
@@ -231,8 +231,8 @@ def test_sampling_bound_rows_terms_and_gaussian_kl(capsys):
 
 
 @pytest.mark.parametrize("argv,name", [
-    (["--sigma-min", "2", "--sigma-max", "1"], "sigma-min"), (["--N", "0"], "N"),
-    (["--N", "2.5"], "N"), (["--rho", "0"], "rho"), (["--grid", "cosine"], "grid"),
+    (["--sigma-min", "2", "--sigma-max", "1"], "sigma-min"), (["--steps", "0"], "steps"),
+    (["--steps", "2.5"], "steps"), (["--rho", "0"], "rho"), (["--grid", "cosine"], "grid"),
     (["--schedule", "vp"], "schedule"), (["--d", "0"], "d"), (["--m2", "-1"], "m2"),
 ])
 def test_sampling_bound_bad_input(capsys, argv, name):
@@ -242,7 +242,7 @@ def test_sampling_bound_bad_input(capsys, argv, name):
 
 
 def test_sampling_validate_small(capsys):
-    code, out, err = _run(capsys, ["sampling", "validate", "--grid", "edm", "--N", "6",
+    code, out, err = _run(capsys, ["sampling", "validate", "--grid", "edm", "--steps", "6",
                                    "--n", "2000", "--device", "cpu", "--format", "csv", "-q"])
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -253,7 +253,7 @@ def test_sampling_validate_small(capsys):
     assert "4/4 Monte Carlo values" in err
 
 
-@pytest.mark.parametrize("argv,name", [(["--data", "foo"], "data"), (["--N", "0"], "N"),
+@pytest.mark.parametrize("argv,name", [(["--data", "foo"], "data"), (["--steps", "0"], "steps"),
                                        (["--eta", "-1"], "eta"), (["--n", "10"], "n"),
                                        (["--grid", "spiral"], "grid")])
 def test_sampling_validate_bad_input(capsys, argv, name):
@@ -283,7 +283,7 @@ def test_molrmog_bound_csv_and_bad_input(capsys):
 def test_molrg_phase_csv_plot_and_bad_input(capsys, tmp_path):
     png = tmp_path / "phase.png"
     rc = main(["molrg", "phase", "--K", "1", "--d", "2-3", "--N", "1-3,4,5", "--trials", "10",
-               "--D", "16", "--format", "csv", "--plot", str(png), "-q"])
+               "--ambient-dim", "16", "--format", "csv", "--plot", str(png), "-q"])
     out = capsys.readouterr().out
     assert rc == 0 and png.stat().st_size > 5_000
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -295,8 +295,8 @@ def test_molrg_phase_csv_plot_and_bad_input(capsys, tmp_path):
             assert p == 0.0
         if n >= d + 2:  # a success probability >= 0.9, less 2 SE at 10 trials
             assert p >= 0.9 - 2 * math.sqrt(0.9 * 0.1 / 10)
-    for argv, name in ((["--d", "9", "--D", "8"], "d"), (["--K", "3", "--d", "4", "--D", "10"],
-                                                       "K, d"),
+    for argv, name in ((["--d", "9", "--ambient-dim", "8"], "d"),
+                       (["--K", "3", "--d", "4", "--ambient-dim", "10"], "K, d"),
                        (["--N", "0-3"], "N"), (["--N", "5-2"], "N"), (["--noise", "-1"], "noise"),
                        (["--threshold", "2"], "threshold"), (["--d", "x"], "d")):
         rc = main(["molrg", "phase", "-q", *argv])
@@ -320,7 +320,7 @@ def test_localized_radius_table_plot_and_bad_input(capsys, tmp_path):
     assert rc == 3 and "extend the radii" in err
     for argv, name in ((["--r0", "40"], "r0"), (["--kappa", "0.5"], "kappa"),
                        (["--radii", "-1"], "radii"), (["--n", "0"], "n"),
-                       (["--lattice", "grid", "--d", "30"], "d"), (["--T", "0.001"], "delta")):
+                       (["--lattice", "grid", "--d", "30"], "d"), (["--horizon", "0.001"], "delta")):
         rc = main(["localized", "radius", "-q", *argv])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and err.startswith(f"lowdim: error: {name}") and "\n" not in err, err
@@ -334,3 +334,66 @@ def test_localized_radius_simulate_grid_lattice(capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rc in (0, 3) and len(rows) == 4
     assert all(float(r["kl"]) <= float(r["path_bound"]) * (1 + 1e-9) for r in rows)
+
+
+# --------------------------------------------------------------------------- one grammar
+def _action_parsers():
+    """``(command, action, parser)`` for every action of every registered family and for
+    the engine's commands."""
+    import argparse
+
+    from lowdim.compare.cli import build_parser
+
+    parser, _ = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command, cp in sub.choices.items():
+        inner = [a for a in cp._actions if isinstance(a, argparse._SubParsersAction)]
+        for action, ap in (inner[0].choices.items() if inner else [("", cp)]):
+            yield command, action, ap
+
+
+def test_every_option_has_help_with_its_default_and_no_case_twin():
+    import argparse
+
+    flags = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction,
+             argparse._VersionAction)
+    problems = []
+    for command, action, ap in _action_parsers():
+        where = f"lowdim {command} {action}".strip()
+        seen = {}
+        for a in ap._actions:
+            if not a.option_strings or isinstance(a, argparse._HelpAction):
+                continue
+            name = a.option_strings[-1] if a.option_strings[-1].startswith("--") else \
+                a.option_strings[0]
+            for o in a.option_strings:
+                if o.startswith("--"):
+                    twin = seen.setdefault(o.lower(), o)
+                    if twin != o:
+                        problems.append(f"{where}: {twin} and {o} differ only by case")
+            if not a.help:
+                problems.append(f"{where}: {name} has no help")
+            elif a.default is not None and not isinstance(a, flags) and "default" not in a.help:
+                problems.append(f"{where}: {name}'s help does not state its default")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("argv, column, expect", [
+    (["sampling", "bound", "--steps", "8:64:4"], "N", {8, 16, 32, 64}),
+    (["sampling", "bound", "--steps", "4-6"], "N", {4, 5, 6}),
+    (["sampling", "bound", "--steps", "4-6,5,8:8:1"], "N", {4, 5, 6, 8}),
+    (["rf", "curve", "--psi-p", "2-4"], "psi_p", {2.0, 3.0, 4.0}),
+    (["localized", "radius", "--d", "16", "--n", "16:64:3", "--radii", "0:4:5:lin",
+      "--steps", "10"], "n", {16, 32, 64}),
+])
+def test_numeric_options_share_one_list_and_range_grammar(capsys, argv, column, expect):
+    code = main(argv + ["--format", "csv"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {float(r[column]) for r in rows} == expect
+
+
+def test_cache_folder_option_has_one_name(tmp_path, capsys):
+    assert main(["cache", "--cache", str(tmp_path / "c")]) == 0
+    assert str(tmp_path / "c") in capsys.readouterr().out

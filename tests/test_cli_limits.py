@@ -93,8 +93,8 @@ def test_sample_complexity_slope_needs_two_distinct_abscissae():
 
 
 def test_sample_complexity_cli_repeated_D_gives_one_row_and_no_slope(capsys):
-    code, out, err = _run(capsys, ["rf", "sample-complexity", "--d", "1000", "--D", "10,10,10",
-                                   "--format", "csv"])
+    code, out, err = _run(capsys, ["rf", "sample-complexity", "--d", "1000",
+                                   "--intrinsic-dim", "10,10,10", "--format", "csv"])
     assert code == 0, err
     assert len(list(csv.DictReader(io.StringIO(out)))) == 1
     assert "slope" not in err and "RankWarning" not in err
@@ -145,14 +145,14 @@ OVERSIZE = [
     (["rf", "validate", "--seeds", "1000000000", "-q"], "seeds"),
     (["localized", "radius", "--radii", "0-99999999999", "-q"], "radii"),
     (["localized", "radius", "--radii", "0-5000000", "-q"], "radii"),
-    (["sampling", "bound", "--N", "1e9"], "N"),
+    (["sampling", "bound", "--steps", "1e9"], "steps"),
     (["localized", "radius", "--d", "10000000", "-q"], "d"),
     (["localized", "radius", "--steps", "100000", "-q"], "steps"),
     (["sampling", "validate", "--n", "1000000000", "-q"], "n"),
     (["molrmog", "validate", "--n-train", "1000000000", "-q"], "n-train"),
     (["molrg", "validate", "--trials", "100000", "-q"], "trials"),
     (["localized", "validate", "--datasets", "1000000", "-q"], "datasets"),
-    (["rf", "sample-complexity", "--d", "1000", "--D", "1:1000:100000"], "D"),
+    (["rf", "sample-complexity", "--d", "1000", "--intrinsic-dim", "1:1000:100000"], "intrinsic-dim"),
     # work: typo-sized counts that would run for days
     (["rf", "validate", "--m", "1e9", "-q"], "m"),
     (["rf", "validate", "--sim-m", "1000000000", "-q"], "sim-m"),
@@ -179,7 +179,7 @@ def test_the_budget_options_and_environment_decide(capsys, monkeypatch):
     monkeypatch.setenv(limits.MEMORY_ENV, "1K")
     assert "LOWDIM_MAX_MEMORY" in _refused(capsys, ["sampling", "bound"], "max-memory")
     monkeypatch.delenv(limits.MEMORY_ENV)
-    argv = ["sampling", "bound", "--N", "2000000", "--grid", "edm", "--format", "csv"]
+    argv = ["sampling", "bound", "--steps", "2000000", "--grid", "edm", "--format", "csv"]
     _refused(capsys, argv + ["--max-memory", "100M"], "N")
     code, out, err = _run(capsys, argv + ["--max-memory", "1G"])
     assert code == 0, err
@@ -188,7 +188,7 @@ def test_the_budget_options_and_environment_decide(capsys, monkeypatch):
 
 def test_long_runs_are_announced_even_when_quiet(capsys, monkeypatch):
     monkeypatch.setattr(limits, "NOTE_WORK", 1.0)
-    code, _, err = _run(capsys, ["sampling", "bound", "--N", "18"])
+    code, _, err = _run(capsys, ["sampling", "bound", "--steps", "18"])
     assert code == 0 and "lowdim: note:" in err and "floating-point operations" in err
 
 
@@ -234,7 +234,7 @@ def test_refused_requests_stay_small(argv, name):
     (["rf", "validate", "--d", "100000000000000000000000"], "d"),
     (["rf", "validate", "--n-test", "9223372036854775808"], "n-test"),
     (["molrg", "phase", "--N", "100000000000000000000000"], "N"),
-    (["molrg", "phase", "--D", "100000000000000000000000"], "D"),
+    (["molrg", "phase", "--ambient-dim", "100000000000000000000000"], "ambient-dim"),
     (["molrg", "phase", "--trials", "100000000000000000000000"], "trials"),
     (["molrg", "phase", "--K", "2.5"], "K"),
     (["localized", "radius", "--simulate", "--datasets", "100000000000000000000000"],
@@ -359,7 +359,7 @@ def test_a_failed_write_keeps_the_previous_output(capsys, tmp_path, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(lowdim.compare.atomic.os, "fsync", full_disk)
-    code, _, err = _run(capsys, ["sampling", "bound", "--N", "5,6", "--format", "csv",
+    code, _, err = _run(capsys, ["sampling", "bound", "--steps", "5,6", "--format", "csv",
                                  "-o", str(target)])
     assert code == 1 and "No space left on device" in err
     assert target.read_text() == before
@@ -369,9 +369,9 @@ def test_a_failed_write_keeps_the_previous_output(capsys, tmp_path, monkeypatch)
 
 # --------------------------------------------------------------------------- G. --plot
 @pytest.mark.parametrize("argv", [
-    ["rf", "sample-complexity", "--d", "1000", "--D", "10,20,40"],
+    ["rf", "sample-complexity", "--d", "1000", "--intrinsic-dim", "10,20,40"],
     ["rf", "sample-complexity", "--psi-d", "0.01,0.04"],
-    ["sampling", "bound", "--N", "6,18,50", "--data-variance", "0.25"],
+    ["sampling", "bound", "--steps", "6,18,50", "--data-variance", "0.25"],
     ["molrmog", "bound", "--n", "100,1000,10000"],
 ])
 def test_plot_is_honoured(capsys, tmp_path, argv):

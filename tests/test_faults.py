@@ -58,9 +58,9 @@ def _foreign_tree(root):
 def test_clear_refuses_a_folder_that_is_not_a_cache(tmp_path, capsys):
     proj = tmp_path / "proj"
     files = _foreign_tree(proj)
-    code, _, err = _run(capsys, ["cache", "--dir", str(proj), "--clear"])
+    code, _, err = _run(capsys, ["cache", "--cache", str(proj), "--clear"])
     assert code == 2 and err.startswith("lowdim: error: dir: ") and "not a lowdim cache" in err
-    code, out, _ = _run(capsys, ["cache", "--dir", str(proj)])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(proj)])
     assert code == 0 and ": 0 entries" in out and "not a lowdim cache" in out
     for rel, blob in files.items():
         assert (proj / rel).read_bytes() == blob, rel
@@ -95,9 +95,9 @@ def test_clear_removes_only_the_caches_own_files(tmp_path, capsys):
     with open(leftover, "wb") as fh:
         fh.write(b"lowdim-cac")
     assert sorted(cache.entries()) == sorted(paths)
-    code, out, _ = _run(capsys, ["cache", "--dir", str(root)])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(root)])
     assert code == 0 and ": 3 entries" in out
-    code, out, _ = _run(capsys, ["cache", "--dir", str(root), "--clear"])
+    code, out, _ = _run(capsys, ["cache", "--cache", str(root), "--clear"])
     assert code == 0 and "removed 4 files" in out
     for path, blob in foreign.items():
         assert open(path, "rb").read() == blob, path

@@ -239,7 +239,7 @@ def test_cli_rf_curve(capsys, psi_n, psi_p, t, lam, m):
 @given(N=arg("18", "10,40"), d=arg("16", "2,100"), m2=arg("16", "1"), eps=arg("0", "0.01"),
        smin=arg("0.002", "0.01"), smax=arg("80", "10"))
 def test_cli_sampling_bound(capsys, N, d, m2, eps, smin, smax):
-    _cli(capsys, ["sampling", "bound", "--N", N, "--d", d, "--m2", m2, "--score-error", eps,
+    _cli(capsys, ["sampling", "bound", "--steps", N, "--d", d, "--m2", m2, "--score-error", eps,
                   "--sigma-min", smin, "--sigma-max", smax, "--format", "csv"])
 
 
@@ -261,8 +261,10 @@ def test_cli_localized_radius(capsys, d, r0, kappa, n, radii):
 
 @_cli_settings
 @given(t=arg("0.1", "0.01,1"), lam=arg("1e-3"), psi_p=arg("4", "2,8"), eps=arg("0.01", "0.1"),
-       size=st.sampled_from([["--psi-d", "0.5"], ["--psi-d", "0,1.5"], ["--d", "100", "--D", "10"],
-                             ["--d", "10", "--D", "100"], ["--d", "100"], ["--psi-d", "x"]]),
+       size=st.sampled_from([["--psi-d", "0.5"], ["--psi-d", "0,1.5"],
+                             ["--d", "100", "--intrinsic-dim", "10"],
+                             ["--d", "10", "--intrinsic-dim", "100"], ["--d", "100"],
+                             ["--psi-d", "x"]]),
        m=st.sampled_from(["1", "inf", "0", "-2", "nan"]))
 def test_cli_rf_sample_complexity(capsys, t, lam, psi_p, eps, size, m):
     _cli(capsys, ["rf", "sample-complexity", "--t", t, "--lam", lam, "--psi-p", psi_p,
@@ -275,7 +277,7 @@ def test_cli_rf_sample_complexity(capsys, t, lam, psi_p, eps, size, m):
        noise=arg("0.05", "0", bad=("1e300",)), threshold=arg("0.1", "0.5"),
        learner=st.sampled_from(["ideal", "oracle", "trained"]))
 def test_cli_molrg_phase(capsys, K, d, N, D, noise, threshold, learner):
-    _cli(capsys, ["molrg", "phase", "--K", K, "--d", d, "--N", N, "--D", D, "--noise", noise,
+    _cli(capsys, ["molrg", "phase", "--K", K, "--d", d, "--N", N, "--ambient-dim", D, "--noise", noise,
                   "--threshold", threshold, "--learner", learner, "--trials", "2",
                   "--steps", "5", "--restarts", "1", "--quiet", "--device", "cpu",
                   "--format", "csv"])
@@ -285,7 +287,7 @@ def test_cli_molrg_phase(capsys, K, d, N, D, noise, threshold, learner):
     ["molrg", "phase", "--d", "0"], ["molrg", "phase", "--N", "x"],
     ["molrg", "validate", "--trials", "0"], ["localized", "validate", "--datasets", "1"],
     ["molrmog", "validate", "--n-train", "-3"], ["rf", "validate", "--d", "2"],
-    ["sampling", "validate", "--N", "0"], ["figures", "nope"], ["bench", "--device", "tpu"],
+    ["sampling", "validate", "--steps", "0"], ["figures", "nope"], ["bench", "--device", "tpu"],
     ["doctor", "--format", "yaml"], ["cache", "--bogus"],
 ])
 def test_cli_heavy_actions_reject_bad_input_before_work(capsys, argv):

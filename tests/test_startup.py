@@ -17,7 +17,7 @@ CASES = {
     "rf curve": (["rf", "curve", "--m", "1,4,inf", "--psi-n", "2", "--psi-p", "0.5,2"],
                  ("scipy.integrate", "scipy.optimize", "scipy.special", "scipy.stats",
                   "lowdim.theory.sampling", "lowdim.theory.molrg")),
-    "sampling bound": (["sampling", "bound", "--grid", "edm,geometric", "--N", "18,100",
+    "sampling bound": (["sampling", "bound", "--grid", "edm,geometric", "--steps", "18,100",
                         "--d", "10", "--data-variance", "0.25"],
                        ("scipy.integrate", "scipy.optimize", "scipy.interpolate", "scipy.stats",
                         "lowdim.theory.rf", "lowdim.theory.molrmog")),

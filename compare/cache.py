@@ -47,7 +47,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["ResultCache", "CacheWarning", "default_cache_dir", "task_key", "key_digest",
-           "code_version", "source_closure", "canonical", "MARKER"]
+           "code_version", "source_closure", "canonical", "MARKER", "import_targets"]
 
 _MAGIC = b"lowdim-cache 2\n"
 _LEGACY_MAGIC = b"lowdim-cache 1\n"   # the pickled format of earlier releases: never read
@@ -148,16 +148,18 @@ def _lazy_target(node) -> str | None:
     return None
 
 
-def _imports_of(name: str, path: str) -> set[str]:
-    """Module names of ours that the source file ``path`` (module ``name``) imports,
-    deferred imports (:class:`lowdim.compare._lazy.LazyModule`) included."""
-    with open(path, "rb") as fh:
-        tree = ast.parse(fh.read(), filename=path)
-    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
-    found = set()
+def import_targets(source, module: str, is_package: bool = False) -> list:
+    """Every import of a source file (text or bytes) of the module ``module``, as
+    ``(line, imported module, names)``: ``names`` are those of ``from m import a, b`` (empty
+    for ``import m`` and for a deferred ``LazyModule("m")``), and relative imports are
+    resolved against ``module`` (a package's ``__init__`` when ``is_package``).  Imports
+    inside functions count; nothing is imported."""
+    tree = ast.parse(source)
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
+            found.extend((node.lineno, a.name, ()) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
@@ -165,10 +167,21 @@ def _imports_of(name: str, path: str) -> set[str]:
                 mod = f"{base}.{node.module}" if node.module else base
             else:
                 mod = node.module or ""
-            found.add(mod)
-            found.update(f"{mod}.{a.name}" for a in node.names)  # submodules imported by name
+            found.append((node.lineno, mod, tuple(a.name for a in node.names)))
         elif (lazy := _lazy_target(node)) is not None:
-            found.add(lazy)
+            found.append((node.lineno, lazy, ()))
+    return found
+
+
+def _imports_of(name: str, path: str) -> set[str]:
+    """Module names of ours that the source file ``path`` (module ``name``) imports,
+    deferred imports (:class:`lowdim.compare._lazy.LazyModule`) included."""
+    with open(path, "rb") as fh:
+        source = fh.read()
+    found = set()
+    for _, mod, names in import_targets(source, name, path.endswith("__init__.py")):
+        found.add(mod)
+        found.update(f"{mod}.{n}" for n in names)  # submodules imported by name
     return {m for m in found if m.startswith(_PACKAGE)}
 
 

@@ -15,8 +15,9 @@ from .limits import MAX_INT, MAX_SEED, check_integer
 __all__ = ["UsageError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_NOT_CONVERGED",
            "EXIT_DISAGREE", "EXIT_INCONCLUSIVE", "progress", "with_progress", "positive_int",
            "integer_option", "as_typed", "named_as_typed", "emit", "emit_verdict", "save_plot",
-           "add_run_options", "add_output_options", "add_limit_options", "option_count",
-           "option_axis", "option_defaults", "check_budget", "announce", "choice_list",
+           "add_run_options", "add_output_options", "add_limit_options", "add_device_option",
+           "add_format_options", "add_validate_options", "run_validation", "validation_run",
+           "option_count", "option_axis", "option_defaults", "check_budget", "announce", "choice_list",
            "int_list", "int_range", "warn_line", "CURVE_POINT_BYTES", "CURVE_POINT_WORK"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE, EXIT_INCONCLUSIVE = (
@@ -142,6 +143,50 @@ CURVE_POINT_BYTES = 8 * 2**10
 CURVE_POINT_WORK = 2e6
 
 
+def add_validate_options(p):
+    """What every ``validate`` action takes besides its own sizes: the run options and the
+    output options without a plot."""
+    add_run_options(p)
+    add_output_options(p, plot=False)
+
+
+def run_validation(args, estimate, stages: int, desc: str, make_table) -> int:
+    """The run every ``validate`` action shares once its own arguments are checked: the
+    budget (``estimate``), the device, a note when the run is long, ``make_table(update)``
+    under a progress bar of ``stages`` steps, then the table, its summary and the exit
+    code (:func:`emit_verdict`)."""
+    from lowdim.simulate.device import resolve_device
+
+    footprint = check_budget(args, estimate)
+    resolve_device(args.device)
+    announce(footprint)
+    return emit_verdict(with_progress(not args.quiet, stages, desc, make_table), args)
+
+
+def validation_run(family: str, help: str, stages: int, estimate, sizes: dict):
+    """The run of ``lowdim <family> validate``: each option of ``sizes`` (``{dest: (least,
+    what)}``) at least its least value, then :func:`run_validation` of
+    ``lowdim.compare.<family>.validation_table`` with those options, the seed and the
+    device.  ``help`` is the action's help (its docstring, read by the registry)."""
+    def run(args):
+        for dest, (least, what) in sizes.items():
+            value = getattr(args, dest)
+            if value < least:
+                raise ValueError(f"{dest.replace('_', '-')}: need at least {least} {what} "
+                                 f"(got {value})")
+        import importlib
+
+        table = importlib.import_module(f"{__package__}.{family}").validation_table
+        kwargs = {dest: getattr(args, dest) for dest in sizes}
+        return run_validation(args, estimate, stages, f"{family} validate",
+                              lambda update: table(**kwargs, seed=args.seed,
+                                                   device=args.device, progress=update))
+
+    run.__doc__ = help
+    run.__name__ = f"run_{family}_validate"
+    return named_as_typed(run)
+
+
 def option_count(values: dict, *names, allow_inf=("m",)) -> int:
     """Product of the numbers of values of list options (``None`` ones count 1), counted
     without expanding a range."""
@@ -194,22 +239,32 @@ def announce(footprint) -> None:
               f"CPU cores", file=sys.stderr)
 
 
+def add_device_option(p, help="auto (CUDA if present), cpu or cuda (default auto)"):
+    """``--device``: where simulations run."""
+    p.add_argument("--device", default="auto", help=help)
+
+
 def add_run_options(p):
     """``--seed``, ``--device`` and ``--quiet``, shared by every command that simulates."""
     p.add_argument("--seed", type=integer_option("seed", 0, MAX_SEED), default=0,
                    help="random seed, an integer >= 0 (default 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
+    add_device_option(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def add_format_options(p):
+    """``--format`` and ``--output``: how and where a table is written."""
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table, csv or json (default table)")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write the table to FILE (atomically, with FILE.meta.json beside it "
+                        "unless --format json); - for stdout (the default)")
 
 
 def add_output_options(p, *, plot=True):
     """``--format``, ``--output``, ``--plot`` (where the action draws one) and the resource
     options (:func:`add_limit_options`): every action that computes takes them."""
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table, csv or json (default table)")
-    p.add_argument("--output", "-o", metavar="FILE",
-                   help="write the table to FILE (atomically, with FILE.meta.json beside it "
-                        "unless --format json); - for stdout")
+    add_format_options(p)
     if plot:
         p.add_argument("--plot", metavar="FILE",
                        help="also draw a picture to FILE (PNG, or the format its extension "
@@ -236,9 +291,13 @@ def save_plot(path, draw):
     write_with(path, draw)
 
 
-def emit(table, args, columns=None):
+def emit(table, args, columns=None, *, plot=None):
     """Write ``table`` in ``--format`` to stdout, or atomically to ``--output`` (``-`` is
-    stdout) with its metadata in ``FILE.meta.json`` (json output carries it already)."""
+    stdout) with its metadata in ``FILE.meta.json`` (json output carries it already).
+
+    ``plot`` names the drawing for ``--plot FILE`` as ``"module:function"`` of this package,
+    called as ``function(table, path)``; it is imported only when a picture is asked for
+    (matplotlib stays unloaded otherwise)."""
     if args.format == "csv":
         text = table.select(columns or table.columns).to_csv()
     elif args.format == "json":
@@ -257,6 +316,12 @@ def emit(table, args, columns=None):
                        json.dumps(table.meta, indent=1, default=str) + "\n")
     else:
         sys.stdout.write(text)
+    if plot is not None and getattr(args, "plot", None):
+        import importlib
+
+        module, _, name = plot.partition(":")
+        draw = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        save_plot(args.plot, lambda path: draw(table, path))
 
 
 def choice_list(name, text, known) -> list:

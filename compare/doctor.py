@@ -56,6 +56,34 @@ def _smoke_simulation(device):
                 f"{time.perf_counter() - t0:.2f} s")
 
 
+def _devices(add, device):
+    """The ``devices`` rows (torch threads, CUDA, what ``--device`` resolves to); returns the
+    resolved device, or ``None`` when there is none to smoke-test."""
+    try:
+        import torch
+
+        from lowdim.simulate.device import describe_device, resolve_device
+    except ImportError:
+        add("devices", "torch", "not importable: no simulation can run", "FAIL")
+        return None
+    add("devices", "torch threads", torch.get_num_threads())
+    cuda = torch.cuda.is_available()
+    add("devices", "cuda", f"available, {torch.cuda.device_count()} device(s), CUDA "
+        f"{torch.version.cuda}" if cuda else "not available (simulations run on the CPU)",
+        "ok" if cuda else "note")
+    if cuda:
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            add("devices", f"cuda:{i}", f"{p.name}, {p.total_memory / 2**30:.1f} GiB")
+    try:
+        dev = resolve_device(device)
+        add("devices", f"--device {device}", f"resolves to {describe_device(dev)}")
+        return dev
+    except ValueError as exc:
+        add("devices", f"--device {device}", str(exc), "FAIL")
+        return None
+
+
 def diagnose(device: str = "auto", cache_dir: str | None = None, smoke: bool = True) -> Table:
     """The report as a table (``section, item, value, status``); ``meta["ok"]`` is False when
     any row failed."""
@@ -89,29 +117,7 @@ def diagnose(device: str = "auto", cache_dir: str | None = None, smoke: bool = T
     except ImportError:
         add("machine", "blas", "threadpoolctl not installed: thread counts unknown", "note")
 
-    try:
-        import torch
-
-        from lowdim.simulate.device import describe_device, resolve_device
-
-        add("devices", "torch threads", torch.get_num_threads())
-        cuda = torch.cuda.is_available()
-        add("devices", "cuda", f"available, {torch.cuda.device_count()} device(s), CUDA "
-            f"{torch.version.cuda}" if cuda else "not available (simulations run on the CPU)",
-            "ok" if cuda else "note")
-        if cuda:
-            for i in range(torch.cuda.device_count()):
-                p = torch.cuda.get_device_properties(i)
-                add("devices", f"cuda:{i}", f"{p.name}, {p.total_memory / 2**30:.1f} GiB")
-        try:
-            dev = resolve_device(device)
-            add("devices", f"--device {device}", f"resolves to {describe_device(dev)}")
-        except ValueError as exc:
-            dev = None
-            add("devices", f"--device {device}", str(exc), "FAIL")
-    except ImportError:
-        dev = None
-        add("devices", "torch", "not importable: no simulation can run", "FAIL")
+    dev = _devices(add, device)
 
     add("dtypes", "theory", "float64 (NumPy/SciPy)")
     add("dtypes", "simulations", "float64 solves (RFSize.dtype, default float64); random "

@@ -5,9 +5,13 @@ import os
 import sys
 import time
 
-from .cli_common import (EXIT_DISAGREE, EXIT_FAIL, EXIT_OK, emit, positive_int, warn_line)
+from .cli_common import (EXIT_DISAGREE, EXIT_FAIL, EXIT_OK, add_device_option, add_format_options, emit,
+                         positive_int, warn_line)
 
 __all__ = ["add_engine_commands"]
+
+
+_CACHE_HELP = "result cache folder (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)"
 
 
 def add_engine_commands(sub) -> None:
@@ -19,7 +23,7 @@ def add_engine_commands(sub) -> None:
     f.add_argument("--preset", choices=("quick", "paper"), default="quick",
                    help="quick (CPU-sized) or paper (the papers' sizes) (default quick)")
     f.add_argument("--out", default="figures", help="output directory (default figures)")
-    f.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
+    add_device_option(f)
     f.add_argument("--executor", choices=("local", "serial", "dask"), default="local",
                    help="where sweep tasks run: local processes (default), this process, or "
                         "a Dask cluster")
@@ -32,26 +36,20 @@ def add_engine_commands(sub) -> None:
     f.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="address of a running Dask scheduler (tcp://host:8786); without it "
                         "--executor dask starts a local cluster")
-    f.add_argument("--cache", default=None, metavar="DIR",
-                   help="result cache (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)")
+    f.add_argument("--cache", default=None, metavar="DIR", help=_CACHE_HELP)
     f.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     f.set_defaults(func=_cmd_figures)
 
     dr = sub.add_parser("doctor", help="versions, devices, threads, dtypes, cache, smoke checks")
-    dr.add_argument("--device", default="auto",
-                    help="device to resolve and smoke-test (default auto)")
-    dr.add_argument("--cache", default=None, metavar="DIR", help="cache directory to inspect")
+    add_device_option(dr, help="device to resolve and smoke-test (default auto)")
+    dr.add_argument("--cache", default=None, metavar="DIR", help=_CACHE_HELP)
     dr.add_argument("--no-smoke", action="store_true", help="skip the two smoke checks")
-    dr.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                    help="table, csv or json (default table)")
-    dr.add_argument("--output", "-o", metavar="FILE",
-                    help="write the table to FILE (default: stdout)")
+    add_format_options(dr)
     dr.set_defaults(func=_cmd_doctor)
 
     c = sub.add_parser("cache", help="where the result cache is, how big, and clearing it")
-    c.add_argument("--cache", default=None, metavar="DIR",
-                   help="cache directory (default $LOWDIM_CACHE or ~/.cache/lowdim-diffusion)")
+    c.add_argument("--cache", default=None, metavar="DIR", help=_CACHE_HELP)
     c.add_argument("--clear", action="store_true",
                    help="remove every entry (only the cache's own files: a folder without "
                         "its CACHEDIR.TAG marker is refused)")
@@ -59,11 +57,8 @@ def add_engine_commands(sub) -> None:
 
     b = sub.add_parser("bench", help="speed of theory and simulation, as ratios to their floors")
     b.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
-    b.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
-    b.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table, csv or json (default table)")
-    b.add_argument("--output", "-o", metavar="FILE",
-                   help="write the table to FILE (default: stdout)")
+    add_device_option(b)
+    add_format_options(b)
     b.set_defaults(func=_cmd_bench)
 
 

@@ -1,8 +1,5 @@
 """``lowdim localized ...``, localized score models: ``radius`` (the predicted error against the
-radius, and r*) and ``validate``.
-
-Each action's options, its resource estimate and its run; the family's registry entry
-is :data:`FAMILY`."""
+radius, and r*) and ``validate``."""
 from __future__ import annotations
 
 import argparse
@@ -10,10 +7,10 @@ import sys
 
 import numpy as np
 
-from .cli_common import (EXIT_NOT_CONVERGED, EXIT_OK, add_output_options, add_run_options, announce,
-                         check_budget, emit, emit_verdict, int_range, integer_option, named_as_typed,
-                         save_plot, with_progress)
-from .registry import Action, Family
+from .cli_common import (EXIT_NOT_CONVERGED, EXIT_OK, add_output_options, add_run_options,
+                         add_validate_options, announce, check_budget, emit, int_range, integer_option,
+                         named_as_typed, validation_run, with_progress)
+from .registry import Family, action
 
 __all__ = ["FAMILY"]
 
@@ -77,8 +74,14 @@ def _localized_radii(args, lattice) -> list:
     return [r for r in radii if r < lattice.diameter] + [None]
 
 
+#: The drawing of ``localized radius --plot``.
+_PLOT = "localized_figures:plot_radius_table"
+
+
 @named_as_typed(T="horizon")
 def _cmd_localized_radius(args):
+    """Predicted KL against the radius and r* per n (--simulate: measured on the linear
+    estimator)."""
     from lowdim.theory.localized import time_grid
 
     lattice = _localized_lattice(args)
@@ -107,13 +110,12 @@ def _cmd_localized_radius(args):
                                                           grid=grid, curve=curve,
                                                           progress=update))
         emit(sweep, args, ["n", "r", "score_error", "score_error_se", "theory_integral", "kl",
-                            "kl_se", "theory_kl", "theory_path", "path_bound"])
+                           "kl_se", "theory_kl", "theory_path", "path_bound"], plot=_PLOT)
         opt = optimal_radius_table(sweep)
         print(opt.to_text(), file=sys.stderr)
-        table = sweep
     else:
         emit(table, args, None if args.format != "table" else
-              ["n", "r", "localization", "statistical", "path", "kl", "r_star"])
+             ["n", "r", "localization", "statistical", "path", "kl", "r_star"], plot=_PLOT)
         kl_stars = curve.r_star if curve.r_star_kl is None else curve.r_star_kl
         if any(r is not None for r in curve.radii):
             stars = ", ".join(f"n = {int(n)}: r* = {r} (path side {rp}, closed form "
@@ -123,10 +125,6 @@ def _cmd_localized_radius(args):
         else:
             stars = "no finite radius below the lattice diameter: only the global model"
         print(stars, file=sys.stderr)
-    if args.plot:
-        from .localized_figures import plot_radius_table
-
-        save_plot(args.plot, lambda path: plot_radius_table(table, path))
     if not curve.success:
         print(f"lowdim: {curve.message}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
@@ -135,22 +133,9 @@ def _cmd_localized_radius(args):
     return EXIT_OK
 
 
-@named_as_typed
-def _cmd_localized_validate(args):
-    if args.datasets < 4:
-        raise ValueError(f"datasets: need at least 4 training sets (got {args.datasets})")
-    fp = check_budget(args, _footprint_localized_validate)
-    from lowdim.simulate.device import resolve_device
-
-    from .localized import validation_table
-
-    resolve_device(args.device)
-    announce(fp)
-    table = with_progress(not args.quiet, 7, "localized validate",
-                           lambda update: validation_table(datasets=args.datasets,
-                                                           seed=args.seed, device=args.device,
-                                                           progress=update))
-    return emit_verdict(table, args)
+_cmd_localized_validate = validation_run(
+    "localized", "The localization claims, each with a verdict.", 7,
+    _footprint_localized_validate, {"datasets": (4, "training sets")})
 
 
 # --------------------------------------------------------------------------- options
@@ -178,23 +163,15 @@ def _radius_options(lr):
     add_run_options(lr)
     add_output_options(lr)
 
+
 def _validate_options(lv):
     lv.add_argument("--datasets", type=integer_option("datasets", 1), default=8,
                     help="training sets per n (default 8)")
-    add_run_options(lv)
-    add_output_options(lv, plot=False)
+    add_validate_options(lv)
 
 
-FAMILY = Family(
-    "localized", "localized score models: localization vs statistical "
-                                          "error, the optimal radius",
-    actions=(
-        Action("radius", "predicted KL against the radius and r* per n "
-                                          "(--simulate: measured on the linear estimator)",
-               _radius_options, _cmd_localized_radius),
-        Action("validate", "the localization claims, each with a verdict",
-               _validate_options, _cmd_localized_validate),
-    ),
-    figures=("localized_figures",),
-    bench="localized",
-)
+FAMILY = Family("localized", "localized score models: localization against statistical "
+                "error, the optimal radius",
+                actions=(action("radius", _radius_options, _cmd_localized_radius),
+                         action("validate", _validate_options, _cmd_localized_validate)),
+                figures=("localized_figures",), bench="localized")

@@ -15,8 +15,8 @@ from lowdim.theory.localized import noised_precision
 
 from . import localized as exp
 from .plots import COLORS, new_figure, save
-from .table import Table
 from .registry import FigureSpec, THIS_PACKAGE
+from .table import Table
 
 __all__ = ["PRESETS", "build_decay", "plot_decay", "build_radius", "plot_radius",
            "build_dimension", "plot_dimension", "build_trained", "plot_trained", "build_phi4",

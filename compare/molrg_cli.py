@@ -1,13 +1,10 @@
-"""``lowdim molrg ...``, MoLRG: ``phase`` (the N_k = d phase transition) and ``validate``.
-
-Each action's options, its resource estimate and its run; the family's registry entry
-is :data:`FAMILY`."""
+"""``lowdim molrg ...``, MoLRG: ``phase`` (the N_k = d phase transition) and ``validate``."""
 from __future__ import annotations
 
-from .cli_common import (EXIT_OK, add_output_options, add_run_options, announce, check_budget, emit,
-                         emit_verdict, int_range, integer_option, named_as_typed, save_plot,
+from .cli_common import (EXIT_OK, add_output_options, add_run_options, add_validate_options, announce,
+                         check_budget, emit, int_range, integer_option, named_as_typed, validation_run,
                          with_progress)
-from .registry import Action, Family
+from .registry import Family, action
 
 __all__ = ["FAMILY"]
 
@@ -54,6 +51,7 @@ def _footprint_molrg_validate(v):
 
 @named_as_typed(D="ambient-dim")
 def _cmd_molrg_phase(args):
+    """Success rate over (N_k, d) with the theory's boundary."""
     ds, Ns = int_range("d", args.d, 1), int_range("N", args.N, 1)
     if min(Ns) < 1:
         raise ValueError(f"N: samples per component must be >= 1 (got {args.N!r})")
@@ -77,28 +75,14 @@ def _cmd_molrg_phase(args):
                                    progress=update))
     cols = ["K", "d", "N_k", "learner", "success", "success_se", "mean_error",
             "theory_success", "theory_rms_error", "theory_floor"]
-    emit(table, args, None if args.format != "table" else cols)
-    if args.plot:
-        from .molrg_figures import plot_phase_table
-
-        save_plot(args.plot, lambda path: plot_phase_table(table, path))
+    emit(table, args, None if args.format != "table" else cols,
+         plot="molrg_figures:plot_phase_table")
     return EXIT_OK
 
 
-@named_as_typed
-def _cmd_molrg_validate(args):
-    if args.trials < 10:
-        raise ValueError(f"trials: need at least 10 trials per cell (got {args.trials})")
-    fp = check_budget(args, _footprint_molrg_validate)
-    from lowdim.simulate.device import resolve_device
-
-    from .molrg import validation_table
-
-    resolve_device(args.device)
-    announce(fp)
-    table = with_progress(not args.quiet, 6, "molrg validate", lambda update: validation_table(
-        trials=args.trials, seed=args.seed, device=args.device, progress=update))
-    return emit_verdict(table, args)
+_cmd_molrg_validate = validation_run(
+    "molrg", "The phase-transition claims, each with a verdict.", 6, _footprint_molrg_validate,
+    {"trials": (10, "trials per cell")})
 
 
 # --------------------------------------------------------------------------- options
@@ -130,21 +114,14 @@ def _phase_options(mp):
     add_run_options(mp)
     add_output_options(mp)
 
+
 def _validate_options(mgv):
     mgv.add_argument("--trials", type=integer_option("trials", 1), default=40,
                      help="trials per cell (default 40)")
-    add_run_options(mgv)
-    add_output_options(mgv, plot=False)
+    add_validate_options(mgv)
 
 
-FAMILY = Family(
-    "molrg", "MoLRG: subspace clustering and the N_k = d phase transition",
-    actions=(
-        Action("phase", "success rate over (N_k, d) with the theory's boundary",
-               _phase_options, _cmd_molrg_phase),
-        Action("validate", "the phase-transition claims, each with a verdict",
-               _validate_options, _cmd_molrg_validate),
-    ),
-    figures=("molrg_figures",),
-    bench="molrg",
-)
+FAMILY = Family("molrg", "MoLRG: subspace clustering and the N_k = d phase transition",
+                actions=(action("phase", _phase_options, _cmd_molrg_phase),
+                         action("validate", _validate_options, _cmd_molrg_validate)),
+                figures=("molrg_figures",), bench="molrg")

@@ -13,8 +13,8 @@ import numpy as np
 
 from . import molrg as exp
 from .plots import COLORS, new_figure, save
-from .table import Table
 from .registry import FigureSpec
+from .table import Table
 
 __all__ = ["build_phase", "plot_phase", "build_recovery", "plot_recovery", "build_generic",
            "plot_generic", "PRESETS"]

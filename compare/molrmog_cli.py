@@ -1,16 +1,13 @@
 """``lowdim molrmog ...``, MoLR-MoG: ``bound`` (the estimation bound) and ``validate`` (exact score,
-trained models, bound and gradient-descent rate).
-
-Each action's options, its resource estimate and its run; the family's registry entry
-is :data:`FAMILY`."""
+trained models, bound and gradient-descent rate)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK, EXIT_OK, add_output_options,
-                         add_run_options, announce, check_budget, emit, emit_verdict, int_list,
-                         integer_option, named_as_typed, option_count, save_plot, with_progress)
-from .registry import Action, Family
+                         add_validate_options, announce, check_budget, emit, int_list, integer_option,
+                         named_as_typed, option_count, validation_run)
+from .registry import Family, action
 
 __all__ = ["FAMILY"]
 
@@ -41,6 +38,7 @@ def _footprint_molrmog_validate(v):
 
 @named_as_typed(D="ambient-dim", T="horizon")
 def _cmd_molrmog_bound(args):
+    """The estimation bound per t and over the window."""
     from .molrmog import bound_table
     from .ranges import parse_values
 
@@ -56,31 +54,14 @@ def _cmd_molrmog_bound(args):
                         B_mu=args.B_mu, C1=args.C1, C2=args.C2, eta=args.eta, D=args.ambient_dim,
                         learned_bases=args.learned_bases, window=not args.no_window,
                         delta=args.delta, T=args.horizon, weighting=args.weighting)
-    emit(table, args)
-    if args.plot:
-        from .molrmog_figures import plot_bound_table
-
-        save_plot(args.plot, lambda path: plot_bound_table(table, path))
+    emit(table, args, plot="molrmog_figures:plot_bound_table")
     return EXIT_OK
 
 
-@named_as_typed
-def _cmd_molrmog_validate(args):
-    if args.n_train < 64:
-        raise ValueError(f"n-train: need at least 64 training samples (got {args.n_train})")
-    if args.steps < 1:
-        raise ValueError(f"steps: must be >= 1 (got {args.steps})")
-    fp = check_budget(args, _footprint_molrmog_validate)
-    from lowdim.simulate.device import resolve_device
-
-    from .molrmog import validation_table
-
-    resolve_device(args.device)
-    announce(fp)
-    table = with_progress(not args.quiet, 2, "molrmog validate", lambda update: validation_table(
-        n_train=args.n_train, steps=args.steps, seed=args.seed, device=args.device,
-        progress=update))
-    return emit_verdict(table, args)
+_cmd_molrmog_validate = validation_run(
+    "molrmog", "Exact score, three trained models, bound and gradient-descent rate, each with "
+    "a verdict.", 2, _footprint_molrmog_validate,
+    {"n_train": (64, "training samples"), "steps": (1, "training steps")})
 
 
 # --------------------------------------------------------------------------- options
@@ -111,24 +92,16 @@ def _bound_options(mb):
                    help="window weighting: gamma_t^2 or none (default gamma2)")
     add_output_options(mb)
 
+
 def _validate_options(mv):
     mv.add_argument("--n-train", type=integer_option("n-train", 1), default=4096,
                     help="training draws (default 4096)")
     mv.add_argument("--steps", type=integer_option("steps", 1), default=1500,
                     help="Adam steps per model (default 1500)")
-    add_run_options(mv)
-    add_output_options(mv, plot=False)
+    add_validate_options(mv)
 
 
-FAMILY = Family(
-    "molrmog", "MoLR-MoG: estimation bound, score models, convergence",
-    actions=(
-        Action("bound", "the estimation bound per t and over the window",
-               _bound_options, _cmd_molrmog_bound),
-        Action("validate", "exact score, three trained models, bound and "
-                                            "gradient-descent rate, each with a verdict",
-               _validate_options, _cmd_molrmog_validate),
-    ),
-    figures=("molrmog_figures", "molrmog_digits"),
-    bench="molrmog",
-)
+FAMILY = Family("molrmog", "MoLR-MoG: estimation bound, score models, convergence",
+                actions=(action("bound", _bound_options, _cmd_molrmog_bound),
+                         action("validate", _validate_options, _cmd_molrmog_validate)),
+                figures=("molrmog_figures",), bench="molrmog")

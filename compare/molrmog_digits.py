@@ -21,7 +21,6 @@ from ._lazy import LazyModule
 from .molrmog import WINDOW
 from .plots import COLORS
 from .table import Table
-from .registry import FigureSpec
 
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
@@ -168,18 +167,3 @@ def plot_digits(table, path):
     lo = min(m["heldout_dsm"] for m in ms)
     ax.set_ylim(0.9 * lo, None)
     save(fig, path)
-
-
-# --------------------------------------------------------------------------- gallery
-_YLJ26 = "YLJ26"  # Yang, Li, Jiang, Chen, Li 2026, arXiv:2601.01475
-
-#: The gallery figures of this module (:mod:`lowdim.compare.figures`).
-FIGURES = (
-    FigureSpec(
-        "ylj26-digits", "MoLR-MoG on scikit-learn's 8x8 digits: one subspace per class", _YLJ26,
-        "On class-PCA subspaces both structured networks generate recognisable digits (classifier "
-        "confidence near that of held-out digits) and the MoG network's held-out denoising loss is "
-        "at most the Gaussian network's; the generic network with 10x the parameters lags at this "
-        "training length.",
-        build_digits, plot_digits),
-)

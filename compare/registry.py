@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["FAMILIES", "Family", "Action", "FigureSpec", "families", "THIS_PACKAGE"]
+__all__ = ["FAMILIES", "Family", "Action", "action", "FigureSpec", "families", "THIS_PACKAGE"]
 
 #: The registered families, in the order of ``lowdim --help``, the gallery and the bench.
 FAMILIES = ("rf", "sampling", "molrmog", "molrg", "localized")
@@ -32,6 +32,17 @@ class Action:
     help: str
     options: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def action(name: str, options, run) -> Action:
+    """An :class:`Action` whose help is the first paragraph of ``run``'s docstring, written
+    as ``--help`` lists (no final period, lower case unless the first word is an acronym)."""
+    first = " ".join((run.__doc__ or "").strip().split("\n\n")[0].split()).rstrip(".")
+    if not first:
+        raise ValueError(f"action {name!r}: its run function needs a docstring (the help)")
+    if len(first) > 1 and first[1].islower():
+        first = first[0].lower() + first[1:]
+    return Action(name, first, options, run)
 
 
 @dataclass(frozen=True)

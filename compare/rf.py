@@ -245,44 +245,9 @@ def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int
         meas = measured[k]
         meas_h = measured[len(idxs) + k] if half is not None else None
         for q in [q for q in sim.MEASURED if q in meas.per_seed]:
-            th = float(getattr(pred, q)[idx])
-            th_sim = float(getattr(pred_sim_m, q)[idx])
-            se = meas.uncertainty(q)
-            row = {
-                "psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
-                "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
-                "activation": point.activation.name, "data": point.data,
-                "psi_d": float(point.psi_d),
-                "manifold_activation": (point.manifold_activation.name
-                                        if point.data == "hidden-manifold" else ""),
-                "quantity": q,
-                "theory": th if converged else None,
-                "sim_m": meas.m, "theory_at_sim_m": th_sim if converged else None,
-                "d": size.d, "sim_mean": meas.mean[q], "sim_se": se, "sim_mc_se": meas.mc_se[q],
-                "sim_dof": meas.dof(q),
-                "d_half": None, "sim_mean_half": None, "sim_se_half": None,
-                "extrapolated": None, "extrapolated_se": None, "compared": f"d={size.d}",
-                "n_seeds": meas.n_seeds, "n": meas.n, "p": meas.p, "device": meas.device,
-                "dtype": meas.dtype, "seconds": meas.seconds + (meas_h.seconds if meas_h else 0.0),
-                "converged": converged,
-            }
-            value, value_se = meas.mean[q], se
-            dof = meas.dof(q)
-            if meas_h is not None:
-                value, value_se, dof = richardson(meas, meas_h, q)
-                row.update({"d_half": half.d, "sim_mean_half": meas_h.mean[q],
-                            "sim_se_half": meas_h.uncertainty(q),
-                            "extrapolated": value, "extrapolated_se": value_se,
-                            "compared": "d->inf"})
-            row["dof"] = dof
-            if converged:
-                dev, tol, verdict = judge(th_sim, value, value_se, dof, meas.n_seeds, z, rel_tol)
-                rel = dev / abs(th_sim) if th_sim else None
-            else:
-                dev, tol, verdict, rel = float("nan"), float("nan"), "theory not converged", None
-            row.update({"deviation": dev, "rel_deviation": rel, "tolerance": tol,
-                        "verdict": verdict})
-            rows.append(row)
+            theory = (float(getattr(pred, q)[idx]), float(getattr(pred_sim_m, q)[idx]))
+            rows.append(_judged_row(point, q, theory, converged, meas, meas_h, size.d,
+                                    z, rel_tol))
     n_agree = sum(r["verdict"] == "agree" for r in rows)
     meta = provenance(
         kind="rf-validate", setting=setting.to_dict(),
@@ -296,6 +261,48 @@ def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int
                  "seconds": _point_seconds(rows)},
     )
     return Table(list(TIDY_COLUMNS), rows, meta)
+
+
+def _judged_row(point, q, theory, converged, meas, meas_h, d, z, rel_tol) -> dict:
+    """The tidy row of quantity ``q`` at one grid point: ``theory = (at m, at sim_m)``, the
+    measurement at ``d`` (and at ``d/2`` in ``meas_h`` when extrapolating), and its verdict
+    (:func:`judge`)."""
+    th, th_sim = theory
+    se = meas.uncertainty(q)
+    row = {
+        "psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
+        "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
+        "activation": point.activation.name, "data": point.data,
+        "psi_d": float(point.psi_d),
+        "manifold_activation": (point.manifold_activation.name
+                                if point.data == "hidden-manifold" else ""),
+        "quantity": q,
+        "theory": th if converged else None,
+        "sim_m": meas.m, "theory_at_sim_m": th_sim if converged else None,
+        "d": d, "sim_mean": meas.mean[q], "sim_se": se, "sim_mc_se": meas.mc_se[q],
+        "sim_dof": meas.dof(q),
+        "d_half": None, "sim_mean_half": None, "sim_se_half": None,
+        "extrapolated": None, "extrapolated_se": None, "compared": f"d={d}",
+        "n_seeds": meas.n_seeds, "n": meas.n, "p": meas.p, "device": meas.device,
+        "dtype": meas.dtype, "seconds": meas.seconds + (meas_h.seconds if meas_h else 0.0),
+        "converged": converged,
+    }
+    value, value_se = meas.mean[q], se
+    dof = meas.dof(q)
+    if meas_h is not None:
+        value, value_se, dof = richardson(meas, meas_h, q)
+        row.update({"d_half": d // 2, "sim_mean_half": meas_h.mean[q],
+                    "sim_se_half": meas_h.uncertainty(q),
+                    "extrapolated": value, "extrapolated_se": value_se,
+                    "compared": "d->inf"})
+    row["dof"] = dof
+    if converged:
+        dev, tol, verdict = judge(th_sim, value, value_se, dof, meas.n_seeds, z, rel_tol)
+        rel = dev / abs(th_sim) if th_sim else None
+    else:
+        dev, tol, verdict, rel = float("nan"), float("nan"), "theory not converged", None
+    row.update({"deviation": dev, "rel_deviation": rel, "tolerance": tol, "verdict": verdict})
+    return row
 
 
 def _point_seconds(rows) -> float:

@@ -1,8 +1,5 @@
 """``lowdim rf ...``, random-features learning curves: ``curve`` (theory), ``validate`` (theory against
-a finite-size simulation) and ``sample-complexity``.
-
-Each action's options, its resource estimate and its run; the family's registry entry
-is :data:`FAMILY`."""
+a finite-size simulation) and ``sample-complexity``."""
 from __future__ import annotations
 
 import sys
@@ -11,10 +8,10 @@ import time
 import numpy as np
 
 from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK, EXIT_DISAGREE, EXIT_INCONCLUSIVE,
-                         EXIT_NOT_CONVERGED, EXIT_OK, add_output_options, announce, check_budget, emit,
-                         integer_option, named_as_typed, option_axis, option_count, save_plot,
-                         with_progress)
-from .registry import Action, Family
+                         EXIT_NOT_CONVERGED, EXIT_OK, add_device_option, add_output_options, announce,
+                         check_budget, emit, integer_option, named_as_typed, option_axis, option_count,
+                         save_plot, with_progress)
+from .registry import Family, action
 
 __all__ = ["FAMILY"]
 
@@ -134,6 +131,7 @@ def _sweep_axis(setting):
 
 @named_as_typed
 def _cmd_rf_curve(args):
+    """Asymptotic test/train/score errors (theory)."""
     from .rf import curve
 
     if not (args.tol > 0):
@@ -155,6 +153,7 @@ def _cmd_rf_curve(args):
 
 @named_as_typed
 def _cmd_rf_validate(args):
+    """Theory against a finite-size simulation."""
     from .ranges import parse_seeds
 
     seeds = parse_seeds(args.seeds)
@@ -246,6 +245,7 @@ def _sample_complexity_pairs(args) -> list:
 
 @named_as_typed
 def _cmd_rf_sample_complexity(args):
+    """Smallest n reaching a relative excess error eps, against D or d."""
     from lowdim.theory.rf import RFSetting, sample_complexity
 
     from .provenance import provenance
@@ -289,11 +289,7 @@ def _cmd_rf_sample_complexity(args):
                       criterion=args.criterion, seconds=time.perf_counter() - t0,
                       success=bool(res.success), message=res.message)
     table = Table(cols, rows, meta)
-    emit(table, args)
-    if args.plot:
-        from .rf_manifold_figures import plot_sample_complexity_table
-
-        save_plot(args.plot, lambda path: plot_sample_complexity_table(table, path))
+    emit(table, args, plot="rf_manifold_figures:plot_sample_complexity_table")
     for line in _sample_complexity_slopes(rows):
         print(line, file=sys.stderr)
     if not res.success:
@@ -335,12 +331,13 @@ def _curve_options(c):
     c.add_argument("--tol", type=float, default=1e-12,
                    help="relative residual required of the solver (default 1e-12)")
 
+
 def _validate_options(v):
     _add_setting_options(v, psi_p_default="0.5,1,4,16", m_default="1,4,inf")
     g = v.add_argument_group("simulation")
     g.add_argument("--d", type=integer_option("d", 2), default=200, help="dimension (default 200)")
     g.add_argument("--seeds", default="6", help="a count, a list 0,1,2 or a range 0-4 (default 6)")
-    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
+    add_device_option(g)
     g.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the simulation (default float64)")
     g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
@@ -357,6 +354,7 @@ def _validate_options(v):
     g.add_argument("--tidy", action="store_true", help="csv/json: one row per quantity")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_output_options(v)
+
 
 def _sample_complexity_options(sc):
     g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
@@ -380,16 +378,9 @@ def _sample_complexity_options(sc):
     add_output_options(sc)
 
 
-FAMILY = Family(
-    "rf", "random-features score learning curves",
-    actions=(
-        Action("curve", "asymptotic test/train/score errors (theory)",
-               _curve_options, _cmd_rf_curve),
-        Action("validate", "theory against a finite-size simulation",
-               _validate_options, _cmd_rf_validate),
-        Action("sample-complexity", "smallest n reaching a relative excess error eps, against D or d",
-               _sample_complexity_options, _cmd_rf_sample_complexity),
-    ),
-    figures=("rf_figures", "rf_manifold_figures"),
-    bench="rf_bench",
-)
+FAMILY = Family("rf", "random-features score learning curves",
+                actions=(action("curve", _curve_options, _cmd_rf_curve),
+                         action("validate", _validate_options, _cmd_rf_validate),
+                         action("sample-complexity", _sample_complexity_options,
+                                _cmd_rf_sample_complexity)),
+                figures=("rf_figures", "rf_manifold_figures"), bench="rf_bench")

@@ -22,9 +22,9 @@ from lowdim.theory.activations import centred
 from lowdim.theory.rf import RFSetting, predict
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
+from .registry import FigureSpec, THIS_PACKAGE
 from .rf import DEFAULT_REL_TOL, experiment, judge, se_multiplier, simulate_points
 from .table import Table
-from .registry import FigureSpec, THIS_PACKAGE
 
 __all__ = ["FIG_COLUMNS", "plot_curve_table", "plot_validation_table", "BUILDERS", "PLOTTERS",
            "near_peak"]

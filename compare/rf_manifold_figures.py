@@ -21,8 +21,8 @@ from .plots import COLORS, LABELS, new_figure, overlay, save
 from .rf import experiment, judge, simulate_points
 from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows,
                          plot_validation, validation_rows)
-from .table import Table
 from .registry import FigureSpec, THIS_PACKAGE
+from .table import Table
 
 __all__ = ["plot_sample_complexity_table", "BUILDERS", "PLOTTERS"]
 

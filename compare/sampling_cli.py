@@ -1,17 +1,13 @@
 """``lowdim sampling ...``, VE sampling error: ``bound`` (every term of the KL bound) and ``validate``
-(the bound against what the sampler does).
-
-Each action's options, its resource estimate and its run; the family's registry entry
-is :data:`FAMILY`."""
+(the bound against what the sampler does)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .cli_common import (EXIT_OK, add_output_options, announce, check_budget, choice_list, emit,
-                         emit_verdict, integer_option, named_as_typed, option_axis, option_count,
-                         save_plot, with_progress)
-from .limits import MAX_SEED
-from .registry import Action, Family
+from .cli_common import (EXIT_OK, add_output_options, add_validate_options, announce, check_budget,
+                         choice_list, emit, integer_option, named_as_typed, option_axis, option_count,
+                         run_validation)
+from .registry import Family, action
 
 __all__ = ["FAMILY"]
 
@@ -63,6 +59,7 @@ def _step_counts(text) -> np.ndarray:
 
 @named_as_typed(N="steps")
 def _cmd_sampling_bound(args):
+    """Every term of the KL bound (Wang-He-Tao Theorem 2)."""
     from .sampling import bound_table
 
     grids = _grid_kinds(args.grid)
@@ -80,16 +77,14 @@ def _cmd_sampling_bound(args):
                         form=args.form, data_variance=args.data_variance)
     cols = [c for c in table.columns
             if args.data_variance is not None or c not in ("gaussian_kl", "bound_over_kl")]
-    emit(table, args, cols)
-    if args.plot:
-        from .sampling_figures import plot_bound_table
-
-        save_plot(args.plot, lambda path: plot_bound_table(table, path))
+    emit(table, args, cols, plot="sampling_figures:plot_bound_table")
     return EXIT_OK
 
 
 @named_as_typed(N="steps")
 def _cmd_sampling_validate(args):
+    """The bound against what the sampler does: exact and Monte Carlo KLs, Gaussian and
+    bimodal data."""
     from .ranges import parse_values
 
     Ns = _step_counts(args.steps)
@@ -102,20 +97,14 @@ def _cmd_sampling_validate(args):
         raise ValueError(f"z: must be > 0 (got {args.z!r})")
     data = _sampling_data(args.data)
     grids = _grid_kinds(args.grid)
-    fp = check_budget(args, _footprint_sampling_validate)
-    from lowdim.simulate.device import resolve_device
-
     from .sampling import validation_table
 
-    resolve_device(args.device)
-    announce(fp)
     combos = len(grids) * len(Ns) * len(etas) * len(data)
-    table = with_progress(not args.quiet, combos, "sampling validate", lambda update:
-                           validation_table(grids, [int(n) for n in np.unique(np.round(Ns))],
-                                            [float(e) for e in etas], data, n=args.n,
-                                            seed=args.seed, device=args.device, z=args.z,
-                                            progress=update))
-    return emit_verdict(table, args)
+    return run_validation(args, _footprint_sampling_validate, combos, "sampling validate",
+                          lambda update: validation_table(
+                              grids, [int(n) for n in np.unique(np.round(Ns))],
+                              [float(e) for e in etas], data, n=args.n, seed=args.seed,
+                              device=args.device, z=args.z, progress=update))
 
 
 def _sampling_data(text) -> list:
@@ -149,6 +138,7 @@ def _bound_options(sb):
                     help="explicit-constant bound (default) or the paper's statement")
     add_output_options(sb)
 
+
 def _validate_options(sv):
     g = sv.add_argument_group("grid")
     g.add_argument("--grid", default="edm,geometric,uniform",
@@ -164,23 +154,11 @@ def _validate_options(sv):
     g = sv.add_argument_group("simulation")
     g.add_argument("--n", type=integer_option("n", 1), default=20000,
                    help="Monte Carlo samples (default 20000)")
-    g.add_argument("--seed", type=integer_option("seed", 0, MAX_SEED), default=0,
-                   help="random seed, an integer >= 0 (default 0)")
-    g.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda (default auto)")
     g.add_argument("--z", type=float, default=3.0, help="agreement in standard errors (default 3)")
-    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    add_output_options(sv, plot=False)
+    add_validate_options(sv)
 
 
-FAMILY = Family(
-    "sampling", "VE sampling error: bounds and schedules",
-    actions=(
-        Action("bound", "every term of the KL bound (Wang-He-Tao Theorem 2)",
-               _bound_options, _cmd_sampling_bound),
-        Action("validate", "the bound against what the sampler does: exact and "
-                                            "Monte Carlo KLs, Gaussian and bimodal data",
-               _validate_options, _cmd_sampling_validate),
-    ),
-    figures=("sampling_figures",),
-    bench="sampling",
-)
+FAMILY = Family("sampling", "VE sampling error: bounds and schedules",
+                actions=(action("bound", _bound_options, _cmd_sampling_bound),
+                         action("validate", _validate_options, _cmd_sampling_validate)),
+                figures=("sampling_figures",), bench="sampling")

@@ -23,9 +23,9 @@ from lowdim.theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_
                              path_kl_1d, sampler_law_1d, score_error_factor)
 
 from .plots import COLORS, new_figure, save
+from .registry import FigureSpec
 from .sweep import map_tasks
 from .table import Table
-from .registry import FigureSpec
 
 __all__ = ["plot_bound_table", "BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
 

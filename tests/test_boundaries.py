@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from lowdim.compare.cache import import_targets
 from lowdim.compare.registry import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,27 +70,13 @@ def family(name: str) -> str:
 
 
 def imports(path: Path, source: str | None = None):
-    """``(line, imported dotted name, bare)`` for every import in a file: ``from m import a``
-    gives ``m.a``; ``LazyModule("m")`` gives ``m``; ``bare`` marks a top-level name that is
-    not ``lowdim`` but one of the folder names."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(source if source is not None else path.read_text(), filename=str(path))
+    """``(line, imported dotted name)`` for every import in a file (read by
+    :func:`lowdim.compare.cache.import_targets`, the reader the cache hashes by):
+    ``from m import a`` gives ``m.a``, ``import m`` and ``LazyModule("m")`` give ``m``."""
+    text = source if source is not None else path.read_text()
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out.extend((node.lineno, a.name) for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1])
-                mod = f"{base}.{node.module}" if node.module else base
-            else:
-                mod = node.module or ""
-            out.extend((node.lineno, f"{mod}.{a.name}") for a in node.names)
-        elif (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "LazyModule"
-              and node.args and isinstance(node.args[0], ast.Constant)):
-            out.append((node.lineno, node.args[0].value))
+    for line, mod, names in import_targets(text, module_name(path), path.name == "__init__.py"):
+        out.extend((line, f"{mod}.{n}") for n in names) if names else out.append((line, mod))
     return out
 
 

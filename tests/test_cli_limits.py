@@ -180,7 +180,7 @@ def test_the_budget_options_and_environment_decide(capsys, monkeypatch):
     assert "LOWDIM_MAX_MEMORY" in _refused(capsys, ["sampling", "bound"], "max-memory")
     monkeypatch.delenv(limits.MEMORY_ENV)
     argv = ["sampling", "bound", "--steps", "2000000", "--grid", "edm", "--format", "csv"]
-    _refused(capsys, argv + ["--max-memory", "100M"], "N")
+    _refused(capsys, argv + ["--max-memory", "100M"], "steps")
     code, out, err = _run(capsys, argv + ["--max-memory", "1G"])
     assert code == 0, err
     assert out.count("\n") == 2

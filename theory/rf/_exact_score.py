@@ -40,7 +40,7 @@ Reduction checked for ``phi(h) = h`` [derived; tested to 1e-9, observed about 1e
 for ``v = (1/D) tr (I + s M^T M / D)^{-1}``, and the formula gives
 ``C_t = s v / (1 + s v) = psi_D (1 - v) = int d rho(lambda) s lambda / (s lambda + 1)`` with ``rho``
 the spectrum of ``M M^T / D`` (weight ``1 - psi_D`` at 0 and ``psi_D`` on ``lambda_MP / psi_D``), the
-Gaussian answer of section 2.5.  tests/test_exact_score.py checks this against an independent
+Gaussian answer of section 2.5.  tests/rf/test_exact_score.py checks this against an independent
 quadrature of the Marchenko-Pastur law (and the overlap ``q`` too), and the finite-size GAMP estimate of
 :mod:`lowdim.simulate.glm_amp` against the formula for ``phi = tanh``.
 

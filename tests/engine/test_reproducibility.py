@@ -11,8 +11,8 @@
    - fresh draws (sampling, molrmog: the generator's float32 and float64 normal streams
      differ): the two estimates agree within 4 combined standard errors; float32 rounding
      (1e-7 relative) is far below the Monte Carlo error at these sizes.
-3. Chunking: ``RFSize.test_block`` (tests/test_rf_simulation.py) and the executors (serial,
-   local processes, dask, in tests/test_sweep.py) leave the numbers unchanged.  Block sizes
+3. Chunking: ``RFSize.test_block`` (tests/rf/test_rf_simulation.py) and the executors (serial,
+   local processes, dask, in tests/engine/test_sweep.py) leave the numbers unchanged.  Block sizes
    that key the random streams (``ei_sample(block=)``, ``path_kl_estimate(block=)``) are part of
    the definition of a run, as their docstrings say; tested here: every full block's samples
    do not depend on how many samples follow.
@@ -31,14 +31,13 @@ import torch
 
 import _repro_probe as probe
 
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]   # where the probe lives
 
 
 def _fresh_run(seed, dtype, hash_seed):
     env = dict(os.environ, PYTHONHASHSEED=str(hash_seed),
-               PYTHONPATH=os.pathsep.join([str(HERE.parent), str(HERE),
-                                           os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, str(HERE / "_repro_probe.py"), str(seed), dtype],
+               PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, str(TESTS / "_repro_probe.py"), str(seed), dtype],
                          capture_output=True, text=True, env=env, timeout=600, check=True)
     return json.loads(out.stdout)
 

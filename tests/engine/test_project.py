@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lowdim.theory.rf import RFSetting, predict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _readme_commands():

@@ -27,7 +27,7 @@ import pytest
 from lowdim.compare.cache import import_targets
 from lowdim.compare.registry import FAMILIES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("theory", "simulate", "compare")
 
 #: What lowdim.simulate may import from lowdim.theory: module -> names.
@@ -186,7 +186,7 @@ def test_no_module_crosses_a_boundary():
 
 def test_tests_import_only_the_installed_names():
     bare = []
-    for path in sorted((ROOT / "tests").glob("*.py")):
+    for path in sorted((ROOT / "tests").rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
@@ -223,6 +223,12 @@ def test_compare_taking_a_private_of_theory_fails():
     source = (path.read_text()
               + "\n\ndef _probe():\n    from lowdim.theory.rf._system import log_system\n")
     assert any("private name of lowdim.theory" in v for v in violations(path, source))
+
+
+def test_tests_are_grouped_by_family():
+    """Every registered family has its folder of tests (``tests/<family>/test_*.py``)."""
+    missing = [f for f in FAMILIES if not list((ROOT / "tests" / f).glob("test_*.py"))]
+    assert not missing, f"families without tests/<family>/: {missing}"
 
 
 def test_pyproject_lists_every_package_folder():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Never needed by a theory-only action.
 ALWAYS_ABSENT = ("torch", "lowdim.simulate", "matplotlib", "sklearn", "dask")

@@ -2,7 +2,7 @@
 
 A public entry point is a function or class named in the ``__all__`` of a theory module whose
 dotted path has no private part.  Each must be called by name in a test file that runs
-hypothesis (``tests/test_properties*.py``, or a family's own test file), except the result
+hypothesis (``tests/properties/test_properties*.py``, or a family's own test file), except the result
 containers below, which users receive rather than build.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _public_entry_points():
 
 
 def test_every_public_entry_point_has_a_property_test():
-    files = [p.read_text() for p in sorted(HERE.glob("test_*.py"))]
+    files = [p.read_text() for p in sorted(HERE.parent.rglob("test_*.py"))]
     source = "".join(text for text in files if "from hypothesis import" in text)
     names = _public_entry_points()
     assert len(names) > 80  # the walk found the families

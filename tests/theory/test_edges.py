@@ -2,7 +2,7 @@
 the known rate, or says that it cannot (a flag, ``inf`` where the quantity diverges, or a
 named error).  Rates are log-log slopes between far-apart points of the edge.
 
-Hidden-manifold ``C_t`` as ``t -> 0`` is tested in tests/test_exact_score.py (continued
+Hidden-manifold ``C_t`` as ``t -> 0`` is tested in tests/rf/test_exact_score.py (continued
 below ``t = 1e-4``; ``psi_d = 1`` reported as not converged).
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Property tests of the public entry points of ``lowdim.theory.sampling`` and
-``lowdim.theory.localized`` that ``tests/test_properties.py`` does not reach: schedules and
+``lowdim.theory.localized`` that ``tests/properties/test_properties.py`` does not reach: schedules and
 grids, the design-space quantities, mixture quadratures and the sampled law; Gaussian targets,
 the noised law, the error decomposition, the generated law and its divergences, and the
 closed forms of the calculator.
@@ -9,7 +9,7 @@ docstring documents a divergence) or a ``ValueError`` naming the parameter.  Whe
 has a structural guarantee (a decreasing grid, a non-negative divergence, a symmetric
 covariance, a bound above the value it bounds ...) it is asserted too.
 
-``pytest tests/test_properties_sampling_localized.py --hypothesis-profile=thorough`` runs 400
+``pytest tests/properties/test_properties_sampling_localized.py --hypothesis-profile=thorough`` runs 400
 cases per test instead of 25.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ with a documented code and at most one line on stderr, never a traceback.
 
 The number of generated cases comes from the Hypothesis profile registered in
 ``conftest.py``: ``ci`` (the default, 25 per entry point) or ``thorough`` (``pytest
-tests/test_properties.py --hypothesis-profile=thorough``, 400 each).
+tests/properties/test_properties.py --hypothesis-profile=thorough``, 400 each).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "adding-a-family.md"
 
 
@@ -27,9 +27,7 @@ def _copy(tmp: Path) -> tuple[Path, Path]:
     ignore = shutil.ignore_patterns("__pycache__")
     for pkg in ("theory", "simulate", "compare"):
         shutil.copytree(ROOT / pkg, repo / pkg, ignore=ignore)
-    (repo / "tests").mkdir()
-    for test in (ROOT / "tests").glob("*.py"):   # the rules read the other test files
-        shutil.copy(test, repo / "tests" / test.name)
+    shutil.copytree(ROOT / "tests", repo / "tests", ignore=ignore)  # the rules read them
     shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
     path.mkdir(parents=True)
     for pkg in ("theory", "simulate", "compare"):
@@ -52,6 +50,7 @@ def test_the_guide_adds_a_family_in_five_files_and_one_line(tmp_path):
     for rel, code in files:
         target = repo / rel
         assert not target.exists(), f"{rel} would overwrite a file of the repository"
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(code)
     # the registration: the guide's line replaces the one FAMILIES line of the registry
     rel, line = edits[0]
@@ -77,6 +76,7 @@ def test_the_guide_adds_a_family_in_five_files_and_one_line(tmp_path):
     out = _run(["-c", probe], repo, pythonpath)
     assert out.returncode == 0, out.stderr
     # the family's tests, the boundary rules and the property-test coverage rule, on the copy
-    out = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_noised.py",
-                "tests/test_boundaries.py", "tests/test_property_coverage.py"], repo, pythonpath)
+    out = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/noised/test_noised.py",
+                "tests/engine/test_boundaries.py", "tests/properties/test_property_coverage.py"],
+               repo, pythonpath)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]

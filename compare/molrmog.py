@@ -98,8 +98,8 @@ def bound_table(n_modes, dims, ns, ts=(0.1, 0.5, 1.0), *, R=5.0, B_mu=0.0, C1=1.
                          "confidence": ib.confidence / 2 / math.sqrt(n)})
     meta = provenance(kind="molrmog-bound", build_seconds=time.perf_counter() - t0,
                       weighting=weighting, measure=measure, C1=C1, C2=C2, eta=eta,
-                      source="Yang et al. 2026 Section 5 [S form]; constants research note "
-                             "molr_mog.md 5.3 [R]")
+                      source="Yang et al. 2026 Section 5 [paper: YLJ26 form]; constants "
+                             "research note molr_mog.md 5.3 [reconstructed]")
     return Table(list(BOUND_COLUMNS), rows, meta)
 
 

@@ -17,7 +17,7 @@ Against floors (``ratio = seconds / floor_seconds``):
 
 Against peers (``ratio = peer / package``).  The solver's peer solves the same
 self-consistent system (isotropic data, research note rf_learning_curves.md section 3.3, at
-``(z, zeta) = (-lambda, 0)``)
+``(z, zeta) = (-lambda, 0)``) [paper: UBBM26-DD Thm 2.1, Prop. C.2]
 
     F1 = 1/r - 1/q - psi_p A1/L1 - psi_p (1-eps) D1/L2 = 0,
     F2 = -lambda psi_p - (1 - psi_p)/q + r/q^2 - psi_p B1/L1 - psi_p (1-eps) E1/L2 = 0,

@@ -6,7 +6,7 @@ forms ``y = a x + sqrt(Delta) xi`` (``a = e^{-t}``, ``Delta = 1 - e^{-2t}``).  W
 the Bayes posterior mean ``E[x | y]`` is that of a generalized linear model: prior
 ``z_j ~ N(0, 1)``, pre-activations ``h = F z`` with ``F = M / sqrt(D)``, output channel
 ``P_out(y_i | h_i) = N(y_i; a phi(h_i), Delta)``.  Bayes-optimal generalized approximate message
-passing (GAMP, Rangan 2011; vector variances) estimates it: with ``F2 = F o F``,
+passing (GAMP; vector variances) [paper: Rangan 2011] estimates it: with ``F2 = F o F``,
 
     V     = F2 vz,                      omega = F zhat - V o g,
     g_i   = (<h_i> - omega_i) / V_i,    dg_i  = (Var(h_i) / V_i - 1) / V_i,

@@ -324,7 +324,8 @@ def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.flo
 # ----------------------------------------------------------------------------- phi^4 chain
 @dataclass(frozen=True)
 class Phi4:
-    """A periodic phi^4 chain, ``pi(x) ~ exp(-U(x))`` with
+    """A periodic phi^4 chain [derived: a standard lattice model, chosen here for its range-1
+    dependencies], ``pi(x) ~ exp(-U(x))`` with
 
         U(x) = sum_i [ mass2 x_i^2 / 2 + quartic x_i^4 / 4 + coupling (x_i - x_{i+1})^2 / 2 ].
 

@@ -2,7 +2,7 @@
 the reverse sampler, score-error and sample-quality metrics, and gradient descent near the
 truth.
 
-Exact score [research note molr_mog.md section 3.2, R-checked]: with ``z_k = A_k^T x`` and
+Exact score [derived: research note molr_mog.md section 3.2, checked in R]: with ``z_k = A_k^T x`` and
 ``x_t = s_t x_0 + gamma_t xi``,
 
     grad log p_t(x) = sum_k g_k(x, t) [A_k grad log p^lat_{t,k}(z_k) - (I - A_k A_k^T) x / gamma_t^2],
@@ -370,7 +370,7 @@ def _kmeans(z, k, generator, iters, restarts=8):
 
 class GenericScore(torch.nn.Module):
     """A generic time-conditioned denoiser on ``R^D`` with Karras et al.'s preconditioning
-    [CODE: NVlabs/edm training/networks.py, EDMPrecond], written for the VP process through
+    [code: NVlabs/edm training/networks.py EDMPrecond], written for the VP process through
     ``x~ = x / s_t`` (a VE point at level ``sigma = gamma_t / s_t``):
 
         D(x~, sigma) = c_skip x~ + c_out F(c_in x~, ln(sigma) / 4),
@@ -547,7 +547,7 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
 def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device="auto",
                    dtype=torch.float64, process="vp", denoise=True, batch=8192):
     """Reverse-time VP sampling with the exponential integrator on a geometric time grid
-    from ``T`` to ``delta``:
+    from ``T`` to ``delta`` [derived: the VP reverse SDE with the score frozen per step]:
 
         y_{t-h} = e^h y_t + 2 (e^h - 1) s(y_t, t) + sqrt(e^{2h} - 1) z,
 

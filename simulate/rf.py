@@ -12,7 +12,7 @@ so memory does not grow with m.  The ridge minimiser of
 exact; test and score errors are Monte Carlo averages over fresh ``(x_0, xi)`` with their
 standard errors.  Terms whose mean is known exactly (``||xi||^2/d`` and, when the data model
 provides it, ``||grad log p_t||^2/d``) enter through their means: unbiased control variates.
-Research note rf_learning_curves.md section 2.4 and section 5, [SRC].
+Research note rf_learning_curves.md section 2.4 and section 5 [paper: GVM25].
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exponential-integrator VE sampler, run for real (Wang-He-Tao 2024, eq. (10)).
+"""The exponential-integrator VE sampler, run for real [paper: WHT24 eq. (10)].
 
 On a backward grid of variances ``v_0 > v_1 > ... > v_N`` (from :mod:`lowdim.theory.sampling`):
 
@@ -223,7 +223,7 @@ def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *
     mixture score), for mixture data in any dimension.
 
     Each sample draws ``X_0`` and one ``xi ~ N(0, I)`` used at every level
-    (``Y_v = X_0 + sqrt(v) xi`` has law ``p_v``); per sample [DERIVED, see
+    (``Y_v = X_0 + sqrt(v) xi`` has law ``p_v``); per sample [derived: see
     :mod:`lowdim.theory.sampling._mixture`]
 
         log p_{v_0}(Y_{v_0}) - log N(Y_{v_0}; 0, v_0)

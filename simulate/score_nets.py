@@ -1,6 +1,6 @@
 """A small time-conditioned score network trained by denoising score matching (VE noise).
 
-The network is a denoiser with Karras et al.'s preconditioning [CODE: NVlabs/edm
+The network is a denoiser with Karras et al.'s preconditioning [code: NVlabs/edm
 training/networks.py, EDMPrecond and VEPrecond],
 
     D(x, sigma) = c_skip(sigma) x + c_out(sigma) F(c_in(sigma) x, c_noise(sigma)),
@@ -14,7 +14,7 @@ with ``F`` a SiLU MLP on ``c_in x`` and a fixed Fourier embedding of ``c_noise``
 
 The score of ``p_sigma = P_0 * N(0, sigma^2 I)`` is read off Tweedie's formula,
 ``S(v, y) = (D(y, sqrt v) - y) / v``.  Training minimises
-``E lambda(sigma) ||D(x_0 + sigma xi, sigma) - x_0||^2`` [CODE: NVlabs/edm training/loss.py]:
+``E lambda(sigma) ||D(x_0 + sigma xi, sigma) - x_0||^2`` [code: NVlabs/edm training/loss.py]:
 
 * ``"edm"`` weighting: ``ln sigma ~ N(P_mean, P_std^2)``,
   ``lambda = (sigma^2 + sd^2)/(sigma sd)^2``, preconditioning ``"edm"``;

@@ -16,7 +16,7 @@ In Hermite terms (``sigma = sum_s c_s He_s / s!`` for ``v = 1``)
 ``k(1, rho) = sum_s c_s^2 rho^s / s!`` (Mehler), so ``kappa`` is the share of the
 non-linear power that survives at correlation ``rho``.  Provenance: definitions as in
 George-Veiga-Macris (2025) and its follow-ups (research note rf_learning_curves.md
-section 3.1, tag [SRC]); the numerics are ours.
+section 3.1) [paper: GVM25]; the numerics are ours.
 
 Numerics.  ``relu``, ``erf`` and ``linear`` use closed forms.  Every other activation
 (``tanh`` and user callables) is integrated by Gauss-Hermite quadrature at two

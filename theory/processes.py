@@ -2,7 +2,7 @@
 
 The variance-preserving Ornstein-Uhlenbeck process ``dX = -X dt + sqrt(2) dB`` used by the
 random-features learning-curve papers (George-Veiga-Macris 2025; research note
-rf_learning_curves.md section 2.1, tag [SRC]):
+rf_learning_curves.md section 2.1) [paper: GVM25]:
 
     x_t = a_t x_0 + sqrt(Delta_t) xi,    a_t = exp(-t),    Delta_t = 1 - exp(-2 t).
 

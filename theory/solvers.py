@@ -343,8 +343,9 @@ def path_newton(fun, x0, dx0, tau0, tau1, *, tol=1e-12, step=1.0, max_correction
     iterations polish each point until ``max_i |F_i| / scale_i < tol``; the returned ``x`` is
     the iterate at which that residual was measured.  This is the classical Euler-Newton
     predictor-corrector of numerical continuation (E. L. Allgower, K. Georg, *Introduction to
-    Numerical Continuation Methods*, SIAM 2003, ch. 2-3) with a quadratic predictor; the
-    schedule is fixed so that the whole grid advances with one vectorised evaluation per step.
+    Numerical Continuation Methods*, SIAM 2003) [paper: Allgower-Georg 2003 ch. 2-3] with a
+    quadratic predictor; the schedule is fixed so that the whole grid advances with one
+    vectorised evaluation per step.
 
     A point is reported converged only if every Newton correction along the path stayed
     below ``max_correction`` (in the units of ``x``: the predictor was accurate, so the

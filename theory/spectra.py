@@ -2,7 +2,8 @@
 
 The learning-curve theory of random features on Gaussian(-equivalent) data sees the data
 covariance ``Sigma`` only through its limiting spectral measure ``rho`` and, in the
-self-consistent equations, only through the resolvent-type integrals
+self-consistent equations, only through the resolvent-type integrals [derived: research note
+rf_learning_curves.md section 3.7]
 
     I_k(A, B) = int rho(dl) l^k / (A + B l),          k = 0, 1,
     K_k(A, B) = int rho(dl) l^k / (A + B l)^2,        k = 0, 1, 2,
@@ -13,7 +14,7 @@ each a point mass or an affine image ``shift + scale * Y`` of a Marchenko-Pastur
 describes a whole grid of settings, and every integral is evaluated in closed form:
 vectorised, exact, and stable from ``B/A = 0`` to ``B/A -> inf``.
 
-Marchenko-Pastur closed forms (derived here from the Stieltjes transform
+Marchenko-Pastur closed forms [derived] (from the Stieltjes transform
 ``g(z) = 2 / (1 - gamma - z + sqrt((1 + gamma - z)^2 - 4 gamma))``, written so that every
 term is positive for ``gamma <= 1``): with ``b = B / A``,
 

@@ -1,6 +1,6 @@
 """Exact localization error and first-order statistical error of localized linear scores
-(research note localized.md sections 1.5, 4.4 and 4.6; derived here, checked by Monte Carlo in
-the tests).
+[derived: research note localized.md sections 1.5, 4.4 and 4.6; checked by Monte Carlo in the
+tests].
 
 For site i and its neighbourhood ``N = N_i^r``, the best function of ``x_N`` (the population
 minimizer of the localized DSM loss) is the score of the marginal of ``x_t`` on N,

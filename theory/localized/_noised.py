@@ -1,5 +1,5 @@
 """The noised law of a Gaussian target under the OU process and the decay of its precision
-(research note localized.md sections 4.1 to 4.3; derived here, checked numerically).
+[derived: research note localized.md sections 4.1 to 4.3; checked numerically].
 
 With ``x_t = a_t x_0 + sigma_t z``, ``a_t = e^{-t}``, ``sigma_t^2 = 1 - e^{-2t}``:
 
@@ -8,7 +8,8 @@ With ``x_t = a_t x_0 + sigma_t z``, ``a_t = e^{-t}``, ``sigma_t^2 = 1 - e^{-2t}`
 ``M_t = a_t^2 I + sigma_t^2 P`` has the bandwidth of P and ``P_t = sigma_t^{-2} (I - a_t^2
 M_t^{-1})``, so off the diagonal ``[P_t]_ij = -(a_t^2 / sigma_t^2) [M_t^{-1}]_ij``.  The spectrum
 of ``M_t`` lies in ``[lo_t, hi_t] = [a_t^2 + sigma_t^2 lambda_min(P), a_t^2 + sigma_t^2
-lambda_max(P)]``, and Demko, Moss and Smith (1984) bound the inverse of a banded matrix:
+lambda_max(P)]``, and Demko, Moss and Smith bound the inverse of a banded matrix
+[paper: DMS84]:
 
     |[P_t]_ij| <= (a_t^2 / sigma_t^2) K_t q_t^{dist(i,j) / r0},
     K_t = max(1 / lo_t, (1 + sqrt(kappa_t))^2 / (2 hi_t)),

@@ -2,7 +2,7 @@
 4.1; the paper's Fig. 1 studies this family, its construction of P was not seen).
 
 ``pi = N(0, C)`` with ``P = C^{-1}`` banded: ``P_ij = 0`` whenever ``dist(i, j) > r0``.  The
-standard member used throughout is (ours)
+standard member used throughout is [derived: ours, the paper's construction unseen]
 
     P = I + (kappa - 1) L / lambda_max(L),
 

@@ -4,7 +4,7 @@ PCA (K = 1) or K-subspaces clustering (K > 1) (research note molrg_subspace.md s
 Forward process ``x_t = s x_0 + gamma eps``.  With ``c = s / (s^2 + gamma^2)`` and
 ``a = s c = s^2 / (s^2 + gamma^2)``:
 
-* posterior mean (reconstructed, exact Gaussian algebra; LOCO-Edit Lemma 1 in the VP case)
+* posterior mean [reconstructed: exact Gaussian algebra; LOCO-Edit Lemma 1 in the VP case]
 
       E[x_0 | x_t] = c sum_k w_k(x_t) U_k U_k^T x_t,
       w_k ∝ pi_k (gamma^2 / (s^2 + gamma^2))^{d_k / 2} exp(phi ||U_k^T x_t||^2),

@@ -4,9 +4,9 @@ research note molrg_subspace.md sections 4 and 8).
 Errors are the projection distances ``||U_hat U_hat^T - U U^T||_F`` in ``[0, sqrt(2 d)]``;
 with ``normalized=True`` they are divided by ``sqrt(2 d)`` (the package's success metric).
 
-* threshold (paper): every component is recoverable once ``N_k >= d``, whatever ``D``;
-* above it (paper, constants unknown): ``||.||_F <= c1 ||E_k||_F / (sqrt(N_k) - sqrt(d - 1))``;
-* above it, first-order mean (derived here): with ``X = U A + E``, ``A`` a ``d x N`` Gaussian and
+* threshold [paper: WZZ24]: every component is recoverable once ``N_k >= d``, whatever ``D``;
+* above it [paper: WZZ24; constants unknown]: ``||.||_F <= c1 ||E_k||_F / (sqrt(N_k) - sqrt(d - 1))``;
+* above it, first-order mean [derived]: with ``X = U A + E``, ``A`` a ``d x N`` Gaussian and
   isotropic noise of RMS norm ``noise``, Wedin's first-order term ``P_perp E A^+`` and the
   inverse-Wishart mean ``E tr (A A^T)^{-1} = d / (N - d - 1)`` give
 
@@ -51,7 +51,7 @@ def _dims(d, D):
 
 
 def recovery_threshold(d) -> int:
-    """The predicted minimal samples per component, ``N_k* = d`` (paper, Theorems 2 and 4)."""
+    """The predicted minimal samples per component, ``N_k* = d`` [paper: WZZ24 Thms 2, 4]."""
     return _dim(d)
 
 
@@ -115,7 +115,7 @@ def noise_boundary(d, D, noise, threshold):
 def failure_floor(N, d, D, *, kind="random", normalized=True):
     """The noiseless error below the threshold (``N < d``; 0 at and above it).
 
-    ``kind="worst"``: the worst optimal completion, ``sqrt(2 min(d - N, D - d))`` (paper).
+    ``kind="worst"``: the worst optimal completion, ``sqrt(2 min(d - N, D - d))`` [paper: WZZ24].
     ``kind="random"``: the root mean square error of a uniformly random completion of the
     sample span, ``sqrt(2 (d - N) (1 - (d - N) / (D - N)))`` (reconstructed).
     """

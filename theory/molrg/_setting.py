@@ -1,12 +1,12 @@
 """The MoLRG setting: a mixture of K zero-mean low-rank Gaussians on subspaces of equal dimension
 (Wang, Zhang, Zhang, Chen, Ma, Qu 2024, arXiv:2409.02426; research note molrg_subspace.md
-section 1).
+section 1) [paper: WZZ24].
 
     x = U_k a + e,   a ~ N(0, I_d),   Pr(k) = pi_k,   U_k in O^{D x d},
 
 with optional additive noise ``e ~ N(0, (noise^2 / D) I_D)`` so that ``E||e||^2 = noise^2``.
 The paper's sample-complexity theorem assumes mutually orthogonal subspaces, equal dimensions
-and equal weights (paper); independent random subspaces are offered for robustness checks.
+and equal weights [paper: WZZ24]; independent random subspaces are offered for robustness checks.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The estimation bound of the MoE-latent MoG score and the parameter counts of the three score
 models (Yang et al. 2026, Section 5; research note molr_mog.md sections 5.1-5.3).
 
-Per diffusion time ``t`` [S form, R constants] the uniform generalization gap of the explicit
+Per diffusion time ``t`` [paper: YLJ26 form, secondary digest] [reconstructed: constants] the
+uniform generalization gap of the explicit
 score-matching loss over ``n`` samples is bounded, with probability ``1 - eta``, by
 
     eps_gen(t) = C1 s_t^2 (R + s_t B_mu)^4 / gamma_t^6 sqrt(N1) sqrt(N2 / n)
@@ -74,7 +75,8 @@ class BoundSetting:
     D : int or None
         Ambient dimension; only used by the learned-basis term.
     learned_bases : bool
-        Add ``C3 D max d_k^3 / sqrt(n)`` for learned encoders (form and constant unknown [S]).
+        Add ``C3 D max d_k^3 / sqrt(n)`` for learned encoders (form and constant unknown
+        [paper: YLJ26, secondary digest]).
     C3 : float
         Its constant (default 1).
     process : {"vp", "ve"}
@@ -184,7 +186,7 @@ def estimation_gap(setting: BoundSetting, t, n):
 def estimation_error_bound(setting: BoundSetting, t, n):
     """``2 eps_gen(t)``: the population score error ``E||s_hat - grad log p_t||^2`` of a
     well-specified empirical minimizer (``L(theta_hat) <= L_hat(theta_hat) + eps <=
-    L_hat(theta*) + eps <= L(theta*) + 2 eps`` with ``L(theta*) = 0``) [R, standard]."""
+    L_hat(theta*) + eps <= L(theta*) + 2 eps`` with ``L(theta*) = 0``) [derived: standard]."""
     return _gap(setting, t, n, 2.0)
 
 
@@ -276,7 +278,7 @@ def _per_subspace(name, x, k):
 
 def vp_window_integral(delta: float, T: float) -> float:
     """``I_1 = int_delta^T s_t^2 / gamma_t^6 dt = [(1-e^{-2 delta})^{-2} - (1-e^{-2T})^{-2}] / 4``
-    for the VP process (substitute ``u = gamma_t^2``, ``du = 2 s_t^2 dt``) [R]; negative for
+    for the VP process (substitute ``u = gamma_t^2``, ``du = 2 s_t^2 dt``) [reconstructed]; negative for
     ``T < delta``.  It grows like ``delta^-2 / 16``: a ``delta`` so small that this exceeds
     the float range raises a ``ValueError`` naming it."""
     delta, T = _pos("delta", delta), _pos("T", T)
@@ -294,7 +296,7 @@ def parameter_counts(n_modes, dims, *, ranks=1, gaussian_ranks=None, learn_weigh
     """Trainable parameters of the two structured score models.
 
     * MoE-latent MoG: ``sum_k n_k d_k (1 + r_k)`` (means and factors) ``+ sum_k n_k`` mode
-      logits when learned [R];
+      logits when learned [reconstructed];
     * MoE-latent Gaussian: ``sum_k d_k (1 + r^G_k)`` (one mean and one factor of rank
       ``r^G_k``, default ``d_k``, per subspace);
     * ``+ sum_k D d_k`` each when the bases are learned too.

@@ -2,17 +2,20 @@
 the linear rate of gradient descent (Yang et al. 2026, Section 6; research note molr_mog.md
 section 5.4).
 
-Setting [S]: fixed ``t``, population loss ``L(theta) = E_{x ~ p_t} ||s_theta(x) - s*(x)||^2``
-over ``theta = {mu_{k,l}, U_{k,l}}`` with rank-one factors ``||U|| = 1``, modes separated well
-enough that the gates are hard.  At the truth the residual vanishes, so ``H = 2 E[J^T J]``;
-with hard gates ``H`` is block diagonal over modes, and within a mode the ``mu`` and ``U``
-blocks decouple (the ``U`` Jacobian is linear in the centred ``y = x - s mu``, whose mean is
-zero).  With ``c = s^2 + gamma^2``, ``alpha = s^2 / c`` and mode weight ``omega = w_k pi_{k,l}``:
+Setting [paper: YLJ26, secondary digest]: fixed ``t``, population loss
+``L(theta) = E_{x ~ p_t} ||s_theta(x) - s*(x)||^2`` over
+``theta = {mu_{k,l}, U_{k,l}}`` with rank-one factors ``||U|| = 1``, modes separated well
+enough that the gates are hard.  At the truth the residual vanishes, so
+``H = 2 E[J^T J]``; with hard gates ``H`` is block diagonal over modes, and within a mode
+the ``mu`` and ``U`` blocks decouple (the ``U`` Jacobian is linear in the centred
+``y = x - s mu``, whose mean is zero).  With ``c = s^2 + gamma^2``, ``alpha = s^2 / c`` and
+mode weight ``omega = w_k pi_{k,l}``:
 
-* ``mu`` block [S, confirmed here]: ``2 omega s^2 / gamma^4 (I - alpha U U^T)^2``, eigenvalues
+* ``mu`` block [paper: YLJ26, secondary digest; confirmed here]:
+  ``2 omega s^2 / gamma^4 (I - alpha U U^T)^2``, eigenvalues
   ``2 omega s^2 / c^2`` along ``U`` and ``2 omega s^2 / gamma^4`` (``d_k - 1`` times);
-* ``U`` block [R, derived and checked against autograd Hessians; the digest's transcription
-  does not match, see :func:`transcribed_u_block_min`]:
+* ``U`` block [derived: checked against autograd Hessians; the digest's transcription does
+  not match, see :func:`transcribed_u_block_min`]:
   ``2 omega alpha^2 / gamma^4 [(U^T Sigma U) I + 2 c U U^T + Sigma]``, ``Sigma = s^2 U U^T +
   gamma^2 I``, eigenvalues ``2 omega s^4 (s^2 + 2 gamma^2) / (gamma^4 c^2)`` (``d_k - 1``
   times) and, along ``U``, ``8 omega s^4 / (gamma^4 c)`` for the paper's ``alpha``-form expert
@@ -143,7 +146,8 @@ def local_hessian_spectrum(t: float, dims, weights, *, process: str = "vp",
 
 
 def transcribed_u_block_min(u, mu) -> float:
-    """The ``U``-block smallest eigenvalue as a secondary digest transcribes the paper [S]:
+    """The ``U``-block smallest eigenvalue as a secondary digest transcribes the paper
+    [paper: YLJ26, secondary digest]:
     ``(4 (U^T mu)^2 + |U|^2 |mu|^2 - |U| |mu| sqrt(8 (U^T mu)^2 + |U|^2 |mu|^2)) / 2``.
     It vanishes for ``U`` orthogonal to ``mu``, which the autograd Hessian does not; kept to
     show the discrepancy.

@@ -1,6 +1,6 @@
 """The MoLR-MoG data model: a union of K linear subspaces, each carrying a mixture of low-rank
 Gaussians (Yang, Li, Jiang, Chen, Li 2026, arXiv:2601.01475; research note molr_mog.md
-section 1, tag [S]).
+section 1) [paper: YLJ26, read through secondary digests].
 
     p_0 = sum_k w_k sum_l pi_{k,l} N(A_k mu_{k,l}, A_k U_{k,l} U_{k,l}^T A_k^T),
 

@@ -3,15 +3,15 @@
 * :func:`ridge_regression_reference` - m = 1 is ordinary random-features ridge regression of
   the linear teacher ``-x_t`` with label noise ``e^{-2t}/Delta``; its excess risk is the
   Mei-Montanari formula.  Source: S. Mei, A. Montanari, "The generalization error of random
-  features regression", CPAM 2022 (arXiv:1905.10451), Definition 1 and Theorem 1 [paper].
+  features regression", CPAM 2022 (arXiv:1905.10451), [paper: MM22 Def. 1, Thm 1].
   The map of the ridge, ``lam = psi_p * lam_MM``, and the identity
   ``score_error = R_MM(F1 = 1, tau^2 = e^{-2t}/Delta)`` are ours [derived]; the test suite
   checks that the solver reproduces it to 1e-10.
 * :func:`large_ridge_coefficients` - ``L_test = 1 - c1/lam + c2/lam^2 + O(lam^-3)``, from
   ``R = (U + lam)^{-1} = 1/lam - U/lam^2 + ...`` and Wick contractions in the Gaussian
-  equivalent model [derived here; independent of the self-consistent system].
+  equivalent model [derived: independent of the self-consistent system].
 * :func:`wide_limit` - ``psi_p -> inf`` at fixed lam and finite m: train error -> 0 and
-  a closed-form test error (research note section 3.6, [SRC: UBBM26-DD]).
+  a closed-form test error (research note section 3.6, [paper: UBBM26-DD]).
 """
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def wide_limit(setting: RFSetting) -> dict:
     ``l1 = alpha1 r + mu*^2 (1 + (m-1) kappa) / lam``, ``l2 = alpha2 r + mu*^2 (1-kappa)/lam``;
     then ``L_test = 1 - 2 mu1^2 Delta psi_n r g - mu1^2 Phi'(r) / (r^-2 + R'(r))`` with
     ``g = 1/l1 + (m-1)/l2`` and ``Phi = psi_n g - mu1^2 Delta psi_n^2 r g^2``; the train
-    error tends to 0.  [SRC: UBBM26-DD, via research note section 3.6; checked against the
+    error tends to 0.  [paper: UBBM26-DD, via research note section 3.6; checked against the
     solver at psi_p up to 1e6 in the tests.]
 
     Raises ``ValueError`` for ``m = inf``, ``mu1 = 0``, a point where ``1/r = lam + R(r)``

@@ -143,7 +143,7 @@ def _large_ridge_start(co: Coefficients):
     variance term (below 1/25) and the largest eigenvalues (``top = a (1 + sqrt c)^2 +
     mu1^2 (1 + sqrt psi_p)^2``, Marchenko-Pastur-type edges of the sample part and of the
     ``W W^T / d`` part; the higher moments are those of a spectrum with a far edge) in
-    check, and is never above the crude bound :func:`_spread`.  [derived here; the factors
+    check, and is never above the crude bound :func:`_spread`.  [derived: the factors
     5 and 2 were checked on grids of (psi_n, psi_p, m, t, lambda, activation): every
     Newton correction along the path stays below 0.3]
     """

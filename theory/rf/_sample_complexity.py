@@ -1,7 +1,7 @@
 """Sample complexity of learning the score: the smallest n reaching a target excess error.
 
 Definition (ours; the seed paper's exact normalisation could not be read, research note
-rf_learning_curves.md section 3.11, [RECONSTRUCTED]).  At fixed ``psi_p, m, t, lam``, the
+rf_learning_curves.md section 3.11, [reconstructed]).  At fixed ``psi_p, m, t, lam``, the
 test error falls from its no-data value ``L(0) = lim_{psi_n -> 0}`` to its infinite-data
 value ``L(inf) = lim_{psi_n -> inf}`` (the approximation error of ``p`` random features).
 The *relative excess error*

@@ -1,7 +1,7 @@
 """The self-consistent system of the random-features DSM learning curves, isotropic data.
 
-Notation (research note rf_learning_curves.md section 3.3, tags [SRC: UBBM26-DD Thm 2.1,
-Prop. C.2] and [VERIFIED-NUM]; written here with ``eps = 1/m`` so that ``m = inf`` is the
+Notation (research note rf_learning_curves.md section 3.3, [paper: UBBM26-DD Thm 2.1,
+Prop. C.2], checked against simulation; written here with ``eps = 1/m`` so that ``m = inf`` is the
 regular point ``eps = 0``):
 
     c  = psi_p / psi_n,      w = 1 - eps,
@@ -144,7 +144,7 @@ def log_system(co: Coefficients):
     of :func:`residual_and_jacobian`, the Jacobian with respect to ``(log q, log r)`` (its
     columns multiplied by ``q`` and ``r``) and ``dF/dtau = (0, -psi_p lambda)`` (``F2`` is
     linear in ``z``).  Written on component arrays with every per-point constant computed
-    once:
+    once [derived: the system of the module docstring in log variables]:
 
         F1 = 1/r - 1/q - a1/L1 - d1/L2,     F2 = z psi_p - (1 - psi_p)/q + r/q^2 - b1/L1 - e1/L2,
         L1 = 1 + c A1 r + c B1 q,           L2 = 1 + c eps (D1 r + E1 q),

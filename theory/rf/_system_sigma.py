@@ -9,7 +9,7 @@ covariance ``a^2 sigma_x^2``.  Resolvent, with three deformations,
     q = Tr G / p,   r = Tr(W^T G W)/(p d),   h = Tr(Sigma^{1/2} W^T G W Sigma^{1/2})/(p d).
 
 Derivation (ours; the system is the cited UBBM26-DD Prop. C.2 structure, research note
-rf_learning_curves.md section 3.7, [SRC] for the system, [RECONSTRUCTED] for the
+rf_learning_curves.md section 3.7, [paper: UBBM26-DD Prop. C.2] for the system, [reconstructed] for the
 ``zeta_S`` deformation and the on/off-manifold split).  Rotate the m noisy copies of each
 data point by a Helmert matrix: the mean copy has feature covariance
 ``mu1^2 W (m a^2 Sigma + Delta) W^T/d + mu*^2 (1 + (m-1) kappa)`` and the m - 1 difference

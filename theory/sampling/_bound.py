@@ -1,14 +1,14 @@
 """KL bounds of the exponential-integrator VE sampler (Wang-He-Tao 2024, Theorem 2) and the
 exact KL for Gaussian data.
 
-Sampler analysed [PAPER eq. (10), DERIVED closed form]: with ``Delta v_j = v_j - v_{j+1}``,
+Sampler analysed [paper: WHT24 eq. (10)] [derived: closed form]: with ``Delta v_j = v_j - v_{j+1}``,
 
     Y_{j+1} = Y_j + Delta v_j S(s_j, Y_j) + sqrt(Delta v_j) U_j,    Y_0 ~ N(0, v_0 I_d).
 
 Target: ``p_delta = P_0 * N(0, v_N I)``.  Two forms of the bound are given, both
 ``E_I + E_S + E_D``:
 
-* ``form="paper"`` (Theorem 2 as stated, constants of the ``<~`` set to 1) [PAPER]:
+* ``form="paper"`` (Theorem 2 as stated, constants of the ``<~`` set to 1) [paper: WHT24]:
 
     E_I = m2 / v_0,
     E_S = sum_j gamma_j sigma^2_{s_j} eps_j^2,
@@ -17,7 +17,7 @@ Target: ``p_delta = P_0 * N(0, v_N I)``.  Two forms of the bound are given, both
           + (m2 + d) sum_{j=1}^{N-1} (1 - e^{-v_j}) (v_j^2 - v_{j+1} v_{j-1}) / (v_{j-1} v_j^2);
 
 * ``form="explicit"`` (the same proof with the step integrals done exactly; an upper bound with
-  explicit constants, depending only on the variance grid) [DERIVED, design_space.md 2.2]:
+  explicit constants, depending only on the variance grid) [derived: design_space.md 2.2]:
 
     KL <= m2 / (2 v_0) + 1/2 sum_j Delta v_j eps_j^2 + d/2 sum_j (ln r_j - 1 + 1/r_j)
           + Delta v_0 / (2 v_0^2) min(m2, d v_0) + sum_{j=1}^{N-1} c_j^+ min(m2, d v_j),
@@ -119,7 +119,7 @@ def kl_bound(grid: SamplingGrid, d: int, m2: float, score_error=0.0, *,
     score_error : float, array or callable
         ``eps_j^2`` (see :func:`score_error_profile`).
     form : {"explicit", "paper"}
-        The explicit-constant bound [DERIVED] or the paper's statement [PAPER].
+        The explicit-constant bound [derived] or the paper's statement [paper: WHT24].
     """
     d = integer("d", d, low=1, high=D_MAX, strict=True)
     m2 = _nonneg("m2", m2)
@@ -177,7 +177,7 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
     """Exact ``KL(p_delta || q)`` of the sampler driven by the exact score, Gaussian data.
 
     Data ``N(m, diag(lambda_1..lambda_d))`` (a rotation does not change the KL).  In each
-    eigen-direction the sampler is linear, and [PAPER Lemma 13/15, PAPER-FIXED; re-derived from
+    eigen-direction the sampler is linear, and [paper: WHT24 Lemma 13/15, corrected here; re-derived from
     the variance recursion ``Sigma_{j+1} = ((lambda + v_{j+1}) / (lambda + v_j))^2 Sigma_j +
     Delta v_j`` started at ``Sigma_0 = v_0``]:
 
@@ -201,7 +201,7 @@ def gaussian_kl(grid: SamplingGrid, data_variance, d: int | None = None,
         data only).  It shifts the sampled mean to ``(lambda + v_N) sum_j Delta v_j b_j /
         (lambda + v_{j+1})`` along ``e`` (the drift contracts a shift made at step j by
         ``(lambda + v_N) / (lambda + v_{j+1})`` by the end) and adds ``E m_N^2 / (2 (lambda +
-        v_N))`` to the KL [DERIVED].
+        v_N))`` to the KL [derived].
     """
     lam = floats("data_variance", data_variance)
     if d is not None:

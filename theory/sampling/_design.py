@@ -37,7 +37,7 @@ def _check_sigmas(sigma_min, sigma_max):
 
 def bound_optimal_rho(sigma_min: float = 0.002, sigma_max: float = 80.0) -> float:
     """``rho* = ln(sigma_max / sigma_min) / 2``, the minimiser of the asymptotic upper bound
-    ``rho^2 (T/delta)^(1/rho)`` of EDM's discretization term [PAPER Remark 3].  The actual
+    ``rho^2 (T/delta)^(1/rho)`` of EDM's discretization term [paper: WHT24 Remark 3].  The actual
     sums decrease monotonically in rho (see :func:`rho_scan`), so this is a property of the
     bound, not of the discretization error."""
     sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
@@ -48,7 +48,7 @@ def rho_scan(N: int, rhos, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
              form: str = "explicit", d: int = 1, m2: float = 0.0):
     """``E_D`` of EDM's polynomial grid (EDM schedule) for each rho, and of the geometric grid
     (the rho -> inf limit).  Returns ``(rhos, E_D array, geometric E_D, argmin rho)``; the
-    argmin is ``inf`` when the geometric limit is lowest [DERIVED]."""
+    argmin is ``inf`` when the geometric limit is lowest [derived]."""
     rhos = _positive_array("rhos", rhos).ravel()
     if rhos.size == 0:
         raise ValueError("rhos: at least one rho is needed")
@@ -62,7 +62,7 @@ def rho_scan(N: int, rhos, sigma_min: float = 0.002, sigma_max: float = 80.0, *,
 
 def edm_leading_discretization(N, sigma_min=0.002, sigma_max=80.0, rho=7.0, d=1):
     """``d rho^2 [(T/delta)^(1/(2 rho)) - (delta/T)^(1/(2 rho))]^2 / N``: the large-N value of
-    ``d sum_j gamma_j^2 / s_j^2`` on EDM's grid [DERIVED, research note 2.3(a)]."""
+    ``d sum_j gamma_j^2 / s_j^2`` on EDM's grid [derived: research note 2.3(a)]."""
     sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
     rho = _number("rho", rho)
     if not (math.isfinite(rho) and rho > 0):
@@ -85,7 +85,7 @@ def edm_leading_discretization(N, sigma_min=0.002, sigma_max=80.0, rho=7.0, d=1)
 
 
 def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=7.0):
-    """Order of the number of steps making ``E_I + E_D <~ eps`` [PAPER App. I.1], constants 1:
+    """Order of the number of steps making ``E_I + E_D <~ eps`` [paper: WHT24 App. I.1], constants 1:
 
     * ``"edm"`` (sigma_bar = t, polynomial grid): ``rho^2 (smax/smin)^(1/rho) (m2 + d) / eps``;
     * ``"song"`` (geometric grid): ``ln^2(smax/smin) (m2 + d) / eps``.
@@ -123,7 +123,7 @@ def steps_needed(eps, m2, d, sigma_min=0.002, sigma_max=80.0, *, design="edm", r
 
 def beta_edm(sigma, p_mean=-1.2, p_std=1.2, sigma_data=0.5):
     """EDM's total weighting on ``E||sigma s + xi||^2`` per unit ``sigma`` (unnormalised,
-    without ``1/(sqrt(2 pi) P_std)``) [PAPER eq. (12)]:
+    without ``1/(sqrt(2 pi) P_std)``) [paper: WHT24 eq. (12)]:
     ``exp(-(ln sigma - P_mean)^2 / (2 P_std^2)) (sigma^2 + sigma_data^2) / (sigma sigma_data^2)``.
     Bell-shaped in ``ln sigma``.  ``sigma``, ``p_std`` and ``sigma_data`` must be finite and
     ``> 0``; a value beyond the float64 range is a ``ValueError``."""
@@ -145,7 +145,7 @@ def beta_edm(sigma, p_mean=-1.2, p_std=1.2, sigma_data=0.5):
 
 def beta_song(sigma, sigma_min=0.02, sigma_max=100.0):
     """Song's VE total weighting (log-uniform sigma, weight ``1/sigma^2`` on ``||D - y||^2``):
-    ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [DERIVED] (monotone, not bell).
+    ``1/sigma`` on ``[sigma_min, sigma_max]``, zero outside [derived] (monotone, not bell).
     ``sigma`` must be finite and ``> 0``."""
     s = _positive_array("sigma", sigma)
     sigma_min, sigma_max = _check_sigmas(sigma_min, sigma_max)
@@ -157,7 +157,7 @@ def score_error_factor(N, sigma_min=0.002, sigma_max=80.0, *, design="edm", rho=
                        p_mean=-1.2, p_std=1.2, sigma_data=0.5, C1=1.0):
     """``max_j sigma^2_{t_j} / w(t_j)`` with EDM's total weighting imposed on both designs,
     ``w(t_j) = C1 sigma_bar(t_j) beta_EDM(sigma_bar(t_j)) / (t_j - t_{j-1})`` on the forward grid
-    [PAPER Thm 3 and section 4.2, Table 2 rebuilt in the research note]: the factor by which a
+    [paper: WHT24 Thm 3, section 4.2; Table 2 rebuilt in the research note]: the factor by which a
     training error is amplified into the sampling KL.  Computed by direct maximisation;
     ``C1`` is a finite number ``> 0``."""
     design = choice("design", design, DESIGNS)

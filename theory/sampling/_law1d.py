@@ -6,7 +6,7 @@ Delta v_j)``:
 
     q_{j+1} = ((q_j / mu_j') o mu_j^{-1}) * N(0, Delta v_j).
 
-For a mixture's exact score, ``mu_j' = 1 + Delta v_j S_j' >= v_{j+1} / v_j > 0`` [DERIVED: ``S' >=
+For a mixture's exact score, ``mu_j' = 1 + Delta v_j S_j' >= v_{j+1} / v_j > 0`` [derived: ``S' >=
 -1/(lambda_min + v)``], so the map is increasing and the push-forward is a change of variables. Each
 step puts the push-forward on a fresh uniform grid (cubic interpolation), trims tails below
 ``1e-25`` of the peak, and convolves exactly in Fourier space; the grid spans the push-forward plus

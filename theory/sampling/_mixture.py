@@ -8,7 +8,7 @@ mixture with variances ``lambda_k + v``, and its score is the posterior average
 
 evaluated with a log-sum-exp.
 
-Path KL [DERIVED].  Let ``P`` be the law of the forward process read at the grid's variances
+Path KL [derived].  Let ``P`` be the law of the forward process read at the grid's variances
 ``v_0 > ... > v_N`` (reversed) and ``Q`` the law of the exponential-integrator chain with score
 ``S``.  By the chain rule, and Tweedie's formula ``E[Y_{j+1} | Y_j] = Y_j + Delta v_j grad log p_j``
 applied to the cross term,

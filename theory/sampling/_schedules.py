@@ -3,7 +3,7 @@ design_space.md sections 1 and 5).
 
 Forward VE SDE ``dX_t = sqrt(2 sigma_t^2) dW_t``: ``X_t = X_0 + sigma_bar(t) xi`` with
 ``sigma_bar(t)^2 = 2 int_0^t sigma_s^2 ds``, so the diffusion coefficient is
-``sigma_t^2 = sigma_bar(t) sigma_bar'(t)`` [PAPER].  A *variance schedule* is the map
+``sigma_t^2 = sigma_bar(t) sigma_bar'(t)`` [paper: WHT24].  A *variance schedule* is the map
 ``t -> sigma_bar(t)``; a *time grid* is the set of times at which the sampler evaluates the
 score.  Backward grids are stored from the largest noise down:
 ``s_0 = T > s_1 > ... > s_N = delta`` with variances ``v_j = sigma_bar(s_j)^2``.
@@ -80,14 +80,14 @@ def _song_inverse(s):
 EDM = VarianceSchedule(
     name="edm", sigma_bar=lambda t: _positive("t", t), inverse=lambda s: _positive("s", s),
     diffusion_sq=lambda t: _positive("t", t), ed_integral=_edm_ed_integral)
-"""Karras et al. (EDM): ``sigma_bar(t) = t``, ``sigma_t^2 = t`` [PAPER]."""
+"""Karras et al. (EDM): ``sigma_bar(t) = t``, ``sigma_t^2 = t`` [paper: WHT24]."""
 
 SONG = VarianceSchedule(
     name="song", sigma_bar=lambda t: np.sqrt(_positive("t", t)), inverse=_song_inverse,
     diffusion_sq=lambda t: np.full_like(_positive("t", t), 0.5),
     ed_integral=lambda a, b: 0.25 * _edm_ed_integral(a, b))
 """Song et al. VE in EDM's parametrisation: ``sigma_bar(t) = sqrt(t)``, ``sigma_t^2 = 1/2``
-[PAPER]."""
+[paper: WHT24]."""
 
 
 def custom_schedule(sigma_bar: Callable, name: str = "custom", *, t_max: float = 1e8,
@@ -321,7 +321,7 @@ def edm_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: flo
              schedule="edm") -> SamplingGrid:
     """Karras et al.'s polynomial grid: ``sigma_i = (smax^(1/rho) + i/N (smin^(1/rho) -
     smax^(1/rho)))^rho``, ``i = 0..N`` (``N`` intervals; EDM's final jump to 0 is not part of
-    the analysed sampler) [CODE: NVlabs/edm generate.py; PAPER App. H.3].
+    the analysed sampler) [code: NVlabs/edm generate.py] [paper: WHT24 App. H.3].
 
     ``N`` is an int in ``1 .. N_MAX`` (10^7; as for every grid builder), the noise levels are
     numbers in ``[1e-100, 1e100]`` with ``sigma_min < sigma_max`` and ``rho`` a finite number
@@ -341,7 +341,8 @@ def edm_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: flo
 def geometric_grid(N: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
                    schedule="song") -> SamplingGrid:
     """Geometric noise levels (Song et al.'s VE grid): ``sigma_i = smax (smin/smax)^(i/N)``
-    [CODE: score_sde VESDE; PAPER App. H.3].  The rho -> inf limit of :func:`edm_grid`."""
+    [code: yang-song/score_sde VESDE] [paper: WHT24 App. H.3].  The rho -> inf limit of
+    :func:`edm_grid`."""
     N, sigma_min, sigma_max = _check_range(N, sigma_min, sigma_max)
     sig = sigma_max * (sigma_min / sigma_max) ** (np.arange(N + 1) / N)
     sig[0], sig[-1] = sigma_max, sigma_min

@@ -18,7 +18,6 @@ localized.md sections 1.4, 4.5 and 5).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +28,7 @@ from lowdim.theory.localized import Lattice, check_radius, noised_covariance, no
 from .device import make_generator, one_thread, resolve_device, resolve_dtype
 from ._checks import integer, number
 from .molrmog import sample_times
+from .training import train_adam
 
 __all__ = ["sample_gaussian", "local_linear_scores", "linear_score_error", "LocalScoreNet",
            "TrainedLocalScore", "train_local_score", "net_score_error", "reverse_sample",
@@ -252,29 +252,20 @@ def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3
     model = model.to(device=dev, dtype=dt).train()
     gen_cpu = make_generator(torch.device("cpu"), seed, "localized", "batches")
     gen = make_generator(dev, seed, "localized", "noise")
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, steps) / steps)))
-    losses = np.empty(steps)
-    t0 = time.perf_counter()
     n = X.shape[0]
-    for k in range(steps):
+
+    def loss_at_step(k):
         x0 = X[torch.randint(n, (batch,), generator=gen_cpu).to(dev)]
         t = sample_times(batch, gen, model.delta, model.T, device=dev, dtype=dt)
         a, s2 = _ou(t)
         z = torch.randn(x0.shape, generator=gen, device=dev, dtype=dt)
         xt = a[:, None] * x0 + torch.sqrt(s2)[:, None] * z
-        loss = torch.mean((model.eps(xt, t) - z) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses[k] = float(loss.detach())
-    if not np.all(np.isfinite(losses)):
-        raise FloatingPointError("train_local_score: the loss became non-finite; lower lr")
+        return torch.mean((model.eps(xt, t) - z) ** 2)
+
+    losses, seconds = train_adam(model.parameters(), loss_at_step, steps=steps, lr=lr,
+                                 name="train_local_score")
     model.eval()
-    return TrainedLocalScore(model, losses, time.perf_counter() - t0, int(n),
-                             str(dt).replace("torch.", ""))
+    return TrainedLocalScore(model, losses, seconds, int(n), str(dt).replace("torch.", ""))
 
 
 @torch.no_grad()

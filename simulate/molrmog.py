@@ -30,7 +30,6 @@ xi||^2`` (the ``gamma_t^2``-weighted DSM loss), with ``t`` log-uniform on ``[del
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ from lowdim.theory.molrmog import PROCESSES, MoLRMoG
 from ._checks import integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
                      resolve_dtype)
+from .training import train_adam
 
 __all__ = ["coefficients", "sample", "noised", "exact_score", "log_density", "log_density_dense",
            "LatentMixtureScore", "GenericScore", "mog_network", "gaussian_network",
@@ -512,12 +512,8 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
                 if isinstance(m, torch.nn.Linear):
                     m.reset_parameters()
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, steps) / steps)))
-    losses = np.empty(steps)
-    t0 = time.perf_counter()
-    for k in range(steps):
+
+    def loss_at_step(k):
         if fixed:
             idx = torch.randint(n_train, (batch,), generator=gen_cpu).to(dev)
             x0 = data[idx]
@@ -526,17 +522,12 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
         t = sample_times(batch, gen, delta, T, device=dev, dtype=dt)
         xt, xi = noised(x0, t, gen, model.process)
         _, g2 = coefficients(t, model.process)
-        loss = torch.mean(torch.sum((torch.sqrt(g2)[:, None] * model(xt, t) + xi) ** 2, 1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 10.0)
-        opt.step()
-        sched.step()
-        losses[k] = float(loss.detach())
-    if not np.all(np.isfinite(losses)):
-        raise RuntimeError("train_dsm: the loss became non-finite; lower lr")
+        return torch.mean(torch.sum((torch.sqrt(g2)[:, None] * model(xt, t) + xi) ** 2, 1))
+
+    losses, seconds = train_adam(params, loss_at_step, steps=steps, lr=lr, clip=10.0,
+                                 name="train_dsm")
     return TrainedModel(model=model.eval(), kind=kind or type(model).__name__, losses=losses,
-                        steps=steps, seconds=time.perf_counter() - t0, n_train=n_train,
+                        steps=steps, seconds=seconds, n_train=n_train,
                         parameter_count=model.parameter_count, device=describe_device(dev),
                         dtype=str(dt).replace("torch.", ""), seed=int(seed))
 

@@ -30,7 +30,6 @@ an exact score, with its standard error: the ``eps_j^2`` profile of the sampling
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +38,7 @@ import torch
 from ._checks import integer, is_integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
                      resolve_dtype)
+from .training import train_adam
 
 __all__ = ["ScoreNet", "TrainedScore", "train_dsm", "ScoreErrorProfile", "score_error_by_level"]
 
@@ -278,15 +278,11 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
         net = ScoreNet(d, precond=WEIGHTINGS[weighting], sigma_data=sigma_data, width=width,
                        depth=depth)
     net = net.to(device=dev, dtype=dt).train()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, steps) / steps)))
     gen_data = make_generator(torch.device("cpu"), seed, "dsm", "data")
     gen_noise = make_generator(dev, seed, "dsm", "noise")
     sd2 = sigma_data ** 2
-    losses = np.empty(steps)
-    t0 = time.perf_counter()
-    for k in range(steps):
+
+    def loss_at_step(k):
         x0 = _draw(sample_data, batch, gen_data, d).to(dev, dt)
         if weighting == "edm":
             z = torch.randn(batch, generator=gen_noise, device=dev, dtype=dt)
@@ -298,14 +294,10 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
             weight = 1.0 / sigma ** 2
         xi = torch.randn(batch, d, generator=gen_noise, device=dev, dtype=dt)
         den = net(x0 + sigma[:, None] * xi, sigma)
-        loss = torch.mean(weight[:, None] * (den - x0) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses[k] = float(loss.detach())
-    seconds = time.perf_counter() - t0
+        return torch.mean(weight[:, None] * (den - x0) ** 2)
+
+    losses, seconds = train_adam(net.parameters(), loss_at_step, steps=steps, lr=lr, clip=1.0,
+                                 name="train_dsm (score_nets)")
     return TrainedScore(net=net.eval(), weighting=weighting, losses=losses, seconds=seconds,
                         steps=steps, device=describe_device(dev), dtype=str(dt).replace("torch.", ""),
                         sigma_data=sigma_data, seed=int(seed))

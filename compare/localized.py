@@ -420,23 +420,8 @@ def _mc_localization_error(target, r, t, n_mc=200000, seed=0):
     return float(sq.mean()), float(sq.std() / math.sqrt(n_mc))
 
 
-def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Table:
-    """The claims of the issue, measured with verdicts (about two minutes on two CPU cores)."""
-    t0 = time.perf_counter()
-    rows = []
-    total, done = 7, 0
-
-    def add(check, measured, expected, ok):
-        rows.append({"check": check, "measured": measured, "expected": expected,
-                     "verdict": "pass" if ok else "FAIL"})
-
-    def tick():
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total)
-
-    target = _target()
+# the checks of validate, in order; each adds its rows through add(check, measured, expected, ok)
+def _check_localization_and_decay(add, target, datasets, seed, device):
     # 1. exact localization error against Monte Carlo
     zs = []
     for r, t in ((0, 0.05), (1, 0.1039), (2, 0.5), (3, 1.0)):
@@ -451,7 +436,9 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
     worst = max(r["ratio"] for r in dec.rows if r["max_abs_Pt"] > 1e-12)
     add("|[P_t]_ij| below the Demko-Moss-Smith bound (12 t, entries above 1e-12)",
         f"max ratio {worst:.2f}", "<= 1", worst <= 1.0)
-    tick()
+
+
+def _check_radius_and_bounds(add, target, datasets, seed, device):
     # 3. r* within 1 of the measured minimizer; first-order statistical error; Girsanov
     sweep = sweep_table(target, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + (None,),
                         datasets=datasets, seed=seed, device=device)
@@ -481,7 +468,9 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
     add("KL of the generated law <= Girsanov path bound, every training set",
         f"{held}/{len(sweep.rows)} cells; KL/bound {min(ratio):.2f} ... {max(ratio):.2f}",
         "all cells", held == len(sweep.rows))
-    tick()
+
+
+def _check_radius_in_d(add, target, datasets, seed, device):
     # 4. r* does not depend on d
     stars, kl_stars = {}, {}
     for d in (32, 64, 128, 256):
@@ -495,7 +484,9 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
         + "; ".join(f"{d}: {v}" for d, v in kl_stars.items()), "identical across d",
         all(v == stars[64] for v in stars.values())
         and all(v == kl_stars[64] for v in kl_stars.values()))
-    tick()
+
+
+def _check_dimension(add, target, datasets, seed, device):
     # 5. localized flat in d, global grows
     dim = dimension_table(ds=(16, 32, 64, 128), n=64, datasets=max(4, datasets // 2),
                           seed=seed, device=device)
@@ -505,7 +496,9 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
         f"{loc[0]:.4f} -> {loc[-1]:.4f} / {glo[0]:.3f} -> {glo[-1]:.3f}",
         "localized within 15 %; global grows >= 4x",
         max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4)
-    tick()
+
+
+def _check_trained_networks(add, target, datasets, seed, device):
     # 6. trained per-site networks: U-shape and r* trend
     tr = trained_table(ns=(32, 512), radii=(0, 1, 2, 4, 8), seed=seed, device=device)
     best = {}
@@ -517,7 +510,9 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
     add("trained per-site networks (d = 32): minimizing radius at n = 32 / 512",
         f"{best[32]} / {best[512]}", "interior (U-shape) and non-decreasing in n",
         interior and best[512] >= best[32])
-    tick()
+
+
+def _check_invalid_specs(add, target, datasets, seed, device):
     # 7. invalid specs
     bad = 0
     for fn in (lambda: check_radius(-1), lambda: banded_gaussian(16, 8, 20.0),
@@ -529,7 +524,29 @@ def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Tab
             bad += 1
     add("invalid specs (r < 0, bandwidth >= d/2, non-positive-definite P, kappa < 1) raise "
         "ValueError", f"{bad}/4", "4/4", bad == 4)
-    tick()
+
+
+def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Table:
+    """The claims of the issue, measured with verdicts (about two minutes on two CPU cores)."""
+    t0 = time.perf_counter()
+    rows = []
+    total, done = 6, 0
+
+    def add(check, measured, expected, ok):
+        rows.append({"check": check, "measured": measured, "expected": expected,
+                     "verdict": "pass" if ok else "FAIL"})
+
+    def tick():
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    target = _target()
+    for check in (_check_localization_and_decay, _check_radius_and_bounds, _check_radius_in_d,
+                  _check_dimension, _check_trained_networks, _check_invalid_specs):
+        check(add, target, datasets, seed, device)
+        tick()
     summary = check_summary(rows, time.perf_counter() - t0)
     meta = provenance(kind="localized-validate", datasets=datasets, seed=seed, summary=summary,
                       device=_device.describe_device(_device.resolve_device(device)),

@@ -134,7 +134,7 @@ def _cmd_localized_radius(args):
 
 
 _cmd_localized_validate = validation_run(
-    "localized", "The localization claims, each with a verdict.", 7,
+    "localized", "The localization claims, each with a verdict.", 6,
     _footprint_localized_validate, {"datasets": (4, "training sets")})
 
 

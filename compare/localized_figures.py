@@ -16,7 +16,7 @@ from lowdim.theory.localized import noised_precision
 from . import localized as exp
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec, THIS_PACKAGE
-from .table import Table
+from .table import Table, figure_row
 
 __all__ = ["PRESETS", "build_decay", "plot_decay", "build_radius", "plot_radius",
            "build_dimension", "plot_dimension", "build_trained", "plot_trained", "build_phi4",
@@ -42,9 +42,8 @@ PRESETS = {
 
 
 def _row(kind, panel, series, x, y, se=None, note=None, x2=None):
-    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
-            "x2": None if x2 is None else float(x2), "y": None if y is None else float(y),
-            "se": None if se is None else float(se), "note": note}
+    """:func:`figure_row` with the second coordinate of the heat map."""
+    return figure_row(kind, panel, series, x, y, se, note, x2=None if x2 is None else float(x2))
 
 
 def _r_value(label, top):

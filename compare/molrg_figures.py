@@ -14,7 +14,7 @@ import numpy as np
 from . import molrg as exp
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
-from .table import Table
+from .table import Table, figure_row
 
 __all__ = ["build_phase", "plot_phase", "build_recovery", "plot_recovery", "build_generic",
            "plot_generic", "PRESETS"]
@@ -33,12 +33,6 @@ PRESETS = {
               "generic": {"ds": (2, 3, 4, 6, 8), "Nks": (2, 4, 8, 16, 32, 64, 128, 256),
                           "steps": 3000, "D": 48}},
 }
-
-
-def _row(kind, panel, series, x, y, se=None, note=None):
-    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
-            "y": None if y is None else float(y), "se": None if se is None else float(se),
-            "note": note}
 
 
 # ----------------------------------------------------------------------------- phase maps
@@ -89,14 +83,14 @@ def _phase_rows(tab):
     rows = []
     for r in tab.rows:
         panel = f"K={r['K']} {r['learner']}"
-        rows.append(_row("simulation", panel, f"d={r['d']}", r["N_k"], r["success"],
-                         r["success_se"], note=f"trials={r['trials']}"))
+        rows.append(figure_row("simulation", panel, f"d={r['d']}", r["N_k"], r["success"],
+                               r["success_se"], note=f"trials={r['trials']}"))
     for d in dict.fromkeys(r["d"] for r in tab.rows):
         r = next(r for r in tab.rows if r["d"] == d)
         panel = f"K={r['K']} {r['learner']}"
-        rows.append(_row("theory", panel, f"d={d}", d, 1.0, note="threshold N_k = d"))
-        rows.append(_row("theory", panel, f"d={d}", r["noise_boundary"], 1.0,
-                         note="noise boundary"))
+        rows.append(figure_row("theory", panel, f"d={d}", d, 1.0, note="threshold N_k = d"))
+        rows.append(figure_row("theory", panel, f"d={d}", r["noise_boundary"], 1.0,
+                               note="noise boundary"))
     return rows
 
 
@@ -160,21 +154,21 @@ def build_recovery(preset="quick", device="auto", progress=None):
     rows = []
     for r in curve.rows:
         panel = "error"
-        rows.append(_row("simulation", panel, f"D={r['D']}", r["N"], r["rms_error"],
-                         r["rms_error_se"], note=f"d={r['d']}"))
+        rows.append(figure_row("simulation", panel, f"D={r['D']}", r["N"], r["rms_error"],
+                               r["rms_error_se"], note=f"d={r['d']}"))
         if r["D"] == p["curve_Ds"][0]:
             for key in ("theory_rms_error", "floor_random", "floor_worst", "theorem_bound"):
-                rows.append(_row("theory", panel, key, r["N"], r[key], note=f"D={r['D']}"))
+                rows.append(figure_row("theory", panel, key, r["N"], r[key], note=f"D={r['D']}"))
         else:
-            rows.append(_row("theory", panel, "theory_rms_error", r["N"], r["theory_rms_error"],
-                             note=f"D={r['D']}"))
-            rows.append(_row("theory", panel, "floor_random", r["N"], r["floor_random"],
-                             note=f"D={r['D']}"))
+            rows.append(figure_row("theory", panel, "theory_rms_error", r["N"], r["theory_rms_error"],
+                                   note=f"D={r['D']}"))
+            rows.append(figure_row("theory", panel, "floor_random", r["N"], r["floor_random"],
+                                   note=f"D={r['D']}"))
     for r in mult.rows:
-        rows.append(_row("simulation", "multinomial", f"K={r['K']}", r["N"], r["success"],
-                         r["success_se"], note=f"d={r['d']}"))
-        rows.append(_row("theory", "multinomial", f"K={r['K']}", r["N"], r["theory_success"],
-                         note=f"d={r['d']}"))
+        rows.append(figure_row("simulation", "multinomial", f"K={r['K']}", r["N"], r["success"],
+                               r["success_se"], note=f"d={r['d']}"))
+        rows.append(figure_row("theory", "multinomial", f"K={r['K']}", r["N"], r["theory_success"],
+                               note=f"d={r['d']}"))
     d = curve.rows[0]["d"]
     fo = [abs(r["rms_error"] / r["theory_rms_error"] - 1) for r in curve.rows
           if r["N"] >= d + 4]
@@ -250,12 +244,12 @@ def build_generic(preset="quick", device="auto", progress=None):
     rows = []
     for r in tab.rows:
         for panel, key in (("copies", "copy_fraction"), ("union", "union_distance")):
-            rows.append(_row("simulation", panel, f"d={r['d']}", r["N_k"], r[key],
-                             note=f"{r['parameters']} parameters, {g['steps']} steps"))
+            rows.append(figure_row("simulation", panel, f"d={r['d']}", r["N_k"], r[key],
+                                   note=f"{r['parameters']} parameters, {g['steps']} steps"))
     need = tab.meta["sample_need"]
     for d, n in need["need"].items():
         if n is not None:
-            rows.append(_row("simulation", "need", f"d={d}", d, n, note="N_k at score 0.5"))
+            rows.append(figure_row("simulation", "need", f"d={d}", d, n, note="N_k at score 0.5"))
     parts = [f"d = {d}: N_k* = {n:.1f} ({n / d:.1f} d)" if n is not None else
              f"d = {d}: not reached" for d, n in need["need"].items()]
     slope = need["slope"]

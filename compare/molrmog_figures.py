@@ -17,7 +17,7 @@ from . import molrmog as exp
 from .molrmog_digits import build_digits, plot_digits
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
-from .table import Table
+from .table import Table, figure_row
 
 __all__ = ["plot_bound_table", "build_generation", "plot_generation", "build_learning_curves",
            "plot_learning_curves", "build_gd_rate", "plot_gd_rate"]
@@ -35,12 +35,6 @@ PRESETS = {
               "gd_times": [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2], "gd_n_mc": 20000},
 }
 _MODEL_COLORS = {"latent MoG": COLORS[0], "latent Gaussian": COLORS[1], "generic": COLORS[2]}
-
-
-def _row(kind, panel, series, x, y, se=None, note=None):
-    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
-            "y": None if y is None else float(y), "se": None if se is None else float(se),
-            "note": note}
 
 
 def _table(rows, meta, summary, t0):
@@ -61,8 +55,8 @@ def build_generation(preset="quick", device="auto", progress=None):
     for r in table.rows:
         err = r["_err"]
         for t, v, s in zip(err.t, err.rel, err.rel_se):
-            rows.append(_row("simulation", "score", r["model"], t, v, s,
-                             note=f"{r['parameters']} parameters"))
+            rows.append(figure_row("simulation", "score", r["model"], t, v, s,
+                                   note=f"{r['parameters']} parameters"))
     # a 2-D view of subspace 0: the plane of its first two mode means
     A = spec.bases[0]
     mu = spec.means[0]
@@ -145,17 +139,17 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
             e = np.array([r["error"] for r in rs if r["n"] == n])
             m, se = float(e.mean()), float(e.std(ddof=1) / np.sqrt(len(e))) if len(e) > 1 else 0.0
             means.append(m)
-            rows.append(_row("simulation", "curve", label, n, m, se, note=f"N2={rs[0]['N2']}"))
+            rows.append(figure_row("simulation", "curve", label, n, m, se, note=f"N2={rs[0]['N2']}"))
             R = max(r["R"] for r in rs if r["n"] == n)
             setting = BoundSetting((nk,) * K, (d,) * K, R=R, B_mu=rs[0]["B_mu"])
             b = float(integrated_bound(setting, n, delta=exp.WINDOW[0], T=exp.WINDOW[1],
                                        weighting="gamma2", measure="log-uniform").value)
-            rows.append(_row("theory", "bound", label, n, b))
+            rows.append(figure_row("theory", "bound", label, n, b))
             bound_ok &= b >= m
         slope = float(np.polyfit(np.log(ns), np.log(means), 1)[0])
         slopes[label] = slope
-        rows.append(_row("simulation", "floor", label, max(ns), float(np.mean(floor)),
-                         note="infinite data (optimizer floor)"))
+        rows.append(figure_row("simulation", "floor", label, max(ns), float(np.mean(floor)),
+                               note="infinite data (optimizer floor)"))
     text = ("fitted slopes " + ", ".join(f"{k}: {v:.2f}" for k, v in slopes.items())
             + f"; bound's n^-1/2; bound >= error everywhere: {'yes' if bound_ok else 'NO'}")
     return _table(rows, {"slopes": slopes, "configs": p["lc_configs"], "ns": p["lc_ns"],
@@ -208,12 +202,12 @@ def build_gd_rate(preset="quick", device="auto", progress=None):
     for t in np.geomspace(min(p["gd_times"]) * 0.8, max(p["gd_times"]) * 1.2, 60):
         for form in ("woodbury", "paper"):
             pred = local_hessian_spectrum(float(t), dims, weights, form=form)
-            rows.append(_row("theory", "rate", f"theory ({form} expert)", t, 1 - pred.rate))
-        rows.append(_row("theory", "separation", "separation ratio", t,
-                         float(exp.separation_ratio(spec, float(t)))))
+            rows.append(figure_row("theory", "rate", f"theory ({form} expert)", t, 1 - pred.rate))
+        rows.append(figure_row("theory", "separation", "separation ratio", t,
+                               float(exp.separation_ratio(spec, float(t)))))
     for r in gd.rows:
-        rows.append(_row("simulation", "rate", "measured (woodbury)", r["t"], 1 - r["rate_measured"],
-                         note=r["verdict"]))
+        rows.append(figure_row("simulation", "rate", "measured (woodbury)", r["t"],
+                               1 - r["rate_measured"], note=r["verdict"]))
     inside = [r for r in gd.rows if r["separation_ratio"] >= exp.GD_SEPARATION]
     ok = all(r["rel_diff"] <= 0.10 for r in inside)
     worst = max((r["rel_diff"] for r in inside), default=float("nan"))

@@ -25,7 +25,7 @@ from lowdim.theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
 from .sweep import map_tasks
-from .table import Table
+from .table import Table, figure_row
 
 __all__ = ["plot_bound_table", "BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
 
@@ -43,12 +43,6 @@ PRESETS = {
               "etas": np.geomspace(1e-5, 1.0, 16), "train_steps": [200, 600, 2000, 6000],
               "train_seeds": [0, 1, 2], "ds": [2, 4, 8, 16, 32, 64, 128], "n_d": 20000},
 }
-
-
-def _row(kind, panel, series, x, y, se=None, note=None):
-    return {"kind": kind, "panel": panel, "series": series, "x": float(x),
-            "y": None if y is None else float(y), "se": None if se is None else float(se),
-            "note": note}
 
 
 def _slope(x, y):
@@ -81,19 +75,19 @@ def build_bound_terms(preset="quick", device="auto", progress=None):
                     "Gaussian sampled KL": gaussian_kl(g, _GAUSS_VAR, d=1)}
             for k, val in vals.items():
                 series[k].append(val)
-                rows.append(_row("theory", kind, k, N, val))
+                rows.append(figure_row("theory", kind, k, N, val))
         for k in ("bound", "path KL", "sampled KL", "Gaussian sampled KL"):
             slopes[f"{kind} {k}"] = _slope(P["Ns"][-2:], series[k][-2:])
         for N in P["mc_Ns"]:
             g = make_grid(kind, N)
             est = path_kl_estimate(g, BIMODAL, n=P["n"], seed=N, device=device)
-            rows.append(_row("simulation", kind, "path KL (Monte Carlo)", N, est.total,
-                             est.total_se))
+            rows.append(figure_row("simulation", kind, "path KL (Monte Carlo)", N, est.total,
+                                   est.total_se))
             Y = ei_sample(g.variances, gaussian_score([_GAUSS_VAR]), P["n"], 1, seed=N,
                           device=device)
             kl = gaussian_kl_estimate(Y, _GAUSS_VAR + g.variances[-1])
-            rows.append(_row("simulation", kind, "Gaussian sampled KL (Monte Carlo)", N, kl.kl,
-                             kl.se))
+            rows.append(figure_row("simulation", kind, "Gaussian sampled KL (Monte Carlo)", N, kl.kl,
+                                   kl.se))
         if progress is not None:
             progress(i + 1, len(kinds))
     agree = _mc_agreement(rows)
@@ -177,10 +171,10 @@ def build_rho(preset="quick", device="auto", progress=None):
                     "Gaussian sampled KL": gaussian_kl(g, _GAUSS_VAR, d=1)}
             for k, val in vals.items():
                 if math.isinf(r):
-                    rows.append(_row("theory", panel, f"{k} (geometric)", 0.0, val))
+                    rows.append(figure_row("theory", panel, f"{k} (geometric)", 0.0, val))
                 else:
                     cur[k].append(val)
-                    rows.append(_row("theory", panel, k, r, val))
+                    rows.append(figure_row("theory", panel, k, r, val))
         for k, ys in cur.items():
             geo = [x["y"] for x in rows if x["panel"] == panel
                    and x["series"] == f"{k} (geometric)"][0]
@@ -239,14 +233,14 @@ def build_weightings(preset="quick", device="auto", progress=None):
     sig = np.geomspace(1e-3, 200, 300)
     for name, b in (("EDM", beta_edm(sig)), ("Song", beta_song(sig))):
         for s, y in zip(sig, b / b.max()):
-            rows.append(_row("theory", "weighting", name, s, y))
+            rows.append(figure_row("theory", "weighting", name, s, y))
     Ns = np.unique(np.geomspace(4, 1000, 40).astype(int))
     ratio = {}
     for N in Ns:
         e = score_error_factor(int(N), design="edm")
         s = score_error_factor(int(N), design="song")
-        rows.append(_row("theory", "factor", "EDM (rho = 7)", N, e))
-        rows.append(_row("theory", "factor", "Song (geometric)", N, s))
+        rows.append(figure_row("theory", "factor", "EDM (rho = 7)", N, e))
+        rows.append(figure_row("theory", "factor", "Song (geometric)", N, s))
         ratio[int(N)] = s / e
     peak = float(sig[np.argmax(beta_edm(sig))])
     above = [n for n in ratio if ratio[n] > 1]
@@ -310,17 +304,17 @@ def ranking_fit(weighting, steps, seed, N, n, device):
     for k, label in _DESIGNS:
         g = make_grid(k, N)
         est = path_kl_estimate(g, BIMODAL, net.score, n=n, seed=seed, device="cpu")
-        rows.append(_row("simulation", f"trained {weighting}", f"{label} path KL",
-                         steps, est.total, est.total_se, f"seed {seed}"))
-        rows.append(_row("simulation", f"trained {weighting}", f"{label} E_S",
-                         steps, est.score, est.score_se, f"seed {seed}"))
+        rows.append(figure_row("simulation", f"trained {weighting}", f"{label} path KL",
+                               steps, est.total, est.total_se, f"seed {seed}"))
+        rows.append(figure_row("simulation", f"trained {weighting}", f"{label} E_S",
+                               steps, est.score, est.score_se, f"seed {seed}"))
         try:
             kl = sampler_law_1d(g, BIMODAL, _net_numpy(net), n_nodes=4096).kl
             note = f"seed {seed}"
         except ValueError:
             kl, note = None, f"seed {seed}: step map not monotone, not propagated"
-        rows.append(_row("simulation", f"trained {weighting}", f"{label} sampled KL",
-                         steps, kl, None, note))
+        rows.append(figure_row("simulation", f"trained {weighting}", f"{label} sampled KL",
+                               steps, kl, None, note))
         res[k] = kl
     return rows, res
 
@@ -344,11 +338,11 @@ def build_ranking(preset="quick", device="auto", progress=None):
             eps2 = _training_profile(g, eta)
             sampled = sampler_law_1d(g, BIMODAL, *mixture_score_1d(BIMODAL, np.sqrt(eps2)),
                                      n_nodes=4096).kl
-            rows.append(_row("theory", "perturbed", f"{label} sampled KL", eta, sampled))
-            rows.append(_row("theory", "perturbed", f"{label} path KL", eta,
-                             path_kl_1d(g, BIMODAL, eps2).total))
-            rows.append(_row("theory", "perturbed", f"{label} bound", eta,
-                             kl_bound(g, 1, BIMODAL.second_moment, eps2).total))
+            rows.append(figure_row("theory", "perturbed", f"{label} sampled KL", eta, sampled))
+            rows.append(figure_row("theory", "perturbed", f"{label} path KL", eta,
+                                   path_kl_1d(g, BIMODAL, eps2).total))
+            rows.append(figure_row("theory", "perturbed", f"{label} bound", eta,
+                                   kl_bound(g, 1, BIMODAL.second_moment, eps2).total))
     cross = _crossing(rows, "perturbed")
     fits = [(w, steps, seed) for w in ("edm", "song") for steps in P["train_steps"]
             for seed in P["train_seeds"]]
@@ -434,17 +428,17 @@ def build_dimension(preset="quick", device="auto", progress=None):
         Y = ei_sample(g.variances, gaussian_score(np.full(d, _GAUSS_VAR)), P["n"], d, seed=d,
                       device=device)
         kl = gaussian_kl_estimate(Y, _GAUSS_VAR + g.variances[-1])
-        rows.append(_row("simulation", "gaussian", "sampled KL (Monte Carlo)", d, kl.kl, kl.se))
-        rows.append(_row("theory", "gaussian", "sampled KL", d, gaussian_kl(g, _GAUSS_VAR, d=d)))
-        rows.append(_row("theory", "gaussian", "bound", d,
-                         kl_bound(g, d, d * _GAUSS_VAR).total))
+        rows.append(figure_row("simulation", "gaussian", "sampled KL (Monte Carlo)", d, kl.kl, kl.se))
+        rows.append(figure_row("theory", "gaussian", "sampled KL", d, gaussian_kl(g, _GAUSS_VAR, d=d)))
+        rows.append(figure_row("theory", "gaussian", "bound", d,
+                               kl_bound(g, d, d * _GAUSS_VAR).total))
         mu = rng.standard_normal((4, d))
         mu /= np.linalg.norm(mu, axis=1, keepdims=True)
         mix = GaussianMixture(np.full(4, 0.25), mu, np.full(4, 0.01))
         est = path_kl_estimate(g, mix, n=P["n_d"], seed=d, device=device)
-        rows.append(_row("simulation", "mixture", "path KL (Monte Carlo)", d, est.total,
-                         est.total_se))
-        rows.append(_row("theory", "mixture", "bound", d, kl_bound(g, d, mix.second_moment).total))
+        rows.append(figure_row("simulation", "mixture", "path KL (Monte Carlo)", d, est.total,
+                               est.total_se))
+        rows.append(figure_row("theory", "mixture", "bound", d, kl_bound(g, d, mix.second_moment).total))
         xs.append(d)
         ys.append(est.total)
         ses.append(est.total_se)
@@ -455,7 +449,7 @@ def build_dimension(preset="quick", device="auto", progress=None):
     coef, *_ = np.linalg.lstsq(A / ses[:, None], ys / ses, rcond=None)
     cov = np.linalg.inv((A / ses[:, None]).T @ (A / ses[:, None]))
     for d in xs:
-        rows.append(_row("theory", "mixture", "fitted line", d, coef[0] * d + coef[1]))
+        rows.append(figure_row("theory", "mixture", "fitted line", d, coef[0] * d + coef[1]))
     chi2 = float(np.sum(((A @ coef - ys) / ses) ** 2))
     per_dim = path_kl_1d(g, GaussianMixture([1.0], [0.0], [0.01])).total
     gsim = [r for r in rows if r["panel"] == "gaussian" and r["kind"] == "simulation"]

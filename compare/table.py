@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Table", "check_summary"]
+__all__ = ["Table", "check_summary", "figure_row"]
 
 
 def _fmt(v) -> str:
@@ -119,3 +119,15 @@ def check_summary(rows, seconds) -> dict:
     n_fail = sum(r["verdict"] != "pass" for r in rows)
     return {"ok": n_fail == 0,
             "text": f"{len(rows) - n_fail}/{len(rows)} checks pass ({seconds:.0f} s)"}
+
+
+def figure_row(kind, panel, series, x, y, se=None, note=None, **extra) -> dict:
+    """One row of a figure's tidy table: ``kind`` ("theory" or "simulation"), the panel and
+    series it is drawn in, the point ``(x, y)`` with its standard error and a note; numbers
+    as floats, ``None`` left empty.  ``extra`` columns (say ``x2``) follow."""
+    row = {"kind": kind, "panel": panel, "series": series, "x": float(x),
+           "y": None if y is None else float(y), "se": None if se is None else float(se),
+           "note": note}
+    row.update(extra)
+    return row
+

@@ -35,7 +35,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ParameterTypeError", "is_tensor", "plain", "integer", "integers", "number",
+__all__ = ["ParameterTypeError", "is_tensor", "plain", "integer", "integers", "number", "instance",
            "positive_number", "floats", "positive_floats", "flag", "choice",
            "distinct_points", "sample_counts"]
 
@@ -204,6 +204,21 @@ def integers(name: str, values, low: int | None = None, high: int | None = None,
     except Exception:  # noqa: BLE001 - ragged or odd input
         raise ValueError(f"{name}: expected integers (got {_shown(values)})") from None
     return [integer(name, v, low, high, strict=strict) for v in flat]
+
+
+def instance(name: str, x, cls):
+    """``x`` itself when it is a ``cls``, else a :class:`ParameterTypeError` naming ``name``
+    (for the settings and targets an entry point takes)."""
+    if not isinstance(x, cls):
+        raise ParameterTypeError(f"{name}: expected {_article(cls.__name__)} {cls.__name__} "
+                                 f"(got {type(x).__name__})")
+    return x
+
+
+def _article(word: str) -> str:
+    """"an" before a vowel sound (also an acronym's letter read "ar", "ef", "em", ...)."""
+    acronym = len(word) > 1 and word[1].isupper()
+    return "an" if word[0] in ("AEFHILMNORSX" if acronym else "AEIOU") else "a"
 
 
 def flag(name: str, x) -> bool:

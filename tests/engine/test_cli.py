@@ -7,15 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from _cli import run as _run  # tests/_cli.py
 from lowdim.compare.cli import main
 from lowdim.compare.ranges import parse_seeds, parse_values
 from lowdim.theory.rf import RFSetting, predict
-
-
-def _run(capsys, argv):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_curve_csv_columns_and_values(capsys):

@@ -14,15 +14,10 @@ import pytest
 
 from lowdim.compare import limits
 from lowdim.compare.atomic import write_text
+from _cli import run as _run  # tests/_cli.py
 from lowdim.compare.cli import main
 from lowdim.compare.rf_cli import _sample_complexity_slopes
 from lowdim.compare.ranges import count_values, parse_seeds, parse_values
-
-
-def _run(capsys, argv):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _refused(capsys, argv, name):

@@ -20,7 +20,7 @@ import pytest
 
 import lowdim.compare.cache as cache_mod
 from lowdim.compare.cache import MARKER, ResultCache, key_digest, task_key
-from lowdim.compare.cli import main
+from _cli import run as _run  # tests/_cli.py
 from lowdim.compare.sweep import Runner, map_tasks, using
 from lowdim.compare.table import Table
 
@@ -35,12 +35,6 @@ def value_task(x):
 
 def _same(a, b):
     return pickle.dumps(a) == pickle.dumps(b) or repr(a) == repr(b)
-
-
-def _run(capsys, argv):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --------------------------------------------------------------------------- own files only

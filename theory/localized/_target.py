@@ -18,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .._checks import ParameterTypeError, floats, integer, number
+from .._checks import floats, instance, integer, number
 from ._lattice import RADIUS_MAX, Lattice
 
 __all__ = ["GaussianTarget", "banded_gaussian"]
@@ -144,10 +144,7 @@ class GaussianTarget:
 
 def check_target(target) -> GaussianTarget:
     """``target`` if it is a :class:`GaussianTarget`, else a ValueError naming it."""
-    if not isinstance(target, GaussianTarget):
-        raise ParameterTypeError(f"target: expected a GaussianTarget (got "
-                                 f"{type(target).__name__})")
-    return target
+    return instance("target", target, GaussianTarget)
 
 
 def banded_gaussian(lattice, r0=1, kappa=20.0) -> GaussianTarget:

@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import ParameterTypeError
 from ..processes import ou_coefficients
 from ..solvers import continuation_newton
-from ._setting import RFSetting
+from ._setting import RFSetting, check_setting
 
 __all__ = ["ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
 
 
 def _scalars(setting: RFSetting):
-    if not isinstance(setting, RFSetting):
-        raise ParameterTypeError(f"setting: expected an RFSetting, got "
-                                 f"{type(setting).__name__}")
+    check_setting(setting)
     shape = setting.shape
     mom = setting.moments
     a_t, delta = ou_coefficients(setting.t)

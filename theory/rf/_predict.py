@@ -8,7 +8,7 @@ import numpy as np
 from .._checks import ParameterTypeError
 from ..threads import single_threaded
 from ..solvers import continuation_newton, merge_results, path_newton
-from ._setting import RFSetting
+from ._setting import RFSetting, check_setting
 from . import _system_sigma as sigma_system
 from ._system import Coefficients, log_system, observables, residual_and_jacobian
 
@@ -339,9 +339,7 @@ def system(setting: RFSetting) -> SelfConsistentSystem:
     >>> bool(abs(F / scale).max() < 1e-10)
     True
     """
-    if not isinstance(setting, RFSetting):
-        raise ParameterTypeError(f"setting: expected an RFSetting, got "
-                                 f"{type(setting).__name__}")
+    check_setting(setting)
     if setting.data == "gaussian":
         return SelfConsistentSystem(setting, ("q", "r"), _coefficients(setting))
     return SelfConsistentSystem(setting, ("q", "r", "h"), _sigma_coefficients(setting))
@@ -373,9 +371,7 @@ def predict(setting: RFSetting, *, tol: float = 1e-12) -> RFPrediction:
     >>> bool(pred.success)
     True
     """
-    if not isinstance(setting, RFSetting):
-        raise ParameterTypeError(f"setting: expected an RFSetting, got "
-                                 f"{type(setting).__name__}")
+    check_setting(setting)
     shape = setting.shape
     if setting.data == "gaussian":
         co = _coefficients(setting)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import ParameterTypeError, choice, floats, integer, number
+from .._checks import choice, floats, integer, number
 from ._predict import predict
-from ._setting import _NUMERIC, RFSetting
+from ._setting import _NUMERIC, RFSetting, check_setting
 
 __all__ = ["SampleComplexity", "sample_complexity", "CRITERIA"]
 
@@ -120,9 +120,7 @@ def sample_complexity(setting: RFSetting, eps: float = 0.01, *, criterion: str =
     >>> bool(np.all(np.abs(np.diff(np.log(res.psi_n_star)) / np.log(2) - 1) < 0.05))
     True
     """
-    if not isinstance(setting, RFSetting):
-        raise ParameterTypeError(f"setting: expected an RFSetting, got "
-                                 f"{type(setting).__name__}")
+    check_setting(setting)
     choice("criterion", criterion, CRITERIA)
     eps = number("eps", eps)
     if not (0.0 < eps < 1.0):

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import ParameterTypeError, choice, floats, number, plain
+from .._checks import ParameterTypeError, choice, floats, instance, number, plain
 from ..activations import ActivationMoments, get_activation, moments
 from ..processes import ou_coefficients
 from ..spectra import Spectrum, marchenko_pastur, mixture, point_mass
@@ -335,3 +335,9 @@ class RFSetting:
                  if self.data == "hidden-manifold" else "")
         return (f"RFSetting({vals}, activation={self.activation.name!r}, data={self.data!r}"
                 f"{extra})")
+
+
+def check_setting(setting) -> RFSetting:
+    """``setting`` itself when it is an :class:`RFSetting`, else a ``TypeError`` naming it."""
+    return instance("setting", setting, RFSetting)
+

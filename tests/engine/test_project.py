@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,22 @@ def test_readme_python_example_runs():
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["pred"].success
     assert namespace["meas"].mean["test_error"] > 0
+
+
+def test_every_command_the_readme_shows_parses():
+    """Each ``lowdim ...`` line of the README names actions and options that exist (the
+    options were renamed once; the README must follow)."""
+    import shlex
+
+    from lowdim.compare.cli import _join_negative_values, build_parser
+    from lowdim.compare.cli_common import UsageError
+
+    parser, _ = build_parser()
+    lines = [line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
+             if line.strip().startswith("lowdim ")]
+    assert len(lines) > 20
+    for cmd in lines:
+        try:
+            parser.parse_args(_join_negative_values(shlex.split(cmd)[1:]))
+        except UsageError as exc:
+            pytest.fail(f"README: {cmd!r}: {exc}")

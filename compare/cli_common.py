@@ -24,6 +24,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE, EXIT_INCONCLU
     0, 1, 2, 3, 4, 5)
 
 
+# -------------------------------------------------- the parser and its errors
 class UsageError(Exception):
     pass
 
@@ -33,31 +34,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
-
-
-def progress(enabled: bool, total: int, desc: str):
-    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback."""
-    if not enabled or not sys.stderr.isatty() or total <= 1:
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
-
-    def update(done, total_now):
-        bar.total = total_now
-        bar.n = done
-        bar.refresh()
-
-    return update, bar.close
-
-
-def with_progress(enabled: bool, total: int, desc: str, run):
-    """``run(update)`` under a progress bar (see :func:`progress`), closed whatever happens."""
-    update, close = progress(enabled, total, desc)
-    try:
-        return run(update)
-    finally:
-        close()
 
 
 def positive_int(text):
@@ -126,119 +102,12 @@ def named_as_typed(func=None, **aliases):
     return run
 
 
-def emit_verdict(table, args):
-    """Write a validation table, its one-line summary on stderr, and the exit code."""
-    emit(table, args)
-    summary = table.meta["summary"]
-    print(summary["text"], file=sys.stderr)
-    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+def warn_line(message: str) -> None:
+    """One line on stderr for a problem the run goes on despite."""
+    print(f"lowdim: warning: {message}", file=sys.stderr, flush=True)
 
 
-#: Bytes per point of a theory curve: prediction arrays and the table row (measured 2.7 KiB
-#: for a table, 6.5 KiB for JSON).
-CURVE_POINT_BYTES = 8 * 2**10
-
-
-#: Operations per point of a curve (the self-consistent solve, about 40 us).
-CURVE_POINT_WORK = 2e6
-
-
-def add_validate_options(p):
-    """What every ``validate`` action takes besides its own sizes: the run options and the
-    output options without a plot."""
-    add_run_options(p)
-    add_output_options(p, plot=False)
-
-
-def run_validation(args, estimate, stages: int, desc: str, make_table) -> int:
-    """The run every ``validate`` action shares once its own arguments are checked: the
-    budget (``estimate``), the device, a note when the run is long, ``make_table(update)``
-    under a progress bar of ``stages`` steps, then the table, its summary and the exit
-    code (:func:`emit_verdict`)."""
-    from lowdim.simulate.device import resolve_device
-
-    footprint = check_budget(args, estimate)
-    resolve_device(args.device)
-    announce(footprint)
-    return emit_verdict(with_progress(not args.quiet, stages, desc, make_table), args)
-
-
-def validation_run(family: str, help: str, stages: int, estimate, sizes: dict):
-    """The run of ``lowdim <family> validate``: each option of ``sizes`` (``{dest: (least,
-    what)}``) at least its least value, then :func:`run_validation` of
-    ``lowdim.compare.<family>.validation_table`` with those options, the seed and the
-    device.  ``help`` is the action's help (its docstring, read by the registry)."""
-    def run(args):
-        for dest, (least, what) in sizes.items():
-            value = getattr(args, dest)
-            if value < least:
-                raise ValueError(f"{dest.replace('_', '-')}: need at least {least} {what} "
-                                 f"(got {value})")
-        import importlib
-
-        table = importlib.import_module(f"{__package__}.{family}").validation_table
-        kwargs = {dest: getattr(args, dest) for dest in sizes}
-        return run_validation(args, estimate, stages, f"{family} validate",
-                              lambda update: table(**kwargs, seed=args.seed,
-                                                   device=args.device, progress=update))
-
-    run.__doc__ = help
-    run.__name__ = f"run_{family}_validate"
-    return named_as_typed(run)
-
-
-def option_count(values: dict, *names, allow_inf=("m",)) -> int:
-    """Product of the numbers of values of list options (``None`` ones count 1), counted
-    without expanding a range."""
-    from .ranges import count_values
-
-    total = 1
-    for name in names:
-        if values.get(name) is not None:
-            total *= count_values(name.replace("_", "-"), values[name],
-                                  allow_inf=name in allow_inf)
-    return total
-
-
-def option_axis(values: dict, name: str, *, inf_as=None) -> np.ndarray:
-    """The magnitudes of a list option, for an estimate: infinities become ``inf_as`` and a
-    NaN is left out (the setting refuses it by name later)."""
-    from .ranges import parse_values
-
-    x = parse_values(name.replace("_", "-"), values[name], allow_inf=inf_as is not None)
-    if inf_as is not None:
-        x = np.where(np.isinf(x), float(inf_as), x)
-    x = np.abs(x[np.isfinite(x)])
-    return x if x.size else np.ones(1)
-
-
-def option_defaults(args) -> dict:
-    """Every option's default for the action of ``args`` (the action's own parser, which
-    :func:`lowdim.compare.cli.build_parser` leaves in ``args._action_parser``)."""
-    return vars(args._action_parser.parse_args([]))
-
-
-def check_budget(args, estimate):
-    """Refuse, before any work, a request whose estimated peak memory or work exceeds the
-    budgets (:mod:`lowdim.compare.limits`), naming the option responsible as typed.  Returns the
-    footprint, for :func:`announce`."""
-    from .limits import check_footprint
-
-    return check_footprint(estimate, vars(args), lambda: option_defaults(args),
-                           max_memory=args.max_memory, max_work=args.max_work)
-
-
-def announce(footprint) -> None:
-    """Once every check has passed, just before the work: say on stderr (even under
-    ``--quiet``) when the run will take a while."""
-    from . import limits
-
-    if footprint.flops > limits.NOTE_WORK:
-        print(f"lowdim: note: {footprint.work_what} is about {footprint.flops:.2g} "
-              f"floating-point operations, roughly {limits.duration(footprint.flops)} on two "
-              f"CPU cores", file=sys.stderr)
-
-
+# ------------------------------------------------ options every action shares
 def add_device_option(p, help="auto (CUDA if present), cpu or cuda (default auto)"):
     """``--device``: where simulations run."""
     p.add_argument("--device", default="auto", help=help)
@@ -284,6 +153,126 @@ def add_limit_options(p):
                         "$LOWDIM_MAX_WORK, else 1e15, about 5 hours on two CPU cores)")
 
 
+def add_validate_options(p):
+    """What every ``validate`` action takes besides its own sizes: the run options and the
+    output options without a plot."""
+    add_run_options(p)
+    add_output_options(p, plot=False)
+
+
+# ---------------------------------------------------- readers of list options
+def choice_list(name, text, known) -> list:
+    """A comma-separated list of option values, each one of ``known`` (checked up front)."""
+    items = [g.strip() for g in str(text).split(",") if g.strip()]
+    unknown = [g for g in items if g not in known]
+    if unknown or not items:
+        raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                         f"use {', '.join(known)}")
+    return items
+
+
+def int_list(name, text, low=None, high=MAX_INT) -> list:
+    """One integer per item, in the order given (say, one per component), in the grammar of
+    :mod:`lowdim.compare.ranges`; each in ``[low, high]`` (``low=None``: ``-high``)."""
+    from .ranges import parse_integers
+
+    return parse_integers(name, text, low, high, distinct=False)
+
+
+def int_range(name, text, low=None, high=MAX_INT) -> list:
+    """An integer grid axis in the grammar of :mod:`lowdim.compare.ranges` (``2-8``,
+    ``1:1000:10``, ``1,2,4``): sorted distinct integers in ``[low, high]``."""
+    from .ranges import parse_integers
+
+    return parse_integers(name, text, low, high)
+
+
+def option_count(values: dict, *names, allow_inf=("m",)) -> int:
+    """Product of the numbers of values of list options (``None`` ones count 1), counted
+    without expanding a range."""
+    from .ranges import count_values
+
+    total = 1
+    for name in names:
+        if values.get(name) is not None:
+            total *= count_values(name.replace("_", "-"), values[name],
+                                  allow_inf=name in allow_inf)
+    return total
+
+
+def option_axis(values: dict, name: str, *, inf_as=None) -> np.ndarray:
+    """The magnitudes of a list option, for an estimate: infinities become ``inf_as`` and a
+    NaN is left out (the setting refuses it by name later)."""
+    from .ranges import parse_values
+
+    x = parse_values(name.replace("_", "-"), values[name], allow_inf=inf_as is not None)
+    if inf_as is not None:
+        x = np.where(np.isinf(x), float(inf_as), x)
+    x = np.abs(x[np.isfinite(x)])
+    return x if x.size else np.ones(1)
+
+
+# ------------------------------------------- resources: estimates and budgets
+#: Bytes per point of a theory curve: prediction arrays and the table row (measured 2.7 KiB
+#: for a table, 6.5 KiB for JSON).
+CURVE_POINT_BYTES = 8 * 2**10
+#: Operations per point of a curve (the self-consistent solve, about 40 us).
+CURVE_POINT_WORK = 2e6
+
+
+def option_defaults(args) -> dict:
+    """Every option's default for the action of ``args`` (the action's own parser, which
+    :func:`lowdim.compare.cli.build_parser` leaves in ``args._action_parser``)."""
+    return vars(args._action_parser.parse_args([]))
+
+
+def check_budget(args, estimate):
+    """Refuse, before any work, a request whose estimated peak memory or work exceeds the
+    budgets (:mod:`lowdim.compare.limits`), naming the option responsible as typed.  Returns the
+    footprint, for :func:`announce`."""
+    from .limits import check_footprint
+
+    return check_footprint(estimate, vars(args), lambda: option_defaults(args),
+                           max_memory=args.max_memory, max_work=args.max_work)
+
+
+def announce(footprint) -> None:
+    """Once every check has passed, just before the work: say on stderr (even under
+    ``--quiet``) when the run will take a while."""
+    from . import limits
+
+    if footprint.flops > limits.NOTE_WORK:
+        print(f"lowdim: note: {footprint.work_what} is about {footprint.flops:.2g} "
+              f"floating-point operations, roughly {limits.duration(footprint.flops)} on two "
+              f"CPU cores", file=sys.stderr)
+
+
+# -------------------------------------------------------- running and writing
+def progress(enabled: bool, total: int, desc: str):
+    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback."""
+    if not enabled or not sys.stderr.isatty() or total <= 1:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+    def update(done, total_now):
+        bar.total = total_now
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def with_progress(enabled: bool, total: int, desc: str, run):
+    """``run(update)`` under a progress bar (see :func:`progress`), closed whatever happens."""
+    update, close = progress(enabled, total, desc)
+    try:
+        return run(update)
+    finally:
+        close()
+
+
 def save_plot(path, draw):
     """``draw(tmp)`` to a temporary file beside ``path``, renamed over it when complete."""
     from .atomic import write_with
@@ -324,32 +313,46 @@ def emit(table, args, columns=None, *, plot=None):
         save_plot(args.plot, lambda path: draw(table, path))
 
 
-def choice_list(name, text, known) -> list:
-    """A comma-separated list of option values, each one of ``known`` (checked up front)."""
-    items = [g.strip() for g in str(text).split(",") if g.strip()]
-    unknown = [g for g in items if g not in known]
-    if unknown or not items:
-        raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                         f"use {', '.join(known)}")
-    return items
+def emit_verdict(table, args):
+    """Write a validation table, its one-line summary on stderr, and the exit code."""
+    emit(table, args)
+    summary = table.meta["summary"]
+    print(summary["text"], file=sys.stderr)
+    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
 
 
-def int_list(name, text, low=None, high=MAX_INT) -> list:
-    """One integer per item, in the order given (say, one per component), in the grammar of
-    :mod:`lowdim.compare.ranges`; each in ``[low, high]`` (``low=None``: ``-high``)."""
-    from .ranges import parse_integers
+def run_validation(args, estimate, stages: int, desc: str, make_table) -> int:
+    """The run every ``validate`` action shares once its own arguments are checked: the
+    budget (``estimate``), the device, a note when the run is long, ``make_table(update)``
+    under a progress bar of ``stages`` steps, then the table, its summary and the exit
+    code (:func:`emit_verdict`)."""
+    from lowdim.simulate.device import resolve_device
 
-    return parse_integers(name, text, low, high, distinct=False)
-
-
-def int_range(name, text, low=None, high=MAX_INT) -> list:
-    """An integer grid axis in the grammar of :mod:`lowdim.compare.ranges` (``2-8``,
-    ``1:1000:10``, ``1,2,4``): sorted distinct integers in ``[low, high]``."""
-    from .ranges import parse_integers
-
-    return parse_integers(name, text, low, high)
+    footprint = check_budget(args, estimate)
+    resolve_device(args.device)
+    announce(footprint)
+    return emit_verdict(with_progress(not args.quiet, stages, desc, make_table), args)
 
 
-def warn_line(message: str) -> None:
-    """One line on stderr for a problem the run goes on despite."""
-    print(f"lowdim: warning: {message}", file=sys.stderr, flush=True)
+def validation_run(family: str, help: str, stages: int, estimate, sizes: dict):
+    """The run of ``lowdim <family> validate``: each option of ``sizes`` (``{dest: (least,
+    what)}``) at least its least value, then :func:`run_validation` of
+    ``lowdim.compare.<family>.validation_table`` with those options, the seed and the
+    device.  ``help`` is the action's help (its docstring, read by the registry)."""
+    def run(args):
+        for dest, (least, what) in sizes.items():
+            value = getattr(args, dest)
+            if value < least:
+                raise ValueError(f"{dest.replace('_', '-')}: need at least {least} {what} "
+                                 f"(got {value})")
+        import importlib
+
+        table = importlib.import_module(f"{__package__}.{family}").validation_table
+        kwargs = {dest: getattr(args, dest) for dest in sizes}
+        return run_validation(args, estimate, stages, f"{family} validate",
+                              lambda update: table(**kwargs, seed=args.seed,
+                                                   device=args.device, progress=update))
+
+    run.__doc__ = help
+    run.__name__ = f"run_{family}_validate"
+    return named_as_typed(run)

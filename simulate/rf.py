@@ -31,7 +31,8 @@ from .data import make_data, ou_forward
 from .device import describe_device, make_generator, resolve_device, resolve_dtype
 from .linalg import gram_update, matmul, ridge_solve
 
-__all__ = ["RFSize", "RFMeasurement", "run", "fit_seed", "measurement"]
+__all__ = ["RFSize", "RFMeasurement", "run", "fit_seed", "measurement", "STREAMS",
+           "seed_generator", "seed_draws"]
 
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
             "test_error_perp")
@@ -180,6 +181,40 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+#: The named random streams of one seed of :func:`fit_seed`, each its own generator
+#: (:func:`seed_generator`): the features' weights, the data model's frozen matrix, the
+#: training inputs, noise copy ``j``, test unit ``k`` (``TEST_UNIT`` samples each) and the
+#: exact-score constant's Monte Carlo.  Results do not depend on how they are batched.
+STREAMS = ("W", "M", "X", ("noise", "j"), ("test", "k"), "C_t")
+
+
+def seed_generator(size: RFSize, seed: int, *name, device=None) -> torch.Generator:
+    """The generator of the stream ``name`` (one of :data:`STREAMS`, e.g. ``("noise", 3)``) of
+    one seed, under the stream prefix ``size.stream``."""
+    device = resolve_device(size.device if device is None else device)
+    prefix = (size.stream,) if size.stream else ()
+    return make_generator(device, seed, *prefix, *name)
+
+
+def seed_draws(setting: RFSetting, size: RFSize, seed: int, *, device=None):
+    """``(W, X, Xi)`` of one seed exactly as :func:`fit_seed` draws them: the features'
+    weights ``(p, d)``, the training inputs ``(n, d)`` and the ``m`` noise copies stacked
+    ``(n m, d)`` (normal variates drawn in float32, then cast to ``size.dtype``)."""
+    device = resolve_device(size.device if device is None else device)
+    dtype = resolve_dtype(size.dtype)
+    d = size.d
+    n, p, m = _sizes(setting, d)
+
+    def normal(rows, *name):
+        gen = seed_generator(size, seed, *name, device=device)
+        return torch.randn(rows, d, generator=gen, dtype=torch.float32, device=device).to(dtype)
+
+    data = make_data(setting, d, seed_generator(size, seed, "M", device=device), dtype, device)
+    X = data.sample(n, seed_generator(size, seed, "X", device=device), torch.float32,
+                    device).to(dtype)
+    return normal(p, "W"), X, torch.cat([normal(n, "noise", j) for j in range(m)])
+
+
 def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timings=None):
     """Train on one seed and measure; returns a dict of values (and MC standard errors)."""
     device = resolve_device(size.device if device is None else device)
@@ -207,10 +242,13 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         return torch.randn(rows, d, generator=gen, dtype=draw, device=device).to(dtype)
 
     t0 = time.perf_counter()
-    stream = (size.stream,) if size.stream else ()
-    W = normal(p, make_generator(device, seed, *stream, "W"))
-    data = make_data(setting, d, make_generator(device, seed, *stream, "M"), dtype, device)
-    X = data.sample(n, make_generator(device, seed, *stream, "X"), draw, device).to(dtype)
+
+    def stream(*name):   # the generators of STREAMS
+        return seed_generator(size, seed, *name, device=device)
+
+    W = normal(p, stream("W"))
+    data = make_data(setting, d, stream("M"), dtype, device)
+    X = data.sample(n, stream("X"), draw, device).to(dtype)
     WT = (W.T * scale).contiguous()
     tick("draw", t0)
 
@@ -222,7 +260,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
     aX = a_t * X
     for j0 in range(0, m, size.noise_block):
         js = range(j0, min(m, j0 + size.noise_block))
-        Xi = torch.cat([normal(n, make_generator(device, seed, *stream, "noise", j)) for j in js])
+        Xi = torch.cat([normal(n, stream("noise", j)) for j in js])
         Y = aX.repeat(len(js), 1) + sq_delta * Xi
         F = act(matmul(Y, WT))
         gram_update(G, F)
@@ -263,7 +301,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         res_sq = 0.0
         for j0 in range(0, m, size.noise_block):
             js = range(j0, min(m, j0 + size.noise_block))
-            Xi = torch.cat([normal(n, make_generator(device, seed, *stream, "noise", j))
+            Xi = torch.cat([normal(n, stream("noise", j))
                             for j in js])
             Y = aX.repeat(len(js), 1) + sq_delta * Xi
             R = Xi - sq_delta * matmul(act(matmul(Y, WT)), Z)
@@ -299,7 +337,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         parts_x, parts_xi = [], []
         for u0 in range(start, start + nb, unit):
             k = min(unit, start + nb - u0)
-            gen = make_generator(device, seed, *stream, "test", u0 // unit)
+            gen = stream("test", u0 // unit)
             parts_x.append(data.sample(unit, gen, draw, device)[:k])
             parts_xi.append(torch.randn(unit, d, generator=gen, dtype=draw, device=device)[:k])
         x0 = torch.cat(parts_x).to(dtype)
@@ -350,7 +388,7 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         out["test_error_perp"], out["_mc_se"]["test_error_perp"] = mean_se(s_perp, s_perp2)
     tick("test_error", t0)
     t0 = time.perf_counter()
-    c_t, c_se = data.exact_score_test_error(t, make_generator(device, seed, *stream, "C_t"))
+    c_t, c_se = data.exact_score_test_error(t, stream("C_t"))
     out["exact_score_test_error"] = c_t
     out["_mc_se"]["exact_score_test_error"] = c_se
     if has_score:

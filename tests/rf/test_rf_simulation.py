@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lowdim.compare.rf import richardson, tolerance
-from lowdim.simulate.device import make_generator, resolve_device, resolve_dtype
-from lowdim.simulate.rf import RFSize, fit_seed, run
+from lowdim.simulate.device import resolve_device, resolve_dtype
+from lowdim.simulate.rf import RFSize, fit_seed, run, seed_draws
 from lowdim.theory.activations import centred
 from lowdim.theory.processes import ou_coefficients
 from lowdim.theory.rf import RFSetting, predict
@@ -28,19 +28,29 @@ def test_results_do_not_depend_on_noise_block_and_repeat_exactly():
 
 
 def _explicit_problem(s, d, seed):
-    """Rebuild the exact training set used by fit_seed and return (F, Xi) stacked."""
-    dev = torch.device("cpu")
-    n, p, m = int(round(float(s.psi_n) * d)), int(round(float(s.psi_p) * d)), int(s.m)
+    """The exact training set of fit_seed (its own draws, seed_draws) and (F, Xi) stacked."""
+    m = int(s.m)
     a, delta = (float(v) for v in ou_coefficients(float(s.t)))
-    def normal(rows, gen):  # fit_seed draws float32 variates and computes in float64
-        return torch.randn(rows, d, generator=gen, dtype=torch.float32).double()
-
-    W = normal(p, make_generator(dev, seed, "W"))
-    X = normal(n, make_generator(dev, seed, "X"))
-    Xi = torch.cat([normal(n, make_generator(dev, seed, "noise", j)) for j in range(m)])
+    W, X, Xi = seed_draws(s, RFSize(d=d, seeds=(seed,), device="cpu"), seed)
+    p = W.shape[0]
     Y = a * X.repeat(m, 1) + math.sqrt(delta) * Xi
     F = torch.tanh(Y @ W.T / math.sqrt(d))
     return F, Xi, delta, p
+
+
+def test_seed_draws_are_the_draws_of_fit_seed():
+    """The public stream description reproduces a seed: the train error of a ridge fit on
+    seed_draws' data equals fit_seed's (its own streams, noise blocks and solver)."""
+    s = RFSetting(psi_n=1.0, psi_p=2.0, t=0.3, lam=0.05, m=3, activation="tanh")
+    d = 24
+    F, Xi, delta, p = _explicit_problem(s, d, seed=5)
+    nm = F.shape[0]
+    U = F.T @ F / nm
+    V = F.T @ Xi / (math.sqrt(delta) * nm)
+    Z = torch.linalg.solve(U + 0.05 * torch.eye(p, dtype=torch.float64), V)
+    train = float(((Xi - math.sqrt(delta) * F @ Z) ** 2).sum()) / (d * nm)
+    out = fit_seed(s, RFSize(d=d, seeds=(5,), n_test=256, noise_block=2, device="cpu"), 5)
+    assert out["train_error"] == pytest.approx(train, rel=1e-9)
 
 
 def test_closed_form_is_the_minimiser_of_the_stated_objective():

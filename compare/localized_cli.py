@@ -139,6 +139,11 @@ _cmd_localized_validate = validation_run(
 
 
 # --------------------------------------------------------------------------- options
+def _datasets_option(p):
+    p.add_argument("--datasets", type=integer_option("datasets", 1), default=8,
+                   help="training sets per n (default 8)")
+
+
 def _radius_options(lr):
     lr.add_argument("--d", type=integer_option("d", 1), default=64, help="number of sites (default 64)")
     lr.add_argument("--lattice", choices=("chain", "grid"), default="chain",
@@ -158,15 +163,13 @@ def _radius_options(lr):
     lr.add_argument("--simulate", action="store_true",
                     help="also fit the localized linear estimator on --datasets training sets "
                          "and measure its score error and exact KL")
-    lr.add_argument("--datasets", type=integer_option("datasets", 1), default=8,
-                    help="training sets per n (default 8)")
+    _datasets_option(lr)
     add_run_options(lr)
     add_output_options(lr)
 
 
 def _validate_options(lv):
-    lv.add_argument("--datasets", type=integer_option("datasets", 1), default=8,
-                    help="training sets per n (default 8)")
+    _datasets_option(lv)
     add_validate_options(lv)
 
 

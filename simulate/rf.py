@@ -191,9 +191,33 @@ STREAMS = ("W", "M", "X", ("noise", "j"), ("test", "k"), "C_t")
 def seed_generator(size: RFSize, seed: int, *name, device=None) -> torch.Generator:
     """The generator of the stream ``name`` (one of :data:`STREAMS`, e.g. ``("noise", 3)``) of
     one seed, under the stream prefix ``size.stream``."""
-    device = resolve_device(size.device if device is None else device)
+    return _generator(resolve_device(size.device if device is None else device), size, seed,
+                      *name)
+
+
+def _generator(device, size, seed, *name):
+    """:func:`seed_generator` on an already resolved device."""
     prefix = (size.stream,) if size.stream else ()
     return make_generator(device, seed, *prefix, *name)
+
+
+#: Normal variates are drawn in float32 (about 6x faster than float64 on the CPU) and cast:
+#: all arithmetic is in the run's dtype, and a float32 run sees exactly the same data as a
+#: float64 run with the same seed, so their difference is pure precision.
+_DRAW = torch.float32
+
+
+def _normal(rows, d, gen, dtype, device):
+    return torch.randn(rows, d, generator=gen, dtype=_DRAW, device=device).to(dtype)
+
+
+def _inputs(setting, size, seed, device, dtype, n, p):
+    """``(W, data, X)`` of one seed: the features' weights, the data model, the inputs."""
+    d = size.d
+    W = _normal(p, d, _generator(device, size, seed, "W"), dtype, device)
+    data = make_data(setting, d, _generator(device, size, seed, "M"), dtype, device)
+    X = data.sample(n, _generator(device, size, seed, "X"), _DRAW, device).to(dtype)
+    return W, data, X
 
 
 def seed_draws(setting: RFSetting, size: RFSize, seed: int, *, device=None):
@@ -202,17 +226,11 @@ def seed_draws(setting: RFSetting, size: RFSize, seed: int, *, device=None):
     ``(n m, d)`` (normal variates drawn in float32, then cast to ``size.dtype``)."""
     device = resolve_device(size.device if device is None else device)
     dtype = resolve_dtype(size.dtype)
-    d = size.d
-    n, p, m = _sizes(setting, d)
-
-    def normal(rows, *name):
-        gen = seed_generator(size, seed, *name, device=device)
-        return torch.randn(rows, d, generator=gen, dtype=torch.float32, device=device).to(dtype)
-
-    data = make_data(setting, d, seed_generator(size, seed, "M", device=device), dtype, device)
-    X = data.sample(n, seed_generator(size, seed, "X", device=device), torch.float32,
-                    device).to(dtype)
-    return normal(p, "W"), X, torch.cat([normal(n, "noise", j) for j in range(m)])
+    n, p, m = _sizes(setting, size.d)
+    W, _, X = _inputs(setting, size, seed, device, dtype, n, p)
+    Xi = torch.cat([_normal(n, size.d, _generator(device, size, seed, "noise", j), dtype, device)
+                    for j in range(m)])
+    return W, X, Xi
 
 
 def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timings=None):
@@ -233,22 +251,14 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         _sync(device)
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
 
-    # Normal variates are drawn in float32 (about 6x faster than float64 on the CPU) and cast:
-    # all arithmetic is in ``dtype``, and a float32 run sees exactly the same data as a
-    # float64 run with the same seed, so their difference is pure precision.
-    draw = torch.float32
-
     def normal(rows, gen):
-        return torch.randn(rows, d, generator=gen, dtype=draw, device=device).to(dtype)
-
-    t0 = time.perf_counter()
+        return _normal(rows, d, gen, dtype, device)
 
     def stream(*name):   # the generators of STREAMS
-        return seed_generator(size, seed, *name, device=device)
+        return _generator(device, size, seed, *name)
 
-    W = normal(p, stream("W"))
-    data = make_data(setting, d, stream("M"), dtype, device)
-    X = data.sample(n, stream("X"), draw, device).to(dtype)
+    t0 = time.perf_counter()
+    W, data, X = _inputs(setting, size, seed, device, dtype, n, p)
     WT = (W.T * scale).contiguous()
     tick("draw", t0)
 
@@ -338,8 +348,8 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
         for u0 in range(start, start + nb, unit):
             k = min(unit, start + nb - u0)
             gen = stream("test", u0 // unit)
-            parts_x.append(data.sample(unit, gen, draw, device)[:k])
-            parts_xi.append(torch.randn(unit, d, generator=gen, dtype=draw, device=device)[:k])
+            parts_x.append(data.sample(unit, gen, _DRAW, device)[:k])
+            parts_xi.append(torch.randn(unit, d, generator=gen, dtype=_DRAW, device=device)[:k])
         x0 = torch.cat(parts_x).to(dtype)
         xi = torch.cat(parts_xi).to(dtype)
         y = a_t * x0 + sq_delta * xi

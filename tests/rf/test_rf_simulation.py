@@ -38,6 +38,14 @@ def _explicit_problem(s, d, seed):
     return F, Xi, delta, p
 
 
+def _ridge(F, Xi, delta, lam):
+    """``Z`` solving ``(U + lam I) Z = V`` with ``U = F^T F / nm``, ``V = F^T Xi / (sqrt(D) nm)``."""
+    nm, p = F.shape
+    U = F.T @ F / nm
+    V = F.T @ Xi / (math.sqrt(delta) * nm)
+    return torch.linalg.solve(U + lam * torch.eye(p, dtype=torch.float64), V)
+
+
 def test_seed_draws_are_the_draws_of_fit_seed():
     """The public stream description reproduces a seed: the train error of a ridge fit on
     seed_draws' data equals fit_seed's (its own streams, noise blocks and solver)."""
@@ -45,9 +53,7 @@ def test_seed_draws_are_the_draws_of_fit_seed():
     d = 24
     F, Xi, delta, p = _explicit_problem(s, d, seed=5)
     nm = F.shape[0]
-    U = F.T @ F / nm
-    V = F.T @ Xi / (math.sqrt(delta) * nm)
-    Z = torch.linalg.solve(U + 0.05 * torch.eye(p, dtype=torch.float64), V)
+    Z = _ridge(F, Xi, delta, 0.05)
     train = float(((Xi - math.sqrt(delta) * F @ Z) ** 2).sum()) / (d * nm)
     out = fit_seed(s, RFSize(d=d, seeds=(5,), n_test=256, noise_block=2, device="cpu"), 5)
     assert out["train_error"] == pytest.approx(train, rel=1e-9)
@@ -59,9 +65,7 @@ def test_closed_form_is_the_minimiser_of_the_stated_objective():
     d = 20
     F, Xi, delta, p = _explicit_problem(s, d, seed=7)
     nm = F.shape[0]
-    U = F.T @ F / nm
-    V = F.T @ Xi / (math.sqrt(delta) * nm)
-    B = -torch.linalg.solve(U + 0.05 * torch.eye(p, dtype=torch.float64), V).T
+    B = -_ridge(F, Xi, delta, 0.05).T
     A = (B * math.sqrt(p)).clone().requires_grad_(True)
     pred = F @ A.T / math.sqrt(p)
     loss = ((math.sqrt(delta) * pred + Xi) ** 2).sum() / (d * nm) \

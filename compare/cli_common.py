@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from .limits import MAX_INT, MAX_SEED, check_integer
+from .verdict import EXIT_DISAGREE, EXIT_INCONCLUSIVE, EXIT_OK
 
 __all__ = ["UsageError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_NOT_CONVERGED",
            "EXIT_DISAGREE", "EXIT_INCONCLUSIVE", "progress", "with_progress", "positive_int",
@@ -20,8 +21,7 @@ __all__ = ["UsageError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_N
            "option_count", "option_axis", "option_defaults", "check_budget", "announce", "choice_list",
            "int_list", "int_range", "warn_line", "CURVE_POINT_BYTES", "CURVE_POINT_WORK"]
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED, EXIT_DISAGREE, EXIT_INCONCLUSIVE = (
-    0, 1, 2, 3, 4, 5)
+EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED = 1, 2, 3   # and the verdict's 0, 4, 5
 
 
 # -------------------------------------------------- the parser and its errors
@@ -314,11 +314,12 @@ def emit(table, args, columns=None, *, plot=None):
 
 
 def emit_verdict(table, args):
-    """Write a validation table, its one-line summary on stderr, and the exit code."""
+    """Write a validation table, its one-line summary on stderr, and the exit code of its
+    report (:class:`lowdim.compare.verdict.Report`)."""
     emit(table, args)
     summary = table.meta["summary"]
     print(summary["text"], file=sys.stderr)
-    return EXIT_OK if summary["ok"] else EXIT_DISAGREE
+    return summary["exit_code"]
 
 
 def run_validation(args, estimate, stages: int, desc: str, make_table) -> int:

@@ -87,12 +87,15 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
                 cache.put(key, {"table": table, "seconds": seconds})
     finally:
         bar.close()
+    summary = table.meta.get("summary", {})
+    if "counted" not in summary:   # every figure is judged through one Report
+        raise TypeError(f"figure {fid}: its summary must come from "
+                        "lowdim.compare.verdict.Report.summary()")
     png = os.path.join(out_dir, f"{fid}.png")
     csv_path = os.path.join(out_dir, f"{fid}.csv")
     json_path = os.path.join(out_dir, f"{fid}.json")
     _atomic_write(png, lambda p: spec.plot(table, p), suffix=".png")
     _atomic_write(csv_path, lambda p: table.to_csv(p, digits=10))
-    summary = table.meta.get("summary", {})
     tasks = {k: runner.counts[k] for k in ("tasks", "cached", "computed")}
     ex = executor or SerialExecutor()
     meta = dict(started, figure=fid, title=spec.title, paper=spec.paper, claim=spec.claim,
@@ -112,7 +115,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     _atomic_write(json_path, write_json)
     return {"id": fid, "seconds": seconds, "run_seconds": meta["run_seconds"],
             "cached": bool(hit), "tasks": tasks, "summary": summary.get("text", ""),
-            "ok": bool(summary.get("ok", True))}
+            "ok": bool(summary["ok"])}
 
 
 def build_figures(ids, *, preset="quick", out_dir="figures", device="auto", quiet=True,

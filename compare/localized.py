@@ -18,7 +18,8 @@ from lowdim.theory.localized import (GaussianTarget, Lattice, banded_gaussian, c
 from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
-from .table import Table, check_summary
+from .table import Table
+from .verdict import holds, run_checks
 
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
@@ -181,7 +182,8 @@ def measured_optimum(rows, key="kl"):
 def optimal_radius_table(sweep: Table) -> Table:
     """Per n: the calculator's r* (KL side and path side), the closed form, and the measured
     minimizers of the KL and of the integrated score error, with the radii statistically tied
-    with the KL minimizer.  ``ok``: both measured minimizers within 1 of their prediction."""
+    with the KL minimizer.  ``verdict``: ``agree`` when both measured minimizers are within 1
+    of their prediction."""
     rows = []
     for n in sorted({r["n"] for r in sweep.rows}):
         sub = [r for r in sweep.rows if r["n"] == n]
@@ -197,10 +199,11 @@ def optimal_radius_table(sweep: Table) -> Table:
                      "r_star_score_error": r_err,
                      "r_star_closed_form": sweep.meta["closed_form"].get(n, math.nan),
                      "kl_at_r_star": best["kl"], "kl_global": glob[0]["kl"] if glob else None,
-                     "ok": abs(r_kl - th_kl) <= 1 and abs(r_err - th_path) <= 1})
+                     "verdict": holds(f"r* at n = {n}",
+                                      abs(r_kl - th_kl) <= 1 and abs(r_err - th_path) <= 1).verdict})
     return Table(["n", "r_star_theory_kl", "r_star_kl", "tied_kl", "r_star_theory_path",
                   "r_star_score_error", "r_star_closed_form", "kl_at_r_star", "kl_global",
-                  "ok"], rows, dict(sweep.meta, kind="localized-optimal-radius"))
+                  "verdict"], rows, dict(sweep.meta, kind="localized-optimal-radius"))
 
 
 def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
@@ -404,8 +407,6 @@ def calculator_table(target=None, ns=(16, 64, 256, 1024), radii=None, *, grid=No
                   "r_star_path", "r_star", "closed_form", "first_order"], rows, meta), curve
 
 
-VALIDATION_COLUMNS = ("check", "measured", "expected", "verdict")
-
 
 def _mc_localization_error(target, r, t, n_mc=200000, seed=0):
     """Monte Carlo ``E (s_i - f_i)^2`` at site 0 with exact draws of ``x_t``: (mean, se)."""
@@ -420,38 +421,48 @@ def _mc_localization_error(target, r, t, n_mc=200000, seed=0):
     return float(sq.mean()), float(sq.std() / math.sqrt(n_mc))
 
 
-# the checks of validate, in order; each adds its rows through add(check, measured, expected, ok)
-def _check_localization_and_decay(add, target, datasets, seed, device):
+# the checks of validate, in order; each adds its checks to the report
+def _check_localization_and_decay(report, target, datasets, seed, device):
     # 1. exact localization error against Monte Carlo
     zs = []
     for r, t in ((0, 0.05), (1, 0.1039), (2, 0.5), (3, 1.0)):
         pred = float(site_errors(target, [r], [t], sites=[0])[0][0, 0, 0])
         m, se = _mc_localization_error(target, r, t, seed=seed)
         zs.append(abs(m - pred) / se)
-    add("exact localization error vs Monte Carlo (4 (r, t), 2e5 draws)",
-        f"max |z| {max(zs):.2f}", "<= 4", max(zs) <= 4)
+    report.add(holds(
+        "exact localization error vs Monte Carlo (4 (r, t), 2e5 draws)",
+        max(zs) <= 4,
+        f"max |z| {max(zs):.2f}",
+        "<= 4"))
     # 2. Demko-Moss-Smith bound at every entry
     dec = decay_table(target, times=np.geomspace(1e-2, 6, 12))
     # entries below 1e-12 of the diagonal are round-off of the eigendecomposition
     worst = max(r["ratio"] for r in dec.rows if r["max_abs_Pt"] > 1e-12)
-    add("|[P_t]_ij| below the Demko-Moss-Smith bound (12 t, entries above 1e-12)",
-        f"max ratio {worst:.2f}", "<= 1", worst <= 1.0)
+    report.add(holds(
+        "|[P_t]_ij| below the Demko-Moss-Smith bound (12 t, entries above 1e-12)",
+        worst <= 1.0,
+        f"max ratio {worst:.2f}",
+        "<= 1"))
 
 
-def _check_radius_and_bounds(add, target, datasets, seed, device):
+def _check_radius_and_bounds(report, target, datasets, seed, device):
     # 3. r* within 1 of the measured minimizer; first-order statistical error; Girsanov
     sweep = sweep_table(target, ns=(16, 64, 256, 1024), radii=tuple(range(0, 9)) + (None,),
                         datasets=datasets, seed=seed, device=device)
     opt = optimal_radius_table(sweep)
     pairs = ", ".join(f"{r['n']}: {r['r_star_theory_kl']}/{r['r_star_kl']}" for r in opt.rows)
-    add("calculator r* vs KL minimizer of the simulated estimator (n: theory/measured)", pairs,
-        "|difference| <= 1", all(abs(r["r_star_kl"] - r["r_star_theory_kl"]) <= 1
-                                 for r in opt.rows))
+    report.add(holds(
+        "calculator r* vs KL minimizer of the simulated estimator (n: theory/measured)",
+        all(abs(r["r_star_kl"] - r["r_star_theory_kl"]) <= 1 for r in opt.rows),
+        pairs,
+        "|difference| <= 1"))
     pairs = ", ".join(f"{r['n']}: {r['r_star_theory_path']}/{r['r_star_score_error']}"
                       for r in opt.rows)
-    add("path-side r* vs minimizer of the integrated score error (n: theory/measured)", pairs,
-        "|difference| <= 1", all(abs(r["r_star_score_error"] - r["r_star_theory_path"]) <= 1
-                                 for r in opt.rows))
+    report.add(holds(
+        "path-side r* vs minimizer of the integrated score error (n: theory/measured)",
+        all(abs(r["r_star_score_error"] - r["r_star_theory_path"]) <= 1 for r in opt.rows),
+        pairs,
+        "|difference| <= 1"))
     worst_rel, ok = 0.0, True
     for r in sweep.rows:
         if r["n"] < 256 or r["r"] == "global":
@@ -461,16 +472,21 @@ def _check_radius_and_bounds(add, target, datasets, seed, device):
         allow = 3 * r["score_error_se"] + k / r["n"] * r["theory_integral"]
         worst_rel = max(worst_rel, gap / r["theory_integral"])
         ok &= gap <= allow
-    add("integrated score error vs exact eps_loc + first-order V/n (n >= 256, r <= 8)",
-        f"max rel. diff {worst_rel:.3f}", "<= 3 SE + (2r+1)/n (second order)", ok)
+    report.add(holds(
+        "integrated score error vs exact eps_loc + first-order V/n (n >= 256, r <= 8)",
+        ok,
+        f"max rel. diff {worst_rel:.3f}",
+        "<= 3 SE + (2r+1)/n (second order)"))
     held = sum(r["bound_holds"] for r in sweep.rows)
     ratio = [r["kl"] / r["path_bound"] for r in sweep.rows]
-    add("KL of the generated law <= Girsanov path bound, every training set",
+    report.add(holds(
+        "KL of the generated law <= Girsanov path bound, every training set",
+        held == len(sweep.rows),
         f"{held}/{len(sweep.rows)} cells; KL/bound {min(ratio):.2f} ... {max(ratio):.2f}",
-        "all cells", held == len(sweep.rows))
+        "all cells"))
 
 
-def _check_radius_in_d(add, target, datasets, seed, device):
+def _check_radius_in_d(report, target, datasets, seed, device):
     # 4. r* does not depend on d
     stars, kl_stars = {}, {}
     for d in (32, 64, 128, 256):
@@ -479,26 +495,29 @@ def _check_radius_in_d(add, target, datasets, seed, device):
         stars[d] = cur.r_star.tolist()
         if cur.r_star_kl is not None:
             kl_stars[d] = cur.r_star_kl.tolist()
-    add("calculator r* for d = 32 ... 256, path side; KL side for d <= 128 (n = 16 ... 1024)",
-        "; ".join(f"{d}: {v}" for d, v in stars.items()) + " | "
-        + "; ".join(f"{d}: {v}" for d, v in kl_stars.items()), "identical across d",
+    report.add(holds(
+        "calculator r* for d = 32 ... 256, path side; KL side for d <= 128 (n = 16 ... 1024)",
         all(v == stars[64] for v in stars.values())
-        and all(v == kl_stars[64] for v in kl_stars.values()))
+        and all(v == kl_stars[64] for v in kl_stars.values()),
+        "; ".join(f"{d}: {v}" for d, v in stars.items()) + " | "
+        + "; ".join(f"{d}: {v}" for d, v in kl_stars.items()),
+        "identical across d"))
 
 
-def _check_dimension(add, target, datasets, seed, device):
+def _check_dimension(report, target, datasets, seed, device):
     # 5. localized flat in d, global grows
     dim = dimension_table(ds=(16, 32, 64, 128), n=64, datasets=max(4, datasets // 2),
                           seed=seed, device=device)
     loc = [r["kl_per_coord"] for r in dim.rows if r["model"] == "localized"]
     glo = [r["kl_per_coord"] for r in dim.rows if r["model"] == "global"]
-    add("KL per coordinate at n = 64, d = 16 -> 128: localized (r*) / global",
+    report.add(holds(
+        "KL per coordinate at n = 64, d = 16 -> 128: localized (r*) / global",
+        max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4,
         f"{loc[0]:.4f} -> {loc[-1]:.4f} / {glo[0]:.3f} -> {glo[-1]:.3f}",
-        "localized within 15 %; global grows >= 4x",
-        max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4)
+        "localized within 15 %; global grows >= 4x"))
 
 
-def _check_trained_networks(add, target, datasets, seed, device):
+def _check_trained_networks(report, target, datasets, seed, device):
     # 6. trained per-site networks: U-shape and r* trend
     tr = trained_table(ns=(32, 512), radii=(0, 1, 2, 4, 8), seed=seed, device=device)
     best = {}
@@ -507,12 +526,14 @@ def _check_trained_networks(add, target, datasets, seed, device):
         errs = [r["score_error"] for r in sub]
         best[n] = int(sub[int(np.argmin(errs))]["r"])
     interior = all(0 < best[n] < 8 for n in best)
-    add("trained per-site networks (d = 32): minimizing radius at n = 32 / 512",
-        f"{best[32]} / {best[512]}", "interior (U-shape) and non-decreasing in n",
-        interior and best[512] >= best[32])
+    report.add(holds(
+        "trained per-site networks (d = 32): minimizing radius at n = 32 / 512",
+        interior and best[512] >= best[32],
+        f"{best[32]} / {best[512]}",
+        "interior (U-shape) and non-decreasing in n"))
 
 
-def _check_invalid_specs(add, target, datasets, seed, device):
+def _check_invalid_specs(report, target, datasets, seed, device):
     # 7. invalid specs
     bad = 0
     for fn in (lambda: check_radius(-1), lambda: banded_gaussian(16, 8, 20.0),
@@ -522,36 +543,26 @@ def _check_invalid_specs(add, target, datasets, seed, device):
             fn()
         except ValueError:
             bad += 1
-    add("invalid specs (r < 0, bandwidth >= d/2, non-positive-definite P, kappa < 1) raise "
-        "ValueError", f"{bad}/4", "4/4", bad == 4)
+    report.add(holds(
+        "invalid specs (r < 0, bandwidth >= d/2, non-positive-definite P, kappa < 1) raise "
+        "ValueError",
+        bad == 4,
+        f"{bad}/4",
+        "4/4"))
 
 
 def validation_table(*, datasets=8, seed=0, device="auto", progress=None) -> Table:
     """The claims of the issue, measured with verdicts (about two minutes on two CPU cores)."""
     t0 = time.perf_counter()
-    rows = []
-    total, done = 6, 0
-
-    def add(check, measured, expected, ok):
-        rows.append({"check": check, "measured": measured, "expected": expected,
-                     "verdict": "pass" if ok else "FAIL"})
-
-    def tick():
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total)
-
     target = _target()
-    for check in (_check_localization_and_decay, _check_radius_and_bounds, _check_radius_in_d,
-                  _check_dimension, _check_trained_networks, _check_invalid_specs):
-        check(add, target, datasets, seed, device)
-        tick()
-    summary = check_summary(rows, time.perf_counter() - t0)
-    meta = provenance(kind="localized-validate", datasets=datasets, seed=seed, summary=summary,
+    steps = (_check_localization_and_decay, _check_radius_and_bounds, _check_radius_in_d,
+             _check_dimension, _check_trained_networks, _check_invalid_specs)
+    report = run_checks(steps, target, datasets, seed, device, progress=progress)
+    meta = provenance(kind="localized-validate", datasets=datasets, seed=seed,
+                      summary=report.summary(),
                       device=_device.describe_device(_device.resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
-    return Table(list(VALIDATION_COLUMNS), rows, meta)
+    return report.table(meta)
 
 
 def _finite_or_none(x):

@@ -17,6 +17,7 @@ from . import localized as exp
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec, THIS_PACKAGE
 from .table import Table, figure_row
+from .verdict import Check, Report, holds
 
 __all__ = ["PRESETS", "build_decay", "plot_decay", "build_radius", "plot_radius",
            "build_dimension", "plot_dimension", "build_trained", "plot_trained", "build_phi4",
@@ -92,7 +93,11 @@ def build_decay(preset="quick", device="auto", progress=None):
             f"at intermediate t ({d64[0]} at t = {d64[1]:.2g} for d = 64, r0 = 1, kappa = 20; "
             f"{d128[0]} for d = 128: no d dependence); bound radius >= exact everywhere: "
             f"{'yes' if above else 'NO'}")
-    summary = {"ok": bool(worst <= 1 and above and d64[0] == d128[0]), "text": text}
+    summary = Report([
+        holds("|P_t| entries below the Demko-Moss-Smith bound", worst <= 1, worst, "<= 1"),
+        holds("bound radius >= exact radius everywhere", above),
+        holds("peak r_loc the same at d = 64 and d = 128", d64[0] == d128[0], d128[0], d64[0]),
+    ], text).summary()
     return Table(list(COLUMNS), rows, _meta({}, t0, summary, target=repr(target),
                                             eps=rad.rows[0]["eps"]))
 
@@ -181,8 +186,14 @@ def build_radius(preset="quick", device="auto", progress=None):
             f"(integrated score error): {path}; localized "
             f"beats global by {gains}; Girsanov bound holds in "
             f"{sum(r['bound_holds'] for r in sweep.rows)}/{len(sweep.rows)} cells")
-    summary = {"ok": bool(all(r["ok"] for r in opt.rows)
-                          and all(r["bound_holds"] for r in sweep.rows)), "text": text}
+    held = sum(r["bound_holds"] for r in sweep.rows)
+    report = Report([Check(f"r* calculator within 1 of the measured minimizers, n = {r['n']}",
+                           f"{r['r_star_kl']}/{r['r_star_score_error']}",
+                           f"{r['r_star_theory_kl']}/{r['r_star_theory_path']}",
+                           verdict=r["verdict"]) for r in opt.rows], text)
+    report.add(holds("Girsanov bound holds in every cell", held == len(sweep.rows), held,
+                     len(sweep.rows)))
+    summary = report.summary()
     return Table(list(COLUMNS), rows, _meta(p, t0, summary, sweep=sweep.meta))
 
 
@@ -268,7 +279,11 @@ def build_dimension(preset="quick", device="auto", progress=None):
     ds = p["dim_ds"]
     text = (f"n = {p['dim_n']}: KL per coordinate, localized {loc[0]:.4f} (d = {ds[0]}) -> "
             f"{loc[-1]:.4f} (d = {ds[-1]}); global {glo[0]:.3f} -> {glo[-1]:.3f}")
-    summary = {"ok": bool(max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4), "text": text}
+    summary = Report([
+        holds("localized KL per coordinate flat in d (within 15 %)", max(loc) / min(loc) <= 1.15,
+              max(loc) / min(loc), "<= 1.15"),
+        holds("global KL per coordinate grows >= 4x over the d range", glo[-1] / glo[0] >= 4,
+              glo[-1] / glo[0], ">= 4")], text).summary()
     return Table(list(COLUMNS), rows, _meta(p, t0, summary))
 
 
@@ -330,8 +345,13 @@ def build_trained(preset="quick", device="auto", progress=None):
                 p["sites"], ", ".join(f"n = {n}: {best[n]}" for n in ns),
                 "yes" if interior else "NO", "yes" if monotone else "NO", p["dim_n"], ds[0],
                 ds[-1], loc[0], loc[-1], glo[0], glo[-1]))
-    grows = glo[-1] / glo[0] >= 2 and max(loc) / min(loc) <= 1.5
-    summary = {"ok": bool(interior and monotone and grows), "text": text}
+    summary = Report([
+        holds("minimizing radius interior (U-shape) at every n", interior),
+        holds("minimizing radius non-decreasing in n", monotone),
+        holds("global score error per coordinate grows >= 2x in d", glo[-1] / glo[0] >= 2,
+              glo[-1] / glo[0], ">= 2"),
+        holds("localized score error per coordinate flat in d (within 50 %)",
+              max(loc) / min(loc) <= 1.5, max(loc) / min(loc), "<= 1.5")], text).summary()
     return Table(list(COLUMNS), rows, _meta(p, t0, summary, trained=tab.meta,
                                             rows=tab.rows, dimension_rows=dim.rows))
 
@@ -402,8 +422,11 @@ def build_phi4(preset="quick", device="auto", progress=None):
                 tab.rows[1]["marginal_w1"]))
     # the claim: radius 0 cannot make neighbour correlation, a radius >= 1 does
     wider = [v for k, v in nn_err.items() if k != "0"]
-    ok = nn_err.get("0", 1.0) > 0.2 and bool(wider) and min(wider) < 0.1
-    summary = {"ok": bool(ok), "text": text}
+    summary = Report([
+        holds("radius 0 misses the neighbour correlation by > 0.2", nn_err.get("0", 1.0) > 0.2,
+              nn_err.get("0"), "> 0.2"),
+        holds("a radius >= 1 matches it within 0.1", bool(wider) and min(wider) < 0.1,
+              min(wider) if wider else None, "< 0.1")], text).summary()
     return Table(list(COLUMNS), rows, _meta(p, t0, summary, phi4=tab.meta, rows=tab.rows))
 
 

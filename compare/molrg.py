@@ -15,7 +15,8 @@ from lowdim.theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_err
 from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
-from .table import Table, check_summary
+from .table import Table
+from .verdict import holds, run_checks
 
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
@@ -281,11 +282,9 @@ def sample_need(rows, level=0.5):
     return {"need": out, "slope": slope, "need_over_d": ratios}
 
 
-VALIDATION_COLUMNS = ("check", "measured", "expected", "verdict")
-
 
 # the checks of validate, in order; each adds its rows through add(check, measured, expected, ok)
-def _check_ideal_boundary(add, trials, seed, device):
+def _check_ideal_boundary(report, trials, seed, device):
     # 1. ideal learners: sharp boundary at N_k = d that does not move with D.  The verdict
     #    is on the success probability: a cell fails only when it is more than 2 SE beyond
     #    the bound (at N_k = d + 2 the noise keeps a few trials above the threshold).
@@ -297,58 +296,72 @@ def _check_ideal_boundary(add, trials, seed, device):
             above = [r for r in tab.rows if r["N_k"] >= r["d"] + 2]
             hi = max(below, key=lambda r: r["success"])
             lo = min(above, key=lambda r: r["success"])
-            add(f"ideal learner, K = {K}, D = {D}: success at N_k <= d-1 / N_k >= d+2",
+            report.add(holds(
+                f"ideal learner, K = {K}, D = {D}: success at N_k <= d-1 / N_k >= d+2",
+                rates_within(below, 0.1, at_least=False) and rates_within(above, 0.9, at_least=True),
                 f"max {hi['success']:.2f} / min {lo['success']:.2f} +- {lo['success_se']:.2f}",
-                "<= 0.1 / >= 0.9 (2 SE)",
-                rates_within(below, 0.1, at_least=False) and rates_within(above, 0.9, at_least=True))
+                "<= 0.1 / >= 0.9 (2 SE)"))
 
 
-def _check_trained_k1(add, trials, seed, device):
+def _check_trained_k1(report, trials, seed, device):
     # 2. trained K = 1 against PCA, cell by cell
     Ns = tuple(range(2, 13))
     pca_t = phase_table(1, "ideal", ds=(3, 6), Ns=Ns, trials=trials, seed=seed, device=device)
     dae_t = phase_table(1, "trained", ds=(3, 6), Ns=Ns, trials=trials, seed=seed, device=device)
     diff = [abs(a["mean_error"] - b["mean_error"]) for a, b in zip(pca_t.rows, dae_t.rows)]
     worst = int(np.argmax(diff))
-    add("trained K = 1 denoiser vs PCA: |mean error difference| per cell",
+    report.add(holds(
+        "trained K = 1 denoiser vs PCA: |mean error difference| per cell",
+        max(diff) <= 0.05,
         f"max {max(diff):.3f} (d = {pca_t.rows[worst]['d']}, N = {pca_t.rows[worst]['N_k']})",
-        "<= 0.05", max(diff) <= 0.05)
+        "<= 0.05"))
 
 
-def _check_trained_k2(add, trials, seed, device):
+def _check_trained_k2(report, trials, seed, device):
     # 3. trained K = 2 denoiser at N_k >= 2d
     tab = phase_table(2, "trained", ds=(3, 5), Ns=(6, 8, 10, 12), trials=trials, seed=seed,
                       device=device)
     rates = [r["success"] for r in tab.rows if r["N_k"] >= 2 * r["d"]]
-    add("trained K = 2 denoiser: success at N_k >= 2d", f"min {min(rates):.2f}", ">= 0.8",
-        min(rates) >= 0.8)
+    report.add(holds(
+        "trained K = 2 denoiser: success at N_k >= 2d",
+        min(rates) >= 0.8,
+        f"min {min(rates):.2f}",
+        ">= 0.8"))
 
 
-def _check_noise_and_floor(add, trials, seed, device):
+def _check_noise_and_floor(report, trials, seed, device):
     # 4. first-order noise error of PCA
     curve = error_curve_table(d=6, Ns=(10, 14, 20), Ds=(48,), trials=4 * trials, seed=seed,
                               device=device)
     rel = [abs(r["rms_error"] / r["theory_rms_error"] - 1) for r in curve.rows]
-    add("PCA rms error vs first-order noise theory (N = d+4 ... d+14)",
-        f"max rel. diff {max(rel):.2f}", "<= 0.15 (first order; 4 SE at 160 trials)",
-        max(rel) <= 0.15)
+    report.add(holds(
+        "PCA rms error vs first-order noise theory (N = d+4 ... d+14)",
+        max(rel) <= 0.15,
+        f"max rel. diff {max(rel):.2f}",
+        "<= 0.15 (first order; 4 SE at 160 trials)"))
     # 5. noiseless failure floor below the threshold
     low = error_curve_table(d=6, Ns=(1, 3, 5), Ds=(48,), noise=0.0, trials=4 * trials,
                             seed=seed, device=device)
     rel = [abs(r["rms_error"] / r["floor_random"] - 1) for r in low.rows]
-    add("noiseless PCA below N = d vs random-completion floor", f"max rel. diff {max(rel):.3f}",
-        "<= 0.05", max(rel) <= 0.05)
+    report.add(holds(
+        "noiseless PCA below N = d vs random-completion floor",
+        max(rel) <= 0.05,
+        f"max rel. diff {max(rel):.3f}",
+        "<= 0.05"))
 
 
-def _check_multinomial(add, trials, seed, device):
+def _check_multinomial(report, trials, seed, device):
     # 6. multinomial labels
     mult = multinomial_table(Ks=(2, 3), d=4, trials=5 * trials, seed=seed, device=device)
     z = [abs(r["success"] - r["theory_success"]) / r["success_se"] for r in mult.rows]
-    add("noiseless K-subspaces, multinomial labels vs Pr[min N_k >= d]",
-        f"max |z| {max(z):.1f} over {len(z)} sizes", "<= 3.5", max(z) <= 3.5)
+    report.add(holds(
+        "noiseless K-subspaces, multinomial labels vs Pr[min N_k >= d]",
+        max(z) <= 3.5,
+        f"max |z| {max(z):.1f} over {len(z)} sizes",
+        "<= 3.5"))
 
 
-def _check_invalid_settings(add, trials, seed, device):
+def _check_invalid_settings(report, trials, seed, device):
     # 7. invalid settings
     bad = 0
     for kw in ({"D": 4, "K": 1, "d": 5}, {"D": 10, "K": 3, "d": 4}, {"D": 10, "K": 1, "d": 2,
@@ -361,36 +374,23 @@ def _check_invalid_settings(add, trials, seed, device):
         sim.draw_batch(MoLRG(10, 1, 2), [0], 1)
     except ValueError:
         bad += 1
-    add("invalid settings (d > D, K d > D, noise < 0, N < 1) raise ValueError", f"{bad}/4",
-        "4/4", bad == 4)
+    report.add(holds(
+        "invalid settings (d > D, K d > D, noise < 0, N < 1) raise ValueError",
+        bad == 4,
+        f"{bad}/4",
+        "4/4"))
 
 
 def validation_table(*, trials=40, seed=0, device="auto", progress=None) -> Table:
     """The claims of the issue, measured with verdicts (a few minutes on two CPU cores)."""
     t0 = time.perf_counter()
-    rows = []
-
-    def add(check, measured, expected, ok):
-        rows.append({"check": check, "measured": measured, "expected": expected,
-                     "verdict": "pass" if ok else "FAIL"})
-
-    steps_done, total = 0, 6
-
-    def tick():
-        nonlocal steps_done
-        steps_done += 1
-        if progress:
-            progress(steps_done, total)
-
-    for check in (_check_ideal_boundary, _check_trained_k1, _check_trained_k2,
-                  _check_noise_and_floor, _check_multinomial, _check_invalid_settings):
-        check(add, trials, seed, device)
-        tick()
-    summary = check_summary(rows, time.perf_counter() - t0)
-    meta = provenance(kind="molrg-validate", trials=trials, seed=seed, summary=summary,
+    steps = (_check_ideal_boundary, _check_trained_k1, _check_trained_k2,
+             _check_noise_and_floor, _check_multinomial, _check_invalid_settings)
+    report = run_checks(steps, trials, seed, device, progress=progress)
+    meta = provenance(kind="molrg-validate", trials=trials, seed=seed, summary=report.summary(),
                       device=_device.describe_device(_device.resolve_device(device)),
                       build_seconds=time.perf_counter() - t0)
-    return Table(list(VALIDATION_COLUMNS), rows, meta)
+    return report.table(meta)
 
 
 # --------------------------------------------------------------------------- bench

@@ -15,6 +15,7 @@ from . import molrg as exp
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
 from .table import Table, figure_row
+from .verdict import Report, holds
 
 __all__ = ["build_phase", "plot_phase", "build_recovery", "plot_recovery", "build_generic",
            "plot_generic", "PRESETS"]
@@ -66,11 +67,18 @@ def build_phase(preset="quick", device="auto", progress=None):
                        "far_ok": exp.rates_within(far, 0.8, at_least=True)})
         if progress:
             progress(i + 1, len(jobs))
-    ideal_ok = all(c["below_ok"] and c["above_ok"] for c in checks if "ideal" in c["panel"])
-    trained_ok = all(c["below_ok"] and c["far_ok"] for c in checks if "trained" in c["panel"])
-    text = "; ".join(f"{c['panel']}: success <= {c['max_below']:.2f} below d, "
-                     f">= {c['min_above']:.2f} from d+2" for c in checks)
-    summary = {"ok": bool(ideal_ok and trained_ok), "text": text, "checks": checks}
+    report = Report(text="; ".join(f"{c['panel']}: success <= {c['max_below']:.2f} below d, "
+                                   f">= {c['min_above']:.2f} from d+2" for c in checks))
+    for c in checks:
+        report.add(holds(f"{c['panel']}: success <= 0.1 below d (2 SE)", c["below_ok"],
+                         c["max_below"], "<= 0.1"))
+        if "ideal" in c["panel"]:
+            report.add(holds(f"{c['panel']}: success >= 0.9 from d+2 (2 SE)", c["above_ok"],
+                             c["min_above"], ">= 0.9"))
+        else:
+            report.add(holds(f"{c['panel']}: success >= 0.8 from 2d (2 SE)", c["far_ok"],
+                             c["min_far"], ">= 0.8"))
+    summary = report.summary(checks=checks)
     meta = dict(setting={k: v for k, v in exp.DEFAULTS.items() if k not in ("ds", "Ns")},
                 train=exp.TRAIN_DEFAULTS, sizes={k: list(v) if isinstance(v, tuple) else v
                                                  for k, v in p.items()})
@@ -177,8 +185,12 @@ def build_recovery(preset="quick", device="auto", progress=None):
     text = (f"PCA rms error vs first-order theory (N >= d+4): max rel. diff {max(fo):.2f}; "
             f"below d vs random-completion floor: {max(fl):.2f} (noise 0.05 included); "
             f"multinomial success vs Pr[min N_k >= d]: max |z| {max(z):.1f}")
-    summary = {"ok": bool(max(fo) <= 0.2 and max(z) <= 3.5), "text": text,
-               "first_order_rel_diff": max(fo), "floor_rel_diff": max(fl), "multinomial_z": max(z)}
+    report = Report([holds("PCA rms error within 20 % of the first-order theory (N >= d+4)",
+                           max(fo) <= 0.2, max(fo), "<= 0.2"),
+                     holds("multinomial success within 3.5 SE of Pr[min N_k >= d]",
+                           max(z) <= 3.5, max(z), "<= 3.5")], text)
+    summary = report.summary(first_order_rel_diff=max(fo), floor_rel_diff=max(fl),
+                             multinomial_z=max(z))
     meta = dict(curve=curve.meta, multinomial=mult.meta,
                 sizes={k: list(v) if isinstance(v, tuple) else v for k, v in p.items()})
     return Table(list(COLUMNS), rows, dict(meta, build_seconds=time.perf_counter() - t0,
@@ -255,8 +267,9 @@ def build_generic(preset="quick", device="auto", progress=None):
     slope = need["slope"]
     text = ("generic MLP (EDM), copies fall below half at " + "; ".join(parts)
             + (f"; slope of log N_k* against log d: {slope:.2f}" if slope is not None else ""))
-    summary = {"ok": all(n is not None for n in need["need"].values()), "text": text,
-               "sample_need": need}
+    report = Report([holds(f"copies fall below half within the N_k range at d = {d}",
+                           n is not None, n, "reached") for d, n in need["need"].items()], text)
+    summary = report.summary(sample_need=need)
     return Table(list(COLUMNS), rows, dict(generic=tab.meta, sizes=g,
                                            build_seconds=time.perf_counter() - t0,
                                            summary=summary))

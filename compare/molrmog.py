@@ -16,7 +16,8 @@ from lowdim.theory.molrmog import (BoundSetting, estimation_error_bound, estimat
 from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
-from .table import Table, check_summary
+from .table import Table
+from .verdict import Check, Report, compare, holds
 
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
@@ -215,7 +216,7 @@ def learning_curve_fit(config, n, seed, steps, batch, lr, n_eval, device) -> dic
 
 # ----------------------------------------------------------------------------- gradient descent
 GD_COLUMNS = ["t", "separation_ratio", "kappa_theory", "rate_theory", "kappa_measured",
-              "rate_measured", "rel_diff", "speed_rel_diff", "verdict"]
+              "rate_measured", "rel_diff", "speed_rel_diff", "verdict", "reason", "counted"]
 
 
 def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress=None) -> Table:
@@ -226,7 +227,9 @@ def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress
     ``agree`` when the rate is within ``tol`` relative, only expected where the separation
     ratio is at least :data:`GD_SEPARATION` (hard gates); below it ``outside`` marks the
     regime.  ``speed_rel_diff`` compares ``1 - rate`` (the stricter test when the rate is
-    close to 1)."""
+    close to 1).  Each row's ``verdict`` is the package's band rule at allowance ``tol``
+    relative (:func:`lowdim.compare.verdict.compare`); rows below the separation carry
+    ``counted = False``."""
     t0 = time.perf_counter()
     dims, weights = [], []
     for k in range(spec.K):
@@ -244,13 +247,15 @@ def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress
         rate = tr.rate
         ratio = float(separation_ratio(spec, float(t)))
         rel = abs(rate - pred.rate) / pred.rate
-        verdict = ("agree" if rel <= tol else "DISAGREE") if ratio >= GD_SEPARATION else (
-            "outside (agree)" if rel <= tol else "outside")
+        check = compare(f"GD rate at t = {float(t):g}", rate, pred.rate, rel_tol=tol)
+        if ratio < GD_SEPARATION:
+            check = check.not_counted(f"outside the separated regime (ratio < {GD_SEPARATION:g})")
         rows.append({"t": float(t), "separation_ratio": ratio, "kappa_theory": pred.kappa,
                      "rate_theory": pred.rate, "kappa_measured": kappa, "rate_measured": rate,
                      "rel_diff": rel,
                      "speed_rel_diff": abs((1 - rate) - (1 - pred.rate)) / (1 - pred.rate),
-                     "verdict": verdict})
+                     "verdict": check.verdict, "reason": check.reason,
+                     "counted": check.counted})
         if progress:
             progress(i + 1, len(ts))
     meta = provenance(kind="molrmog-gd", spec=spec.describe(), n_mc=n_mc, form=form, tol=tol,
@@ -259,57 +264,63 @@ def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress
 
 
 # ----------------------------------------------------------------------------- validation
-VALIDATION_COLUMNS = ["check", "measured", "expected", "verdict"]
-
-
 def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed=0,
                      device="auto", progress=None) -> Table:
     """The claims of the issue, each measured on the default spec with a verdict."""
     t0 = time.perf_counter()
     spec = make_spec()
-    rows = []
-
-    def add(check, measured, expected, ok):
-        rows.append({"check": check, "measured": measured, "expected": expected,
-                     "verdict": "pass" if ok else "FAIL"})
+    report = Report()
 
     chk = score_check(spec)
     worst = max(r["max_rel_diff"] for r in chk)
-    add("exact score = autograd of log p_t (t = 1e-3 ... 5)", f"{worst:.1e}", "<= 1e-8",
-        worst <= 1e-8)
+    report.add(holds(
+        "exact score = autograd of log p_t (t = 1e-3 ... 5)",
+        worst <= 1e-8,
+        f"{worst:.1e}",
+        "<= 1e-8"))
     table, _ = compare_models(spec, n_train=n_train, steps=steps, seed=seed, device=device)
     by = {r["model"]: r for r in table.rows}
     mog, gau, gen = by["latent MoG"], by["latent Gaussian"], by["generic"]
-    add("MoG score error well below Gaussian's",
-        f"{mog['score_error']:.3g} vs {gau['score_error']:.3g}", "MoG < Gaussian / 5, beyond 3 SE",
+    report.add(holds(
+        "MoG score error well below Gaussian's",
         mog["score_error"] + 3 * mog["score_error_se"]
-        < (gau["score_error"] - 3 * gau["score_error_se"]) / 5)
-    add(f"MoG vs generic ({gen['parameters']} vs {mog['parameters']} parameters)",
-        f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}", "MoG <= 3 x generic",
-        mog["score_error"] <= 3 * gen["score_error"])
-    add("MoG samples on the modes", f"{mog['on_mode']:.3f} (Gaussian {gau['on_mode']:.3f})",
-        ">= 0.9", mog["on_mode"] >= 0.9)
+        < (gau["score_error"] - 3 * gau["score_error_se"]) / 5,
+        f"{mog['score_error']:.3g} vs {gau['score_error']:.3g}",
+        "MoG < Gaussian / 5, beyond 3 SE"))
+    report.add(holds(
+        f"MoG vs generic ({mog['parameters']} vs {gen['parameters']} parameters)",
+        mog["score_error"] <= 3 * gen["score_error"],
+        f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}",
+        "MoG <= 3 x generic"))
+    report.add(holds(
+        "MoG samples on the modes",
+        mog["on_mode"] >= 0.9,
+        f"{mog['on_mode']:.3f} (Gaussian {gau['on_mode']:.3f})",
+        ">= 0.9"))
     setting = BoundSetting(spec.n_modes, spec.dims, R=table.meta["R"], B_mu=spec.mean_bound)
     ib = integrated_bound(setting, n_train, delta=WINDOW[0], T=WINDOW[1], weighting="gamma2",
                           measure="log-uniform")
-    add("bound above the trained MoG score error", f"{float(ib.value):.3g} vs {mog['score_error']:.3g}",
-        "bound >= error", float(ib.value) >= mog["score_error"])
+    report.add(holds(
+        "bound above the trained MoG score error",
+        float(ib.value) >= mog["score_error"],
+        f"{float(ib.value):.3g} vs {mog['score_error']:.3g}",
+        "bound >= error"))
     if progress:
         progress(1, 2)
     gd = gd_table(make_spec(**GD_SPEC), gd_times, seed=seed)
     for r in gd.rows:
-        add(f"GD rate at t = {r['t']:g} (separation {r['separation_ratio']:.1f})",
-            f"{r['rate_measured']:.4f} (1 - rate off by {100 * r['speed_rel_diff']:.0f} %)",
-            f"{r['rate_theory']:.4f} +- 10 %",
-            r["verdict"].startswith("agree"))
+        # judged once in gd_table; every time of the validation is counted
+        report.add(Check(f"GD rate at t = {r['t']:g} (separation {r['separation_ratio']:.1f})",
+                         r["rate_measured"], r["rate_theory"], allowance=0.10 * r["rate_theory"],
+                         verdict=r["verdict"], reason=r["reason"]))
     if progress:
         progress(2, 2)
-    summary = check_summary(rows, time.perf_counter() - t0)
+    report.text = f"{report.counts_text()} ({time.perf_counter() - t0:.0f} s)"
     models = [{k: v for k, v in r.items() if not k.startswith("_")} for r in table.rows]
     meta = provenance(kind="molrmog-validate", spec=spec.describe(), n_train=n_train, steps=steps,
-                      seed=seed, models=models, gd=gd.rows, score_check=chk, summary=summary,
+                      seed=seed, models=models, gd=gd.rows, score_check=chk, summary=report.summary(),
                       build_seconds=time.perf_counter() - t0)
-    return Table(list(VALIDATION_COLUMNS), rows, meta)
+    return report.table(meta)
 
 
 # --------------------------------------------------------------------------- bench

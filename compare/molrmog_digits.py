@@ -21,6 +21,7 @@ from ._lazy import LazyModule
 from .molrmog import WINDOW
 from .plots import COLORS
 from .table import Table
+from .verdict import Report, holds
 
 # imported at first use: the theory-only actions of this module need neither torch nor
 # the simulations
@@ -121,15 +122,18 @@ def build_digits(preset="quick", device="auto", progress=None):
             progress(i + 1, len(nets))
     by = {m["model"]: m for m in models}
     mog, gau = by["latent MoG"], by["latent Gaussian"]
-    ok = mog["confidence"] >= 0.8 and gau["confidence"] >= 0.8
-    text = ("held-out DSM loss " + ", ".join(f"{m['model']} {m['heldout_dsm']:.3f}" for m in models)
-            + "; classifier confidence " + ", ".join(f"{m['confidence']:.2f}" for m in models)
-            + f" (held-out projected digits {rows[0]['y']:.2f}); parameters "
-            + "/".join(str(m["parameters"]) for m in models))
+    report = Report([holds(f"{m['model']} samples read as digits (classifier confidence)",
+                           m["confidence"] >= 0.8, m["confidence"], ">= 0.8")
+                     for m in (mog, gau)])
+    report.text = (
+        "held-out DSM loss " + ", ".join(f"{m['model']} {m['heldout_dsm']:.3f}" for m in models)
+        + "; classifier confidence " + ", ".join(f"{m['confidence']:.2f}" for m in models)
+        + f" (held-out projected digits {rows[0]['y']:.2f}); parameters "
+        + "/".join(str(m["parameters"]) for m in models))
     meta = {"models": models, "images": images, "classifier_accuracy": clf_acc,
             "classifier_accuracy_projected": proj_acc, "sizes": p, "n_train": len(ytr),
             "n_test": len(yte), "build_seconds": time.perf_counter() - t0,
-            "summary": {"ok": bool(ok), "text": text}}
+            "summary": report.summary()}
     return Table(list(COLUMNS), rows, meta)
 
 

@@ -18,6 +18,7 @@ from .molrmog_digits import build_digits, plot_digits
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
 from .table import Table, figure_row
+from .verdict import Check, Report, holds
 
 __all__ = ["plot_bound_table", "build_generation", "plot_generation", "build_learning_curves",
            "plot_learning_curves", "build_gd_rate", "plot_gd_rate"]
@@ -68,15 +69,18 @@ def build_generation(preset="quick", device="auto", progress=None):
         clouds[name] = z[keep][:600].round(4).tolist()
     mod = {r["model"]: r for r in table.rows}
     mog, gau, gen = mod["latent MoG"], mod["latent Gaussian"], mod["generic"]
-    ok = (mog["score_error"] < gau["score_error"] / 5 and mog["score_error"] <= 3 * gen["score_error"]
-          and mog["on_mode"] >= 0.9)
-    text = (f"weighted score error MoG {mog['score_error']:.2g} ({mog['parameters']} params), "
-            f"Gaussian {gau['score_error']:.2g} ({gau['parameters']}), generic "
-            f"{gen['score_error']:.2g} ({gen['parameters']}); samples on a mode: "
-            f"{mog['on_mode']:.2f} / {gau['on_mode']:.2f} / {gen['on_mode']:.2f}")
+    report = Report([
+        holds("MoG score error below Gaussian's / 5", mog["score_error"] < gau["score_error"] / 5,
+              mog["score_error"], gau["score_error"] / 5),
+        holds("MoG score error within 3 x generic's", mog["score_error"] <= 3 * gen["score_error"],
+              mog["score_error"], 3 * gen["score_error"]),
+        holds("MoG samples on a mode", mog["on_mode"] >= 0.9, mog["on_mode"], ">= 0.9")])
+    report.text = (f"weighted score error MoG {mog['score_error']:.2g} ({mog['parameters']} "
+                   f"params), Gaussian {gau['score_error']:.2g} ({gau['parameters']}), generic "
+                   f"{gen['score_error']:.2g} ({gen['parameters']}); samples on a mode: "
+                   f"{mog['on_mode']:.2f} / {gau['on_mode']:.2f} / {gen['on_mode']:.2f}")
     models = [{k: v for k, v in r.items() if not k.startswith("_")} for r in table.rows]
-    return _table(rows, dict(table.meta, models=models, clouds=clouds),
-                  {"ok": bool(ok), "text": text}, t0)
+    return _table(rows, dict(table.meta, models=models, clouds=clouds), report.summary(), t0)
 
 
 def plot_generation(table, path):
@@ -126,7 +130,7 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
     t0 = time.perf_counter()
     rows_sim = exp.learning_curve(p["lc_configs"], p["lc_ns"] + [None], p["lc_seeds"],
                                   steps=p["lc_steps"], device=device, progress=progress)
-    rows, slopes, bound_ok = [], {}, True
+    rows, slopes, report = [], {}, Report()
     groups = {}
     for r in rows_sim:
         groups.setdefault((r["D"], r["K"], r["d"], r["n_modes"]), []).append(r)
@@ -145,16 +149,16 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
             b = float(integrated_bound(setting, n, delta=exp.WINDOW[0], T=exp.WINDOW[1],
                                        weighting="gamma2", measure="log-uniform").value)
             rows.append(figure_row("theory", "bound", label, n, b))
-            bound_ok &= b >= m
+            report.add(holds(f"bound >= error, {label}, n = {n}", b >= m, m, b))
         slope = float(np.polyfit(np.log(ns), np.log(means), 1)[0])
         slopes[label] = slope
         rows.append(figure_row("simulation", "floor", label, max(ns), float(np.mean(floor)),
                                note="infinite data (optimizer floor)"))
     text = ("fitted slopes " + ", ".join(f"{k}: {v:.2f}" for k, v in slopes.items())
-            + f"; bound's n^-1/2; bound >= error everywhere: {'yes' if bound_ok else 'NO'}")
+            + f"; bound's n^-1/2; bound >= error everywhere: {'yes' if report.ok else 'NO'}")
+    report.text = text
     return _table(rows, {"slopes": slopes, "configs": p["lc_configs"], "ns": p["lc_ns"],
-                         "seeds": p["lc_seeds"], "steps": p["lc_steps"]},
-                  {"ok": bool(bound_ok), "text": text}, t0)
+                         "seeds": p["lc_seeds"], "steps": p["lc_steps"]}, report.summary(), t0)
 
 
 def plot_learning_curves(table, path):
@@ -207,16 +211,20 @@ def build_gd_rate(preset="quick", device="auto", progress=None):
                                float(exp.separation_ratio(spec, float(t)))))
     for r in gd.rows:
         rows.append(figure_row("simulation", "rate", "measured (woodbury)", r["t"],
-                               1 - r["rate_measured"], note=r["verdict"]))
-    inside = [r for r in gd.rows if r["separation_ratio"] >= exp.GD_SEPARATION]
-    ok = all(r["rel_diff"] <= 0.10 for r in inside)
+                               1 - r["rate_measured"],
+                               note=r["verdict"] if r["counted"] else f"outside ({r['verdict']})"))
+    inside = [r for r in gd.rows if r["counted"]]
+    report = Report([Check(f"GD rate at t = {r['t']:g}", r["rate_measured"], r["rate_theory"],
+                           verdict=r["verdict"], reason=r["reason"], counted=r["counted"])
+                     for r in gd.rows])
     worst = max((r["rel_diff"] for r in inside), default=float("nan"))
     worst_speed = max((r["speed_rel_diff"] for r in inside), default=float("nan"))
     text = (f"separation >= {exp.GD_SEPARATION:g}: rate within {100 * worst:.2f} % of "
             f"(kappa-1)/(kappa+1), 1 - rate within {100 * worst_speed:.1f} % "
             f"({len(inside)} times); below it the hard-gate prediction drifts (up to "
             f"{100 * max(r['rel_diff'] for r in gd.rows):.0f} %)")
-    return _table(rows, {"gd": gd.rows, "spec": spec.describe()}, {"ok": bool(ok), "text": text}, t0)
+    report.text = text
+    return _table(rows, {"gd": gd.rows, "spec": spec.describe()}, report.summary(), t0)
 
 
 def plot_gd_rate(table, path):

@@ -37,6 +37,7 @@ from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
+from .verdict import AGREE, DISAGREE, INCONCLUSIVE, Check, Report, compare, se_multiplier
 
 # imported at first use: `lowdim rf curve` needs no simulation (and no torch)
 sim = LazyModule("lowdim.simulate.rf")
@@ -56,7 +57,7 @@ TIDY_COLUMNS = SETTING_COLUMNS + [
     "quantity", "theory", "sim_m", "theory_at_sim_m", "d", "sim_mean", "sim_se", "sim_mc_se",
     "sim_dof",
     "d_half", "sim_mean_half", "sim_se_half", "extrapolated", "extrapolated_se", "compared",
-    "dof", "deviation", "rel_deviation", "tolerance", "verdict", "n_seeds", "n", "p",
+    "dof", "deviation", "rel_deviation", "tolerance", "verdict", "reason", "n_seeds", "n", "p",
     "device", "dtype", "seconds", "converged"]
 DEFAULT_Z = 3.0
 DEFAULT_REL_TOL = 0.03
@@ -92,16 +93,6 @@ def curve(setting: RFSetting, *, tol: float = 1e-12) -> Table:
     return Table(list(CURVE_COLUMNS), rows, meta)
 
 
-def se_multiplier(z: float, dof: float) -> float:
-    """The Student-t quantile at the two-sided confidence of ``z`` normal standard errors."""
-    if not np.isfinite(dof) or dof > 1e6:
-        return float(z)
-    conf = math.erf(z / math.sqrt(2.0))
-    from scipy.stats import t as student_t
-
-    return float(student_t.ppf(0.5 + conf / 2.0, max(dof, 1.0)))
-
-
 def extrapolated_dof(se_full, dof_full, se_half, dof_half) -> float:
     """Welch-Satterthwaite degrees of freedom of ``2 E(d) - E(d/2)``."""
     a, b = 4.0 * se_full**2, se_half**2
@@ -127,22 +118,14 @@ def tolerance(theory, se, dof, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL) -> float:
     return max(k * se if np.isfinite(se) else 0.0, rel_tol * abs(theory))
 
 
-def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL):
-    """Verdict of one measured ``value`` against ``theory``: ``(deviation, tolerance, verdict)``.
-
-    ``agree`` within ``rel_tol |theory|``; else ``agree`` within ``k SE`` when there are at
-    least :data:`MIN_SEEDS` seeds (distinct seeds: independent draws),
-    ``inconclusive (n seeds)`` with fewer; else ``DISAGREE``.
-    """
-    dev = value - theory
-    tol = tolerance(theory, se, dof, z, rel_tol)
-    if abs(dev) <= rel_tol * abs(theory):
-        return dev, tol, "agree"
-    if abs(dev) <= tol:
-        if n_seeds >= MIN_SEEDS:
-            return dev, tol, "agree"
-        return dev, tol, f"inconclusive ({n_seeds} seeds)"
-    return dev, tol, "DISAGREE"
+def judge(theory, value, se, dof, n_seeds, z=DEFAULT_Z, rel_tol=DEFAULT_REL_TOL,
+          name="", scale=None) -> Check:
+    """One measured ``value`` against ``theory`` by the package's band rule
+    (:func:`lowdim.compare.verdict.compare`, allowance ``rel_tol |theory|``, at least
+    :data:`MIN_SEEDS` distinct seeds for the ``k SE`` band); ``theory=None`` (not converged)
+    is inconclusive."""
+    return compare(name, value, theory, se=se, dof=dof, n_seeds=n_seeds, z=z, rel_tol=rel_tol,
+                   scale=scale, min_seeds=MIN_SEEDS)
 
 
 def _check_distinct_seeds(size: sim.RFSize) -> None:
@@ -234,7 +217,7 @@ def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int
     pred = predict(setting)
     m_sim_grid = np.where(np.isinf(setting.m), float(sim_m), setting.m)
     pred_sim_m = predict(setting.replace(m=m_sim_grid)) if np.any(np.isinf(setting.m)) else pred
-    rows = []
+    rows, report = [], Report()
     idxs = list(np.ndindex(setting.shape))
     sim_points = [setting.point(idx).replace(m=float(m_sim_grid[idx])) for idx in idxs]
     jobs = [(p, size) for p in sim_points] + ([(p, half) for p in sim_points] if half else [])
@@ -246,27 +229,26 @@ def experiment(setting: RFSetting, size: sim.RFSize | None = None, *, sim_m: int
         meas_h = measured[len(idxs) + k] if half is not None else None
         for q in [q for q in sim.MEASURED if q in meas.per_seed]:
             theory = (float(getattr(pred, q)[idx]), float(getattr(pred_sim_m, q)[idx]))
-            rows.append(_judged_row(point, q, theory, converged, meas, meas_h, size.d,
-                                    z, rel_tol))
-    n_agree = sum(r["verdict"] == "agree" for r in rows)
+            row, check = _judged_row(point, q, theory, converged, meas, meas_h, size.d,
+                                     z, rel_tol)
+            rows.append(row)
+            report.add(check)
     meta = provenance(
         kind="rf-validate", setting=setting.to_dict(),
         size={"d": size.d, "seeds": list(size.seeds), "n_test": size.n_test,
               "device": size.device, "dtype": size.dtype},
         sim_m=sim_m, rule={"z": z, "rel_tol": rel_tol, "extrapolate": bool(extrapolate)},
-        summary={"rows": len(rows), "agree": n_agree,
-                 "disagree": sum(r["verdict"] == "DISAGREE" for r in rows),
-                 "inconclusive": sum(r["verdict"].startswith("inconclusive") for r in rows),
-                 "theory_not_converged": sum(r["verdict"] == "theory not converged" for r in rows),
-                 "seconds": _point_seconds(rows)},
+        summary=report.summary(rows=len(rows),
+                               theory_not_converged=sum(not r["converged"] for r in rows),
+                               seconds=_point_seconds(rows)),
     )
     return Table(list(TIDY_COLUMNS), rows, meta)
 
 
-def _judged_row(point, q, theory, converged, meas, meas_h, d, z, rel_tol) -> dict:
-    """The tidy row of quantity ``q`` at one grid point: ``theory = (at m, at sim_m)``, the
-    measurement at ``d`` (and at ``d/2`` in ``meas_h`` when extrapolating), and its verdict
-    (:func:`judge`)."""
+def _judged_row(point, q, theory, converged, meas, meas_h, d, z, rel_tol) -> tuple:
+    """The tidy row of quantity ``q`` at one grid point and its check (:func:`judge`):
+    ``theory = (at m, at sim_m)``, the measurement at ``d`` (and at ``d/2`` in ``meas_h``
+    when extrapolating)."""
     th, th_sim = theory
     se = meas.uncertainty(q)
     row = {
@@ -296,13 +278,14 @@ def _judged_row(point, q, theory, converged, meas, meas_h, d, z, rel_tol) -> dic
                     "extrapolated": value, "extrapolated_se": value_se,
                     "compared": "d->inf"})
     row["dof"] = dof
-    if converged:
-        dev, tol, verdict = judge(th_sim, value, value_se, dof, meas.n_seeds, z, rel_tol)
-        rel = dev / abs(th_sim) if th_sim else None
-    else:
-        dev, tol, verdict, rel = float("nan"), float("nan"), "theory not converged", None
-    row.update({"deviation": dev, "rel_deviation": rel, "tolerance": tol, "verdict": verdict})
-    return row
+    check = judge(th_sim if converged else None, value, value_se, dof, meas.n_seeds, z,
+                  rel_tol, name=q)
+    dev = check.deviation
+    row.update({"deviation": float("nan") if dev is None else dev,
+                "rel_deviation": dev / abs(th_sim) if dev is not None and th_sim else None,
+                "tolerance": float("nan") if check.tolerance is None else check.tolerance,
+                "verdict": check.verdict, "reason": check.reason})
+    return row, check
 
 
 def _point_seconds(rows) -> float:
@@ -323,7 +306,7 @@ def wide_view(tidy: Table) -> Table:
         if key not in groups:
             groups[key] = {c: r[c] for c in SETTING_COLUMNS}
             groups[key].update({"sim_m": r["sim_m"], "d": r["d"], "n_seeds": r["n_seeds"],
-                                "_verdicts": [], "_bad": [], "_q": []})
+                                "_verdicts": [], "_bad": []})
             order.append(key)
         g = groups[key]
         q = r["quantity"]
@@ -336,9 +319,8 @@ def wide_view(tidy: Table) -> Table:
             g[f"sim_{q}_extrap"] = r["extrapolated"]
             g[f"sim_{q}_extrap_se"] = r["extrapolated_se"]
         g["_verdicts"].append(r["verdict"])
-        g["_q"].append(q)
-        if r["verdict"] != "agree":
-            g["_bad"].append(q)
+        if r["verdict"] != AGREE:
+            g["_bad"].append(f"{q}: {r['reason']}" if r["reason"] else q)
     cols = list(SETTING_COLUMNS) + ["sim_m", "d", "n_seeds"]
     any_inf = any(r["m"] == "inf" for r in tidy.rows)
     any_ex = any(r["extrapolated"] is not None for r in tidy.rows)
@@ -347,21 +329,14 @@ def wide_view(tidy: Table) -> Table:
         cols += [q] + ([f"{q}_at_sim_m"] if any_inf else []) + [f"sim_{q}", f"sim_{q}_se"]
         if any_ex:
             cols += [f"sim_{q}_extrap", f"sim_{q}_extrap_se"]
-    cols += ["verdict"]
+    cols += ["verdict", "reason"]
     rows = []
     for key in order:
         g = groups.pop(key)
         verdicts = g.pop("_verdicts")
-        bad = g.pop("_bad")
-        names = g.pop("_q")
-        if all(v == "agree" for v in verdicts):
-            g["verdict"] = "agree"
-        elif any(v == "theory not converged" for v in verdicts):
-            g["verdict"] = "theory not converged"
-        elif any(v == "DISAGREE" for v in verdicts):
-            g["verdict"] = "DISAGREE: " + ",".join(
-                q for q, v in zip(names, verdicts) if v == "DISAGREE")
-        else:
-            g["verdict"] = "inconclusive: " + ",".join(bad)
+        # a point disagrees when any quantity does; it agrees when every quantity does
+        g["verdict"] = (DISAGREE if DISAGREE in verdicts else
+                        AGREE if all(v == AGREE for v in verdicts) else INCONCLUSIVE)
+        g["reason"] = "; ".join(g.pop("_bad"))
         rows.append(g)
     return Table(cols, rows, dict(tidy.meta))

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK, EXIT_DISAGREE, EXIT_INCONCLUSIVE,
+from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK,
                          EXIT_NOT_CONVERGED, EXIT_OK, add_device_option, add_output_options, announce,
                          check_budget, emit, integer_option, named_as_typed, option_axis, option_count,
                          save_plot, with_progress)
@@ -201,7 +201,6 @@ def _cmd_rf_validate(args):
     s = tidy.meta["summary"]
     n_points = len(wide)
     bad_points = sum(1 for r in wide.rows if r["verdict"] != "agree")
-    n_disagree = sum(1 for r in wide.rows if r["verdict"].startswith("DISAGREE"))
     judged = (f"1/d-extrapolated from d={args.d // 2},{args.d}" if args.extrapolate
               else f"d={args.d}")
     msg = (f"{n_points - bad_points} of {n_points} points agree "
@@ -213,11 +212,7 @@ def _cmd_rf_validate(args):
                 f"{DEFAULT_REL_TOL:.0%} allowance covers its finite-size corrections (about 5/d) "
                 f"from d = {ALLOWANCE_MIN_D} on; here expect about {5 / args.d:.0%}")
     print(msg, file=sys.stderr)
-    if s["theory_not_converged"]:
-        return EXIT_NOT_CONVERGED
-    if n_disagree:
-        return EXIT_DISAGREE
-    return EXIT_INCONCLUSIVE if bad_points else EXIT_OK
+    return EXIT_NOT_CONVERGED if s["theory_not_converged"] else s["exit_code"]
 
 
 def _sample_complexity_pairs(args) -> list:

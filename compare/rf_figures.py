@@ -23,15 +23,16 @@ from lowdim.theory.rf import RFSetting, predict
 
 from .plots import COLORS, LABELS, new_figure, overlay, save
 from .registry import FigureSpec, THIS_PACKAGE
-from .rf import DEFAULT_REL_TOL, experiment, judge, se_multiplier, simulate_points
+from .rf import experiment, judge, simulate_points
 from .table import Table
+from .verdict import AGREE, INCONCLUSIVE, Check, Report, holds
 
 __all__ = ["FIG_COLUMNS", "plot_curve_table", "plot_validation_table", "BUILDERS", "PLOTTERS",
            "near_peak"]
 
 FIG_COLUMNS = ["panel", "kind", "series", "psi_n", "psi_p", "m", "t", "lam", "activation", "d",
                "quantity", "value", "se", "theory", "sim_m", "n_seeds", "verdict",
-               "extrapolated", "extrapolated_se", "verdict_extrapolated"]
+               "extrapolated", "extrapolated_se", "verdict_extrapolated", "counted", "reason"]
 
 PEAK_FACTOR = 1.5
 
@@ -65,44 +66,51 @@ def _theory_rows(pred, panel, series, quantities):
     return rows
 
 
-def _judge(value, se, dof, n_seeds, theory):
-    if theory is None:
-        return "theory not converged"
-    return judge(theory, value, se, dof, n_seeds)[2]
+PEAK_REASON = "near an interpolation peak (psi_p within 1.5x of m psi_n): shown, not counted"
+
+
+def _judged(theory, value, se, dof, n_seeds, peak, name, scale=None) -> Check:
+    check = judge(theory, value, se, dof, n_seeds, name=name, scale=scale)
+    return check.not_counted(PEAK_REASON) if peak else check
 
 
 def _sim_rows(tidy: Table, panel, series, quantities):
-    """Simulation rows with the raw verdict at d and, when present, the extrapolated one."""
+    """Simulation rows with the raw check at d and, when present, the extrapolated one."""
     rows = []
     for r in tidy.rows:
         if r["quantity"] not in quantities:
             continue
         peak = near_peak(r["psi_n"], r["psi_p"], float(r["sim_m"]))  # the simulated m
         k = r["n_seeds"]
-        verdict = _judge(r["sim_mean"], r["sim_se"], r["sim_dof"], k, r["theory_at_sim_m"])
-        v_ex = None
+        check = _judged(r["theory_at_sim_m"], r["sim_mean"], r["sim_se"], r["sim_dof"], k, peak,
+                        r["quantity"])
+        ex = None
         if r.get("extrapolated") is not None:
-            v_ex = _judge(r["extrapolated"], r["extrapolated_se"], r["dof"], k,
-                          r["theory_at_sim_m"])
-        if peak:
-            verdict = f"near peak ({verdict})"
-            v_ex = None if v_ex is None else f"near peak ({v_ex})"
+            ex = _judged(r["theory_at_sim_m"], r["extrapolated"], r["extrapolated_se"], r["dof"],
+                         k, peak, f"{r['quantity']} (d->inf)")
         rows.append({"panel": panel, "kind": "simulation", "series": series,
                      "psi_n": r["psi_n"], "psi_p": r["psi_p"], "m": r["m"], "t": r["t"],
                      "lam": r["lam"], "activation": r["activation"], "d": r["d"],
                      "quantity": r["quantity"], "value": r["sim_mean"], "se": r["sim_se"],
                      "theory": r["theory_at_sim_m"], "sim_m": r["sim_m"],
-                     "n_seeds": r["n_seeds"], "verdict": verdict,
+                     "n_seeds": r["n_seeds"], "verdict": check.verdict,
                      "extrapolated": r.get("extrapolated"),
-                     "extrapolated_se": r.get("extrapolated_se"), "verdict_extrapolated": v_ex})
+                     "extrapolated_se": r.get("extrapolated_se"),
+                     "verdict_extrapolated": None if ex is None else ex.verdict,
+                     "counted": check.counted, "reason": (ex or check).reason,
+                     "_checks": (check, ex)})
     return rows
 
 
 def _summary(rows):
+    """The figure's report: the raw check of every simulated value and, when extrapolated,
+    the extrapolated one; the figure agrees when the extrapolated checks do (the raw ones
+    when there are none).  Near-peak points are shown, not counted."""
     sims = [r for r in rows if r["kind"] == "simulation"]
-    counted = [r for r in sims if not str(r["verdict"]).startswith(("near peak", "theory not"))]
-    agree = sum(r["verdict"] == "agree" for r in counted)
-    inconclusive = sum(str(r["verdict"]).startswith("inconclusive") for r in counted)
+    checks = [r.pop("_checks") for r in sims]
+    raw = Report([c for c, _ in checks])
+    ex_checks = [c for _, c in checks if c is not None]
+    counted = [r for r, c in zip(sims, raw.checks) if c.counted]
 
     def worst(rs, key):
         # a difference (the generalization gap) is measured on the scale it is judged on
@@ -113,24 +121,25 @@ def _summary(rows):
     w, wr = worst(counted, "value")
     where = f" ({wr['quantity']} at psi_p={wr['psi_p']:g}, m={wr['m']})" if wr else ""
     d = counted[0]["d"] if counted else None
-    text = (f"d={d}: {agree}/{len(counted)} simulated values within max(3 SE, 3%) of the "
-            f"theory (3 SE as a Student-t 99.73% band); max |rel. dev.| {w:.1%}{where}")
-    if inconclusive:
-        text += f" ({inconclusive} inconclusive: too few seeds)"
-    out = {"agree": agree, "counted": len(counted), "shown": len(sims), "max_rel_deviation": w,
-           "inconclusive": inconclusive, "ok": agree == len(counted)}
-    ex = [r for r in counted if r.get("verdict_extrapolated") is not None]
-    if ex:
-        agree_ex = sum(r["verdict_extrapolated"] == "agree" for r in ex)
-        w_ex, wr_ex = worst(ex, "extrapolated")
-        text += (f"; extrapolated d->inf: {agree_ex}/{len(ex)} agree, max |rel. dev.| "
-                 f"{w_ex:.1%}")
-        out.update({"agree_extrapolated": agree_ex, "max_rel_deviation_extrapolated": w_ex,
-                    "ok": agree_ex == len(ex)})
+    text = (f"d={d}: {raw.count(AGREE)}/{len(raw.counted)} simulated values within "
+            f"max(3 SE, 3%) of the theory (3 SE as a Student-t 99.73% band); max |rel. dev.| "
+            f"{w:.1%}{where}")
+    if raw.count(INCONCLUSIVE):
+        text += f" ({raw.count(INCONCLUSIVE)} inconclusive: too few seeds)"
+    extra = {"shown": len(sims), "max_rel_deviation": w}
+    judged = raw
+    if ex_checks:
+        ex = Report(ex_checks)
+        w_ex, _ = worst([r for r in counted if r.get("extrapolated") is not None], "extrapolated")
+        text += (f"; extrapolated d->inf: {ex.count(AGREE)}/{len(ex.counted)} agree, "
+                 f"max |rel. dev.| {w_ex:.1%}")
+        extra.update({"raw_agree": raw.count(AGREE), "raw_counted": len(raw.counted),
+                      "max_rel_deviation_extrapolated": w_ex})
+        judged = ex
     if len(sims) > len(counted):
         text += f"; {len(sims) - len(counted)} near-peak points shown, not counted"
-    out["text"] = text
-    return out
+    judged.text = text
+    return judged.summary(**extra)
 
 
 def _size(preset, device, **over):
@@ -220,22 +229,16 @@ def build_phase_diagram(preset="quick", device="auto", progress=None):
             th = te_th - tr_th
             # a difference is judged on the scale of the errors it is the difference of
             scale = max(abs(te_th), abs(tr_th))
-            dev = gap - th
-            if abs(dev) <= DEFAULT_REL_TOL * scale:
-                verdict = "agree"
-            elif abs(dev) <= se_multiplier(3.0, k_seeds - 1) * se:
-                verdict = "agree" if k_seeds >= 5 else f"inconclusive ({k_seeds} seeds)"
-            else:
-                verdict = "DISAGREE"
-            if near_peak(a, b, float(m_sim)):
-                verdict = f"near peak ({verdict})"
+            check = _judged(th, gap, se, k_seeds - 1, k_seeds, near_peak(a, b, float(m_sim)),
+                            "generalization_gap", scale=scale)
             rows.append({"panel": panel, "kind": "simulation", "series": "simulation",
                          "psi_n": a, "psi_p": b, "m": _m_label(m), "t": t, "lam": lam,
                          "activation": "tanh", "d": d, "quantity": "generalization_gap",
                          "value": gap, "se": se, "theory": th, "sim_m": m_sim,
-                         "n_seeds": k_seeds, "verdict": verdict, "extrapolated": None,
+                         "n_seeds": k_seeds, "verdict": check.verdict, "extrapolated": None,
                          "extrapolated_se": None, "verdict_extrapolated": None,
-                         "scale": scale})
+                         "counted": check.counted, "reason": check.reason,
+                         "scale": scale, "_checks": (check, None)})
     return _finish(rows, {"setting": {"t": t, "lam": lam, "activation": "tanh"}, "grid": k})
 
 
@@ -284,7 +287,7 @@ def build_finite_size(preset="quick", device="auto", progress=None):
                              "psi_p": pp, "m": m, "t": t, "lam": lam, "activation": act, "d": d,
                              "quantity": q, "value": meas.mean[q], "se": meas.uncertainty(q),
                              "theory": tv, "sim_m": m, "n_seeds": len(seeds),
-                             "verdict": "scaling"})
+                             "verdict": None})
     # non-centred relu: paired difference with the centred activation on the same draws
     th = float(predict(base).test_error)
     th_c = float(predict(cent).test_error)
@@ -298,7 +301,7 @@ def build_finite_size(preset="quick", device="auto", progress=None):
                      "activation": "relu", "d": d, "quantity": "test_error_difference",
                      "value": float(np.mean(diff)) / th,
                      "se": float(np.std(diff, ddof=1) / math.sqrt(len(diff))) / th,
-                     "theory": th - th_c, "sim_m": 1, "n_seeds": len(seeds), "verdict": "scaling"})
+                     "theory": th - th_c, "sim_m": 1, "n_seeds": len(seeds), "verdict": None})
     table = Table(list(FIG_COLUMNS), rows)
     # fitted exponents of |deviation| ~ d^slope
     fits = {}
@@ -313,8 +316,10 @@ def build_finite_size(preset="quick", device="auto", progress=None):
     fits["relu - centred relu"] = float(np.polyfit(x, y, 1)[0])
     text = "fitted slopes of log|deviation| vs log d: " + ", ".join(
         f"{k}: {v:+.2f}" for k, v in fits.items())
-    table.meta = {"summary": {"text": text, "ok": all(v < -0.6 for v in fits.values()),
-                              "slopes": fits},
+    # the rows are not judged one by one: the claim is the 1/d approach
+    report = Report([holds(f"|deviation| falls at least like d^-0.6: {k}", v < -0.6, v, "< -0.6")
+                     for k, v in fits.items()], text)
+    table.meta = {"summary": report.summary(slopes=fits),
                   "theory_relu_minus_centred": th - th_c}
     return table
 

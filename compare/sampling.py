@@ -12,6 +12,7 @@ from lowdim.theory.sampling import (GaussianMixture, fisher_information_1d, gaus
 
 from .provenance import provenance
 from .table import Table
+from .verdict import AGREE, Report, compare, holds
 
 __all__ = ["bound_table", "BOUND_COLUMNS", "validation_table", "VALIDATION_COLUMNS",
            "DATA_MODELS", "relative_score_error"]
@@ -95,10 +96,9 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
     data) and ``path_kl_mc`` its Monte Carlo estimate (``n`` samples); ``sampled_kl`` is the
     exact KL of what is sampled (closed form for Gaussian data, density propagation for the
     mixture) and, for Gaussian data, ``sampled_kl_mc`` its Monte Carlo estimate from ``n``
-    sampler draws.  Verdicts: ``mc_verdict`` "agree" when every Monte Carlo value is within
-    ``z`` standard errors of its exact value; ``order_verdict`` "ordered" when bound >=
-    path KL >= sampled KL (the sampled value allowed ``z`` SE above the path KL when only a
-    Monte Carlo value exists).
+    sampler draws.  Verdicts (:mod:`lowdim.compare.verdict`): ``mc_verdict`` ``agree`` when
+    every Monte Carlo value is within ``z`` standard errors of its exact value;
+    ``order_verdict`` ``agree`` when bound >= path KL >= sampled KL.
     """
     from lowdim.simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
                                    mixture_score, path_kl_estimate, perturbed)
@@ -109,7 +109,7 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
         raise ValueError(f"data: unknown {', '.join(unknown)}; use {', '.join(DATA_MODELS)}")
     combos = [(k, kind, int(N), float(eta)) for k in data for kind in grids for N in Ns
               for eta in etas]
-    rows = []
+    rows, report = [], Report()
     for i, (key, kind, N, eta) in enumerate(combos):
         mix = DATA_MODELS[key]
         g = make_grid(kind, N)
@@ -130,27 +130,35 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
         else:
             sampled = sampler_law_1d(g, mix, *mixture_score_1d(mix, shift)).kl
             s_mc = s_se = None
-        agree = abs(pmc.total - path) <= z * pmc.total_se and (
-            s_mc is None or abs(s_mc - sampled) <= z * s_se)
-        ordered = bound >= path >= sampled * (1 - 1e-9)
+        where = f"{key}, {kind}, N = {N}, eta = {eta:g}"
+        mc = [compare(f"path KL, Monte Carlo vs exact, {where}", pmc.total, path,
+                      se=pmc.total_se, z=z)]
+        if s_mc is not None:
+            mc.append(compare(f"sampled KL, Monte Carlo vs exact, {where}", s_mc, sampled,
+                              se=s_se, z=z))
+        order = holds(f"bound >= path KL >= sampled KL, {where}",
+                      bound >= path >= sampled * (1 - 1e-9), sampled,
+                      f"<= {path:.6g} <= {bound:.6g}")
+        for c in mc + [order]:
+            report.add(c)
         rows.append({"data": key, "d": mix.d, "grid": kind, "N": N, "eta": eta, "bound": bound,
                      "path_kl": path, "path_kl_mc": pmc.total, "path_kl_mc_se": pmc.total_se,
                      "sampled_kl": sampled, "sampled_kl_mc": s_mc, "sampled_kl_mc_se": s_se,
                      "bound_over_sampled": bound / sampled if sampled > 0 else None,
-                     "mc_verdict": "agree" if agree else "disagree",
-                     "order_verdict": "ordered" if ordered else "violated"})
+                     # the row's Monte Carlo verdict: agree when both estimates do
+                     "mc_verdict": next((c.verdict for c in mc if not c.ok), AGREE),
+                     "order_verdict": order.verdict})
         if progress is not None:
             progress(i + 1, len(combos))
-    n_agree = sum(r["mc_verdict"] == "agree" for r in rows)
-    n_ord = sum(r["order_verdict"] == "ordered" for r in rows)
+    n_agree = sum(r["mc_verdict"] == AGREE for r in rows)
+    n_ord = sum(r["order_verdict"] == AGREE for r in rows)
     ratios = [r["bound_over_sampled"] for r in rows if r["bound_over_sampled"] is not None]
-    text = (f"{n_agree}/{len(rows)} Monte Carlo values within {z:g} SE of the exact ones; "
-            f"bound >= path KL >= sampled KL in {n_ord}/{len(rows)}; bound / sampled KL "
-            f"{min(ratios):.3g} .. {max(ratios):.3g}")
+    report.text = (f"{n_agree}/{len(rows)} Monte Carlo values within {z:g} SE of the "
+                   f"exact ones; bound >= path KL >= sampled KL in {n_ord}/{len(rows)}; "
+                   f"bound / sampled KL {min(ratios):.3g} .. {max(ratios):.3g}")
     meta = provenance(kind="sampling-validate", n=n, seed=seed, z=z,
                       seconds=time.perf_counter() - t0,
-                      summary={"text": text, "ok": n_agree == n_ord == len(rows),
-                               "agree": n_agree, "ordered": n_ord, "rows": len(rows)})
+                      summary=report.summary(mc_agree=n_agree, ordered=n_ord, rows=len(rows)))
     return Table(list(VALIDATION_COLUMNS), rows, meta)
 
 

@@ -26,6 +26,7 @@ from .plots import COLORS, new_figure, save
 from .registry import FigureSpec
 from .sweep import map_tasks
 from .table import Table, figure_row
+from .verdict import AGREE, Report, compare
 
 __all__ = ["plot_bound_table", "BUILDERS", "PLOTTERS", "BIMODAL", "COLUMNS"]
 
@@ -95,23 +96,24 @@ def build_bound_terms(preset="quick", device="auto", progress=None):
             f"{slopes['edm bound']:.2f} / {slopes['geometric bound']:.2f} (EDM / geometric), "
             f"path KL {slopes['edm path KL']:.2f} / {slopes['geometric path KL']:.2f}, sampled KL "
             f"{slopes['edm sampled KL']:.2f} / {slopes['geometric sampled KL']:.2f}; "
-            f"{agree[0]}/{agree[1]} Monte Carlo points within 3 SE")
+            f"{agree.count(AGREE)}/{len(agree.checks)} Monte Carlo points within 3 SE")
+    agree.text = text
     return _table(rows, {"data": "bimodal mixture (+-1, sd 0.1); Gaussian sd 0.5"},
-                  {"text": text, "ok": agree[0] == agree[1], "slopes": slopes}, t0)
+                  agree.summary(slopes=slopes), t0)
 
 
-def _mc_agreement(rows):
+def _mc_agreement(rows) -> Report:
     """Monte Carlo rows against the theory row of the same panel, series (without the
-    suffix) and x: (agreeing, total)."""
+    suffix) and x, each within 3 SE (:func:`lowdim.compare.verdict.compare`)."""
     theory = {(r["panel"], r["series"], r["x"]): r["y"] for r in rows if r["kind"] == "theory"}
-    hits = total = 0
+    report = Report()
     for r in rows:
         if r["kind"] == "simulation" and r["series"].endswith("(Monte Carlo)"):
             key = (r["panel"], r["series"].replace(" (Monte Carlo)", ""), r["x"])
             if key in theory:
-                total += 1
-                hits += abs(r["y"] - theory[key]) <= 3 * r["se"]
-    return hits, total
+                report.add(compare(f"{r['panel']}: {r['series']} at {r['x']:g}", r["y"],
+                                   theory[key], se=r["se"], z=3.0))
+    return report
 
 
 def plot_bound_terms(table, path):
@@ -194,7 +196,8 @@ def build_rho(preset="quick", device="auto", progress=None):
             f"(bimodal) {fmt(argmin['N=18 sampled KL'])} / {fmt(argmin['N=50 sampled KL'])}, "
             f"sampled KL (Gaussian) {fmt(argmin['N=18 Gaussian sampled KL'])} / "
             f"{fmt(argmin['N=50 Gaussian sampled KL'])}")
-    return _table(rows, {"rho_star": rs}, {"text": text, "ok": True, "argmin": argmin}, t0)
+    # theory only: the figure states values, no check
+    return _table(rows, {"rho_star": rs}, Report(text=text).summary(argmin=argmin), t0)
 
 
 def plot_rho(table, path):
@@ -250,7 +253,7 @@ def build_weightings(preset="quick", device="auto", progress=None):
             f"N >= {min(above) if above else 'none'}; 1.30 at N = 18 as in the rebuilt Table 2 "
             f"({ratio.get(18, score_error_factor(18, design='song') / score_error_factor(18)):.2f} "
             f"here)")
-    return _table(rows, {}, {"text": text, "ok": True, "edm_peak_sigma": peak}, t0)
+    return _table(rows, {}, Report(text=text).summary(edm_peak_sigma=peak), t0)
 
 
 def plot_weightings(table, path):
@@ -360,8 +363,7 @@ def build_ranking(preset="quick", device="auto", progress=None):
     text = (f"perturbed (EDM-training profile): geometric has the lower sampled KL for eta < "
             f"{cross:.3g}, EDM's rho = 7 above; trained networks, lower sampled KL: {won}")
     return _table(rows, {"N": N, "profile": "eps^2 = eta / (sigma^2 beta_EDM(sigma))"},
-                  {"text": text, "ok": True, "crossing_eta": cross, "trained_winners": wins},
-                  t0)
+                  Report(text=text).summary(crossing_eta=cross, trained_winners=wins), t0)
 
 
 def _crossing(rows, panel):
@@ -458,14 +460,16 @@ def build_dimension(preset="quick", device="auto", progress=None):
     exact_slope = gaussian_kl(g, _GAUSS_VAR, d=1)
     agree = _mc_agreement(rows)
     text = (f"Gaussian data: fitted slope of the Monte Carlo sampled KL {gslope:.4f} per "
-            f"dimension (exact {exact_slope:.4f}), {agree[0]}/{agree[1]} points within 3 SE; "
+            f"dimension (exact {exact_slope:.4f}), {agree.count(AGREE)}/{len(agree.checks)} "
+            f"points within 3 SE; "
             f"four-mode mixture: path KL slope {coef[0]:.4f} +- {math.sqrt(cov[0, 0]):.4f} per "
             f"dimension (per-coordinate Gaussian value {per_dim:.4f}), chi2 {chi2:.1f} on "
             f"{len(xs) - 2} dof")
     return _table(rows, {"N": 18, "grid": "edm rho=7"},
-                  {"text": text, "ok": agree[0] == agree[1], "gaussian_slope": float(gslope),
-                   "gaussian_slope_exact": exact_slope, "mixture_slope": float(coef[0]),
-                   "mixture_slope_se": math.sqrt(cov[0, 0]), "chi2": chi2}, t0)
+                  Report(agree.checks, text).summary(
+                      gaussian_slope=float(gslope), gaussian_slope_exact=exact_slope,
+                      mixture_slope=float(coef[0]), mixture_slope_se=math.sqrt(cov[0, 0]),
+                      chi2=chi2), t0)
 
 
 def plot_dimension(table, path):

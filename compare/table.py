@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Table", "check_summary", "figure_row"]
+__all__ = ["Table", "figure_row"]
 
 
 def _fmt(v) -> str:
@@ -112,13 +112,6 @@ class Table:
                         row[k] = {"True": True, "False": False}.get(v, v)
                 rows.append(row)
             return cls(list(reader.fieldnames or []), rows)
-
-
-def check_summary(rows, seconds) -> dict:
-    """``{"ok", "text"}`` of a validation table whose rows carry ``verdict`` ("pass" or not)."""
-    n_fail = sum(r["verdict"] != "pass" for r in rows)
-    return {"ok": n_fail == 0,
-            "text": f"{len(rows) - n_fail}/{len(rows)} checks pass ({seconds:.0f} s)"}
 
 
 def figure_row(kind, panel, series, x, y, se=None, note=None, **extra) -> dict:

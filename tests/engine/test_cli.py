@@ -99,7 +99,7 @@ def test_validate_small(capsys):
     assert code in (0, 4, 5), err  # a format test: agreement is tested elsewhere
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 2
-    assert all(r["verdict"].split(":")[0] in ("agree", "DISAGREE", "inconclusive") for r in rows)
+    assert all(r["verdict"] in ("agree", "disagree", "inconclusive") for r in rows)
     for col in ("sim_test_error", "sim_test_error_se", "sim_score_error", "sim_train_error",
                 "sim_test_error_extrap", "test_error_at_sim_m", "verdict", "sim_m", "d"):
         assert col in rows[0]
@@ -182,12 +182,12 @@ def test_verdict_rule():
     assert se_multiplier(3.0, float("inf")) == 3.0
     assert se_multiplier(3.0, 7) == pytest.approx(4.53, abs=0.01)
     # within the 3 % allowance: agree whatever the number of seeds
-    assert judge(1.0, 1.02, 0.1, 1, 2)[2] == "agree"
+    assert judge(1.0, 1.02, 0.1, 1, 2).verdict == "agree"
     # beyond 3 %, inside the Student-t band: agree with enough seeds, else inconclusive
-    assert judge(1.0, 1.10, 0.03, 7, 8)[2] == "agree"
-    assert judge(1.0, 1.10, 0.03, 2, 3)[2].startswith("inconclusive")
+    assert judge(1.0, 1.10, 0.03, 7, 8).verdict == "agree"
+    assert judge(1.0, 1.10, 0.03, 2, 3).verdict == "inconclusive"
     # beyond both
-    assert judge(1.0, 1.30, 0.03, 7, 8)[2] == "DISAGREE"
+    assert judge(1.0, 1.30, 0.03, 7, 8).verdict == "disagree"
 
 
 def test_manifold_plots_keep_psi_d_apart(capsys, tmp_path):
@@ -243,7 +243,7 @@ def test_sampling_validate_small(capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 4  # (gaussian, bimodal) x eta in (0, 0.1)
     for r in rows:
-        assert r["mc_verdict"] == "agree" and r["order_verdict"] == "ordered"
+        assert r["mc_verdict"] == "agree" and r["order_verdict"] == "agree"
         assert float(r["bound"]) >= float(r["path_kl"]) >= float(r["sampled_kl"]) > 0
     assert "4/4 Monte Carlo values" in err
 

@@ -251,7 +251,7 @@ def test_calculator_r_star_matches_the_simulated_minimizer():
     sweep = sweep_table(ns=(16, 256, 1024), radii=(0, 1, 2, 3, 4, 5, 6), datasets=8, seed=2,
                         device="cpu", grid=time_grid(1e-2, 6.0, 30))
     opt = optimal_radius_table(sweep)
-    assert all(r["ok"] for r in opt.rows), opt.to_text()
+    assert all(r["verdict"] == "agree" for r in opt.rows), opt.to_text()
     assert all(r["bound_holds"] for r in sweep.rows)
 
 

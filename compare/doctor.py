@@ -51,8 +51,8 @@ def _smoke_simulation(device):
     t0 = time.perf_counter()
     out = fit_seed(RFSetting(psi_n=2.0, psi_p=1.0, t=0.1, lam=1e-3, m=2),
                    RFSize(d=32, seeds=(0,), n_test=256, device=device), 0)
-    ok = all(math.isfinite(out[q]) for q in ("test_error", "train_error", "score_error"))
-    return ok, (f"one seed at d=32 on {device}: test error {out['test_error']:.4f}, "
+    ok = all(math.isfinite(out.values[q]) for q in ("test_error", "train_error", "score_error"))
+    return ok, (f"one seed at d=32 on {device}: test error {out.values['test_error']:.4f}, "
                 f"{time.perf_counter() - t0:.2f} s")
 
 

@@ -26,6 +26,7 @@ compares ``E_inf`` with the theory.  The raw values at ``d`` are always reported
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -136,13 +137,9 @@ def _check_distinct_seeds(size: sim.RFSize) -> None:
 
 
 def seed_task(setting: RFSetting, size: sim.RFSize, seed: int) -> dict:
-    """One sweep task: :func:`lowdim.simulate.rf.fit_seed` on one seed, with its timings."""
-    timings: dict = {}
-    t0 = time.perf_counter()
-    out = sim.fit_seed(setting, size, seed, timings=timings)
-    out["_seconds"] = time.perf_counter() - t0
-    out["_timings"] = timings
-    return out
+    """One sweep task: :func:`lowdim.simulate.rf.fit_seed` on one seed, as plain data (the
+    fields of its :class:`~lowdim.simulate.rf.SeedResult`, timings included) for the cache."""
+    return dataclasses.asdict(sim.fit_seed(setting, size, seed))
 
 
 def simulate_points(jobs, progress=None) -> list:
@@ -158,17 +155,11 @@ def simulate_points(jobs, progress=None) -> list:
             raise ValueError(f"setting: simulate one grid point at a time (got shape {s.shape})")
         _check_distinct_seeds(z)
     items = [{"setting": s, "size": z, "seed": int(seed)} for s, z in jobs for seed in z.seeds]
-    rows = map_tasks(seed_task, items, progress=progress)
+    results = [sim.SeedResult(**r) for r in map_tasks(seed_task, items, progress=progress)]
     out, k = [], 0
     for s, z in jobs:
-        mine = rows[k:k + len(z.seeds)]
+        out.append(sim.measurement(s, z, results[k:k + len(z.seeds)]))
         k += len(z.seeds)
-        timings: dict = {}
-        for r in mine:
-            for key, v in r["_timings"].items():
-                timings[key] = timings.get(key, 0.0) + v
-        out.append(sim.measurement(s, z, mine, seconds=sum(r["_seconds"] for r in mine),
-                               timings=timings))
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ from .device import describe_device, make_generator, resolve_device, resolve_dty
 from .linalg import gram_update, matmul, ridge_solve
 
 __all__ = ["RFSize", "RFMeasurement", "run", "fit_seed", "measurement", "STREAMS",
-           "seed_generator", "seed_draws"]
+           "SeedProblem", "SeedResult", "seed_generator", "seed_draws"]
 
 MEASURED = ("test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
             "test_error_perp")
@@ -182,24 +182,10 @@ def _sync(device):
 
 
 #: The named random streams of one seed of :func:`fit_seed`, each its own generator
-#: (:func:`seed_generator`): the features' weights, the data model's frozen matrix, the
-#: training inputs, noise copy ``j``, test unit ``k`` (``TEST_UNIT`` samples each) and the
-#: exact-score constant's Monte Carlo.  Results do not depend on how they are batched.
+#: (:meth:`SeedProblem.generator`): the features' weights, the data model's frozen matrix,
+#: the training inputs, noise copy ``j``, test unit ``k`` (``TEST_UNIT`` samples each) and
+#: the exact-score constant's Monte Carlo.  Results do not depend on how they are batched.
 STREAMS = ("W", "M", "X", ("noise", "j"), ("test", "k"), "C_t")
-
-
-def seed_generator(size: RFSize, seed: int, *name, device=None) -> torch.Generator:
-    """The generator of the stream ``name`` (one of :data:`STREAMS`, e.g. ``("noise", 3)``) of
-    one seed, under the stream prefix ``size.stream``."""
-    return _generator(resolve_device(size.device if device is None else device), size, seed,
-                      *name)
-
-
-def _generator(device, size, seed, *name):
-    """:func:`seed_generator` on an already resolved device."""
-    prefix = (size.stream,) if size.stream else ()
-    return make_generator(device, seed, *prefix, *name)
-
 
 #: Normal variates are drawn in float32 (about 6x faster than float64 on the CPU) and cast:
 #: all arithmetic is in the run's dtype, and a float32 run sees exactly the same data as a
@@ -207,159 +193,284 @@ def _generator(device, size, seed, *name):
 _DRAW = torch.float32
 
 
-def _normal(rows, d, gen, dtype, device):
-    return torch.randn(rows, d, generator=gen, dtype=_DRAW, device=device).to(dtype)
+@dataclass(frozen=True)
+class SeedProblem:
+    """One seed of one setting, as :func:`fit_seed` simulates it: the sizes ``n = psi_n d``,
+    ``p = psi_p d`` and ``m``, the forward process at ``t`` (``a_t``, ``Delta_t``), the
+    device and dtype, and the named random streams (:data:`STREAMS`) under the prefix
+    ``size.stream``.  Build it with :meth:`of`."""
+
+    setting: RFSetting
+    size: RFSize
+    seed: int
+    device: torch.device
+    dtype: torch.dtype
+    n: int
+    p: int
+    m: int
+    a_t: float
+    delta: float
+
+    @classmethod
+    def of(cls, setting: RFSetting, size: RFSize, seed: int, *, device=None) -> SeedProblem:
+        n, p, m = _sizes(setting, size.d)
+        a_t, delta = ou_forward(float(setting.t))
+        return cls(setting, size, seed, resolve_device(size.device if device is None else device),
+                   resolve_dtype(size.dtype), n, p, m, a_t, delta)
+
+    @property
+    def d(self) -> int:
+        return self.size.d
+
+    def generator(self, *name) -> torch.Generator:
+        """The generator of stream ``name`` (one of :data:`STREAMS`, e.g. ``("noise", 3)``)."""
+        prefix = (self.size.stream,) if self.size.stream else ()
+        return make_generator(self.device, self.seed, *prefix, *name)
+
+    def normal(self, rows: int, gen: torch.Generator) -> torch.Tensor:
+        """``(rows, d)`` standard normals from ``gen``, drawn in float32, in the run's dtype."""
+        return torch.randn(rows, self.d, generator=gen, dtype=_DRAW,
+                           device=self.device).to(self.dtype)
+
+    def inputs(self):
+        """``(W, data, X)``: the features' weights ``(p, d)``, the data model, the inputs."""
+        W = self.normal(self.p, self.generator("W"))
+        data = make_data(self.setting, self.d, self.generator("M"), self.dtype, self.device)
+        X = data.sample(self.n, self.generator("X"), _DRAW, self.device).to(self.dtype)
+        return W, data, X
+
+    def noise(self, js) -> torch.Tensor:
+        """The noise copies ``j`` in ``js`` stacked: ``(n len(js), d)``."""
+        return torch.cat([self.normal(self.n, self.generator("noise", j)) for j in js])
+
+    def noise_blocks(self):
+        """The ranges of noise copies accumulated together (``size.noise_block`` each)."""
+        step = self.size.noise_block
+        return [range(j0, min(self.m, j0 + step)) for j0 in range(0, self.m, step)]
 
 
-def _inputs(setting, size, seed, device, dtype, n, p):
-    """``(W, data, X)`` of one seed: the features' weights, the data model, the inputs."""
-    d = size.d
-    W = _normal(p, d, _generator(device, size, seed, "W"), dtype, device)
-    data = make_data(setting, d, _generator(device, size, seed, "M"), dtype, device)
-    X = data.sample(n, _generator(device, size, seed, "X"), _DRAW, device).to(dtype)
-    return W, data, X
+@dataclass
+class SeedResult:
+    """What one seed measures (:func:`fit_seed`).
+
+    ``values[q]`` for every quantity ``q`` of :data:`MEASURED` the data model has (and
+    ``exact_score_test_error``); ``mc_se[q]`` its Monte Carlo standard error (0 for the
+    exact train errors); ``n, p, m`` the sizes and ``D`` the intrinsic dimension;
+    ``seconds`` the seed's wall time and ``timings`` its seconds by step (``draw``,
+    ``features_gram``, ``solve``, ``train_error``, ``test_error``, ``exact_score``).
+    Plain data: ``dataclasses.asdict`` of it is what the cache stores.
+    """
+
+    seed: int
+    n: int
+    p: int
+    m: int
+    D: int
+    values: dict
+    mc_se: dict
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+
+def seed_generator(size: RFSize, seed: int, *name, device=None) -> torch.Generator:
+    """The generator of the stream ``name`` (one of :data:`STREAMS`) of one seed: the
+    stream of :meth:`SeedProblem.generator` without a setting."""
+    prefix = (size.stream,) if size.stream else ()
+    return make_generator(resolve_device(size.device if device is None else device), seed,
+                          *prefix, *name)
 
 
 def seed_draws(setting: RFSetting, size: RFSize, seed: int, *, device=None):
     """``(W, X, Xi)`` of one seed exactly as :func:`fit_seed` draws them: the features'
     weights ``(p, d)``, the training inputs ``(n, d)`` and the ``m`` noise copies stacked
     ``(n m, d)`` (normal variates drawn in float32, then cast to ``size.dtype``)."""
-    device = resolve_device(size.device if device is None else device)
-    dtype = resolve_dtype(size.dtype)
-    n, p, m = _sizes(setting, size.d)
-    W, _, X = _inputs(setting, size, seed, device, dtype, n, p)
-    Xi = torch.cat([_normal(n, size.d, _generator(device, size, seed, "noise", j), dtype, device)
-                    for j in range(m)])
-    return W, X, Xi
+    prob = SeedProblem.of(setting, size, seed, device=device)
+    W, _, X = prob.inputs()
+    return W, X, prob.noise(range(prob.m))
 
 
-def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timings=None):
-    """Train on one seed and measure; returns a dict of values (and MC standard errors)."""
-    device = resolve_device(size.device if device is None else device)
-    dtype = resolve_dtype(size.dtype)
-    d = size.d
-    n, p, m = _sizes(setting, d)
-    t = float(setting.t)
-    lam = float(setting.lam)
-    a_t, delta = ou_forward(t)
-    sq_delta = math.sqrt(delta)
+class _Clock:
+    """Seconds by step, added into ``timings`` (synchronising CUDA before reading)."""
+
+    def __init__(self, device, timings):
+        self.device, self.timings = device, timings
+
+    def __call__(self, key):
+        return _Step(self, key)
+
+
+class _Step:
+    def __init__(self, clock, key):
+        self.clock, self.key = clock, key
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        _sync(self.clock.device)
+        t = self.clock.timings
+        t[self.key] = t.get(self.key, 0.0) + time.perf_counter() - self.t0
+
+
+def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None,
+             timings=None) -> SeedResult:
+    """Train on one seed and measure: draw, accumulate ``U`` and ``V``, solve the ridge,
+    the exact train errors, the Monte Carlo test (and score) errors; a :class:`SeedResult`.
+    ``timings`` (a dict), when given, also receives the seconds by step."""
+    t_start = time.perf_counter()
+    prob = SeedProblem.of(setting, size, seed, device=device)
+    steps: dict = {}
+    clock = _Clock(prob.device, steps)
     act = activation_in_place(setting.activation)   # applied to fresh products only
-    timings = {} if timings is None else timings
-    scale = 1.0 / math.sqrt(d)
+    with clock("draw"):
+        W, data, X = prob.inputs()
+        WT = (W.T * (1.0 / math.sqrt(prob.d))).contiguous()
+    with clock("features_gram"):
+        G, V, xi_sq = _accumulate(prob, act, WT, X)
+    with clock("solve"):
+        Z = _solve(prob, G, V)
+    with clock("train_error"):
+        train, train_reg = _train_errors(prob, act, WT, X, Z, V, xi_sq)
+    values = {"test_error": None, "train_error": train, "train_error_reg": train_reg}
+    mc = {"test_error": None, "train_error": 0.0, "train_error_reg": 0.0}
+    with clock("test_error"):
+        sums, has_score = _test_sums(prob, act, data, WT, Z)
+        values["test_error"], mc["test_error"] = sums.mean_se("test")
+        if data.par_basis is not None:
+            for q, key in (("test_error_par", "par"), ("test_error_perp", "perp")):
+                values[q], mc[q] = sums.mean_se(key)
+    with clock("exact_score"):
+        c_t, c_se = data.exact_score_test_error(float(setting.t), prob.generator("C_t"))
+        values["exact_score_test_error"], mc["exact_score_test_error"] = c_t, c_se
+        if has_score:
+            values["score_error"], mc["score_error"] = sums.mean_se("score")
+        else:
+            # no exact score (hidden manifold): E||s - grad log p_t||^2 / d = (test - C_t) / Delta
+            values["score_error"] = (values["test_error"] - c_t) / prob.delta
+            mc["score_error"] = math.hypot(mc["test_error"], c_se) / prob.delta
+    if timings is not None:
+        for k, v in steps.items():
+            timings[k] = timings.get(k, 0.0) + v
+    return SeedResult(seed=int(seed), n=prob.n, p=prob.p, m=prob.m, D=data.D, values=values,
+                      mc_se=mc, seconds=time.perf_counter() - t_start, timings=steps)
 
-    def tick(key, t0):
-        _sync(device)
-        timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
 
-    def normal(rows, gen):
-        return _normal(rows, d, gen, dtype, device)
-
-    def stream(*name):   # the generators of STREAMS
-        return _generator(device, size, seed, *name)
-
-    t0 = time.perf_counter()
-    W, data, X = _inputs(setting, size, seed, device, dtype, n, p)
-    WT = (W.T * scale).contiguous()
-    tick("draw", t0)
-
-    # ---- accumulate U and V over noise blocks
-    t0 = time.perf_counter()
-    G = torch.zeros(p, p, dtype=dtype, device=device)
-    H = torch.zeros(p, d, dtype=dtype, device=device)
+def _accumulate(prob: SeedProblem, act, WT, X):
+    """``(G, V, ||Xi||^2)``: the Gram ``F^T F`` (upper triangle) and
+    ``V = F^T Xi / (sqrt(Delta) n m)`` summed over the noise blocks."""
+    p, d = prob.p, prob.d
+    G = torch.zeros(p, p, dtype=prob.dtype, device=prob.device)
+    H = torch.zeros(p, d, dtype=prob.dtype, device=prob.device)
     xi_sq = 0.0
-    aX = a_t * X
-    for j0 in range(0, m, size.noise_block):
-        js = range(j0, min(m, j0 + size.noise_block))
-        Xi = torch.cat([normal(n, stream("noise", j)) for j in js])
+    sq_delta = math.sqrt(prob.delta)
+    aX = prob.a_t * X
+    for js in prob.noise_blocks():
+        Xi = prob.noise(js)
         Y = aX.repeat(len(js), 1) + sq_delta * Xi
         F = act(matmul(Y, WT))
         gram_update(G, F)
         H.add_(matmul(F.T, Xi))
         xi_sq += float((Xi * Xi).sum())
         del Xi, Y, F
-    nm = n * m
-    V = H.div_(sq_delta * nm)
-    tick("features_gram", t0)
+    return G, H.div_(sq_delta * prob.n * prob.m), xi_sq
 
-    # ---- ridge solve: (U + lam I) Z = V, B = -Z^T.  U + lam I is formed in G's memory and
-    # only its upper triangle is read (the one gram_update fills on the CPU).
-    t0 = time.perf_counter()
-    M = G.div_(nm)
+
+def _solve(prob: SeedProblem, G, V):
+    """``Z`` with ``(U + lam I) Z = V``, ``U = G / (n m)`` formed in ``G``'s memory (only
+    its upper triangle is read, the one ``gram_update`` fills on the CPU); ``B = -Z^T``."""
+    lam = float(prob.setting.lam)
+    M = G.div_(prob.n * prob.m)
     M.diagonal().add_(lam)
     Z, info = ridge_solve(M, V)
     if info != 0:
         raise RuntimeError(f"Cholesky of U + lam I failed (lam={lam:g}); try float64 or a "
                            "larger ridge")
-    tick("solve", t0)
+    return Z
 
-    t0 = time.perf_counter()
+
+def _train_errors(prob: SeedProblem, act, WT, X, Z, V, xi_sq):
+    """The exact train error and its ridge-penalised version."""
     # In float64 the quadratic term comes from the normal equations, <Z, U Z> = <Z, V> -
     # lam ||Z||^2, which saves the p x p x d product U Z.  The Cholesky solve is backward
     # stable, so this is as accurate as forming U Z: both agree with the summed squared
     # residuals to about 1e-8 relative at lam = 1e-8 and to 1e-14 at lam = 1e-3 (checked
     # on n = 400, p = 400..1600).  In float32 the same cancellation would cost more digits
     # than the small train errors of the interpolating regime have.
+    d, nm, delta = prob.d, prob.n * prob.m, prob.delta
+    lam = float(prob.setting.lam)
     Z64 = Z.double()
     norm_sq = float((Z64 * Z64).sum())
-    if dtype == torch.float64:
+    if prob.dtype == torch.float64:
         cross = float((Z64 * V).sum())
         train = xi_sq / (d * nm) - delta / d * (cross + lam * norm_sq)
     else:
         # In float32, U, V and ||Xi||^2 carry relative errors ~1e-7 and the O(1) terms above
         # cancel down to the (tiny) train error: sum the squared residuals instead, over the
         # same noise blocks regenerated from their generators (no cancellation).
+        sq_delta = math.sqrt(delta)
+        aX = prob.a_t * X
         res_sq = 0.0
-        for j0 in range(0, m, size.noise_block):
-            js = range(j0, min(m, j0 + size.noise_block))
-            Xi = torch.cat([normal(n, stream("noise", j))
-                            for j in js])
+        for js in prob.noise_blocks():
+            Xi = prob.noise(js)
             Y = aX.repeat(len(js), 1) + sq_delta * Xi
             R = Xi - sq_delta * matmul(act(matmul(Y, WT)), Z)
             res_sq += float((R.double() ** 2).sum())
             del Xi, Y, R
         train = res_sq / (d * nm)
-    del Z64
-    train_reg = train + delta * lam / d * norm_sq
-    tick("train_error", t0)
+    return train, train + delta * lam / d * norm_sq
 
-    # ---- Monte Carlo test and score errors over fresh samples
-    t0 = time.perf_counter()
+
+class _Sums:
+    """Running sums ``sum x`` and ``sum x^2`` (float64, on the device) of per-sample losses."""
+
+    def __init__(self, device, keys):
+        self.count = 0
+        self.s = {k: torch.zeros((), dtype=torch.float64, device=device) for k in keys}
+        self.s2 = {k: torch.zeros((), dtype=torch.float64, device=device) for k in keys}
+
+    def add(self, key, values):
+        self.s[key] += values.sum()
+        self.s2[key] += (values * values).sum()
+
+    def mean_se(self, key):
+        """The mean and its standard error."""
+        count = self.count
+        mu = float(self.s[key]) / count
+        var = max(float(self.s2[key]) / count - mu * mu, 0.0) * count / max(count - 1, 1)
+        return mu, math.sqrt(var / count)
+
+
+def _test_sums(prob: SeedProblem, act, data, WT, Z):
+    """Monte Carlo sums of the test, score and on/off-manifold losses over ``size.n_test``
+    fresh ``(x_0, xi)``, one generator per ``TEST_UNIT`` samples (results do not depend on
+    ``test_block``); also whether the data model has an exact score."""
+    t, d, delta = float(prob.setting.t), prob.d, prob.delta
+    sq_delta = math.sqrt(delta)
+    size, device = prob.size, prob.device
     score_sq_mean = data.score_sq_mean(t)
     basis = data.par_basis
-    D = data.D
-    # one generator per TEST_UNIT samples: results do not depend on test_block
     unit = TEST_UNIT
     block = max(unit, (size.test_block // unit) * unit)
-    n_blocks = math.ceil(size.n_test / block)
-    s_test = torch.zeros((), dtype=torch.float64, device=device)
-    s_test2 = torch.zeros((), dtype=torch.float64, device=device)
-    s_score = torch.zeros((), dtype=torch.float64, device=device)
-    s_score2 = torch.zeros((), dtype=torch.float64, device=device)
-    s_par = torch.zeros((), dtype=torch.float64, device=device)
-    s_par2 = torch.zeros((), dtype=torch.float64, device=device)
-    s_perp = torch.zeros((), dtype=torch.float64, device=device)
-    s_perp2 = torch.zeros((), dtype=torch.float64, device=device)
+    sums = _Sums(device, ("test", "score", "par", "perp"))
     has_score = True
-    count = 0
-    for b in range(n_blocks):
+    for b in range(math.ceil(size.n_test / block)):
         start = b * block
         nb = min(block, size.n_test - start)
         parts_x, parts_xi = [], []
         for u0 in range(start, start + nb, unit):
             k = min(unit, start + nb - u0)
-            gen = stream("test", u0 // unit)
+            gen = prob.generator("test", u0 // unit)
             parts_x.append(data.sample(unit, gen, _DRAW, device)[:k])
             parts_xi.append(torch.randn(unit, d, generator=gen, dtype=_DRAW, device=device)[:k])
-        x0 = torch.cat(parts_x).to(dtype)
-        xi = torch.cat(parts_xi).to(dtype)
-        y = a_t * x0 + sq_delta * xi
+        x0 = torch.cat(parts_x).to(prob.dtype)
+        xi = torch.cat(parts_xi).to(prob.dtype)
+        y = prob.a_t * x0 + sq_delta * xi
         s = -matmul(act(matmul(y, WT)), Z)  # the learned score, (nb, d)
         # ||sqrt(D) s + xi||^2 with ||xi||^2/d replaced by its mean 1 (an exact control
         # variate: unbiased, and it removes the largest source of Monte Carlo noise)
         ss = (s * s).sum(1)
         lt = (delta * ss + 2.0 * sq_delta * (s * xi).sum(1)).double() / d + 1.0
-        s_test += lt.sum()
-        s_test2 += (lt * lt).sum()
+        sums.add("test", lt)
         score_true = data.score(y, t)
         if score_true is None:
             has_score = False
@@ -369,46 +480,17 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None, timing
                 ls = ls + (score_true * score_true).sum(1).double() / d
             else:
                 ls = ls + score_sq_mean
-            s_score += ls.sum()
-            s_score2 += (ls * ls).sum()
+            sums.add("score", ls)
         if basis is not None:
             # on-manifold part ||Q^T (sqrt(D) s + xi)||^2 / d, with ||Q^T xi||^2 / d replaced
             # by its mean D/d (control variate); the off-manifold part is the remainder
             sp, xp = s @ basis, xi @ basis
             lp = (delta * (sp * sp).sum(1) + 2.0 * sq_delta * (sp * xp).sum(1)).double() / d
-            lp = lp + D / d
-            lq = lt - lp
-            s_par += lp.sum()
-            s_par2 += (lp * lp).sum()
-            s_perp += lq.sum()
-            s_perp2 += (lq * lq).sum()
-        count += nb
-
-    def mean_se(s1, s2):
-        mu = float(s1) / count
-        var = max(float(s2) / count - mu * mu, 0.0) * count / max(count - 1, 1)
-        return mu, math.sqrt(var / count)
-
-    test, test_se = mean_se(s_test, s_test2)
-    out = {"test_error": test, "train_error": train, "train_error_reg": train_reg,
-           "_mc_se": {"test_error": test_se, "train_error": 0.0, "train_error_reg": 0.0},
-           "n": n, "p": p, "m": m, "D": D}
-    if basis is not None:
-        out["test_error_par"], out["_mc_se"]["test_error_par"] = mean_se(s_par, s_par2)
-        out["test_error_perp"], out["_mc_se"]["test_error_perp"] = mean_se(s_perp, s_perp2)
-    tick("test_error", t0)
-    t0 = time.perf_counter()
-    c_t, c_se = data.exact_score_test_error(t, stream("C_t"))
-    out["exact_score_test_error"] = c_t
-    out["_mc_se"]["exact_score_test_error"] = c_se
-    if has_score:
-        out["score_error"], out["_mc_se"]["score_error"] = mean_se(s_score, s_score2)
-    else:
-        # no exact score (hidden manifold): E||s - grad log p_t||^2 / d = (test error - C_t) / Delta
-        out["score_error"] = (test - c_t) / delta
-        out["_mc_se"]["score_error"] = math.hypot(test_se, c_se) / delta
-    tick("exact_score", t0)
-    return out
+            lp = lp + data.D / d
+            sums.add("par", lp)
+            sums.add("perp", lt - lp)
+        sums.count += nb
+    return sums, has_score
 
 
 def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFMeasurement:
@@ -435,41 +517,43 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
         setting = setting.point((0,) * len(setting.shape))
     size = RFSize() if size is None else size
     device = resolve_device(size.device)
-    timings: dict = {}
-    t_start = time.perf_counter()
-    rows = []
+    results = []
     for i, seed in enumerate(size.seeds):
-        rows.append(fit_seed(setting, size, seed, device=device, timings=timings))
+        results.append(fit_seed(setting, size, seed, device=device))
         if callback is not None:
             callback(i, len(size.seeds))
-    return measurement(setting, size, rows, seconds=time.perf_counter() - t_start,
-                       timings=timings, device=device)
+    return measurement(setting, size, results, device=device)
 
 
-def measurement(setting: RFSetting, size: RFSize, rows: list, *, seconds: float = 0.0,
-                timings: dict | None = None, device=None) -> RFMeasurement:
-    """Assemble the per-seed results of :func:`fit_seed` (one dict per seed of ``size.seeds``,
-    in order) into an :class:`RFMeasurement`: means, seed standard errors, Monte Carlo
-    standard errors.  A non-finite value raises ``RuntimeError``."""
-    if len(rows) != len(size.seeds) or not rows:
-        raise ValueError(f"rows: need one result per seed ({len(size.seeds)}, got {len(rows)})")
+def measurement(setting: RFSetting, size: RFSize, results: list, *,
+                device=None) -> RFMeasurement:
+    """Assemble the :class:`SeedResult` of every seed of ``size.seeds`` (in order) into an
+    :class:`RFMeasurement`: means, seed standard errors, Monte Carlo standard errors, the
+    seconds and step timings summed over seeds.  A non-finite value raises ``RuntimeError``."""
+    if len(results) != len(size.seeds) or not results:
+        raise ValueError(f"results: need one per seed ({len(size.seeds)}, got {len(results)})")
     if len(set(size.seeds)) != len(size.seeds):
         raise ValueError(f"size: seeds must be distinct (got {size.seeds!r})")
     device = resolve_device(size.device) if device is None else device
-    measured = [q for q in MEASURED + ("exact_score_test_error",) if q in rows[0]]
-    per_seed = {q: np.array([r[q] for r in rows]) for q in measured}
-    k = len(rows)
+    first = results[0]
+    measured = [q for q in MEASURED + ("exact_score_test_error",) if q in first.values]
+    per_seed = {q: np.array([r.values[q] for r in results]) for q in measured}
+    k = len(results)
     mean = {q: float(np.mean(v)) for q, v in per_seed.items()}
     se = {q: (float(np.std(v, ddof=1) / math.sqrt(k)) if k > 1 else float("nan"))
           for q, v in per_seed.items()}
-    mc = {q: float(math.sqrt(sum(r["_mc_se"][q] ** 2 for r in rows)) / k) for q in measured}
+    mc = {q: float(math.sqrt(sum(r.mc_se[q] ** 2 for r in results)) / k) for q in measured}
     for q in measured:
         if not np.all(np.isfinite(per_seed[q])):
             raise RuntimeError(f"simulation produced a non-finite {q}; check the setting "
                                f"({setting!r}) and dtype")
+    timings: dict = {}
+    for r in results:
+        for key, v in r.timings.items():
+            timings[key] = timings.get(key, 0.0) + v
     return RFMeasurement(
-        setting=setting, size=size, n=rows[0]["n"], p=rows[0]["p"], m=rows[0]["m"],
-        D=rows[0]["D"],
-        per_seed=per_seed, mean=mean, se=se, mc_se=mc, seconds=seconds, timings=timings or {},
+        setting=setting, size=size, n=first.n, p=first.p, m=first.m, D=first.D,
+        per_seed=per_seed, mean=mean, se=se, mc_se=mc,
+        seconds=sum(r.seconds for r in results), timings=timings,
         device=describe_device(device), dtype=str(size.dtype),
     )

@@ -52,7 +52,7 @@ def test_rf_validate_refuses_repeated_seeds_before_work(capsys, monkeypatch):
 
 
 def test_simulation_sizes_and_experiments_count_distinct_seeds_only():
-    from lowdim.simulate.rf import RFSize, measurement
+    from lowdim.simulate.rf import RFSize, SeedResult, measurement
     from lowdim.theory.rf import RFSetting
 
     from lowdim.compare.rf import experiment
@@ -66,10 +66,10 @@ def test_simulation_sizes_and_experiments_count_distinct_seeds_only():
     setting = RFSetting(psi_n=2.0, psi_p=0.5, t=0.1, lam=1e-3, m=1)
     with pytest.raises(ValueError, match="^seeds: each seed must be distinct"):
         experiment(setting, size)
-    rows = [{"test_error": 1.0, "_mc_se": {"test_error": 0.0}, "n": 40, "p": 10, "m": 1,
-             "D": 20}] * 3
+    results = [SeedResult(seed=s, n=40, p=10, m=1, D=20, values={"test_error": 1.0},
+                          mc_se={"test_error": 0.0}) for s in (0, 0, 1)]
     with pytest.raises(ValueError, match="seeds must be distinct"):
-        measurement(setting, size, rows)
+        measurement(setting, size, results)
 
 
 # --------------------------------------------------------------------------- B. slopes

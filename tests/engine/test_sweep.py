@@ -116,7 +116,7 @@ def test_runner_computes_only_what_is_missing(tmp_path):
         got = map_tasks(seed_task, items)
     assert second.counts == {**second.counts, "tasks": 4, "cached": 2, "computed": 2}
     for a, b in zip(plain, got):
-        assert a["test_error"] == b["test_error"] and a["train_error"] == b["train_error"]
+        assert a["values"] == b["values"] and a["mc_se"] == b["mc_se"]
 
 
 def test_bad_executor_options():
@@ -231,7 +231,7 @@ def test_dask_against_a_running_scheduler(tmp_path):
         finally:
             ex.close()
     here = map_tasks(seed_task, items)
-    assert [r["test_error"] for r in remote] == [r["test_error"] for r in here]
+    assert [r["values"] for r in remote] == [r["values"] for r in here]
 
 
 def test_derived_activations_travel_and_key_by_their_recipe():

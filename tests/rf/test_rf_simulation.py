@@ -8,7 +8,8 @@ import torch
 
 from lowdim.compare.rf import richardson, tolerance
 from lowdim.simulate.device import resolve_device, resolve_dtype
-from lowdim.simulate.rf import RFSize, fit_seed, run, seed_draws
+from lowdim.simulate.rf import (STREAMS, RFSize, SeedProblem, SeedResult, fit_seed, run,
+                                 seed_draws, seed_generator)
 from lowdim.theory.activations import centred
 from lowdim.theory.processes import ou_coefficients
 from lowdim.theory.rf import RFSetting, predict
@@ -25,6 +26,46 @@ def test_results_do_not_depend_on_noise_block_and_repeat_exactly():
     assert again.mean == base.mean
     different = run(s, RFSize(d=40, seeds=(4,), n_test=600, device="cpu"))
     assert different.mean["test_error"] != base.mean["test_error"]
+
+
+def test_the_problem_names_every_stream_of_a_seed():
+    """A seed's draws are the first draws of its named streams (STREAMS), under the size's
+    stream prefix: anyone can rebuild them from the public description."""
+    s = RFSetting(psi_n=1.0, psi_p=2.0, t=0.3, lam=0.05, m=3)
+    size = RFSize(d=16, seeds=(5,), device="cpu", stream="x")
+    prob = SeedProblem.of(s, size, 5)
+    assert (prob.n, prob.p, prob.m, prob.d) == (16, 32, 3, 16)
+    assert [n if isinstance(n, str) else n[0] for n in STREAMS] == ["W", "M", "X", "noise",
+                                                                    "test", "C_t"]
+    W, X, Xi = seed_draws(s, size, 5)
+
+    def first(rows, *name):
+        gen = seed_generator(size, 5, *name)
+        return torch.randn(rows, 16, generator=gen, dtype=torch.float32).to(W.dtype)
+
+    assert torch.equal(W, first(32, "W"))
+    assert torch.equal(Xi[32:48], first(16, "noise", 2))
+    assert torch.equal(X, first(16, "X"))   # isotropic data: X is the stream's normals
+    # another prefix is another draw
+    other = seed_draws(s, RFSize(d=16, seeds=(5,), device="cpu"), 5)[0]
+    assert not torch.equal(W, other)
+
+
+def test_fit_seed_returns_a_typed_result_with_its_steps():
+    s = RFSetting(psi_n=1.0, psi_p=1.5, t=0.1, lam=1e-2, m=2, activation="tanh",
+                  data="subspace", psi_d=0.5)
+    timings = {}
+    out = fit_seed(s, RFSize(d=20, seeds=(1,), n_test=256, device="cpu"), 1, timings=timings)
+    assert isinstance(out, SeedResult) and (out.seed, out.n, out.p, out.m, out.D) == (1, 20, 30, 2, 10)
+    assert set(out.values) == set(out.mc_se) == {
+        "test_error", "train_error", "train_error_reg", "score_error", "test_error_par",
+        "test_error_perp", "exact_score_test_error"}
+    assert out.mc_se["train_error"] == 0.0 and out.mc_se["test_error"] > 0
+    assert out.values["test_error_par"] + out.values["test_error_perp"] == pytest.approx(
+        out.values["test_error"], rel=1e-12)
+    steps = ["draw", "features_gram", "solve", "train_error", "test_error", "exact_score"]
+    assert list(out.timings) == steps and timings == out.timings
+    assert out.seconds >= sum(out.timings.values()) * 0.99
 
 
 def _explicit_problem(s, d, seed):
@@ -56,7 +97,7 @@ def test_seed_draws_are_the_draws_of_fit_seed():
     Z = _ridge(F, Xi, delta, 0.05)
     train = float(((Xi - math.sqrt(delta) * F @ Z) ** 2).sum()) / (d * nm)
     out = fit_seed(s, RFSize(d=d, seeds=(5,), n_test=256, noise_block=2, device="cpu"), 5)
-    assert out["train_error"] == pytest.approx(train, rel=1e-9)
+    assert out.values["train_error"] == pytest.approx(train, rel=1e-9)
 
 
 def test_closed_form_is_the_minimiser_of_the_stated_objective():
@@ -75,8 +116,8 @@ def test_closed_form_is_the_minimiser_of_the_stated_objective():
     # and the train errors reported by fit_seed are this objective, with and without penalty
     out = fit_seed(s, RFSize(d=d, seeds=(7,), n_test=64, device="cpu"), 7)
     unreg = float(((math.sqrt(delta) * pred.detach() + Xi) ** 2).sum() / (d * nm))
-    assert out["train_error"] == pytest.approx(unreg, rel=1e-10)
-    assert out["train_error_reg"] == pytest.approx(float(loss.detach()), rel=1e-10)
+    assert out.values["train_error"] == pytest.approx(unreg, rel=1e-10)
+    assert out.values["train_error_reg"] == pytest.approx(float(loss.detach()), rel=1e-10)
 
 
 def test_monte_carlo_standard_errors_are_reported():

@@ -429,20 +429,14 @@ def _check_localization_and_decay(report, target, datasets, seed, device):
         pred = float(site_errors(target, [r], [t], sites=[0])[0][0, 0, 0])
         m, se = _mc_localization_error(target, r, t, seed=seed)
         zs.append(abs(m - pred) / se)
-    report.add(holds(
-        "exact localization error vs Monte Carlo (4 (r, t), 2e5 draws)",
-        max(zs) <= 4,
-        f"max |z| {max(zs):.2f}",
-        "<= 4"))
+    report.add(holds("exact localization error vs Monte Carlo (4 (r, t), 2e5 draws)", max(zs) <= 4,
+                     f"max |z| {max(zs):.2f}", "<= 4"))
     # 2. Demko-Moss-Smith bound at every entry
     dec = decay_table(target, times=np.geomspace(1e-2, 6, 12))
     # entries below 1e-12 of the diagonal are round-off of the eigendecomposition
     worst = max(r["ratio"] for r in dec.rows if r["max_abs_Pt"] > 1e-12)
-    report.add(holds(
-        "|[P_t]_ij| below the Demko-Moss-Smith bound (12 t, entries above 1e-12)",
-        worst <= 1.0,
-        f"max ratio {worst:.2f}",
-        "<= 1"))
+    report.add(holds("|[P_t]_ij| below the Demko-Moss-Smith bound (12 t, entries above 1e-12)",
+                     worst <= 1.0, f"max ratio {worst:.2f}", "<= 1"))
 
 
 def _check_radius_and_bounds(report, target, datasets, seed, device):
@@ -451,18 +445,14 @@ def _check_radius_and_bounds(report, target, datasets, seed, device):
                         datasets=datasets, seed=seed, device=device)
     opt = optimal_radius_table(sweep)
     pairs = ", ".join(f"{r['n']}: {r['r_star_theory_kl']}/{r['r_star_kl']}" for r in opt.rows)
-    report.add(holds(
-        "calculator r* vs KL minimizer of the simulated estimator (n: theory/measured)",
-        all(abs(r["r_star_kl"] - r["r_star_theory_kl"]) <= 1 for r in opt.rows),
-        pairs,
-        "|difference| <= 1"))
+    report.add(holds("calculator r* vs KL minimizer of the simulated estimator (n: theory/measured)",
+                     all(abs(r["r_star_kl"] - r["r_star_theory_kl"]) <= 1 for r in opt.rows),
+                     pairs, "|difference| <= 1"))
     pairs = ", ".join(f"{r['n']}: {r['r_star_theory_path']}/{r['r_star_score_error']}"
                       for r in opt.rows)
-    report.add(holds(
-        "path-side r* vs minimizer of the integrated score error (n: theory/measured)",
-        all(abs(r["r_star_score_error"] - r["r_star_theory_path"]) <= 1 for r in opt.rows),
-        pairs,
-        "|difference| <= 1"))
+    report.add(holds("path-side r* vs minimizer of the integrated score error (n: theory/measured)",
+                     all(abs(r["r_star_score_error"] - r["r_star_theory_path"]) <= 1 for r in opt.rows),
+                     pairs, "|difference| <= 1"))
     worst_rel, ok = 0.0, True
     for r in sweep.rows:
         if r["n"] < 256 or r["r"] == "global":
@@ -472,18 +462,14 @@ def _check_radius_and_bounds(report, target, datasets, seed, device):
         allow = 3 * r["score_error_se"] + k / r["n"] * r["theory_integral"]
         worst_rel = max(worst_rel, gap / r["theory_integral"])
         ok &= gap <= allow
-    report.add(holds(
-        "integrated score error vs exact eps_loc + first-order V/n (n >= 256, r <= 8)",
-        ok,
-        f"max rel. diff {worst_rel:.3f}",
-        "<= 3 SE + (2r+1)/n (second order)"))
+    report.add(holds("integrated score error vs exact eps_loc + first-order V/n (n >= 256, r <= 8)",
+                     ok, f"max rel. diff {worst_rel:.3f}", "<= 3 SE + (2r+1)/n (second order)"))
     held = sum(r["bound_holds"] for r in sweep.rows)
     ratio = [r["kl"] / r["path_bound"] for r in sweep.rows]
-    report.add(holds(
-        "KL of the generated law <= Girsanov path bound, every training set",
-        held == len(sweep.rows),
-        f"{held}/{len(sweep.rows)} cells; KL/bound {min(ratio):.2f} ... {max(ratio):.2f}",
-        "all cells"))
+    report.add(holds("KL of the generated law <= Girsanov path bound, every training set",
+                     held == len(sweep.rows),
+                     f"{held}/{len(sweep.rows)} cells; KL/bound {min(ratio):.2f} ... {max(ratio):.2f}",
+                     "all cells"))
 
 
 def _check_radius_in_d(report, target, datasets, seed, device):
@@ -510,11 +496,10 @@ def _check_dimension(report, target, datasets, seed, device):
                           seed=seed, device=device)
     loc = [r["kl_per_coord"] for r in dim.rows if r["model"] == "localized"]
     glo = [r["kl_per_coord"] for r in dim.rows if r["model"] == "global"]
-    report.add(holds(
-        "KL per coordinate at n = 64, d = 16 -> 128: localized (r*) / global",
-        max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4,
-        f"{loc[0]:.4f} -> {loc[-1]:.4f} / {glo[0]:.3f} -> {glo[-1]:.3f}",
-        "localized within 15 %; global grows >= 4x"))
+    report.add(holds("KL per coordinate at n = 64, d = 16 -> 128: localized (r*) / global",
+                     max(loc) / min(loc) <= 1.15 and glo[-1] / glo[0] >= 4,
+                     f"{loc[0]:.4f} -> {loc[-1]:.4f} / {glo[0]:.3f} -> {glo[-1]:.3f}",
+                     "localized within 15 %; global grows >= 4x"))
 
 
 def _check_trained_networks(report, target, datasets, seed, device):
@@ -526,11 +511,9 @@ def _check_trained_networks(report, target, datasets, seed, device):
         errs = [r["score_error"] for r in sub]
         best[n] = int(sub[int(np.argmin(errs))]["r"])
     interior = all(0 < best[n] < 8 for n in best)
-    report.add(holds(
-        "trained per-site networks (d = 32): minimizing radius at n = 32 / 512",
-        interior and best[512] >= best[32],
-        f"{best[32]} / {best[512]}",
-        "interior (U-shape) and non-decreasing in n"))
+    report.add(holds("trained per-site networks (d = 32): minimizing radius at n = 32 / 512",
+                     interior and best[512] >= best[32], f"{best[32]} / {best[512]}",
+                     "interior (U-shape) and non-decreasing in n"))
 
 
 def _check_invalid_specs(report, target, datasets, seed, device):

@@ -296,9 +296,10 @@ def _check_ideal_boundary(report, trials, seed, device):
             above = [r for r in tab.rows if r["N_k"] >= r["d"] + 2]
             hi = max(below, key=lambda r: r["success"])
             lo = min(above, key=lambda r: r["success"])
+            ok = (rates_within(below, 0.1, at_least=False)
+                  and rates_within(above, 0.9, at_least=True))
             report.add(holds(
-                f"ideal learner, K = {K}, D = {D}: success at N_k <= d-1 / N_k >= d+2",
-                rates_within(below, 0.1, at_least=False) and rates_within(above, 0.9, at_least=True),
+                f"ideal learner, K = {K}, D = {D}: success at N_k <= d-1 / N_k >= d+2", ok,
                 f"max {hi['success']:.2f} / min {lo['success']:.2f} +- {lo['success_se']:.2f}",
                 "<= 0.1 / >= 0.9 (2 SE)"))
 
@@ -310,11 +311,10 @@ def _check_trained_k1(report, trials, seed, device):
     dae_t = phase_table(1, "trained", ds=(3, 6), Ns=Ns, trials=trials, seed=seed, device=device)
     diff = [abs(a["mean_error"] - b["mean_error"]) for a, b in zip(pca_t.rows, dae_t.rows)]
     worst = int(np.argmax(diff))
-    report.add(holds(
-        "trained K = 1 denoiser vs PCA: |mean error difference| per cell",
-        max(diff) <= 0.05,
-        f"max {max(diff):.3f} (d = {pca_t.rows[worst]['d']}, N = {pca_t.rows[worst]['N_k']})",
-        "<= 0.05"))
+    at = pca_t.rows[worst]
+    report.add(holds("trained K = 1 denoiser vs PCA: |mean error difference| per cell",
+                     max(diff) <= 0.05, f"max {max(diff):.3f} (d = {at['d']}, N = {at['N_k']})",
+                     "<= 0.05"))
 
 
 def _check_trained_k2(report, trials, seed, device):
@@ -322,11 +322,8 @@ def _check_trained_k2(report, trials, seed, device):
     tab = phase_table(2, "trained", ds=(3, 5), Ns=(6, 8, 10, 12), trials=trials, seed=seed,
                       device=device)
     rates = [r["success"] for r in tab.rows if r["N_k"] >= 2 * r["d"]]
-    report.add(holds(
-        "trained K = 2 denoiser: success at N_k >= 2d",
-        min(rates) >= 0.8,
-        f"min {min(rates):.2f}",
-        ">= 0.8"))
+    report.add(holds("trained K = 2 denoiser: success at N_k >= 2d", min(rates) >= 0.8,
+                     f"min {min(rates):.2f}", ">= 0.8"))
 
 
 def _check_noise_and_floor(report, trials, seed, device):
@@ -334,31 +331,23 @@ def _check_noise_and_floor(report, trials, seed, device):
     curve = error_curve_table(d=6, Ns=(10, 14, 20), Ds=(48,), trials=4 * trials, seed=seed,
                               device=device)
     rel = [abs(r["rms_error"] / r["theory_rms_error"] - 1) for r in curve.rows]
-    report.add(holds(
-        "PCA rms error vs first-order noise theory (N = d+4 ... d+14)",
-        max(rel) <= 0.15,
-        f"max rel. diff {max(rel):.2f}",
-        "<= 0.15 (first order; 4 SE at 160 trials)"))
+    report.add(holds("PCA rms error vs first-order noise theory (N = d+4 ... d+14)",
+                     max(rel) <= 0.15, f"max rel. diff {max(rel):.2f}",
+                     "<= 0.15 (first order; 4 SE at 160 trials)"))
     # 5. noiseless failure floor below the threshold
     low = error_curve_table(d=6, Ns=(1, 3, 5), Ds=(48,), noise=0.0, trials=4 * trials,
                             seed=seed, device=device)
     rel = [abs(r["rms_error"] / r["floor_random"] - 1) for r in low.rows]
-    report.add(holds(
-        "noiseless PCA below N = d vs random-completion floor",
-        max(rel) <= 0.05,
-        f"max rel. diff {max(rel):.3f}",
-        "<= 0.05"))
+    report.add(holds("noiseless PCA below N = d vs random-completion floor", max(rel) <= 0.05,
+                     f"max rel. diff {max(rel):.3f}", "<= 0.05"))
 
 
 def _check_multinomial(report, trials, seed, device):
     # 6. multinomial labels
     mult = multinomial_table(Ks=(2, 3), d=4, trials=5 * trials, seed=seed, device=device)
     z = [abs(r["success"] - r["theory_success"]) / r["success_se"] for r in mult.rows]
-    report.add(holds(
-        "noiseless K-subspaces, multinomial labels vs Pr[min N_k >= d]",
-        max(z) <= 3.5,
-        f"max |z| {max(z):.1f} over {len(z)} sizes",
-        "<= 3.5"))
+    report.add(holds("noiseless K-subspaces, multinomial labels vs Pr[min N_k >= d]",
+                     max(z) <= 3.5, f"max |z| {max(z):.1f} over {len(z)} sizes", "<= 3.5"))
 
 
 def _check_invalid_settings(report, trials, seed, device):
@@ -374,11 +363,8 @@ def _check_invalid_settings(report, trials, seed, device):
         sim.draw_batch(MoLRG(10, 1, 2), [0], 1)
     except ValueError:
         bad += 1
-    report.add(holds(
-        "invalid settings (d > D, K d > D, noise < 0, N < 1) raise ValueError",
-        bad == 4,
-        f"{bad}/4",
-        "4/4"))
+    report.add(holds("invalid settings (d > D, K d > D, noise < 0, N < 1) raise ValueError",
+                     bad == 4, f"{bad}/4", "4/4"))
 
 
 def validation_table(*, trials=40, seed=0, device="auto", progress=None) -> Table:

@@ -273,11 +273,8 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
 
     chk = score_check(spec)
     worst = max(r["max_rel_diff"] for r in chk)
-    report.add(holds(
-        "exact score = autograd of log p_t (t = 1e-3 ... 5)",
-        worst <= 1e-8,
-        f"{worst:.1e}",
-        "<= 1e-8"))
+    report.add(holds("exact score = autograd of log p_t (t = 1e-3 ... 5)", worst <= 1e-8,
+                     f"{worst:.1e}", "<= 1e-8"))
     table, _ = compare_models(spec, n_train=n_train, steps=steps, seed=seed, device=device)
     by = {r["model"]: r for r in table.rows}
     mog, gau, gen = by["latent MoG"], by["latent Gaussian"], by["generic"]
@@ -287,24 +284,18 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
         < (gau["score_error"] - 3 * gau["score_error_se"]) / 5,
         f"{mog['score_error']:.3g} vs {gau['score_error']:.3g}",
         "MoG < Gaussian / 5, beyond 3 SE"))
-    report.add(holds(
-        f"MoG vs generic ({mog['parameters']} vs {gen['parameters']} parameters)",
-        mog["score_error"] <= 3 * gen["score_error"],
-        f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}",
-        "MoG <= 3 x generic"))
-    report.add(holds(
-        "MoG samples on the modes",
-        mog["on_mode"] >= 0.9,
-        f"{mog['on_mode']:.3f} (Gaussian {gau['on_mode']:.3f})",
-        ">= 0.9"))
+    report.add(holds(f"MoG vs generic ({mog['parameters']} vs {gen['parameters']} parameters)",
+                     mog["score_error"] <= 3 * gen["score_error"],
+                     f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}",
+                     "MoG <= 3 x generic"))
+    report.add(holds("MoG samples on the modes", mog["on_mode"] >= 0.9,
+                     f"{mog['on_mode']:.3f} (Gaussian {gau['on_mode']:.3f})", ">= 0.9"))
     setting = BoundSetting(spec.n_modes, spec.dims, R=table.meta["R"], B_mu=spec.mean_bound)
     ib = integrated_bound(setting, n_train, delta=WINDOW[0], T=WINDOW[1], weighting="gamma2",
                           measure="log-uniform")
-    report.add(holds(
-        "bound above the trained MoG score error",
-        float(ib.value) >= mog["score_error"],
-        f"{float(ib.value):.3g} vs {mog['score_error']:.3g}",
-        "bound >= error"))
+    report.add(holds("bound above the trained MoG score error",
+                     float(ib.value) >= mog["score_error"],
+                     f"{float(ib.value):.3g} vs {mog['score_error']:.3g}", "bound >= error"))
     if progress:
         progress(1, 2)
     gd = gd_table(make_spec(**GD_SPEC), gd_times, seed=seed)

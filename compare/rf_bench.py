@@ -171,7 +171,7 @@ def simulation_floor_rows(d, device):
 
 
 #: Relative difference of (q, r) above which the loop and the package disagree.
-DISAGREE = 1e-6
+LOOP_TOLERANCE = 1e-6
 
 
 def _point_constants(co):
@@ -249,9 +249,9 @@ def _peer_row(name, setting, order, x_first, repeats):
         lambda: predict(setting), lambda: hybr_loop(co, order, x_first), repeats)
     q, r = pred.q.ravel(), pred.r.ravel()
     rel = np.maximum(np.abs(x[:, 0] / q - 1.0), np.abs(x[:, 1] / r - 1.0))
-    wrong = ~(rel <= DISAGREE)
+    wrong = ~(rel <= LOOP_TOLERANCE)
     n = q.size
-    note = (f"loop disagrees (|dq/q|, |dr/r| > {DISAGREE:g}) at {int(wrong.sum())} of {n} points "
+    note = (f"loop disagrees (|dq/q|, |dr/r| > {LOOP_TOLERANCE:g}) at {int(wrong.sum())} of {n} points "
             f"({int((wrong & ok).sum())} of them reported as success), loop failures "
             f"{int((~ok).sum())}; loop {nfev / n:.1f} residual evaluations per point; package "
             f"converged={bool(pred.success)}, Newton iterations mean {pred.nit.mean():.1f} "
@@ -328,6 +328,6 @@ def simulation_rows(ds=(400, 800), device="cpu", repeats=3):
                          f"n_test={size.n_test}, {device}",
             "seconds": pkg_s, "floor_seconds": peer_s, "ratio": peer_s / pkg_s,
             "floor": "peer: plain NumPy (ratio = peer/package)",
-            "note": f"train error {out['train_error']:.4f} (NumPy {train:.4f}), test error "
-                    f"{out['test_error']:.4f} (NumPy {test:.4f})"})
+            "note": f"train error {out.values['train_error']:.4f} (NumPy {train:.4f}), test error "
+                    f"{out.values['test_error']:.4f} (NumPy {test:.4f})"})
     return rows

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["AGREE", "DISAGREE", "INCONCLUSIVE", "VERDICTS", "CHECK_COLUMNS", "Check",
            "Report", "compare", "holds", "run_checks", "se_multiplier", "EXIT_OK", "EXIT_DISAGREE",
@@ -109,19 +109,13 @@ class Check:
     def not_counted(self, reason: str) -> Check:
         """The same check, shown but kept out of its report's verdict for ``reason``."""
         why = reason if not self.reason else f"{reason}; {self.reason}"
-        return _replace(self, counted=False, reason=why)
+        return replace(self, counted=False, reason=why)
 
     def row(self) -> dict:
         """The check as a table row (:data:`CHECK_COLUMNS`)."""
         return {"check": self.name, "measured": self.measured, "reference": self.reference,
                 "se": self.se, "allowance": self.allowance, "verdict": self.verdict,
                 "reason": self.reason}
-
-
-def _replace(check: Check, **changes) -> Check:
-    from dataclasses import replace
-
-    return replace(check, **changes)
 
 
 def _is_number(x) -> bool:

@@ -440,22 +440,14 @@ class _Sums:
         return mu, math.sqrt(var / count)
 
 
-def _test_sums(prob: SeedProblem, act, data, WT, Z):
-    """Monte Carlo sums of the test, score and on/off-manifold losses over ``size.n_test``
-    fresh ``(x_0, xi)``, one generator per ``TEST_UNIT`` samples (results do not depend on
-    ``test_block``); also whether the data model has an exact score."""
-    t, d, delta = float(prob.setting.t), prob.d, prob.delta
-    sq_delta = math.sqrt(delta)
-    size, device = prob.size, prob.device
-    score_sq_mean = data.score_sq_mean(t)
-    basis = data.par_basis
-    unit = TEST_UNIT
-    block = max(unit, (size.test_block // unit) * unit)
-    sums = _Sums(device, ("test", "score", "par", "perp"))
-    has_score = True
-    for b in range(math.ceil(size.n_test / block)):
-        start = b * block
-        nb = min(block, size.n_test - start)
+def _test_draws(prob: SeedProblem, data, block: int):
+    """Fresh test samples ``(xi, y)`` (``y = a_t x_0 + sqrt(Delta) xi``) in blocks of
+    ``block`` samples (a multiple of ``TEST_UNIT``), ``size.n_test`` in all; one generator per
+    ``TEST_UNIT`` samples, so the draws do not depend on ``block``."""
+    unit, n_test, d, device = TEST_UNIT, prob.size.n_test, prob.d, prob.device
+    sq_delta = math.sqrt(prob.delta)
+    for start in range(0, n_test, block):
+        nb = min(block, n_test - start)
         parts_x, parts_xi = [], []
         for u0 in range(start, start + nb, unit):
             k = min(unit, start + nb - u0)
@@ -464,7 +456,22 @@ def _test_sums(prob: SeedProblem, act, data, WT, Z):
             parts_xi.append(torch.randn(unit, d, generator=gen, dtype=_DRAW, device=device)[:k])
         x0 = torch.cat(parts_x).to(prob.dtype)
         xi = torch.cat(parts_xi).to(prob.dtype)
-        y = prob.a_t * x0 + sq_delta * xi
+        yield xi, prob.a_t * x0 + sq_delta * xi
+
+
+def _test_sums(prob: SeedProblem, act, data, WT, Z):
+    """Monte Carlo sums of the test, score and on/off-manifold losses over ``size.n_test``
+    fresh ``(x_0, xi)`` (:func:`_test_draws`, so results do not depend on ``test_block``);
+    also whether the data model has an exact score."""
+    t, d, delta = float(prob.setting.t), prob.d, prob.delta
+    sq_delta = math.sqrt(delta)
+    score_sq_mean = data.score_sq_mean(t)
+    basis = data.par_basis
+    block = max(TEST_UNIT, (prob.size.test_block // TEST_UNIT) * TEST_UNIT)
+    sums = _Sums(prob.device, ("test", "score", "par", "perp"))
+    has_score = True
+    for xi, y in _test_draws(prob, data, block):
+        nb = len(xi)
         s = -matmul(act(matmul(y, WT)), Z)  # the learned score, (nb, d)
         # ||sqrt(D) s + xi||^2 with ||xi||^2/d replaced by its mean 1 (an exact control
         # variate: unbiased, and it removes the largest source of Monte Carlo noise)

@@ -374,7 +374,23 @@ def test_dask_workers_die_with_their_parent(tmp_path):
 
 # --------------------------------------------------------------------------- figures' verdict
 def fake_build(preset="quick", device="auto", progress=None, ok=True):
-    return Table(["x"], [{"x": 1.0}], {"summary": {"ok": ok, "text": "fake check"}})
+    from lowdim.compare.verdict import Report, holds
+
+    summary = Report([holds("fake check", ok)], "fake check").summary()
+    return Table(["x"], [{"x": 1.0}], {"summary": summary})
+
+
+def test_a_figure_summary_must_come_from_a_report(tmp_path, monkeypatch, capsys):
+    from lowdim.compare import figures
+
+    def loose(preset="quick", device="auto", progress=None):
+        return Table(["x"], [{"x": 1.0}], {"summary": {"ok": True, "text": "judged by hand"}})
+
+    monkeypatch.setitem(figures.REGISTRY, "fake-loose", figures.FigureSpec(
+        "fake-loose", "a fake figure", "this package", "none", loose, fake_plot))
+    with pytest.raises(TypeError, match="must come from lowdim.compare.verdict.Report"):
+        figures.build_one("fake-loose", out_dir=str(tmp_path))
+    assert not (tmp_path / "fake-loose.png").exists()
 
 
 def fake_build_bad(preset="quick", device="auto", progress=None):

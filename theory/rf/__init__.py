@@ -2,7 +2,8 @@
 
 Public entry points: :class:`RFSetting` (isotropic Gaussian, subspace, linear-manifold and
 hidden-manifold data), :func:`predict`, :class:`RFPrediction`, :func:`system` (the equations
-it solves, to check a solution), :func:`sample_complexity`,
+it solves, to check a solution), :func:`sample_complexity`, the training-time
+:func:`spectrum` of ``U`` and :func:`train_curve` (isotropic data, docs/dynamics.md),
 :func:`hidden_manifold_exact_score` (the exact-score constant of non-linear manifolds), and
 the independent references :func:`ridge_regression_reference` (m = 1, Mei-Montanari),
 :func:`large_ridge_coefficients` and :func:`wide_limit`.
@@ -21,6 +22,7 @@ involve ``mu0``).  At finite size the spike costs ``O(1/d)``: the intercept is f
 ``rf-finite-size`` show the paired difference between relu and relu - mu0 decaying like
 ``1/d``.
 """
+from ._dynamics import USpectrum, spectrum, train_curve
 from ._limits import large_ridge_coefficients, ridge_regression_reference, wide_limit
 from ._predict import QUANTITIES, RFPrediction, SelfConsistentSystem, predict, system
 from ._sample_complexity import CRITERIA, SampleComplexity, sample_complexity
@@ -29,6 +31,7 @@ from ._setting import DATA_MODELS, RFSetting
 __all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS", "system",
            "SelfConsistentSystem",
            "sample_complexity", "SampleComplexity", "CRITERIA", "hidden_manifold_exact_score",
+           "spectrum", "USpectrum", "train_curve",
            "ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
 
 

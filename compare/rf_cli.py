@@ -86,6 +86,25 @@ def _footprint_rf_sample_complexity(v):
                      f"a search over {points:,} settings")
 
 
+def _footprint_rf_spectrum(v):
+    from .limits import Footprint
+    from .ranges import parse_seeds
+
+    points = option_count(v, "psi_n", "psi_p", "t", "m")
+    theory = Footprint(points * CURVE_POINT_BYTES * 40, points * CURVE_POINT_WORK * 400,
+                       f"the spectra of {points:,} settings")
+    if not v["simulate"]:
+        return theory
+    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
+    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
+    d, seeds = v["d"], len(parse_seeds(v["seeds"]))
+    n, p = psi_n.max() * d, psi_p.max() * d
+    peak = _rf_fit_bytes(d, n, p, m.max(), 0) + 8.0 * p * p
+    work = seeds * points * (_rf_fit_work(d, psi_n * d, psi_p * d, m, 0) + 10.0 * p ** 3)
+    return Footprint(peak, work, f"the eigenvalues of U at d = {d} (p = {p:.3g})",
+                     f"{points:,} settings x {seeds} seeds at d = {d}")
+
+
 def _add_setting_options(p, *, psi_p_default, m_default):
     g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
     g.add_argument("--data", default="gaussian",
@@ -213,6 +232,43 @@ def _cmd_rf_validate(args):
                 f"from d = {ALLOWANCE_MIN_D} on; here expect about {5 / args.d:.0%}")
     print(msg, file=sys.stderr)
     return EXIT_NOT_CONVERGED if s["theory_not_converged"] else s["exit_code"]
+
+
+@named_as_typed
+def _cmd_rf_spectrum(args):
+    """Spectrum of U = F^T F/(n m): density, atoms, bulk edges (isotropic data)."""
+    from .ranges import parse_seeds
+    from .rf_dynamics import spectrum_table
+
+    if args.data != "gaussian":
+        raise ValueError(f"data: the spectrum is computed for isotropic data only so far "
+                         f"(got {args.data})")
+    seeds = parse_seeds(args.seeds) if args.simulate else None
+    fp = check_budget(args, _footprint_rf_spectrum)
+    setting = _setting_from_args(args)
+    size = None
+    if args.simulate:
+        from lowdim.simulate.device import resolve_device
+        from lowdim.simulate.rf import RFSize
+
+        resolve_device(args.device)
+        size = RFSize(d=args.d, seeds=seeds, device=args.device)
+    announce(fp)
+    table = with_progress(args.simulate and not args.quiet, setting.size * len(seeds or ()),
+                          "simulating", lambda update: spectrum_table(
+                              setting, size=size, sim_m=args.sim_m, bins=args.bins,
+                              progress=update))
+    emit(table, args, plot="rf_dynamics_plots:plot_spectrum")
+    for spec in table.meta["spectra"]:
+        s = spec["setting"]
+        bulks = ", ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in spec["bulks"])
+        atoms = ", ".join(f"{w:.4g} at {x:.4g}" for x, w in spec["atoms"]) or "none"
+        print(f"psi_n={s['psi_n']:g} psi_p={s['psi_p']:g} m={s['m']} t={s['t']:g}: bulks "
+              f"{bulks}; atoms {atoms}", file=sys.stderr)
+    if size is None:
+        return EXIT_OK
+    print(table.meta["summary"]["text"], file=sys.stderr)
+    return table.meta["summary"]["exit_code"]
 
 
 def _sample_complexity_pairs(args) -> list:
@@ -351,6 +407,22 @@ def _validate_options(v):
     add_output_options(v)
 
 
+def _spectrum_options(sp):
+    _add_setting_options(sp, psi_p_default="4", m_default="1,4,inf")
+    g = sp.add_argument_group("simulation (with --simulate)")
+    g.add_argument("--simulate", action="store_true",
+                   help="also histogram the eigenvalues of simulated U and judge the distance")
+    g.add_argument("--d", type=integer_option("d", 2), default=100, help="dimension (default 100)")
+    g.add_argument("--seeds", default="2", help="a count, a list 0,1,2 or a range 0-4 (default 2)")
+    g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
+                   help="m used to simulate m = inf (default 64)")
+    g.add_argument("--bins", type=integer_option("bins", 1, 10**4), default=30,
+                   help="histogram bins per bulk (default 30)")
+    add_device_option(g)
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_output_options(sp)
+
+
 def _sample_complexity_options(sc):
     g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
     g.add_argument("--data", default="linear-manifold",
@@ -376,6 +448,7 @@ def _sample_complexity_options(sc):
 FAMILY = Family("rf", "random-features score learning curves",
                 actions=(action("curve", _curve_options, _cmd_rf_curve),
                          action("validate", _validate_options, _cmd_rf_validate),
+                         action("spectrum", _spectrum_options, _cmd_rf_spectrum),
                          action("sample-complexity", _sample_complexity_options,
                                 _cmd_rf_sample_complexity)),
                 figures=("rf_figures", "rf_manifold_figures"), bench="rf_bench")

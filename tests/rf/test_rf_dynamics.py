@@ -109,3 +109,39 @@ def test_measurements_over_seeds_are_time_by_time():
     ridge = fit_seed(s, size, 1)
     assert meas[-1].per_seed["test_error"][1] == pytest.approx(ridge.values["test_error"],
                                                                 rel=1e-9)
+
+
+def test_spectrum_command_theory_and_simulation(capsys, tmp_path):
+    import csv
+    import io
+
+    from _cli import run
+
+    code, out, err = run(capsys, ["rf", "spectrum", "--psi-n", "2", "--psi-p", "4", "--m", "1,inf",
+                                  "--format", "csv"])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    kinds = {(r["m"], r["kind"]) for r in rows}
+    assert kinds == {("1", "theory"), ("1", "atom"), ("inf", "theory"), ("inf", "atom")}
+    assert "m=1 t=0.1: bulks [0.007179, 0.09945], [0.1313, 5.607]; atoms 0.5 at 0" in err
+    # with a simulation: histograms, the measured atom, and a verdict through the exit code
+    plot = tmp_path / "spectrum.png"
+    code, out, err = run(capsys, ["rf", "spectrum", "--psi-n", "2", "--psi-p", "4", "--m", "1",
+                                  "--simulate", "--d", "40", "--seeds", "2", "--device", "cpu",
+                                  "-q", "--format", "csv", "--plot", str(plot)])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    atom = [r for r in rows if r["kind"] == "simulated atom"]
+    assert len(atom) == 1 and float(atom[0]["mass"]) == 0.5       # p - n m zero eigenvalues
+    assert "1/1 checks agree: W1 distance / mean eigenvalue within 4/d = 0.1" in err
+    assert plot.stat().st_size > 10_000
+
+
+def test_spectrum_command_refuses_what_it_cannot_do(capsys):
+    from _cli import run
+
+    code, _, err = run(capsys, ["rf", "spectrum", "--data", "subspace", "--psi-d", "0.5"])
+    assert code == 2 and err.startswith("lowdim: error: data: the spectrum is computed for "
+                                        "isotropic data only")
+    code, _, err = run(capsys, ["rf", "spectrum", "--bins", "0", "--simulate"])
+    assert code == 2 and "bins" in err

@@ -129,33 +129,6 @@ def test_gradient_descent_with_a_small_step_is_gradient_flow():
 
 
 # ---------------------------------------------------------------------------- finite size
-def theory_cdf(sp: USpectrum, at: np.ndarray, closed: bool) -> np.ndarray:
-    """CDF of the limiting law at ``at``: the density integrated by the trapezoid rule on the
-    edges and the default (edge-clustered) grid, plus the atoms at or below ``at``
-    (``closed``, the CDF) or strictly below (its left limit)."""
-    x = np.concatenate([sp.x] + [np.array(b) for b in sp.bulks])
-    rho = np.concatenate([sp.density, np.zeros(2 * len(sp.bulks))])
-    order = np.argsort(x)
-    x, rho = x[order], rho[order]
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
-    out = np.interp(at, x, cum, left=0.0)
-    for where, mass in sp.atoms:
-        out = out + mass * ((at >= where) if closed else (at > where))
-    return out
-
-
-def kolmogorov_distance(sp: USpectrum, ev: np.ndarray) -> float:
-    """sup |F - F_emp|, from both one-sided limits at every eigenvalue; eigenvalues within
-    1e-9 of an atom (numerical zeros) are put on it."""
-    ev = np.sort(ev)
-    for where, _ in sp.atoms:
-        ev[np.abs(ev - where) <= 1e-9 * ev[-1]] = where
-    right = np.searchsorted(ev, ev, side="right") / ev.size
-    left = np.searchsorted(ev, ev, side="left") / ev.size
-    return max(np.max(np.abs(theory_cdf(sp, ev, True) - right)),
-               np.max(np.abs(theory_cdf(sp, ev, False) - left)))
-
-
 @pytest.mark.parametrize("m, psi_p", [(1, 4.0), (4, 4.0)])
 def test_density_matches_finite_size_eigenvalues(m, psi_p):
     # Finite-size allowance: the Kolmogorov distance between the empirical law of the p
@@ -169,7 +142,7 @@ def test_density_matches_finite_size_eigenvalues(m, psi_p):
     for seed in (0, 1):
         with one_thread():
             ev = simulated_spectrum(s, RFSize(d=d, seeds=(seed,), device="cpu"), seed)
-        ks = kolmogorov_distance(sp, ev)
+        ks = sp.kolmogorov_distance(ev)
         assert ks < 4.0 / d, (seed, ks)
 
 

@@ -79,6 +79,48 @@ class USpectrum:
     bulks: tuple
     mass: float
 
+    def cdf(self, at, *, closed: bool = True) -> np.ndarray:
+        """The distribution function at ``at``: the density integrated by the trapezoid rule
+        over ``x`` and the bulk edges (accurate on the default, edge-clustered grid), plus
+        the atoms at or below ``at`` (``closed``) or strictly below (the left limit)."""
+        at = np.asarray(at, dtype=float)
+        x = np.concatenate([self.x.ravel()] + [np.array(b) for b in self.bulks])
+        rho = np.concatenate([self.density.ravel(), np.zeros(2 * len(self.bulks))])
+        order = np.argsort(x)
+        x, rho = x[order], rho[order]
+        cum = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
+        out = np.interp(at, x, cum, left=0.0)
+        for where, weight in self.atoms:
+            out = out + weight * ((at >= where) if closed else (at > where))
+        return out
+
+    def kolmogorov_distance(self, eigenvalues) -> float:
+        """``sup |F - F_emp|`` against the empirical law of ``eigenvalues``, from both
+        one-sided limits at every eigenvalue; eigenvalues within ``1e-9`` (relative) of an
+        atom, numerical zeros for instance, are put on it."""
+        ev = np.sort(np.asarray(eigenvalues, dtype=float).ravel())
+        if ev.size == 0 or not np.all(np.isfinite(ev)):
+            raise ValueError("eigenvalues: need at least one, all finite")
+        scale = max(abs(ev[-1]), abs(ev[0]), 1e-300)
+        for where, _ in self.atoms:
+            ev[np.abs(ev - where) <= 1e-9 * scale] = where
+        right = np.searchsorted(ev, ev, side="right") / ev.size
+        left = np.searchsorted(ev, ev, side="left") / ev.size
+        return float(max(np.max(np.abs(self.cdf(ev) - right)),
+                         np.max(np.abs(self.cdf(ev, closed=False) - left))))
+
+    def wasserstein_distance(self, eigenvalues) -> float:
+        """``int |F - F_emp| dx`` against the empirical law of ``eigenvalues`` (the W1
+        distance: the mean shift that moves one law onto the other), over the eigenvalues,
+        ``x`` and the bulk edges."""
+        ev = np.sort(np.asarray(eigenvalues, dtype=float).ravel())
+        if ev.size == 0 or not np.all(np.isfinite(ev)):
+            raise ValueError("eigenvalues: need at least one, all finite")
+        grid = np.unique(np.concatenate([ev, self.x.ravel(), np.ravel(self.bulks),
+                                         [w for w, _ in self.atoms]]))
+        gap = np.abs(self.cdf(grid) - np.searchsorted(ev, grid, side="right") / ev.size)
+        return float(np.sum(gap[:-1] * np.diff(grid)))
+
 
 # --------------------------------------------------------------------------- validation
 def _isotropic_coefficients(setting) -> Coefficients:

@@ -3,7 +3,8 @@
 Public entry points: :class:`RFSetting` (isotropic Gaussian, subspace, linear-manifold and
 hidden-manifold data), :func:`predict`, :class:`RFPrediction`, :func:`system` (the equations
 it solves, to check a solution), :func:`sample_complexity`, the training-time
-:func:`spectrum` of ``U`` and :func:`train_curve` (isotropic data, docs/dynamics.md),
+:func:`spectrum` of ``U``, :func:`train_curve` and :func:`generalization_curve` (the
+test and score errors along training; isotropic data, docs/dynamics.md),
 :func:`hidden_manifold_exact_score` (the exact-score constant of non-linear manifolds), and
 the independent references :func:`ridge_regression_reference` (m = 1, Mei-Montanari),
 :func:`large_ridge_coefficients` and :func:`wide_limit`.
@@ -24,6 +25,7 @@ involve ``mu0``).  At finite size the spike costs ``O(1/d)``: the intercept is f
 """
 from ._dynamics import USpectrum, spectrum, train_curve
 from ._limits import large_ridge_coefficients, ridge_regression_reference, wide_limit
+from ._two_point import generalization_curve
 from ._predict import QUANTITIES, RFPrediction, SelfConsistentSystem, predict, system
 from ._sample_complexity import CRITERIA, SampleComplexity, sample_complexity
 from ._setting import DATA_MODELS, RFSetting
@@ -31,7 +33,7 @@ from ._setting import DATA_MODELS, RFSetting
 __all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS", "system",
            "SelfConsistentSystem",
            "sample_complexity", "SampleComplexity", "CRITERIA", "hidden_manifold_exact_score",
-           "spectrum", "USpectrum", "train_curve",
+           "spectrum", "USpectrum", "train_curve", "generalization_curve",
            "ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
 
 

@@ -30,18 +30,7 @@ def setting(m, psi_p, **kw):
                         "activation": "tanh", **kw})
 
 
-# ---------------------------------------------------------------------------- exact limits
-@pytest.mark.parametrize("m, psi_p", SETTINGS)
-def test_infinite_time_is_the_ridge_solution_and_time_zero_the_zero_score(m, psi_p):
-    s = setting(m, psi_p)
-    curve = generalization_curve(s, [0.0, 1.0, INF])
-    pred = predict(s)
-    assert curve["converged"]
-    assert curve["test_error"][-1] == pytest.approx(float(pred.test_error), abs=1e-8)
-    assert curve["score_error"][-1] == pytest.approx(float(pred.score_error), abs=1e-8)
-    # A(0) = 0: the test loss is E ||xi||^2 / d = 1
-    assert curve["test_error"][0] == pytest.approx(1.0, abs=1e-14)
-    assert np.all(np.isfinite(curve["test_error"]))
+# the limits tau = 0 and tau = inf: tests/rf/test_rf_dynamics_theory.py
 
 
 @pytest.mark.parametrize("m, psi_p", [(1, 4.0), (4, 4.0), (INF, 4.0)])

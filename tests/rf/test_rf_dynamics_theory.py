@@ -16,7 +16,7 @@ from lowdim.simulate.rf_dynamics import fit_dynamics
 from lowdim.simulate.rf_dynamics import spectrum as simulated_spectrum
 from lowdim.simulate.rf_dynamics import time_factor as simulated_time_factor
 from lowdim.theory.rf import RFSetting, predict
-from lowdim.theory.rf import USpectrum, spectrum, train_curve
+from lowdim.theory.rf import USpectrum, generalization_curve, spectrum, train_curve
 from lowdim.theory.rf._dynamics import _time_factor
 
 INF = math.inf
@@ -50,10 +50,16 @@ def chebyshev_nodes(lo, hi, n=400):
 # ---------------------------------------------------------------------------- exact limits
 @pytest.mark.parametrize("m, psi_p", SETTINGS)
 def test_infinite_time_is_the_ridge_solution(m, psi_p):
+    """Train errors (train_curve) and test and score errors (generalization_curve): the ridge
+    values of predict at tau = inf, the zero score at tau = 0."""
     s = setting(m, psi_p)
     curve = train_curve(s, [0.0, 1.0, INF])
     pred = predict(s)
-    assert curve["converged"]
+    gen = generalization_curve(s, [0.0, 1.0, INF])
+    assert curve["converged"] and gen["converged"]
+    assert gen["test_error"][-1] == pytest.approx(float(pred.test_error), abs=1e-8)
+    assert gen["score_error"][-1] == pytest.approx(float(pred.score_error), abs=1e-8)
+    assert gen["test_error"][0] == pytest.approx(1.0, abs=1e-14)
     assert curve["train_error"][-1] == pytest.approx(float(pred.train_error), abs=1e-8)
     assert curve["train_error_reg"][-1] == pytest.approx(float(pred.train_error_reg), abs=1e-8)
     # A(0) = 0: the loss is E ||xi||^2 / d = 1 and there is no penalty

@@ -279,14 +279,7 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
     ``tau = inf`` is the ridge minimiser (the errors of :func:`lowdim.theory.rf.predict`) and
     ``tau = 0`` gives ``L_test = 1``.
 
-    Parameters
-    ----------
-    setting : RFSetting
-        One point, ``data="gaussian"``, ``lam > 0``.
-    taus : array_like
-        Gradient-flow times ``>= 0``, or with ``gd_step`` whole step counts; ``inf`` allowed.
-    gd_step : float, optional
-        The step ``c`` of gradient descent; ``c (u_max + lam) < 2`` is required.
+    The parameters are those of :func:`lowdim.theory.rf.train_curve`, with ``lam > 0``.
 
     Returns
     -------

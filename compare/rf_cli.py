@@ -105,6 +105,26 @@ def _footprint_rf_spectrum(v):
                      f"{points:,} settings x {seeds} seeds at d = {d}")
 
 
+def _footprint_rf_dynamics(v):
+    from .limits import Footprint
+    from .ranges import parse_seeds
+
+    points = option_count(v, "psi_n", "psi_p", "t", "lam", "m")
+    theory = Footprint(points * CURVE_POINT_BYTES * 200, points * CURVE_POINT_WORK * 4000,
+                       f"the curves of {points:,} settings")
+    if not v["simulate"]:
+        return theory
+    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
+    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
+    d, seeds = v["d"], len(parse_seeds(v["seeds"]))
+    n, p = psi_n.max() * d, psi_p.max() * d
+    peak = _rf_fit_bytes(d, n, p, m.max(), 256) + 6 * 8.0 * p * p
+    work = 1.125 * seeds * points * (_rf_fit_work(d, psi_n * d, psi_p * d, m, v["n_test"])
+                                     + 10.0 * p ** 3 + 2.0 * v["n_test"] * p * p)
+    return Footprint(peak, work, f"a training-time simulation at d = {d} (p = {p:.3g})",
+                     f"{points:,} settings x {seeds} seeds at d = {d}")
+
+
 def _add_setting_options(p, *, psi_p_default, m_default):
     g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
     g.add_argument("--data", default="gaussian",
@@ -271,6 +291,58 @@ def _cmd_rf_spectrum(args):
     return table.meta["summary"]["exit_code"]
 
 
+@named_as_typed
+def _cmd_rf_dynamics(args):
+    """Errors along gradient flow or gradient descent, and when to stop (isotropic data)."""
+    from .ranges import parse_seeds, parse_values
+    from .rf_dynamics import dynamics_table
+
+    if args.data != "gaussian":
+        raise ValueError(f"data: training dynamics are computed for isotropic data only so far "
+                         f"(got {args.data})")
+    times = parse_values("tau", args.tau, allow_inf=True)
+    if np.any(times < 0):
+        raise ValueError(f"tau: every time must be >= 0 (got {args.tau})")
+    if args.gd_step is not None and not (np.isfinite(args.gd_step) and args.gd_step > 0):
+        raise ValueError(f"gd-step: must be a finite number > 0 (got {args.gd_step!r})")
+    if not (args.z > 0):
+        raise ValueError(f"z: must be > 0 (got {args.z!r})")
+    if not (0 <= args.rel_tol < 1):
+        raise ValueError(f"rel-tol: must be in [0, 1) (got {args.rel_tol!r})")
+    if args.simulate and args.extrapolate and args.d < 8:
+        raise ValueError(f"d: the 1/d extrapolation needs d >= 8 (got {args.d}); "
+                         "or pass --no-extrapolate")
+    seeds = parse_seeds(args.seeds) if args.simulate else None
+    fp = check_budget(args, _footprint_rf_dynamics)
+    setting = _setting_from_args(args)
+    size = None
+    if args.simulate:
+        from lowdim.simulate.device import resolve_device
+        from lowdim.simulate.rf import RFSize
+
+        resolve_device(args.device)
+        size = RFSize(d=args.d, seeds=seeds, n_test=args.n_test, device=args.device)
+    announce(fp)
+    tasks = setting.size * len(seeds or ()) * (2 if args.extrapolate else 1)
+    table = with_progress(args.simulate and not args.quiet, tasks, "simulating",
+                          lambda update: dynamics_table(
+                              setting, times, gd_step=args.gd_step, size=size, sim_m=args.sim_m,
+                              z=args.z, rel_tol=args.rel_tol, extrapolate=args.extrapolate,
+                              progress=update))
+    emit(table, args)
+    unit = "tau" if args.gd_step is None else "steps"
+    for stop in table.meta["early_stopping"]:
+        edge = " (at the end of the searched range)" if stop["at_edge"] else ""
+        print(f"psi_n={stop['psi_n']:g} psi_p={stop['psi_p']:g} m={stop['m']} "
+              f"t={stop['t']:g} lam={stop['lam']:g}: stop at {unit} = {stop['time']:.3g}{edge}, "
+              f"test error {stop['test_error']:.4g} against {stop['test_error_converged']:.4g} "
+              f"trained to convergence", file=sys.stderr)
+    if size is None:
+        return EXIT_OK
+    print(table.meta["summary"]["text"], file=sys.stderr)
+    return table.meta["summary"]["exit_code"]
+
+
 def _sample_complexity_pairs(args) -> list:
     """The distinct ``(d, D, D/d)`` of ``--d``/``--D`` (``(None, None, psi_d)`` for
     ``--psi-d``), in the order given; repeated values are computed once."""
@@ -423,6 +495,34 @@ def _spectrum_options(sp):
     add_output_options(sp)
 
 
+def _dynamics_options(dy):
+    _add_setting_options(dy, psi_p_default="4", m_default="4")
+    dy.add_argument("--tau", default="0.01:1e4:13,inf",
+                    help="gradient-flow times (or step counts with --gd-step); a list, a log "
+                         "range start:stop:count, inf for convergence (default 0.01:1e4:13,inf)")
+    dy.add_argument("--gd-step", type=float, default=None,
+                    help="gradient descent with this step c (in the time units of "
+                         "docs/dynamics.md) instead of gradient flow (default: flow)")
+    g = dy.add_argument_group("simulation (with --simulate)")
+    g.add_argument("--simulate", action="store_true",
+                   help="also simulate and judge every row (theory against simulation)")
+    g.add_argument("--d", type=integer_option("d", 2), default=100, help="dimension (default 100)")
+    g.add_argument("--seeds", default="5", help="a count, a list 0,1,2 or a range 0-4 (default 5)")
+    g.add_argument("--n-test", type=integer_option("n-test", 512), default=2048,
+                   help="test samples per seed (default 2048)")
+    g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
+                   help="m used to simulate m = inf (default 64)")
+    g.add_argument("--z", type=float, default=3.0,
+                   help="confidence in normal standard errors (default 3, i.e. 99.73%%)")
+    g.add_argument("--rel-tol", type=float, default=0.03,
+                   help="finite-size allowance, relative (default 0.03)")
+    g.add_argument("--no-extrapolate", dest="extrapolate", action="store_false",
+                   help="judge the raw values at d instead of the 1/d extrapolation from d/2, d")
+    add_device_option(g)
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_output_options(dy, plot=False)
+
+
 def _sample_complexity_options(sc):
     g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
     g.add_argument("--data", default="linear-manifold",
@@ -449,6 +549,7 @@ FAMILY = Family("rf", "random-features score learning curves",
                 actions=(action("curve", _curve_options, _cmd_rf_curve),
                          action("validate", _validate_options, _cmd_rf_validate),
                          action("spectrum", _spectrum_options, _cmd_rf_spectrum),
+                         action("dynamics", _dynamics_options, _cmd_rf_dynamics),
                          action("sample-complexity", _sample_complexity_options,
                                 _cmd_rf_sample_complexity)),
                 figures=("rf_figures", "rf_manifold_figures"), bench="rf_bench")

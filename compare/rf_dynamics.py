@@ -24,6 +24,7 @@ sim = LazyModule("lowdim.simulate.rf")
 dyn = LazyModule("lowdim.simulate.rf_dynamics")
 
 __all__ = ["dynamics_task", "measure_dynamics", "spectrum_task", "spectrum_table",
+           "dynamics_table", "early_stopping", "DYNAMICS_COLUMNS",
            "SPECTRUM_COLUMNS", "W1_ALLOWANCE_D"]
 
 #: columns of :func:`spectrum_table`
@@ -157,3 +158,124 @@ def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int 
     meta = provenance(kind="rf-spectrum", setting=setting.to_dict(), spectra=specs,
                       summary=report.summary())
     return Table(list(SPECTRUM_COLUMNS), rows, meta)
+
+
+#: columns of :func:`dynamics_table` (``sim_*`` and the verdict only with a simulation)
+DYNAMICS_QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
+DYNAMICS_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "time", "time_kind",
+                    *DYNAMICS_QUANTITIES, "converged"]
+#: the grid on which the early-stopping time is searched
+_STOP_GRID = np.geomspace(1e-3, 1e8, 221)
+
+
+def early_stopping(setting: RFSetting, *, gd_step=None) -> dict:
+    """When to stop: the time (or step count) of the smallest test error on a log grid of
+    221 times from 1e-3 to 1e8, refined by a parabola in log time, and what it buys over
+    training to convergence: ``{"time", "test_error", "test_error_converged", "gain"}``."""
+    from lowdim.theory.rf import generalization_curve
+
+    grid = _STOP_GRID if gd_step is None else np.unique(np.round(_STOP_GRID / gd_step))
+    grid = grid[grid >= (0 if gd_step is None else 1)]
+    curve = generalization_curve(setting, np.append(grid, np.inf), gd_step=gd_step)
+    test = curve["test_error"][:-1]
+    j = int(np.argmin(test))
+    best_time = float(grid[j])
+    if 0 < j < len(grid) - 1 and gd_step is None:
+        lx = np.log(grid[j - 1:j + 2])
+        a, b, _ = np.polyfit(lx, test[j - 1:j + 2], 2)
+        if a > 0:
+            best_time = float(np.exp(np.clip(-b / (2 * a), lx[0], lx[-1])))
+    final = float(curve["test_error"][-1])
+    return {"time": best_time, "test_error": float(test[j]), "test_error_converged": final,
+            "gain": final - float(test[j]), "at_edge": j in (0, len(grid) - 1)}
+
+
+def _theory_rows(point, times, gd_step) -> tuple:
+    from lowdim.theory.rf import generalization_curve, train_curve
+
+    train = train_curve(point, times, gd_step=gd_step)
+    gen = generalization_curve(point, times, gd_step=gd_step)
+    base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
+            "m": _label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
+            "activation": point.activation.name,
+            "time_kind": "tau" if gd_step is None else f"steps (c = {gd_step:g})"}
+    rows = []
+    for k, time_ in enumerate(times):
+        row = dict(base, time=float(time_), converged=bool(train["converged"]
+                                                           and gen["converged"]))
+        for q, src in (("test_error", gen), ("score_error", gen), ("train_error", train),
+                       ("train_error_reg", train)):
+            row[q] = float(src[q][k])
+        rows.append(row)
+    return rows, base
+
+
+def _simulated(point, times, gd_step, size, extrapolate, sim_m, progress) -> list:
+    """Per time, ``(value, se, dof, n_seeds)`` of every quantity: the raw mean at ``d`` or
+    its 1/d extrapolation from ``d/2`` and ``d`` (:func:`lowdim.compare.rf.richardson`)."""
+    from .rf import richardson
+
+    sim_point = point.replace(m=float(sim_m)) if np.isinf(float(point.m)) else point
+    full = measure_dynamics(sim_point, size, times, gd_step=gd_step, progress=progress)
+    if not extrapolate:
+        return [{q: (m.mean[q], m.uncertainty(q), m.dof(q), m.n_seeds)
+                 for q in DYNAMICS_QUANTITIES} for m in full]
+    half_size = dataclasses.replace(size, d=size.d // 2, stream=f"{size.stream}half")
+    half = measure_dynamics(sim_point, half_size, times, gd_step=gd_step, progress=progress)
+    return [{q: (*richardson(f, h, q), f.n_seeds) for q in DYNAMICS_QUANTITIES}
+            for f, h in zip(full, half)]
+
+
+def dynamics_table(setting: RFSetting, times, *, gd_step=None, size=None, sim_m: int = 64,
+                   z: float = 3.0, rel_tol: float = 0.03, extrapolate: bool = True,
+                   progress=None) -> Table:
+    """Test, train and score errors along gradient flow (``times`` = tau) or gradient descent
+    (``gd_step``; ``times`` = step counts) at every point of ``setting`` (isotropic data), with
+    the early-stopping time of each point in ``meta``.  With ``size``: simulated columns
+    (``m = inf`` simulated at ``sim_m`` and judged against the theory at ``sim_m``, the
+    ``m = inf`` theory beside it), judged per row by the package's verdict
+    (:func:`lowdim.compare.rf.judge`), after the 1/d extrapolation when ``extrapolate``."""
+    from .rf import judge
+
+    times = [float(x) for x in np.atleast_1d(np.asarray(times, dtype=float))]
+    points = [setting.point(idx) for idx in np.ndindex(setting.shape)] if setting.shape \
+        else [setting]
+    rows, stops, report = [], [], Report()
+    for point in points:
+        sim_point = point.replace(m=float(sim_m)) if (size is not None
+                                                      and np.isinf(float(point.m))) else point
+        point_rows, base = _theory_rows(sim_point, times, gd_step)
+        if sim_point is not point:   # the theory at m = inf beside the one judged
+            inf_rows, _ = _theory_rows(point, times, gd_step)
+            for r, r_inf in zip(point_rows, inf_rows):
+                r.update({f"{q}_at_m_inf": r_inf[q] for q in DYNAMICS_QUANTITIES})
+        stops.append(dict(base, **early_stopping(point, gd_step=gd_step)))
+        if size is not None:
+            measured = _simulated(point, times, gd_step, size, extrapolate, sim_m, progress)
+            for r, meas in zip(point_rows, measured):
+                bad = []
+                for q in DYNAMICS_QUANTITIES:
+                    value, se, dof, k = meas[q]
+                    check = report.add(judge(r[q], value, se, dof, k, z, rel_tol,
+                                             name=f"{q} at {r['time_kind']} {r['time']:g}"))
+                    r[f"sim_{q}"], r[f"sim_{q}_se"] = value, se
+                    if not check.ok:
+                        bad.append(q if not check.reason else f"{q}: {check.verdict}")
+                r["verdict"] = ("agree" if not bad else
+                                "disagree" if any("disagree" in b for b in bad) else
+                                "inconclusive")
+                r["reason"] = "; ".join(bad)
+        rows += point_rows
+    columns = list(DYNAMICS_COLUMNS)
+    if any(f"{DYNAMICS_QUANTITIES[0]}_at_m_inf" in r for r in rows):
+        columns += [f"{q}_at_m_inf" for q in DYNAMICS_QUANTITIES]
+    if size is not None:
+        columns += [c for q in DYNAMICS_QUANTITIES for c in (f"sim_{q}", f"sim_{q}_se")]
+        columns += ["verdict", "reason"]
+        judged = f"1/d-extrapolated from d = {size.d // 2}, {size.d}" if extrapolate else \
+            f"d = {size.d}"
+        report.text = (f"{report.counts_text()} (|sim - theory| <= max({z:g} SE, "
+                       f"{rel_tol:.0%}), {judged}, {len(size.seeds)} seeds)")
+    meta = provenance(kind="rf-dynamics", setting=setting.to_dict(), times=times,
+                      gd_step=gd_step, early_stopping=stops, summary=report.summary())
+    return Table(columns, rows, meta)

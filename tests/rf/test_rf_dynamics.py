@@ -145,3 +145,38 @@ def test_spectrum_command_refuses_what_it_cannot_do(capsys):
                                         "isotropic data only")
     code, _, err = run(capsys, ["rf", "spectrum", "--bins", "0", "--simulate"])
     assert code == 2 and "bins" in err
+
+
+def test_dynamics_command_theory_early_stopping_and_simulation(capsys):
+    import csv
+    import io
+
+    from _cli import run
+
+    code, out, err = run(capsys, ["rf", "dynamics", "--m", "4", "--tau", "1,100,inf",
+                                  "--format", "csv"])
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["time"] for r in rows] == ["1.0", "100.0", "inf"]
+    assert float(rows[0]["test_error"]) < float(rows[-1]["test_error"])   # memorisation
+    assert "stop at tau = 0.732, test error 0.898 against 2.107" in err
+    # with a simulation, every row judged by the package's verdict
+    code, out, err = run(capsys, ["rf", "dynamics", "--m", "4", "--tau", "1,inf", "--simulate",
+                                  "--d", "40", "--seeds", "5", "--n-test", "512",
+                                  "--device", "cpu", "-q", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["verdict"] for r in rows} <= {"agree", "disagree", "inconclusive"}
+    assert code == {"agree": 0, "disagree": 4, "inconclusive": 5}[
+        "disagree" if any(r["verdict"] == "disagree" for r in rows) else
+        "inconclusive" if any(r["verdict"] == "inconclusive" for r in rows) else "agree"]
+    assert "checks agree" in err and "1/d-extrapolated from d = 20, 40, 5 seeds" in err
+
+
+def test_dynamics_command_refuses_bad_input(capsys):
+    from _cli import run
+
+    for argv, start in ((["--data", "subspace", "--psi-d", "0.5"], "data: training dynamics"),
+                        (["--tau", "-1"], "tau: "), (["--gd-step", "0"], "gd-step: "),
+                        (["--tau", "1", "--gd-step", "100"], "gd-step: c (u_max + lam)")):
+        code, _, err = run(capsys, ["rf", "dynamics", *argv])
+        assert code == 2 and err.startswith(f"lowdim: error: {start}"), (argv, err)

@@ -86,43 +86,46 @@ def _footprint_rf_sample_complexity(v):
                      f"a search over {points:,} settings")
 
 
-def _footprint_rf_spectrum(v):
+def _footprint_of_u(v, points, theory, what, *, n_test=0, matrices=1, test_work=0.0,
+                    repeat=1.0):
+    """``theory`` alone, or with ``--simulate`` the simulation of ``U`` per seed and setting:
+    the features and Gram matrix (:func:`_rf_fit_bytes`), ``matrices`` more p x p matrices,
+    an eigendecomposition (about ``10 p^3``) and ``test_work p^2`` more per seed; all
+    ``repeat`` times (1.125 with the d/2 run of the extrapolation)."""
     from .limits import Footprint
     from .ranges import parse_seeds
+
+    if not v["simulate"]:
+        return theory
+    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
+    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
+    d, seeds = v["d"], len(parse_seeds(v["seeds"]))
+    n, p = psi_n.max() * d, psi_p.max() * d
+    peak = _rf_fit_bytes(d, n, p, m.max(), n_test and 256) + matrices * 8.0 * p * p
+    work = repeat * seeds * points * (_rf_fit_work(d, psi_n * d, psi_p * d, m, n_test)
+                                      + 10.0 * p ** 3 + test_work * p * p)
+    return Footprint(peak, work, f"{what} at d = {d} (p = {p:.3g})",
+                     f"{points:,} settings x {seeds} seeds at d = {d}")
+
+
+def _footprint_rf_spectrum(v):
+    from .limits import Footprint
 
     points = option_count(v, "psi_n", "psi_p", "t", "m")
     theory = Footprint(points * CURVE_POINT_BYTES * 40, points * CURVE_POINT_WORK * 400,
                        f"the spectra of {points:,} settings")
-    if not v["simulate"]:
-        return theory
-    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
-    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
-    d, seeds = v["d"], len(parse_seeds(v["seeds"]))
-    n, p = psi_n.max() * d, psi_p.max() * d
-    peak = _rf_fit_bytes(d, n, p, m.max(), 0) + 8.0 * p * p
-    work = seeds * points * (_rf_fit_work(d, psi_n * d, psi_p * d, m, 0) + 10.0 * p ** 3)
-    return Footprint(peak, work, f"the eigenvalues of U at d = {d} (p = {p:.3g})",
-                     f"{points:,} settings x {seeds} seeds at d = {d}")
+    return _footprint_of_u(v, points, theory, "the eigenvalues of U")
 
 
 def _footprint_rf_dynamics(v):
     from .limits import Footprint
-    from .ranges import parse_seeds
 
     points = option_count(v, "psi_n", "psi_p", "t", "lam", "m")
     theory = Footprint(points * CURVE_POINT_BYTES * 200, points * CURVE_POINT_WORK * 4000,
                        f"the curves of {points:,} settings")
-    if not v["simulate"]:
-        return theory
-    psi_n, psi_p = option_axis(v, "psi_n"), option_axis(v, "psi_p")
-    m = np.maximum(1.0, option_axis(v, "m", inf_as=v["sim_m"]))
-    d, seeds = v["d"], len(parse_seeds(v["seeds"]))
-    n, p = psi_n.max() * d, psi_p.max() * d
-    peak = _rf_fit_bytes(d, n, p, m.max(), 256) + 6 * 8.0 * p * p
-    work = 1.125 * seeds * points * (_rf_fit_work(d, psi_n * d, psi_p * d, m, v["n_test"])
-                                     + 10.0 * p ** 3 + 2.0 * v["n_test"] * p * p)
-    return Footprint(peak, work, f"a training-time simulation at d = {d} (p = {p:.3g})",
-                     f"{points:,} settings x {seeds} seeds at d = {d}")
+    return _footprint_of_u(v, points, theory, "a training-time simulation",
+                           n_test=v["n_test"], matrices=6, test_work=2.0 * v["n_test"],
+                           repeat=1.125 if v["extrapolate"] else 1.0)
 
 
 def _add_setting_options(p, *, psi_p_default, m_default):
@@ -254,17 +257,13 @@ def _cmd_rf_validate(args):
     return EXIT_NOT_CONVERGED if s["theory_not_converged"] else s["exit_code"]
 
 
-@named_as_typed
-def _cmd_rf_spectrum(args):
-    """Spectrum of U = F^T F/(n m): density, atoms, bulk edges (isotropic data)."""
+def _setting_and_size(args, estimate, **size_options):
+    """The setting of the options and, under ``--simulate``, the simulation size, once the
+    budget (``estimate``) and the device are checked; announces a long run."""
     from .ranges import parse_seeds
-    from .rf_dynamics import spectrum_table
 
-    if args.data != "gaussian":
-        raise ValueError(f"data: the spectrum is computed for isotropic data only so far "
-                         f"(got {args.data})")
     seeds = parse_seeds(args.seeds) if args.simulate else None
-    fp = check_budget(args, _footprint_rf_spectrum)
+    fp = check_budget(args, estimate)
     setting = _setting_from_args(args)
     size = None
     if args.simulate:
@@ -272,8 +271,21 @@ def _cmd_rf_spectrum(args):
         from lowdim.simulate.rf import RFSize
 
         resolve_device(args.device)
-        size = RFSize(d=args.d, seeds=seeds, device=args.device)
+        size = RFSize(d=args.d, seeds=seeds, device=args.device, **size_options)
     announce(fp)
+    return setting, size
+
+
+@named_as_typed
+def _cmd_rf_spectrum(args):
+    """Spectrum of U = F^T F/(n m): density, atoms, bulk edges (isotropic data)."""
+    from .rf_dynamics import spectrum_table
+
+    if args.data != "gaussian":
+        raise ValueError(f"data: the spectrum is computed for isotropic data only so far "
+                         f"(got {args.data})")
+    setting, size = _setting_and_size(args, _footprint_rf_spectrum)
+    seeds = size.seeds if size is not None else None
     table = with_progress(args.simulate and not args.quiet, setting.size * len(seeds or ()),
                           "simulating", lambda update: spectrum_table(
                               setting, size=size, sim_m=args.sim_m, bins=args.bins,
@@ -294,7 +306,7 @@ def _cmd_rf_spectrum(args):
 @named_as_typed
 def _cmd_rf_dynamics(args):
     """Errors along gradient flow or gradient descent, and when to stop (isotropic data)."""
-    from .ranges import parse_seeds, parse_values
+    from .ranges import parse_values
     from .rf_dynamics import dynamics_table
 
     if args.data != "gaussian":
@@ -312,17 +324,8 @@ def _cmd_rf_dynamics(args):
     if args.simulate and args.extrapolate and args.d < 8:
         raise ValueError(f"d: the 1/d extrapolation needs d >= 8 (got {args.d}); "
                          "or pass --no-extrapolate")
-    seeds = parse_seeds(args.seeds) if args.simulate else None
-    fp = check_budget(args, _footprint_rf_dynamics)
-    setting = _setting_from_args(args)
-    size = None
-    if args.simulate:
-        from lowdim.simulate.device import resolve_device
-        from lowdim.simulate.rf import RFSize
-
-        resolve_device(args.device)
-        size = RFSize(d=args.d, seeds=seeds, n_test=args.n_test, device=args.device)
-    announce(fp)
+    setting, size = _setting_and_size(args, _footprint_rf_dynamics, n_test=args.n_test)
+    seeds = size.seeds if size is not None else None
     tasks = setting.size * len(seeds or ()) * (2 if args.extrapolate else 1)
     table = with_progress(args.simulate and not args.quiet, tasks, "simulating",
                           lambda update: dynamics_table(
@@ -479,19 +482,27 @@ def _validate_options(v):
     add_output_options(v)
 
 
-def _spectrum_options(sp):
-    _add_setting_options(sp, psi_p_default="4", m_default="1,4,inf")
-    g = sp.add_argument_group("simulation (with --simulate)")
-    g.add_argument("--simulate", action="store_true",
-                   help="also histogram the eigenvalues of simulated U and judge the distance")
+def _simulate_group(p, what: str, seeds: str):
+    """``--simulate`` (doing ``what``), ``--d``, ``--seeds``, ``--sim-m``, ``--device`` and
+    ``--quiet``: the options of an action whose simulation is optional."""
+    g = p.add_argument_group("simulation (with --simulate)")
+    g.add_argument("--simulate", action="store_true", help=f"also {what}")
     g.add_argument("--d", type=integer_option("d", 2), default=100, help="dimension (default 100)")
-    g.add_argument("--seeds", default="2", help="a count, a list 0,1,2 or a range 0-4 (default 2)")
+    g.add_argument("--seeds", default=seeds,
+                   help=f"a count, a list 0,1,2 or a range 0-4 (default {seeds})")
     g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
                    help="m used to simulate m = inf (default 64)")
-    g.add_argument("--bins", type=integer_option("bins", 1, 10**4), default=30,
-                   help="histogram bins per bulk (default 30)")
     add_device_option(g)
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return g
+
+
+def _spectrum_options(sp):
+    _add_setting_options(sp, psi_p_default="4", m_default="1,4,inf")
+    g = _simulate_group(sp, "histogram the eigenvalues of simulated U and judge the distance",
+                        "2")
+    g.add_argument("--bins", type=integer_option("bins", 1, 10**4), default=30,
+                   help="histogram bins per bulk (default 30)")
     add_output_options(sp)
 
 
@@ -503,23 +514,15 @@ def _dynamics_options(dy):
     dy.add_argument("--gd-step", type=float, default=None,
                     help="gradient descent with this step c (in the time units of "
                          "docs/dynamics.md) instead of gradient flow (default: flow)")
-    g = dy.add_argument_group("simulation (with --simulate)")
-    g.add_argument("--simulate", action="store_true",
-                   help="also simulate and judge every row (theory against simulation)")
-    g.add_argument("--d", type=integer_option("d", 2), default=100, help="dimension (default 100)")
-    g.add_argument("--seeds", default="5", help="a count, a list 0,1,2 or a range 0-4 (default 5)")
+    g = _simulate_group(dy, "simulate and judge every row (theory against simulation)", "5")
     g.add_argument("--n-test", type=integer_option("n-test", 512), default=2048,
                    help="test samples per seed (default 2048)")
-    g.add_argument("--sim-m", type=integer_option("sim-m", 1), default=64,
-                   help="m used to simulate m = inf (default 64)")
     g.add_argument("--z", type=float, default=3.0,
                    help="confidence in normal standard errors (default 3, i.e. 99.73%%)")
     g.add_argument("--rel-tol", type=float, default=0.03,
                    help="finite-size allowance, relative (default 0.03)")
     g.add_argument("--no-extrapolate", dest="extrapolate", action="store_false",
                    help="judge the raw values at d instead of the 1/d extrapolation from d/2, d")
-    add_device_option(g)
-    g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_output_options(dy, plot=False)
 
 

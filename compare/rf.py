@@ -38,7 +38,7 @@ from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
-from .verdict import AGREE, DISAGREE, INCONCLUSIVE, Check, Report, compare, se_multiplier
+from .verdict import Check, Report, combine, compare, se_multiplier
 
 # imported at first use: `lowdim rf curve` needs no simulation (and no torch)
 sim = LazyModule("lowdim.simulate.rf")
@@ -310,8 +310,7 @@ def wide_view(tidy: Table) -> Table:
             g[f"sim_{q}_extrap"] = r["extrapolated"]
             g[f"sim_{q}_extrap_se"] = r["extrapolated_se"]
         g["_verdicts"].append(r["verdict"])
-        if r["verdict"] != AGREE:
-            g["_bad"].append(f"{q}: {r['reason']}" if r["reason"] else q)
+        g["_bad"].append(f"{q}: {r['reason']}" if r["reason"] else q)
     cols = list(SETTING_COLUMNS) + ["sim_m", "d", "n_seeds"]
     any_inf = any(r["m"] == "inf" for r in tidy.rows)
     any_ex = any(r["extrapolated"] is not None for r in tidy.rows)
@@ -324,10 +323,6 @@ def wide_view(tidy: Table) -> Table:
     rows = []
     for key in order:
         g = groups.pop(key)
-        verdicts = g.pop("_verdicts")
-        # a point disagrees when any quantity does; it agrees when every quantity does
-        g["verdict"] = (DISAGREE if DISAGREE in verdicts else
-                        AGREE if all(v == AGREE for v in verdicts) else INCONCLUSIVE)
-        g["reason"] = "; ".join(g.pop("_bad"))
+        g["verdict"], g["reason"] = combine(g.pop("_verdicts"), g.pop("_bad"))
         rows.append(g)
     return Table(cols, rows, dict(tidy.meta))

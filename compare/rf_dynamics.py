@@ -18,7 +18,8 @@ from ._lazy import LazyModule
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
-from .verdict import Report, compare
+from .rf import _m_label
+from .verdict import Report, combine, compare
 
 sim = LazyModule("lowdim.simulate.rf")
 dyn = LazyModule("lowdim.simulate.rf_dynamics")
@@ -74,10 +75,6 @@ def spectrum_task(setting: RFSetting, size, seed: int) -> dict:
     return {"eigenvalues": dyn.spectrum(setting, size, seed)}
 
 
-def _label(m: float):
-    return "inf" if np.isinf(m) else int(m)
-
-
 def _point_rows(base, sp) -> list:
     rows = [dict(base, kind="theory", x=float(x), density=float(v), density_se=None, mass=None)
             for x, v in zip(sp.x, sp.density)]
@@ -123,7 +120,7 @@ def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int 
         else [setting]
     for point in points:
         m = float(point.m)
-        base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p), "m": _label(m),
+        base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p), "m": _m_label(m),
                 "t": float(point.t), "activation": point.activation.name}
         sp = spectrum(point)
         rows += _point_rows(base, sp)
@@ -133,7 +130,7 @@ def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int 
             continue
         sim_point = point.replace(m=float(sim_m)) if np.isinf(m) else point
         sp_sim = sp if sim_point is point else spectrum(sim_point)
-        sim_base = dict(base, m=_label(float(sim_point.m)))
+        sim_base = dict(base, m=_m_label(float(sim_point.m)))
         if sim_point is not point:   # the law the simulation is judged against
             rows += [r for r in _point_rows(sim_base, sp_sim) if r["kind"] == "theory"]
         items = [{"setting": sim_point, "size": size, "seed": int(s)} for s in size.seeds]
@@ -168,16 +165,18 @@ DYNAMICS_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "time", "ti
 _STOP_GRID = np.geomspace(1e-3, 1e8, 221)
 
 
-def early_stopping(setting: RFSetting, *, gd_step=None) -> dict:
-    """When to stop: the time (or step count) of the smallest test error on a log grid of
-    221 times from 1e-3 to 1e8, refined by a parabola in log time, and what it buys over
-    training to convergence: ``{"time", "test_error", "test_error_converged", "gain"}``."""
-    from lowdim.theory.rf import generalization_curve
+def _stop_grid(gd_step) -> np.ndarray:
+    """The times searched for early stopping: 221 log-spaced from 1e-3 to 1e8 (whole step
+    counts with ``gd_step``)."""
+    if gd_step is None:
+        return _STOP_GRID
+    grid = np.unique(np.round(_STOP_GRID / gd_step))
+    return grid[grid >= 1]
 
-    grid = _STOP_GRID if gd_step is None else np.unique(np.round(_STOP_GRID / gd_step))
-    grid = grid[grid >= (0 if gd_step is None else 1)]
-    curve = generalization_curve(setting, np.append(grid, np.inf), gd_step=gd_step)
-    test = curve["test_error"][:-1]
+
+def _stop_from(grid, test, converged: float, gd_step) -> dict:
+    """The smallest test error on ``grid`` (refined by a parabola in log time under gradient
+    flow) against the converged one."""
     j = int(np.argmin(test))
     best_time = float(grid[j])
     if 0 < j < len(grid) - 1 and gd_step is None:
@@ -185,29 +184,46 @@ def early_stopping(setting: RFSetting, *, gd_step=None) -> dict:
         a, b, _ = np.polyfit(lx, test[j - 1:j + 2], 2)
         if a > 0:
             best_time = float(np.exp(np.clip(-b / (2 * a), lx[0], lx[-1])))
-    final = float(curve["test_error"][-1])
-    return {"time": best_time, "test_error": float(test[j]), "test_error_converged": final,
-            "gain": final - float(test[j]), "at_edge": j in (0, len(grid) - 1)}
+    return {"time": best_time, "test_error": float(test[j]), "test_error_converged": converged,
+            "gain": converged - float(test[j]), "at_edge": j in (0, len(grid) - 1)}
+
+
+def early_stopping(setting: RFSetting, *, gd_step=None) -> dict:
+    """When to stop: the time (or step count) of the smallest test error on a log grid of
+    221 times from 1e-3 to 1e8, refined by a parabola in log time, and what it buys over
+    training to convergence: ``{"time", "test_error", "test_error_converged", "gain",
+    "at_edge"}``."""
+    from lowdim.theory.rf import generalization_curve
+
+    grid = _stop_grid(gd_step)
+    test = generalization_curve(setting, np.append(grid, np.inf), gd_step=gd_step)["test_error"]
+    return _stop_from(grid, test[:-1], float(test[-1]), gd_step)
 
 
 def _theory_rows(point, times, gd_step) -> tuple:
+    """The theory's rows at ``times`` and the point's early stopping, from one solve of the
+    test curve over ``times`` and the search grid together."""
     from lowdim.theory.rf import generalization_curve, train_curve
 
+    grid = _stop_grid(gd_step)
     train = train_curve(point, times, gd_step=gd_step)
-    gen = generalization_curve(point, times, gd_step=gd_step)
+    both = generalization_curve(point, np.concatenate([times, grid, [np.inf]]), gd_step=gd_step)
+    k = len(times)
+    gen = {q: both[q][:k] for q in ("test_error", "score_error")}
+    stop = _stop_from(grid, both["test_error"][k:-1], float(both["test_error"][-1]), gd_step)
     base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
-            "m": _label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
+            "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
             "activation": point.activation.name,
             "time_kind": "tau" if gd_step is None else f"steps (c = {gd_step:g})"}
+    converged = bool(train["converged"] and both["converged"])
     rows = []
-    for k, time_ in enumerate(times):
-        row = dict(base, time=float(time_), converged=bool(train["converged"]
-                                                           and gen["converged"]))
+    for j, time_ in enumerate(times):
+        row = dict(base, time=float(time_), converged=converged)
         for q, src in (("test_error", gen), ("score_error", gen), ("train_error", train),
                        ("train_error_reg", train)):
-            row[q] = float(src[q][k])
+            row[q] = float(src[q][j])
         rows.append(row)
-    return rows, base
+    return rows, dict(base, **stop)
 
 
 def _simulated(point, times, gd_step, size, extrapolate, sim_m, progress) -> list:
@@ -244,27 +260,23 @@ def dynamics_table(setting: RFSetting, times, *, gd_step=None, size=None, sim_m:
     for point in points:
         sim_point = point.replace(m=float(sim_m)) if (size is not None
                                                       and np.isinf(float(point.m))) else point
-        point_rows, base = _theory_rows(sim_point, times, gd_step)
+        point_rows, stop = _theory_rows(sim_point, times, gd_step)
         if sim_point is not point:   # the theory at m = inf beside the one judged
-            inf_rows, _ = _theory_rows(point, times, gd_step)
+            inf_rows, stop = _theory_rows(point, times, gd_step)
             for r, r_inf in zip(point_rows, inf_rows):
                 r.update({f"{q}_at_m_inf": r_inf[q] for q in DYNAMICS_QUANTITIES})
-        stops.append(dict(base, **early_stopping(point, gd_step=gd_step)))
+        stops.append(stop)
         if size is not None:
             measured = _simulated(point, times, gd_step, size, extrapolate, sim_m, progress)
             for r, meas in zip(point_rows, measured):
-                bad = []
+                checks = []
                 for q in DYNAMICS_QUANTITIES:
                     value, se, dof, k = meas[q]
-                    check = report.add(judge(r[q], value, se, dof, k, z, rel_tol,
-                                             name=f"{q} at {r['time_kind']} {r['time']:g}"))
+                    checks.append(report.add(judge(r[q], value, se, dof, k, z, rel_tol,
+                                                   name=q)))
                     r[f"sim_{q}"], r[f"sim_{q}_se"] = value, se
-                    if not check.ok:
-                        bad.append(q if not check.reason else f"{q}: {check.verdict}")
-                r["verdict"] = ("agree" if not bad else
-                                "disagree" if any("disagree" in b for b in bad) else
-                                "inconclusive")
-                r["reason"] = "; ".join(bad)
+                r["verdict"], r["reason"] = combine([c.verdict for c in checks],
+                                                    [f"{c.name}: {c.reason}" for c in checks])
         rows += point_rows
     columns = list(DYNAMICS_COLUMNS)
     if any(f"{DYNAMICS_QUANTITIES[0]}_at_m_inf" in r for r in rows):

@@ -33,8 +33,8 @@ import time
 from dataclasses import dataclass, field, replace
 
 __all__ = ["AGREE", "DISAGREE", "INCONCLUSIVE", "VERDICTS", "CHECK_COLUMNS", "Check",
-           "Report", "compare", "holds", "run_checks", "se_multiplier", "EXIT_OK", "EXIT_DISAGREE",
-           "EXIT_INCONCLUSIVE"]
+           "Report", "compare", "combine", "holds", "run_checks", "se_multiplier", "EXIT_OK",
+           "EXIT_DISAGREE", "EXIT_INCONCLUSIVE"]
 
 AGREE, DISAGREE, INCONCLUSIVE = "agree", "disagree", "inconclusive"
 VERDICTS = (AGREE, DISAGREE, INCONCLUSIVE)
@@ -157,6 +157,15 @@ def compare(name: str, measured: float, reference: float | None, *, se: float | 
                      **common)
     return Check(name, measured, reference, verdict=DISAGREE,
                  reason=f"off by {dev:.3g} > {tol:.3g}", **common)
+
+
+def combine(verdicts, reasons) -> tuple:
+    """One verdict for a row judged on several quantities: ``disagree`` when any is,
+    ``agree`` when all are, else ``inconclusive``; the reason lists the others' reasons."""
+    verdicts = list(verdicts)
+    verdict = (DISAGREE if DISAGREE in verdicts else
+               AGREE if all(v == AGREE for v in verdicts) else INCONCLUSIVE)
+    return verdict, "; ".join(r for v, r in zip(verdicts, reasons) if v != AGREE)
 
 
 def holds(name: str, ok: bool, measured=None, reference=None, reason: str = "") -> Check:

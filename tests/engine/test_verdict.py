@@ -72,3 +72,11 @@ def test_run_checks_fills_one_report_with_progress():
     report = run_checks((first, second), 1, progress=lambda d, t: seen.append((d, t)))
     assert [c.verdict for c in report.checks] == [AGREE, DISAGREE]
     assert seen == [(1, 2), (2, 2)] and report.text.startswith("1/2 checks agree")
+
+
+def test_combine_one_row_of_several_quantities():
+    from lowdim.compare.verdict import combine
+
+    assert combine([AGREE, AGREE], ["", ""]) == (AGREE, "")
+    assert combine([AGREE, INCONCLUSIVE], ["", "b: 3 seeds"]) == (INCONCLUSIVE, "b: 3 seeds")
+    assert combine([INCONCLUSIVE, DISAGREE], ["a: x", "b: y"]) == (DISAGREE, "a: x; b: y")

@@ -100,17 +100,30 @@ def _mp_moments(gamma: np.ndarray, k_max: int) -> list[np.ndarray]:
     return out
 
 
+def _edge_root(s, t, gamma):
+    """``sqrt((s + t Y_+)(s + t Y_-))`` with ``Y_+- = (1 +- sqrt(gamma))^2`` the edges of
+    MP(gamma), as the product of two principal roots: real and positive for ``s, t >= 0``,
+    and for complex ``s, t`` analytic wherever ``s + t Y`` does not vanish on the support
+    (the two cuts on the real axis beyond the edges cancel) [derived], so every closed form
+    below continues the integral itself off the real axis."""
+    if not (np.iscomplexobj(s) or np.iscomplexobj(t)):   # the expanded form, as always
+        return np.sqrt(s * s + 2.0 * s * t * (1.0 + gamma) + (t * (1.0 - gamma)) ** 2)
+    sg = np.sqrt(gamma)
+    return np.sqrt(s + t * (1.0 + sg) ** 2) * np.sqrt(s + t * (1.0 - sg) ** 2)
+
+
 def _mp_standard(gamma, b):
-    """``int (1, Y)/(1+bY)`` and ``int (1, Y, Y^2)/(1+bY)^2`` for MP(gamma <= 1), b >= 0."""
+    """``int (1, Y)/(1+bY)`` and ``int (1, Y, Y^2)/(1+bY)^2`` for MP(gamma <= 1), b >= 0
+    (or complex, ``1 + bY`` not vanishing on the support)."""
     g1 = 1.0 - gamma
-    R = np.sqrt(1.0 + 2.0 * b * (1.0 + gamma) + (b * g1) ** 2)
+    R = _edge_root(1.0, b, gamma)
     D = 1.0 + b * g1 + R
     f0 = 2.0 / D
     f1 = (g1 + (2.0 * (1.0 + gamma) + b * g1**2) / (R + 1.0)) / D
     k0 = 2.0 * (R + 1.0 + b * (1.0 + gamma)) / (R * D**2)
     dD = g1 + ((1.0 + gamma) + b * g1**2) / R
     k1 = 2.0 * dD / D**2
-    small = b < _SERIES_B
+    small = np.abs(b) < _SERIES_B
     with np.errstate(divide="ignore", invalid="ignore"):
         k2 = (f1 - k1) / np.where(small, 1.0, b)
     if np.any(small):
@@ -130,7 +143,7 @@ def _mp_integrals(gamma, A1, B1):
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         b = B1 / A1
-    big = b > 1.0
+    big = np.abs(b) > 1.0
     f0, f1, k0, k1, k2 = _mp_standard(gamma, np.where(big, 0.0, b))
     small = (f0 / A1, f1 / A1, k0 / A1**2, k1 / A1**2, k2 / A1**2)
     if not np.any(big):
@@ -138,7 +151,7 @@ def _mp_integrals(gamma, A1, B1):
     B1 = np.where(big, B1, 1.0)
     u = np.where(big, A1 / B1, 1.0)
     g1, gp = 1.0 - gamma, 1.0 + gamma
-    Ru = np.sqrt(u * u + 2.0 * gp * u + g1**2)
+    Ru = _edge_root(u, 1.0, gamma)
     Du = u + g1 + Ru
     i0 = 2.0 / (B1 * Du)
     i1 = (g1 + (2.0 * gp * u + g1**2) / (Ru + u)) / (B1 * Du)
@@ -289,10 +302,11 @@ class Spectrum:
     def _integrals(self, A, B, on_manifold=None) -> Integrals:
         """:meth:`integrals` without validation (the solvers' iterates may leave the range;
         their residuals then come out non-finite and the point is flagged)."""
-        A = np.asarray(A, dtype=float)
-        B = np.asarray(B, dtype=float)
+        kind = complex if np.iscomplexobj(A) or np.iscomplexobj(B) else float
+        A = np.asarray(A, dtype=kind)
+        B = np.asarray(B, dtype=kind)
         shape = np.broadcast_shapes(A.shape, B.shape, self.shape)
-        acc = [np.zeros(shape) for _ in range(5)]
+        acc = [np.zeros(shape, dtype=kind) for _ in range(5)]
         for c in self._select(on_manifold):
             w, c0 = c.weight, c.loc
             if c.kind == "atom":

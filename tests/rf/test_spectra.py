@@ -89,3 +89,20 @@ def test_array_parameters_broadcast_and_split_by_flag():
 def test_bad_input_names_the_parameter(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.5])
+@pytest.mark.parametrize("A,B", [(1 + 0.3j, 0.5 - 0.2j), (0.01 + 1j, 3 + 0.1j), (2 - 5j, 40 + 1j),
+                                 (-0.5 + 0.01j, 1.0), (-3.0 - 0.02j, 1.0 + 0j)])
+def test_complex_arguments_continue_the_integrals(gamma, A, B):
+    # off the real axis the closed forms must equal the integrals themselves (the branch of
+    # the square root), including A + B l with negative real part next to the support
+    spec = mixture((gamma, marchenko_pastur(gamma, 1.0 / gamma)),
+                   (1 - gamma, point_mass(0.0, on_manifold=False)))
+    x, w = spec.quadrature(20000)
+    got = spec._integrals(np.array(A), np.array(B))
+    ref = [np.sum(w * x**k / (A + B * x)) for k in (0, 1)]
+    ref += [np.sum(w * x**k / (A + B * x) ** 2) for k in (0, 1, 2)]
+    for value, expected in zip((got.I0, got.I1, got.K0, got.K1, got.K2), ref):
+        assert complex(value) == pytest.approx(expected, rel=1e-9)
+    assert spec._integrals(np.array(1.3), np.array(0.7)).I0.dtype == np.float64

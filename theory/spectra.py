@@ -34,6 +34,7 @@ and off-manifold (``perp``) parts.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from math import comb
@@ -100,6 +101,13 @@ def _mp_moments(gamma: np.ndarray, k_max: int) -> list[np.ndarray]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _mp_moments_of(gammas: tuple, k_max: int) -> list[np.ndarray]:
+    """:func:`_mp_moments` of the distinct ratios ``gammas``, remembered (the solvers ask for
+    the same few ratios thousands of times)."""
+    return _mp_moments(np.array(gammas), k_max)
+
+
 def _edge_root(s, t, gamma):
     """``sqrt((s + t Y_+)(s + t Y_-))`` with ``Y_+- = (1 +- sqrt(gamma))^2`` the edges of
     MP(gamma), as the product of two principal roots: real and positive for ``s, t >= 0``,
@@ -127,7 +135,10 @@ def _mp_standard(gamma, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         k2 = (f1 - k1) / np.where(small, 1.0, b)
     if np.any(small):
-        mom = _mp_moments(gamma, _SERIES_TERMS + 2)
+        g = np.asarray(gamma)   # the moments once per distinct ratio (often one per grid)
+        distinct, where = np.unique(g, return_inverse=True)
+        mom = [v[where].reshape(g.shape)
+               for v in _mp_moments_of(tuple(distinct.tolist()), _SERIES_TERMS + 2)]
         series = sum((j + 1) * (-b) ** j * mom[j + 2] for j in range(_SERIES_TERMS))
         k2 = np.where(small, series, k2)
     return f0, f1, k0, k1, k2

@@ -1,4 +1,4 @@
-"""Training-time theory for isotropic data (lowdim.theory.rf._dynamics): the spectrum of
+"""Training-time theory (lowdim.theory.rf._dynamics), isotropic data: the spectrum of
 U = F^T F/(n m) and the train errors along gradient flow and gradient descent, against the
 ridge solution (infinite time), exact sum rules, and finite-size simulations
 (lowdim.simulate.rf_dynamics)."""
@@ -221,14 +221,6 @@ def test_gradient_descent_matches_simulation():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=f"^{name}:"):
         call()
-
-
-@pytest.mark.parametrize("data", ["subspace", "linear-manifold", "hidden-manifold"])
-def test_non_isotropic_data_is_refused(data):
-    s = setting(1, 4.0, data=data, psi_d=0.5)
-    for call in (lambda: spectrum(s), lambda: train_curve(s, [1.0])):
-        with pytest.raises(ValueError, match="^setting: .*not yet supported"):
-            call()
 
 
 def test_unstable_gradient_descent_step_is_refused():

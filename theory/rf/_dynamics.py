@@ -42,7 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import floats, positive_number
-from ._predict import _coefficients, _spread
+from ._complex_sigma import SigmaSystem, ladder
+from ._predict import _coefficients, _sigma_coefficients, _spread
 from ._setting import RFSetting, check_setting
 from ._system import Coefficients, _components, _parts
 
@@ -127,12 +128,24 @@ def _isotropic_coefficients(setting) -> Coefficients:
     """The system's constants of a one-point isotropic setting, else a ``ValueError``."""
     check_setting(setting)
     if setting.data != "gaussian":
-        raise ValueError(f"setting: data={setting.data!r} is not yet supported by the "
-                         "training dynamics (isotropic 'gaussian' data only)")
+        raise ValueError(f"setting: data={setting.data!r} is not yet supported here "
+                         "(isotropic 'gaussian' data only)")
     if setting.size != 1:
         raise ValueError(f"setting: give one grid point (got shape {setting.shape}; "
                          "iterate over setting.points())")
     return _coefficients(setting)
+
+
+def _system_of(setting):
+    """The spectral problem of a one-point setting: :class:`_IsotropicSystem` for Gaussian
+    data, :class:`lowdim.theory.rf._complex_sigma.SigmaSystem` for the other data models."""
+    check_setting(setting)
+    if setting.size != 1:
+        raise ValueError(f"setting: give one grid point (got shape {setting.shape}; "
+                         "iterate over setting.points())")
+    if setting.data == "gaussian":
+        return _IsotropicSystem(_coefficients(setting))
+    return SigmaSystem(_sigma_coefficients(setting))
 
 
 def _check_times(taus, gd_step) -> np.ndarray:
@@ -182,13 +195,8 @@ def _newton(co: Coefficients, q, r, z, iters: int = 30):
 def _ladder(co: Coefficients, x, eta: float, rungs: int):
     """``(q, r)`` at ``x + i eta`` by continuation in ``log Im z`` at fixed ``x`` from
     ``Im z = 100 spread`` and the large-ridge guess continued to complex ``z``."""
-    a = co.mu1sq + co.musq
-    b = a + co.psi_p * co.mu1sq
-    z = x + 1j * 100.0 * _spread(co)
-    q, r = 1.0 / (a - z), 1.0 / (b - z)
-    for im in np.geomspace(100.0 * float(_spread(co)[0]), eta, rungs):
-        q, r = _newton(co, q, r, x + 1j * im)
-    return q, r
+    X = ladder(_IsotropicSystem(co), x, eta, rungs)
+    return X[:, 0], X[:, 1]
 
 
 def _relative_residual(co: Coefficients, q, r, z):
@@ -212,26 +220,77 @@ def _good(co, q, r, z):
     return ok
 
 
-def _traces(co: Coefficients, x, eta: float, *, on_axis: bool = False):
-    """``(q, r)`` at ``x + i eta`` (1-d real ``x``), or with ``on_axis`` at ``x + i0`` (the
-    ladder down to ``eta``, then Newton at real ``x``: the boundary value inside a bulk, where
-    the Herglotz root is regular).  Points that fail are retried on finer ladders, and a
-    ``RuntimeError`` names those that still fail."""
+class _IsotropicSystem:
+    """The isotropic system of one setting point at complex ``z``, with the interface of
+    :class:`lowdim.theory.rf._complex_sigma.SigmaSystem`: unknowns ``(k, 2)`` (``q, r``)."""
+
+    unknowns = 2
+
+    def __init__(self, co: Coefficients):
+        self.co = co
+        self.spread = float(_spread(co)[0])
+        a = co.mu1sq + co.musq
+        self.scan_top = float(2.0 * (a * (1.0 + np.sqrt(co.c)) ** 2
+                                     + co.mu1sq * (1.0 + np.sqrt(co.psi_p)) ** 2)[0])
+
+    def start(self, z) -> np.ndarray:
+        """The large-ridge guess continued to complex ``z``: ``q = 1/(a - z)``,
+        ``r = 1/(b - z)``, ``a = mu1^2 + mu*^2``, ``b = a + psi_p mu1^2``."""
+        a = self.co.mu1sq + self.co.musq
+        b = a + self.co.psi_p * self.co.mu1sq
+        return np.stack([1.0 / (a - z), 1.0 / (b - z)], -1)
+
+    def newton(self, X, z) -> np.ndarray:
+        z = np.broadcast_to(np.asarray(z, dtype=complex), X.shape[:1])
+        return np.stack(_newton(self.co, X[:, 0], X[:, 1], z), -1)
+
+    def good(self, X, z) -> np.ndarray:
+        return _good(self.co, X[:, 0], X[:, 1], z)
+
+    def dq_dz(self, X, z) -> np.ndarray:
+        """``dq/dz`` by implicit differentiation (``dF/dz = (0, psi_p)``)."""
+        _, _, a, b, c, d, _, _ = _components(self.co, X[:, 0], X[:, 1], 0.0, 0.0)
+        return b * self.co.psi_p / (a * d - b * c)
+
+    def x_of(self, X) -> np.ndarray:
+        """The ``z`` at which ``(q, r)`` solves ``F2`` (linear in ``z``)."""
+        return -_components(self.co, X[:, 0], X[:, 1], 0.0, 0.0)[1] / self.co.psi_p
+
+    def fold_equations(self, X) -> np.ndarray:
+        """``(F1, det dF/d(q, r))``: neither involves ``z``."""
+        F1, _, a, b, c, d, _, _ = _components(self.co, X[:, 0], X[:, 1], 0.0, 0.0)
+        return np.stack([F1, a * d - b * c], -1)
+
+    def rank_point(self):
+        return _rank_point(self.co)
+
+    def t1(self, X) -> np.ndarray:
+        return _t1(self.co, X[:, 0], X[:, 1])
+
+
+def _as_system(co_or_system):
+    return _IsotropicSystem(co_or_system) if isinstance(co_or_system, Coefficients) else co_or_system
+
+
+def _traces(system, x, eta: float, *, on_axis: bool = False) -> np.ndarray:
+    """The unknowns at ``x + i eta`` (1-d real ``x``), shape ``(len(x), unknowns)``, or with
+    ``on_axis`` at ``x + i0`` (the ladder down to ``eta``, then Newton at real ``x``: the
+    boundary value inside a bulk, where the Herglotz root is regular).  Points that fail are
+    retried on finer ladders, and a ``RuntimeError`` names those that still fail."""
     x = np.asarray(x, dtype=float)
-    q = np.full(x.shape, np.nan + 0j)
-    r = q.copy()
+    X = np.full((x.size, system.unknowns), np.nan + 0j)
     todo = np.arange(x.size)
     for rungs in (RUNGS, 4 * RUNGS, 16 * RUNGS):
         z = x[todo] + (0j if on_axis else 1j * eta)
         with np.errstate(all="ignore"):
-            qs, rs = _ladder(co, x[todo], eta, rungs)
+            Xs = ladder(system, x[todo], eta, rungs)
             if on_axis:
-                qs, rs = _newton(co, qs, rs, z)
-        ok = _good(co, qs, rs, z)
-        q[todo[ok]], r[todo[ok]] = qs[ok], rs[ok]
+                Xs = system.newton(Xs, z)
+        ok = system.good(Xs, z)
+        X[todo[ok]] = Xs[ok]
         todo = todo[~ok]
         if todo.size == 0:
-            return q, r
+            return X
     raise RuntimeError(f"spectrum: the continuation in Im z did not converge at "
                        f"{todo.size} of {x.size} points (first x = {x[todo[0]]:.6g}, "
                        f"eta = {eta:.3g})")
@@ -250,9 +309,9 @@ def _rank_point(co: Coefficients):
     return float(co.musq[0] * (1.0 - co.kappa[0])), 1.0 - (1.0 + pn) / pp
 
 
-def _atoms(co: Coefficients) -> tuple:
-    """The atoms of ``rho``: the rank point of :func:`_rank_point` when its ratio is > 0."""
-    where, mass = _rank_point(co)
+def _atoms(system) -> tuple:
+    """The atoms of ``rho``: the rank point when its ratio is > 0."""
+    where, mass = _as_system(system).rank_point()
     return ((where, mass),) if mass > 0.0 else ()
 
 
@@ -264,51 +323,43 @@ def _atom_part(atoms, x, eta):
     return out
 
 
-def _in_support(co: Coefficients, q, r, eta: float):
+def _in_support(system, X, x, eta: float):
     """True inside a bulk: there ``Im q`` stays finite as ``eta -> 0``, while in a gap (and on
     an atom's tail) ``Im q = eta |dq/dz| (1 + O(eta))`` [derived: q is real-analytic there]."""
-    _, _, a, b, c, d, _, _ = _components(co, q, r, 0.0, 0.0)
-    dq_dz = b * co.psi_p / (a * d - b * c)
-    return q.imag > 10.0 * eta * np.abs(dq_dz)
+    with np.errstate(all="ignore"):
+        return X[:, 0].imag > 10.0 * eta * np.abs(system.dq_dz(X, x + 1j * eta))
 
 
-def _scan_grid(co: Coefficients, hi: float, points: int) -> np.ndarray:
+def _scan_grid(system, hi: float, points: int) -> np.ndarray:
     """Sorted points of ``(0, hi]``: geometric near 0, uniform, and geometric about the rank
     point (where an atom sits, or a bulk may start)."""
     parts = [np.geomspace(1e-10 * hi, hi, points), np.linspace(0.0, hi, points)[1:]]
-    where, _ = _rank_point(co)
+    where, _ = system.rank_point()
     if where > 0.0:
         off = where * np.geomspace(1e-14, 0.5, points // 4)
         parts += [where - off, where + off]
     return np.unique(np.concatenate(parts))
 
 
-def _det_jacobian(co: Coefficients, q, r):
-    _, _, a, b, c, d, _, _ = _components(co, q, r, 0.0, 0.0)
-    return a * d - b * c
+def _fold(system, X0):
+    """A real fold point of the system (the equations not involving ``z`` and ``det`` of the
+    Jacobian, :meth:`fold_equations`), by damped Newton with a central-difference Jacobian;
+    the unknowns or None."""
+    v = np.array(X0, dtype=float)
+    n = v.size
 
+    def g(u):
+        return system.fold_equations(u[None, :].astype(complex))[0].real
 
-def _x_of(co: Coefficients, q, r) -> float:
-    """The real ``x`` at which a real ``(q, r)`` solves ``F2`` (``F2`` is linear in ``z``)."""
-    F2_at_0 = _components(co, q, r, 0.0, 0.0)[1]
-    return float(-F2_at_0[0] / co.psi_p[0])
-
-
-def _fold(co: Coefficients, q0: float, r0: float):
-    """A real fold point of the system: ``F1 = 0`` and ``det dF/d(q, r) = 0`` in ``(q, r)``
-    (neither involves ``z``), by damped Newton with a difference Jacobian for the determinant;
-    ``(q, r)`` or None."""
-    v = np.array([q0, r0])
     for _ in range(60):
-        q, r = np.array([v[0]]), np.array([v[1]])
-        F1, _, a, b, _, _, _, _ = _components(co, q, r, 0.0, 0.0)
-        g = np.array([F1[0], _det_jacobian(co, q, r)[0]])
-        h = 1e-7 * np.abs(v)
-        dq = (_det_jacobian(co, q + h[0], r) - _det_jacobian(co, q - h[0], r))[0] / (2 * h[0])
-        dr = (_det_jacobian(co, q, r + h[1]) - _det_jacobian(co, q, r - h[1]))[0] / (2 * h[1])
-        jac = np.array([[a[0], b[0]], [dq, dr]])
+        g0 = g(v)
+        jac = np.empty((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = 1e-7 * abs(v[j])
+            jac[:, j] = (g(v + e) - g(v - e)) / (2.0 * e[j])
         try:
-            step = np.linalg.solve(jac, -g)
+            step = np.linalg.solve(jac, -g0)
         except np.linalg.LinAlgError:
             return None
         v = v + step * min(1.0, float(np.min(0.2 * np.abs(v) / (np.abs(step) + 1e-300))))
@@ -319,53 +370,53 @@ def _fold(co: Coefficients, q0: float, r0: float):
     return None
 
 
-def _edge(co: Coefficients, x_out: float, x_in: float, eta: float) -> float:
+def _edge(system, x_out: float, x_in: float, eta: float) -> float:
     """The fold edge between a point outside the support and one inside: Newton on the fold
     from the real solution at the outside point, the bracket halved until it lands inside."""
     for _ in range(60):
-        q, r = _traces(co, np.array([x_out]), eta)
+        X = _traces(system, np.array([x_out]), eta)
         with np.errstate(all="ignore"):
-            v = _fold(co, q[0].real, r[0].real)
+            v = _fold(system, X[0].real)
         if v is not None:
-            x_e = _x_of(co, np.array([v[0]]), np.array([v[1]]))
+            x_e = float(system.x_of(v[None, :].astype(complex))[0].real)
             if min(x_out, x_in) <= x_e <= max(x_out, x_in):
                 return x_e
         mid = 0.5 * (x_out + x_in)
-        qm, rm = _traces(co, np.array([mid]), eta)
-        if _in_support(co, qm, rm, eta)[0]:
+        Xm = _traces(system, np.array([mid]), eta)
+        if _in_support(system, Xm, np.array([mid]), eta)[0]:
             x_in = mid
         else:
             x_out = mid
     raise RuntimeError(f"spectrum: no fold edge found between {x_out:.6g} and {x_in:.6g}"
-                       f"{_critical_hint(co)}")
+                       f"{_critical_hint(system)}")
 
 
-def _critical_hint(co: Coefficients) -> str:
+def _critical_hint(system) -> str:
     """A note for error messages near the critical ratio, where a bulk edge comes within
     ``~ ratio^2`` of the rank point and is not resolved."""
-    where, ratio = _rank_point(co)
+    where, ratio = system.rank_point()
     if abs(ratio) >= 1e-2:
         return ""
-    crit = "1 + psi_n" if co.eps[0] == 0.0 else "m psi_n"
+    crit = "1 + psi_n" if system.co.eps[0] == 0.0 else "m psi_n"
     return (f" (psi_p is within a relative {abs(ratio):.2g} of the critical {crit}, where a "
             f"bulk edge approaches the rank point {where:.6g}; not resolved so close)")
 
 
 # --------------------------------------------------------------------------- quadrature
 class _BulkQuadrature:
-    """Nested Gauss-Chebyshev nodes of the second kind on every bulk, with ``(q, r)`` solved
+    """Nested Gauss-Chebyshev nodes of the second kind on every bulk, with the unknowns solved
     at each node: level ``j`` has the ``2^j - 1`` nodes ``x = mid - half cos(k pi/2^j)`` and
     weights ``half (pi/2^j) sin(k pi/2^j)``, and the even ``k`` are the nodes of level
     ``j - 1`` (their weights there are twice as large), so a refinement solves only the new
     nodes [derived: the trapezoid rule in theta for ``int f(x) dx``, spectrally accurate when
     ``f`` vanishes like a square root at both edges]."""
 
-    def __init__(self, co: Coefficients, bulks, hard, eta: float):
-        self.co, self.bulks, self.eta, self.level = co, tuple(bulks), eta, FIRST_LEVEL
+    def __init__(self, system, bulks, hard, eta: float):
+        self.system, self.bulks, self.eta, self.level = system, tuple(bulks), eta, FIRST_LEVEL
         self.hard = np.asarray(hard, dtype=bool)
         k = np.arange(1, 2**FIRST_LEVEL)
         self.theta = k * np.pi / 2**FIRST_LEVEL
-        self.q, self.r = self._solve(self.theta)
+        self.X = self._solve(self.theta)
 
     def _points(self, theta):
         mids = [0.5 * (lo + hi) for lo, hi in self.bulks]
@@ -373,37 +424,59 @@ class _BulkQuadrature:
         return np.concatenate([m - h * np.cos(theta) for m, h in zip(mids, halves)])
 
     def _solve(self, theta):
-        q, r = _traces(self.co, self._points(theta), self.eta, on_axis=True)
-        return q.reshape(len(self.bulks), -1), r.reshape(len(self.bulks), -1)
+        X = _traces(self.system, self._points(theta), self.eta, on_axis=True)
+        return X.reshape(len(self.bulks), theta.size, -1)
+
+    def _solve_between(self, new):
+        """The new nodes of a refinement (``new[j]`` lies between the present nodes ``j - 1``
+        and ``j``): Newton on the real axis from the mean of the two neighbours, kept where it
+        converges on the Herglotz branch with ``Im q`` at least half the smaller neighbour's
+        (a bulk's interior, where the boundary value is smooth); the ladder of :meth:`_solve`
+        for the rest and for the two nodes next to each edge."""
+        guess = 0.5 * (self.X[:, :-1] + self.X[:, 1:])
+        inner = np.empty((len(self.bulks), new.size), dtype=bool)
+        inner[:] = False
+        inner[:, 1:-1] = True
+        x = self._points(new).reshape(len(self.bulks), new.size)
+        X = np.full((len(self.bulks), new.size, self.X.shape[2]), np.nan + 0j)
+        xi = x[:, 1:-1].ravel()
+        with np.errstate(all="ignore"):
+            Xi = self.system.newton(guess.reshape(xi.size, -1), xi + 0j)
+            floor = 0.5 * np.minimum(self.X[:, :-1, 0].imag, self.X[:, 1:, 0].imag).ravel()
+            ok = self.system.good(Xi, xi + 0j) & (Xi[:, 0].imag >= floor)
+        X[:, 1:-1] = np.where(ok[:, None], Xi, np.nan).reshape(len(self.bulks), -1, X.shape[2])
+        redo = ~np.all(np.isfinite(X), axis=2)
+        if np.any(redo):
+            X[redo] = _traces(self.system, x[redo], self.eta, on_axis=True)
+        return X
 
     def refine(self):
         """Solve the nodes of the next level and interleave them with the present ones."""
         self.level += 1
         size = 2**self.level - 1
         new = np.arange(1, size + 1, 2) * np.pi / 2**self.level
-        q_new, r_new = self._solve(new)
+        X_new = self._solve_between(new)
         theta = np.empty(size)
-        q = np.empty((len(self.bulks), size), dtype=complex)
-        r = np.empty_like(q)
+        X = np.empty((len(self.bulks), size, self.X.shape[2]), dtype=complex)
         theta[0::2], theta[1::2] = new, self.theta
-        q[:, 0::2], q[:, 1::2] = q_new, self.q
-        r[:, 0::2], r[:, 1::2] = r_new, self.r
-        self.theta, self.q, self.r = theta, q, r
+        X[:, 0::2], X[:, 1::2] = X_new, self.X
+        self.theta, self.X = theta, X
 
     def nodes(self):
-        """``(x, weights, q, r)`` of the present level, flattened over the bulks."""
+        """``(x, weights, X)`` of the present level, flattened over the bulks (``X`` the
+        unknowns, shape ``(nodes, unknowns)``)."""
         halves = np.repeat([0.5 * (hi - lo) for lo, hi in self.bulks], self.theta.size)
         w = halves * np.tile(np.pi / 2**self.level * np.sin(self.theta), len(self.bulks))
-        return self._points(self.theta), w, self.q.ravel(), self.r.ravel()
+        return self._points(self.theta), w, self.X.reshape(-1, self.X.shape[2])
 
     def estimate(self, integrand):
-        """The quadrature of ``integrand(x, q, r)`` (values of shape ``(nodes,)`` or
+        """The quadrature of ``integrand(x, X)`` (values of shape ``(nodes,)`` or
         ``(nodes, k)``) and its change from the level below.  On a bulk with a hard lower edge
         the integrand tends to a constant ``c`` at ``theta = 0`` and the rule misses the
         endpoint term ``h c/2`` (``h = pi/2^level``), so the estimate there is the
         extrapolation ``2 S_j - S_(j-1)`` [derived: the trapezoid rule in theta]."""
-        x, w, q, r = self.nodes()
-        f = np.asarray(integrand(x, q, r))
+        x, w, X = self.nodes()
+        f = np.asarray(integrand(x, X))
         wf = w.reshape((-1,) + (1,) * (f.ndim - 1)) * f
         wf = wf.reshape((len(self.bulks), self.theta.size) + f.shape[1:])
         s0, s1, s2 = wf.sum(1), 2.0 * wf[:, 1::2].sum(1), 4.0 * wf[:, 3::4].sum(1)
@@ -427,16 +500,14 @@ def _density(atoms, x, q, eta):
     return np.maximum(q.imag / np.pi - _atom_part(atoms, x, eta), 0.0)
 
 
-def _scan(co: Coefficients, eta: float, points: int):
+def _scan(system, eta: float, points: int):
     """The support scan: sorted points and which of them lie inside a bulk; the range is
     doubled until its last point is outside."""
-    a = co.mu1sq + co.musq
-    hi = float(2.0 * (a * (1.0 + np.sqrt(co.c)) ** 2
-                      + co.mu1sq * (1.0 + np.sqrt(co.psi_p)) ** 2)[0])
+    hi = system.scan_top
     for _ in range(20):
-        x = _scan_grid(co, hi, points)
-        q, r = _traces(co, x, eta)
-        inside = _in_support(co, q, r, eta)
+        x = _scan_grid(system, hi, points)
+        X = _traces(system, x, eta)
+        inside = _in_support(system, X, x, eta)
         if not inside[-1]:
             return x, inside
         hi *= 2.0
@@ -444,12 +515,12 @@ def _scan(co: Coefficients, eta: float, points: int):
                        f"{hi:.3g} (the scan did not close)")
 
 
-def _bulks_from_scan(co: Coefficients, x, inside, eta: float):
+def _bulks_from_scan(system, x, inside, eta: float):
     """Bulks as ``(lower, upper)`` fold edges bracketed by the scan, and which lower edges are
     hard: 0 when the first scan point is inside a bulk, and the rank point at the critical
     ratio (``psi_p = m psi_n``, or ``psi_p = 1 + psi_n`` at ``m = inf``), where the density
     diverges like an inverse square root instead of folding."""
-    where, ratio = _rank_point(co)
+    where, ratio = system.rank_point()
     critical = abs(ratio) <= 1e-9
     edges, hard = ([0.0], [True]) if inside[0] else ([], [])
     for i in np.flatnonzero(inside[1:] != inside[:-1]):
@@ -459,25 +530,27 @@ def _bulks_from_scan(co: Coefficients, x, inside, eta: float):
             hard.append(True)
             continue
         out, inn = (i, i + 1) if lower else (i + 1, i)
-        edges.append(_edge(co, float(x[out]), float(x[inn]), eta))
+        edges.append(_edge(system, float(x[out]), float(x[inn]), eta))
         if lower:
             hard.append(False)
     return tuple(zip(edges[0::2], edges[1::2])), tuple(hard)
 
 
-def _support(co: Coefficients, atoms) -> _BulkQuadrature:
+def _support(system, atoms) -> _BulkQuadrature:
     """The bulks and their quadrature; a scan that misses mass (a bulk narrower than its
-    spacing) is repeated at four times the resolution, then a ``RuntimeError``."""
-    eta = ETA * float(_spread(co)[0])
+    spacing) is repeated at four times the resolution, then a ``RuntimeError``.  ``system``
+    is a system object or isotropic :class:`Coefficients`."""
+    system = _as_system(system)
+    eta = ETA * system.spread
     expected = 1.0 - sum(mass for _, mass in atoms)
     for points in (SCAN_POINTS, 4 * SCAN_POINTS):
-        x, inside = _scan(co, eta, points)
-        quad = _BulkQuadrature(co, *_bulks_from_scan(co, x, inside, eta), eta)
-        mass, _ = quad.integrate(lambda xs, q, r: _density(atoms, xs, q, 0.0), 1e-12)
+        x, inside = _scan(system, eta, points)
+        quad = _BulkQuadrature(system, *_bulks_from_scan(system, x, inside, eta), eta)
+        mass, _ = quad.integrate(lambda xs, X: _density(atoms, xs, X[:, 0], 0.0), 1e-12)
         if abs(float(mass) - expected) < 1e-7:
             return quad
     raise RuntimeError(f"spectrum: the bulks found carry mass {float(mass):.9f}, expected "
-                       f"{expected:.9f} (1 less the atoms){_critical_hint(co)}")
+                       f"{expected:.9f} (1 less the atoms){_critical_hint(system)}")
 
 
 # --------------------------------------------------------------------------- spectrum
@@ -497,19 +570,21 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 def spectrum(setting: RFSetting, x=None, *, eta: float = 1e-12) -> USpectrum:
-    """Limiting spectral law of ``U = F^T F/(n m)`` for isotropic data, any ``m``.
+    """Limiting spectral law of ``U = F^T F/(n m)``, every data model, any ``m``.
 
     The density is ``Im q(x + i eta)/pi`` with ``q`` the solution of the system at complex
-    ``z`` on the Herglotz branch, less the atoms' Lorentzians [derived: docs/dynamics.md sect. 3]; the
-    atoms come from ranks (:func:`_atoms`) and the bulk edges from the fold condition.  With
-    ``x`` None the density is given at the Chebyshev nodes of every bulk (the quadrature nodes
-    of ``mass``, clustered at the edges), as the boundary value ``eta -> 0`` solved there for
-    the quadrature; ``mass`` is always the quadrature over the bulks, not over ``x``.
+    ``z`` on the Herglotz branch (the isotropic system for Gaussian data, the
+    general-covariance one of :mod:`lowdim.theory.rf._complex_sigma` otherwise), less the
+    atoms' Lorentzians [derived: docs/dynamics.md sects. 3 and 6]; the atoms come from ranks
+    (:func:`_atoms`) and the bulk edges from the fold condition.  With ``x`` None the density
+    is given at the Chebyshev nodes of every bulk (the quadrature nodes of ``mass``, clustered
+    at the edges), as the boundary value ``eta -> 0`` solved there for the quadrature;
+    ``mass`` is always the quadrature over the bulks, not over ``x``.
 
     Parameters
     ----------
     setting : RFSetting
-        One point, ``data="gaussian"`` (other data models raise a ``ValueError``).
+        One point, any data model.
     x : array_like, optional
         Where to give the density (any shape, finite).
     eta : float
@@ -522,18 +597,18 @@ def spectrum(setting: RFSetting, x=None, *, eta: float = 1e-12) -> USpectrum:
     RuntimeError
         When the continuation does not converge or the bulks found miss mass.
     """
-    co = _isotropic_coefficients(setting)
+    system = _system_of(setting)
     eta = positive_number("eta", eta)
     grid = None if x is None else _check_grid(x)
-    atoms = _atoms(co)
-    quad = _support(co, atoms)
-    mass, _ = quad.integrate(lambda xs, q, r: _density(atoms, xs, q, 0.0), 1e-12)
+    atoms = _atoms(system)
+    quad = _support(system, atoms)
+    mass, _ = quad.integrate(lambda xs, X: _density(atoms, xs, X[:, 0], 0.0), 1e-12)
     if grid is None:
-        grid, _, q, _ = quad.nodes()
-        density = _density(atoms, grid, q, 0.0)
+        grid, _, X = quad.nodes()
+        density = _density(atoms, grid, X[:, 0], 0.0)
     else:
-        q, _ = _traces(co, grid.ravel(), eta)
-        density = _density(atoms, grid.ravel(), q, eta).reshape(grid.shape)
+        X = _traces(system, grid.ravel(), eta)
+        density = _density(atoms, grid.ravel(), X[:, 0], eta).reshape(grid.shape)
     return USpectrum(x=_read_only(grid), density=_read_only(density), atoms=atoms,
                      bulks=quad.bulks, mass=float(mass))
 
@@ -600,16 +675,16 @@ def train_curve(setting: RFSetting, taus, *, gd_step: float | None = None) -> di
         ``taus``: the change between the last two quadrature levels), ``converged`` (every
         quadrature error below 1e-9) and ``bulks``.
     """
-    co = _isotropic_coefficients(setting)
+    system = _system_of(setting)
     times = _check_times(taus, gd_step)
     c = None if gd_step is None else positive_number("gd_step", gd_step)
-    atoms = _atoms(co)
-    quad = _support(co, atoms)
-    lam = float(co.lam[0])
+    atoms = _atoms(system)
+    quad = _support(system, atoms)
+    lam = float(system.co.lam[0])
     _check_stable(c, max([quad.bulks[-1][1]] + [where for where, _ in atoms]), lam)
 
-    def integrand(x, q, r):
-        nu_1 = _t1(co, q, r).imag / np.pi
+    def integrand(x, X):
+        nu_1 = system.t1(X).imag / np.pi
         g = _time_factor(x, lam, times, c)
         return nu_1[:, None] * np.concatenate([x[:, None] * g * g - 2.0 * g, g * g], axis=1)
 

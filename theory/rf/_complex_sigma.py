@@ -21,7 +21,7 @@ support test, fold edges), :func:`sigma_points` what the two-point function need
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -89,6 +89,17 @@ class SigmaSystem:
         pp, c = float(co.psi_p[0]), float(co.psi_p[0] / co.psi_n[0])
         self.scan_top = 2.0 * (a * (1.0 + np.sqrt(c)) ** 2
                                + float(co.mu1sq[0]) * (1.0 + top) * (1.0 + np.sqrt(pp)) ** 2)
+
+    @property
+    def key(self) -> tuple:
+        """The setting point's constants and covariance spectrum, as a dictionary key."""
+        co = self.co
+        consts = tuple(float(getattr(co, f.name)[0]) for f in fields(co)
+                       if f.name != "spectrum")
+        parts = tuple((c.kind, c.on_manifold) + tuple(float(np.ravel(v)[0]) for v in
+                                                      (c.weight, c.loc, c.scale, c.ratio))
+                      for c in co.spectrum.components)
+        return ("sigma",) + consts + parts
 
     # ----------------------------------------------------------------- evaluation
     def _co(self, k: int) -> SigmaCoefficients:

@@ -37,7 +37,8 @@ roots there), doubled until two levels agree.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -264,6 +265,11 @@ class _IsotropicSystem:
     def rank_point(self):
         return _rank_point(self.co)
 
+    @property
+    def key(self) -> tuple:
+        """The setting point's constants, as a dictionary key."""
+        return ("gaussian",) + tuple(float(getattr(self.co, f.name)[0]) for f in fields(self.co))
+
     def t1(self, X) -> np.ndarray:
         return _t1(self.co, X[:, 0], X[:, 1])
 
@@ -370,11 +376,13 @@ def _fold(system, X0):
     return None
 
 
-def _edge(system, x_out: float, x_in: float, eta: float) -> float:
+def _edge(system, x_out: float, x_in: float, eta: float, X_out=None) -> float:
     """The fold edge between a point outside the support and one inside: Newton on the fold
-    from the real solution at the outside point, the bracket halved until it lands inside."""
+    from the real solution at the outside point (``X_out`` when the scan has it), the bracket
+    halved until it lands inside."""
     for _ in range(60):
-        X = _traces(system, np.array([x_out]), eta)
+        X = _traces(system, np.array([x_out]), eta) if X_out is None else X_out[None, :]
+        X_out = None
         with np.errstate(all="ignore"):
             v = _fold(system, X[0].real)
         if v is not None:
@@ -501,21 +509,21 @@ def _density(atoms, x, q, eta):
 
 
 def _scan(system, eta: float, points: int):
-    """The support scan: sorted points and which of them lie inside a bulk; the range is
-    doubled until its last point is outside."""
+    """The support scan: sorted points, which of them lie inside a bulk, and the solutions
+    there; the range is doubled until its last point is outside."""
     hi = system.scan_top
     for _ in range(20):
         x = _scan_grid(system, hi, points)
         X = _traces(system, x, eta)
         inside = _in_support(system, X, x, eta)
         if not inside[-1]:
-            return x, inside
+            return x, inside, X
         hi *= 2.0
     raise RuntimeError("spectrum: the support has no upper end below "
                        f"{hi:.3g} (the scan did not close)")
 
 
-def _bulks_from_scan(system, x, inside, eta: float):
+def _bulks_from_scan(system, x, inside, X, eta: float):
     """Bulks as ``(lower, upper)`` fold edges bracketed by the scan, and which lower edges are
     hard: 0 when the first scan point is inside a bulk, and the rank point at the critical
     ratio (``psi_p = m psi_n``, or ``psi_p = 1 + psi_n`` at ``m = inf``), where the density
@@ -530,25 +538,37 @@ def _bulks_from_scan(system, x, inside, eta: float):
             hard.append(True)
             continue
         out, inn = (i, i + 1) if lower else (i + 1, i)
-        edges.append(_edge(system, float(x[out]), float(x[inn]), eta))
+        edges.append(_edge(system, float(x[out]), float(x[inn]), eta, X[out]))
         if lower:
             hard.append(False)
     return tuple(zip(edges[0::2], edges[1::2])), tuple(hard)
 
 
+_SUPPORTS: dict = {}      # system key -> the support's quadrature as first built
+_SUPPORTS_KEPT = 32
+
+
 def _support(system, atoms) -> _BulkQuadrature:
     """The bulks and their quadrature; a scan that misses mass (a bulk narrower than its
     spacing) is repeated at four times the resolution, then a ``RuntimeError``.  ``system``
-    is a system object or isotropic :class:`Coefficients`."""
+    is a system object or isotropic :class:`Coefficients`.  The last few supports are kept
+    (the spectrum, the train and the test errors of one setting share one), and every caller
+    gets a copy as first built, so a result does not depend on what was computed before."""
     system = _as_system(system)
+    kept = _SUPPORTS.get(system.key)
+    if kept is not None:
+        return copy.copy(kept)
     eta = ETA * system.spread
     expected = 1.0 - sum(mass for _, mass in atoms)
     for points in (SCAN_POINTS, 4 * SCAN_POINTS):
-        x, inside = _scan(system, eta, points)
-        quad = _BulkQuadrature(system, *_bulks_from_scan(system, x, inside, eta), eta)
+        x, inside, X = _scan(system, eta, points)
+        quad = _BulkQuadrature(system, *_bulks_from_scan(system, x, inside, X, eta), eta)
         mass, _ = quad.integrate(lambda xs, X: _density(atoms, xs, X[:, 0], 0.0), 1e-12)
         if abs(float(mass) - expected) < 1e-7:
-            return quad
+            if len(_SUPPORTS) >= _SUPPORTS_KEPT:
+                _SUPPORTS.pop(next(iter(_SUPPORTS)))
+            _SUPPORTS[system.key] = quad
+            return copy.copy(quad)
     raise RuntimeError(f"spectrum: the bulks found carry mass {float(mass):.9f}, expected "
                        f"{expected:.9f} (1 less the atoms){_critical_hint(system)}")
 

@@ -70,6 +70,8 @@ __all__ = ["bench_groups", "theory_rows", "simulation_floor_rows", "solver_rows"
 
 def bench_groups(quick: bool, device: str) -> list:
     """The family's rows for :func:`lowdim.compare.bench.run_benchmarks`."""
+    from . import rf_dynamics_bench
+
     solver = "1 (theory solver capped)"
     return [
         BenchGroup(lambda: theory_rows(400), solver),
@@ -77,7 +79,7 @@ def bench_groups(quick: bool, device: str) -> list:
         BenchGroup(lambda: simulation_floor_rows(200 if quick else 400, device)),
         BenchGroup(lambda: simulation_rows((200,) if quick else (400, 800), "cpu",
                                            1 if quick else 3)),
-    ]
+    ] + rf_dynamics_bench.bench_groups(quick, device)
 
 
 def theory_rows(n_points=400):

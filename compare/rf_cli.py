@@ -278,12 +278,9 @@ def _setting_and_size(args, estimate, **size_options):
 
 @named_as_typed
 def _cmd_rf_spectrum(args):
-    """Spectrum of U = F^T F/(n m): density, atoms, bulk edges (isotropic data)."""
+    """Spectrum of U = F^T F/(n m): density, atoms, bulk edges (every data model)."""
     from .rf_dynamics import spectrum_table
 
-    if args.data != "gaussian":
-        raise ValueError(f"data: the spectrum is computed for isotropic data only so far "
-                         f"(got {args.data})")
     setting, size = _setting_and_size(args, _footprint_rf_spectrum)
     seeds = size.seeds if size is not None else None
     table = with_progress(args.simulate and not args.quiet, setting.size * len(seeds or ()),
@@ -305,13 +302,10 @@ def _cmd_rf_spectrum(args):
 
 @named_as_typed
 def _cmd_rf_dynamics(args):
-    """Errors along gradient flow or gradient descent, and when to stop (isotropic data)."""
+    """Errors along gradient flow or gradient descent, and when to stop (every data model)."""
     from .ranges import parse_values
     from .rf_dynamics import dynamics_table
 
-    if args.data != "gaussian":
-        raise ValueError(f"data: training dynamics are computed for isotropic data only so far "
-                         f"(got {args.data})")
     times = parse_values("tau", args.tau, allow_inf=True)
     if np.any(times < 0):
         raise ValueError(f"tau: every time must be >= 0 (got {args.tau})")
@@ -555,4 +549,5 @@ FAMILY = Family("rf", "random-features score learning curves",
                          action("dynamics", _dynamics_options, _cmd_rf_dynamics),
                          action("sample-complexity", _sample_complexity_options,
                                 _cmd_rf_sample_complexity)),
-                figures=("rf_figures", "rf_manifold_figures"), bench="rf_bench")
+                figures=("rf_figures", "rf_manifold_figures", "rf_dynamics_figures"),
+                bench="rf_bench")

@@ -1,5 +1,5 @@
-"""Random-features training dynamics: simulated errors along gradient flow or gradient descent,
-measured over seeds with their standard errors (theory side in progress).
+"""Random-features training dynamics: the spectrum of ``U`` and the errors along gradient flow or
+gradient descent, theory beside simulation (every data model), and when to stop.
 
 Every seed is one sweep task (:func:`dynamics_task`, cached and parallel under a runner); the
 per-seed curves are assembled time by time into the same :class:`~lowdim.simulate.rf.RFMeasurement`
@@ -25,7 +25,7 @@ sim = LazyModule("lowdim.simulate.rf")
 dyn = LazyModule("lowdim.simulate.rf_dynamics")
 
 __all__ = ["dynamics_task", "measure_dynamics", "spectrum_task", "spectrum_table",
-           "dynamics_table", "early_stopping", "DYNAMICS_COLUMNS",
+           "dynamics_table", "early_stopping", "DYNAMICS_COLUMNS", "SPLIT_QUANTITIES",
            "SPECTRUM_COLUMNS", "W1_ALLOWANCE_D"]
 
 #: columns of :func:`spectrum_table`
@@ -75,6 +75,27 @@ def spectrum_task(setting: RFSetting, size, seed: int) -> dict:
     return {"eigenvalues": dyn.spectrum(setting, size, seed)}
 
 
+def _base(point) -> dict:
+    """The setting columns of one point: the data model's own only (``data``, ``psi_d`` and
+    the manifold's map off isotropic data)."""
+    base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
+            "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
+            "activation": point.activation.name}
+    if point.data != "gaussian":
+        base.update(data=point.data, psi_d=float(point.psi_d))
+    if point.data == "hidden-manifold":
+        base["manifold_activation"] = point.manifold_activation.name
+    return base
+
+
+def _columns(rows, first) -> list:
+    """``first`` with the data model's setting columns after ``activation`` when any row has
+    them."""
+    extra = [c for c in ("data", "psi_d", "manifold_activation") if any(c in r for r in rows)]
+    at = first.index("activation") + 1
+    return first[:at] + extra + first[at:]
+
+
 def _point_rows(base, sp) -> list:
     rows = [dict(base, kind="theory", x=float(x), density=float(v), density_se=None, mass=None)
             for x, v in zip(sp.x, sp.density)]
@@ -106,7 +127,7 @@ def _histogram_rows(base, sp, ev, p: int, bins: int) -> list:
 
 def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int = 30,
                    progress=None) -> Table:
-    """The limiting spectral law of ``U`` at every point of ``setting`` (isotropic data):
+    """The limiting spectral law of ``U`` at every point of ``setting`` (any data model):
     density rows at the theory's edge-clustered nodes, atom rows, and with ``size`` a
     histogram of simulated eigenvalues (``bins`` per bulk; ``m = inf`` simulated at
     ``sim_m`` and compared with the theory at that ``m``).  The verdict per point: the
@@ -120,8 +141,7 @@ def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int 
         else [setting]
     for point in points:
         m = float(point.m)
-        base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p), "m": _m_label(m),
-                "t": float(point.t), "activation": point.activation.name}
+        base = {k: v for k, v in _base(point).items() if k != "lam"}   # U has no ridge
         sp = spectrum(point)
         rows += _point_rows(base, sp)
         specs.append({"setting": base, "bulks": [list(b) for b in sp.bulks],
@@ -154,13 +174,20 @@ def spectrum_table(setting: RFSetting, *, size=None, sim_m: int = 64, bins: int 
                        f"{len(size.seeds)} seeds); largest Kolmogorov distance {worst_ks:.3f}")
     meta = provenance(kind="rf-spectrum", setting=setting.to_dict(), spectra=specs,
                       summary=report.summary())
-    return Table(list(SPECTRUM_COLUMNS), rows, meta)
+    return Table(_columns(rows, list(SPECTRUM_COLUMNS)), rows, meta)
 
 
 #: columns of :func:`dynamics_table` (``sim_*`` and the verdict only with a simulation)
 DYNAMICS_QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
+#: the on- and off-manifold parts of the test error (data models other than isotropic)
+SPLIT_QUANTITIES = ("test_error_par", "test_error_perp")
 DYNAMICS_COLUMNS = ["psi_n", "psi_p", "m", "t", "lam", "activation", "time", "time_kind",
                     *DYNAMICS_QUANTITIES, "converged"]
+
+
+def _quantities(point) -> tuple:
+    """The quantities of a point's rows: the on/off-manifold split off isotropic data."""
+    return DYNAMICS_QUANTITIES + (SPLIT_QUANTITIES if point.data != "gaussian" else ())
 #: the grid on which the early-stopping time is searched
 _STOP_GRID = np.geomspace(1e-3, 1e8, 221)
 
@@ -209,19 +236,16 @@ def _theory_rows(point, times, gd_step) -> tuple:
     train = train_curve(point, times, gd_step=gd_step)
     both = generalization_curve(point, np.concatenate([times, grid, [np.inf]]), gd_step=gd_step)
     k = len(times)
-    gen = {q: both[q][:k] for q in ("test_error", "score_error")}
+    split = SPLIT_QUANTITIES if point.data != "gaussian" else ()
+    gen = {q: both[q][:k] for q in ("test_error", "score_error") + split}
     stop = _stop_from(grid, both["test_error"][k:-1], float(both["test_error"][-1]), gd_step)
-    base = {"psi_n": float(point.psi_n), "psi_p": float(point.psi_p),
-            "m": _m_label(float(point.m)), "t": float(point.t), "lam": float(point.lam),
-            "activation": point.activation.name,
-            "time_kind": "tau" if gd_step is None else f"steps (c = {gd_step:g})"}
+    base = dict(_base(point), time_kind="tau" if gd_step is None else f"steps (c = {gd_step:g})")
     converged = bool(train["converged"] and both["converged"])
     rows = []
     for j, time_ in enumerate(times):
         row = dict(base, time=float(time_), converged=converged)
-        for q, src in (("test_error", gen), ("score_error", gen), ("train_error", train),
-                       ("train_error_reg", train)):
-            row[q] = float(src[q][j])
+        for q in _quantities(point):
+            row[q] = float((train if q.startswith("train") else gen)[q][j])
         rows.append(row)
     return rows, dict(base, **stop)
 
@@ -235,10 +259,10 @@ def _simulated(point, times, gd_step, size, extrapolate, sim_m, progress) -> lis
     full = measure_dynamics(sim_point, size, times, gd_step=gd_step, progress=progress)
     if not extrapolate:
         return [{q: (m.mean[q], m.uncertainty(q), m.dof(q), m.n_seeds)
-                 for q in DYNAMICS_QUANTITIES} for m in full]
+                 for q in _quantities(point)} for m in full]
     half_size = dataclasses.replace(size, d=size.d // 2, stream=f"{size.stream}half")
     half = measure_dynamics(sim_point, half_size, times, gd_step=gd_step, progress=progress)
-    return [{q: (*richardson(f, h, q), f.n_seeds) for q in DYNAMICS_QUANTITIES}
+    return [{q: (*richardson(f, h, q), f.n_seeds) for q in _quantities(point)}
             for f, h in zip(full, half)]
 
 
@@ -246,7 +270,8 @@ def dynamics_table(setting: RFSetting, times, *, gd_step=None, size=None, sim_m:
                    z: float = 3.0, rel_tol: float = 0.03, extrapolate: bool = True,
                    progress=None) -> Table:
     """Test, train and score errors along gradient flow (``times`` = tau) or gradient descent
-    (``gd_step``; ``times`` = step counts) at every point of ``setting`` (isotropic data), with
+    (``gd_step``; ``times`` = step counts) at every point of ``setting`` (any data model; the
+    on- and off-manifold parts of the test error beside it off isotropic data), with
     the early-stopping time of each point in ``meta``.  With ``size``: simulated columns
     (``m = inf`` simulated at ``sim_m`` and judged against the theory at ``sim_m``, the
     ``m = inf`` theory beside it), judged per row by the package's verdict
@@ -264,13 +289,13 @@ def dynamics_table(setting: RFSetting, times, *, gd_step=None, size=None, sim_m:
         if sim_point is not point:   # the theory at m = inf beside the one judged
             inf_rows, stop = _theory_rows(point, times, gd_step)
             for r, r_inf in zip(point_rows, inf_rows):
-                r.update({f"{q}_at_m_inf": r_inf[q] for q in DYNAMICS_QUANTITIES})
+                r.update({f"{q}_at_m_inf": r_inf[q] for q in _quantities(point)})
         stops.append(stop)
         if size is not None:
             measured = _simulated(point, times, gd_step, size, extrapolate, sim_m, progress)
             for r, meas in zip(point_rows, measured):
                 checks = []
-                for q in DYNAMICS_QUANTITIES:
+                for q in _quantities(point):
                     value, se, dof, k = meas[q]
                     checks.append(report.add(judge(r[q], value, se, dof, k, z, rel_tol,
                                                    name=q)))
@@ -278,11 +303,14 @@ def dynamics_table(setting: RFSetting, times, *, gd_step=None, size=None, sim_m:
                 r["verdict"], r["reason"] = combine([c.verdict for c in checks],
                                                     [f"{c.name}: {c.reason}" for c in checks])
         rows += point_rows
-    columns = list(DYNAMICS_COLUMNS)
+    quantities = [q for q in DYNAMICS_QUANTITIES + SPLIT_QUANTITIES if any(q in r for r in rows)]
+    columns = _columns(rows, list(DYNAMICS_COLUMNS))
+    at = columns.index("converged")
+    columns[at:at] = [q for q in quantities if q not in columns]
     if any(f"{DYNAMICS_QUANTITIES[0]}_at_m_inf" in r for r in rows):
-        columns += [f"{q}_at_m_inf" for q in DYNAMICS_QUANTITIES]
+        columns += [f"{q}_at_m_inf" for q in quantities]
     if size is not None:
-        columns += [c for q in DYNAMICS_QUANTITIES for c in (f"sim_{q}", f"sim_{q}_se")]
+        columns += [c for q in quantities for c in (f"sim_{q}", f"sim_{q}_se")]
         columns += ["verdict", "reason"]
         judged = f"1/d-extrapolated from d = {size.d // 2}, {size.d}" if extrapolate else \
             f"d = {size.d}"

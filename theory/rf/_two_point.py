@@ -41,7 +41,7 @@ from .._checks import positive_number
 from ..spectra import marchenko_pastur
 from ._dynamics import (RUNGS, _atoms, _check_stable, _check_times, _good,
                         _isotropic_coefficients, _ladder, _support)
-from ._setting import RFSetting
+from ._setting import RFSetting, check_setting
 from ._system import Coefficients, _parts
 
 __all__ = ["generalization_curve"]
@@ -263,15 +263,18 @@ def _test_terms(co: Coefficients, bulks, times, nodes: int, gd_step):
     two_pi_i = 2j * np.pi
     linear = (-(p1.T2 @ h1) / two_pi_i).real
     square = (-((p1.T1[:, None] * g1) * h1).sum(0) / two_pi_i).real
-    quad = (np.einsum("it,ij,jt->t", h1, phi, h2) / two_pi_i**2).real
+    quad = (((phi @ h2) * h1).sum(0) / two_pi_i**2).real
     mu1sq, musq, delta = float(co.mu1sq[0]), float(co.musq[0]), float(co.delta[0])
     return 1.0 - 2.0 * np.sqrt(mu1sq * delta) * linear + musq * square + mu1sq * quad
 
 
 # --------------------------------------------------------------------------- public
 def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = None) -> dict:
-    """Test and score errors along gradient flow (or gradient descent) from ``A = 0``,
-    isotropic data, any ``m``.
+    """Test and score errors along gradient flow (or gradient descent) from ``A = 0``, any
+    ``m``: isotropic data here, the other data models (general covariance, with the
+    on/off-manifold split) by
+    :func:`lowdim.theory.rf._two_point_sigma.generalization_curve_sigma` [derived:
+    docs/dynamics.md sect. 7].
 
     ``L_test(tau) = 1 - 2 mu1 sqrt(Delta) int g dnu_2 + mu*^2 int g^2 dnu_1 + mu1^2 Phi_g(tau)``
     with the two-point function of the module docstring [derived: docs/dynamics.md sect. 5],
@@ -284,9 +287,11 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
     Returns
     -------
     dict
-        ``taus``, ``test_error``, ``score_error = (test_error - C_t)/Delta`` (``C_t`` the
-        exact-score constant, as in ``predict``) and ``quadrature_error`` (arrays over
-        ``taus``), ``converged`` (every quadrature error below 1e-9) and ``bulks``.
+        ``taus``, ``test_error``, ``test_error_par``, ``test_error_perp`` (for isotropic
+        data everything is ``par``, as in ``predict``), ``score_error = (test_error -
+        C_t)/Delta`` (``C_t`` the exact-score constant, as in ``predict``) and
+        ``quadrature_error`` (arrays over ``taus``), ``converged`` (every quadrature error
+        below 1e-9) and ``bulks`` (isotropic data) or ``enclosed`` (the other models).
 
     Raises
     ------
@@ -296,6 +301,10 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
         When the continuation fails, a value is not finite, or the contour does not converge
         (quadrature error above 1e-6).
     """
+    check_setting(setting)
+    if setting.data != "gaussian":
+        from ._two_point_sigma import generalization_curve_sigma
+        return generalization_curve_sigma(setting, taus, gd_step=gd_step)
     co = _isotropic_coefficients(setting)
     times = _check_times(taus, gd_step)
     c = None if gd_step is None else positive_number("gd_step", gd_step)
@@ -321,6 +330,7 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
         raise RuntimeError(f"generalization_curve: the double contour did not converge (two node "
                            f"counts differ by {np.max(error):.3g})")
     c_t = float(np.ravel(setting.exact_score_test_error)[0])
-    return {"taus": times, "test_error": test, "score_error": (test - c_t) / float(co.delta[0]),
-            "quadrature_error": error, "converged": bool(np.all(error <= CONVERGED_TOL)),
-            "bulks": bulks}
+    return {"taus": times, "test_error": test, "test_error_par": test.copy(),
+            "test_error_perp": np.zeros_like(test),
+            "score_error": (test - c_t) / float(co.delta[0]), "quadrature_error": error,
+            "converged": bool(np.all(error <= CONVERGED_TOL)), "bulks": bulks}

@@ -340,6 +340,87 @@ def _cmd_rf_dynamics(args):
     return table.meta["summary"]["exit_code"]
 
 
+STOP_COLUMNS = ["time_kind", "stop_at", "test_at_stop", "test_converged", "gain",
+                "time_gen", "time_mem", "window"]
+
+
+def _plain_gd_step(args, point) -> float | None:
+    """The step ``c = 2 Delta_t eta / (d p)`` of plain gradient descent with learning rate
+    ``eta = --lr`` on the README's loss at dimension ``--d`` (docs/dynamics.md sect. 1)."""
+    from lowdim.theory.processes import ou_coefficients
+
+    if args.lr is None:
+        return args.gd_step
+    _, delta = ou_coefficients(float(point.t))
+    return 2.0 * float(delta) * args.lr / (args.d * float(point.psi_p) * args.d)
+
+
+@named_as_typed
+def _cmd_rf_stop(args):
+    """When to stop training and what it buys: early-stopping time, test error there and at
+    convergence, generalization and memorization times."""
+    from lowdim.theory.rf import time_scales
+
+    from .provenance import provenance
+    from .rf_dynamics import _base
+    from .table import Table
+
+    if args.lr is not None:
+        if args.gd_step is not None:
+            raise ValueError("lr: give either --lr (with --d) or --gd-step, not both")
+        if not (np.isfinite(args.lr) and args.lr > 0):
+            raise ValueError(f"lr: must be a finite number > 0 (got {args.lr!r})")
+        if args.d is None:
+            raise ValueError("d: --lr needs the data dimension --d (p = psi_p d)")
+    elif args.d is not None:
+        raise ValueError("d: only used with --lr (to convert to steps of plain gradient descent)")
+    if args.gd_step is not None and not (np.isfinite(args.gd_step) and args.gd_step > 0):
+        raise ValueError(f"gd-step: must be a finite number > 0 (got {args.gd_step!r})")
+    setting = _setting_from_args(args)
+    points = [setting.point(idx) for idx in np.ndindex(setting.shape)] if setting.shape \
+        else [setting]
+    rows = []
+    for point in points:
+        c = _plain_gd_step(args, point)
+        try:
+            ts = time_scales(point, gd_step=c)
+        except ValueError as err:
+            if args.lr is not None and str(err).startswith("gd_step:"):
+                from lowdim.theory.rf import spectrum
+
+                top = spectrum(point).bulks[-1][1] + float(point.lam)
+                lr_max = args.lr * (2.0 / top) / c
+                raise ValueError(f"lr: plain gradient descent diverges at lr = {args.lr:g} "
+                                 f"here (it needs lr < {lr_max:.4g}, the inverse of the "
+                                 f"largest curvature)") from None
+            raise
+        kind = "tau" if c is None else ("steps of plain GD" if args.lr is not None
+                                        else f"steps (c = {c:g})")
+        rows.append(dict(_base(point), time_kind=kind, stop_at=ts.tau_star,
+                         test_at_stop=ts.test_at_tau_star, test_converged=ts.test_converged,
+                         gain=ts.gain, time_gen=ts.tau_gen, time_mem=ts.tau_mem,
+                         window=ts.window))
+    from .rf_dynamics import _columns
+
+    columns = _columns(rows, ["psi_n", "psi_p", "m", "t", "lam", "activation"] + STOP_COLUMNS)
+    meta = provenance(kind="rf-stop", setting=setting.to_dict(), lr=args.lr, d=args.d,
+                      gd_step=args.gd_step)
+    emit(Table(columns, rows, meta), args)
+    for r in rows:
+        unit = r["time_kind"]
+        if not np.isfinite(r["stop_at"]):
+            print(f"psi_n={r['psi_n']:g} psi_p={r['psi_p']:g} m={r['m']}: the test error never "
+                  f"rises; train to convergence ({r['test_converged']:.4g})", file=sys.stderr)
+            continue
+        share = r["gain"] / r["test_converged"] if r["test_converged"] > 0 else 0.0
+        print(f"psi_n={r['psi_n']:g} psi_p={r['psi_p']:g} m={r['m']}: stop at {unit} "
+              f"{r['stop_at']:.3g}, test error {r['test_at_stop']:.4g} against "
+              f"{r['test_converged']:.4g} trained to convergence ({share:.0%} lower); "
+              f"generalized by {r['time_gen']:.3g}, memorizing from {r['time_mem']:.3g}",
+              file=sys.stderr)
+    return EXIT_OK
+
+
 def _sample_complexity_pairs(args) -> list:
     """The distinct ``(d, D, D/d)`` of ``--d``/``--D`` (``(None, None, psi_d)`` for
     ``--psi-d``), in the order given; repeated values are computed once."""
@@ -520,6 +601,20 @@ def _dynamics_options(dy):
     add_output_options(dy, plot=False)
 
 
+def _stop_options(st):
+    _add_setting_options(st, psi_p_default="4", m_default="4")
+    st.add_argument("--gd-step", type=float, default=None,
+                    help="gradient descent with this step c (docs/dynamics.md units); times "
+                         "are then step counts (default: gradient flow, times tau)")
+    g = st.add_argument_group("your run in its own units (optional)")
+    g.add_argument("--lr", type=float, default=None,
+                   help="learning rate eta of plain gradient descent A <- A - eta grad L on "
+                        "the README's loss; times are then its step counts (needs --d)")
+    g.add_argument("--d", type=integer_option("d", 1), default=None,
+                   help="data dimension d (p = psi_p d, n = psi_n d), with --lr")
+    add_output_options(st, plot=False)
+
+
 def _sample_complexity_options(sc):
     g = sc.add_argument_group("setting (lists a,b,c or log ranges start:stop:count)")
     g.add_argument("--data", default="linear-manifold",
@@ -547,6 +642,7 @@ FAMILY = Family("rf", "random-features score learning curves",
                          action("validate", _validate_options, _cmd_rf_validate),
                          action("spectrum", _spectrum_options, _cmd_rf_spectrum),
                          action("dynamics", _dynamics_options, _cmd_rf_dynamics),
+                         action("stop", _stop_options, _cmd_rf_stop),
                          action("sample-complexity", _sample_complexity_options,
                                 _cmd_rf_sample_complexity)),
                 figures=("rf_figures", "rf_manifold_figures", "rf_dynamics_figures"),

@@ -140,9 +140,6 @@ def test_spectrum_command_theory_and_simulation(capsys, tmp_path):
 def test_spectrum_command_refuses_what_it_cannot_do(capsys):
     from _cli import run
 
-    code, _, err = run(capsys, ["rf", "spectrum", "--data", "subspace", "--psi-d", "0.5"])
-    assert code == 2 and err.startswith("lowdim: error: data: the spectrum is computed for "
-                                        "isotropic data only")
     code, _, err = run(capsys, ["rf", "spectrum", "--bins", "0", "--simulate"])
     assert code == 2 and "bins" in err
 
@@ -175,8 +172,38 @@ def test_dynamics_command_theory_early_stopping_and_simulation(capsys):
 def test_dynamics_command_refuses_bad_input(capsys):
     from _cli import run
 
-    for argv, start in ((["--data", "subspace", "--psi-d", "0.5"], "data: training dynamics"),
-                        (["--tau", "-1"], "tau: "), (["--gd-step", "0"], "gd-step: "),
+    for argv, start in ((["--tau", "-1"], "tau: "), (["--gd-step", "0"], "gd-step: "),
                         (["--tau", "1", "--gd-step", "100"], "gd-step: c (u_max + lam)")):
         code, _, err = run(capsys, ["rf", "dynamics", *argv])
+        assert code == 2 and err.startswith(f"lowdim: error: {start}"), (argv, err)
+
+
+def test_stop_command_in_flow_time_and_in_steps_of_plain_gradient_descent(capsys):
+    import csv
+    import io
+
+    from _cli import run
+
+    code, out, err = run(capsys, ["rf", "stop", "--m", "4", "--format", "csv"])
+    assert code == 0, err
+    (flow,) = list(csv.DictReader(io.StringIO(out)))
+    assert flow["time_kind"] == "tau" and float(flow["stop_at"]) == pytest.approx(0.732, rel=2e-3)
+    assert float(flow["time_gen"]) < float(flow["stop_at"]) < float(flow["time_mem"])
+    assert "stop at tau 0.732, test error 0.898 against 2.107" in err
+    # plain gradient descent, A <- A - lr grad L at d = 100: c = 2 Delta lr / (d p) and the
+    # stopping step is the flow time over c (docs/dynamics.md sect. 1)
+    code, out, err = run(capsys, ["rf", "stop", "--m", "4", "--lr", "1", "--d", "100",
+                                  "--format", "csv"])
+    assert code == 0, err
+    (gd,) = list(csv.DictReader(io.StringIO(out)))
+    delta = 1.0 - math.exp(-0.2)
+    c = 2.0 * delta / (100 * 400)
+    assert gd["time_kind"] == "steps of plain GD"
+    assert float(gd["stop_at"]) * c == pytest.approx(float(flow["stop_at"]), rel=0.05)
+    assert float(gd["test_at_stop"]) == pytest.approx(float(flow["test_at_stop"]), rel=1e-3)
+    for argv, start in ((["--lr", "1"], "d: --lr needs"), (["--d", "100"], "d: only used"),
+                        (["--lr", "1e9", "--d", "100"], "lr: plain gradient descent diverges"),
+                        (["--lr", "1", "--d", "100", "--gd-step", "0.1"], "lr: give either"),
+                        (["--lr", "-1", "--d", "100"], "lr: must be")):
+        code, _, err = run(capsys, ["rf", "stop", "--m", "4", *argv])
         assert code == 2 and err.startswith(f"lowdim: error: {start}"), (argv, err)

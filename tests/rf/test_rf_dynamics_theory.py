@@ -252,3 +252,51 @@ def test_properties_of_the_spectrum_and_the_train_curve(m, psi_n, ratio, t, lam)
     assert reg[-1] == pytest.approx(float(ridge.train_error_reg), rel=1e-8, abs=1e-12)
     assert curve["train_error"][-1] == pytest.approx(float(ridge.train_error), rel=1e-7,
                                                      abs=1e-10)
+
+
+# ---------------------------------------------------------------------------- known laws at m = 1
+def _he2(x):
+    return x * x - 1.0
+
+
+@pytest.mark.parametrize("psi_n, psi_p", [(2.0, 4.0), (4.0, 2.0)])
+def test_purely_nonlinear_features_give_the_marchenko_pastur_law(psi_n, psi_p):
+    # mu1 = 0 (sigma = He2): at m = 1 the features are white noise of variance mu*^2 to
+    # leading order, so U is a Wishart matrix: MP with ratio p/n, scale mu*^2, and an atom
+    # 1 - n/p at 0 when p > n
+    s = RFSetting(psi_n=psi_n, psi_p=psi_p, t=0.1, lam=1e-3, m=1, activation=_he2)
+    v, g = float(s.moments.mu_star_sq), psi_p / psi_n
+    lo, hi = v * (1 - math.sqrt(g)) ** 2, v * (1 + math.sqrt(g)) ** 2
+    x = np.linspace(lo, hi, 9)[1:-1]
+    mp = np.sqrt((hi - x) * (x - lo)) / (2 * np.pi * g * x * v)
+    np.testing.assert_allclose(spectrum(s, x).density, mp, rtol=1e-10)
+    sp = spectrum(s)
+    np.testing.assert_allclose(sp.bulks, [(lo, hi)], rtol=1e-10)
+    assert [w for _, w in sp.atoms] == pytest.approx([1 - 1 / g] if g > 1 else [])
+
+
+def _product_wishart_density(x, psi_p, psi_n, eta=1e-10):
+    """The law of U = W S W^T/d with S = Y^T Y/n a white Wishart (linear features, m = 1) by
+    free multiplicative convolution: its d nonzero eigenvalues are those of A S with
+    A = psi_p MP(1/psi_p) and S = MP(1/psi_n), whose S-transforms multiply,
+    S(w) = 1/(psi_p (1 + w/psi_p)(1 + w/psi_n)); the moment function w = psi(1/zeta)
+    solves w/(1 + w) S(w) = 1/zeta and G(zeta) = (1 + w)/zeta [paper: Voiculescu's
+    S-transform, e.g. Burda et al. 2010 on products of Wishart matrices]."""
+    out = []
+    for xi in x:
+        z = 1.0 / (xi + 1j * eta)
+        poly = (np.poly1d([1.0, 0.0]) - np.poly1d([1.0, 1.0]) * np.poly1d([1.0 / psi_p, 1.0])
+                * np.poly1d([1.0 / psi_n, 1.0]) * (z * psi_p))
+        out.append(np.max(-((1.0 + poly.roots) * z).imag / np.pi))   # the Herglotz root
+    return np.array(out) / psi_p
+
+
+@pytest.mark.parametrize("psi_n, psi_p", [(2.0, 4.0), (4.0, 2.0), (0.5, 3.0)])
+def test_linear_features_give_the_product_wishart_law(psi_n, psi_p):
+    s = RFSetting(psi_n=psi_n, psi_p=psi_p, t=0.1, lam=1e-3, m=1, activation="linear")
+    sp = spectrum(s)
+    x = np.concatenate([np.linspace(lo, hi, 12)[1:-1] for lo, hi in sp.bulks])
+    np.testing.assert_allclose(spectrum(s, x, eta=1e-10).density,
+                               _product_wishart_density(x, psi_p, psi_n), rtol=1e-8)
+    # rank min(p, n, d): the atom at 0
+    assert sp.atoms[0][1] == pytest.approx(1 - min(psi_n, 1.0) / psi_p)

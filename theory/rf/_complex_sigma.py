@@ -184,6 +184,8 @@ class SigmaSystem:
         ``Sigma``."""
         co = self.co
         pn, pp, eps = float(co.psi_n[0]), float(co.psi_p[0]), float(co.eps[0])
+        if not co.musq[0] > 1e-14 * co.mu1sq[0]:     # linear features: the rank of W
+            return 0.0, 1.0 - (min(pn / eps, 1.0) if eps > 0.0 else 1.0) / pp
         if eps > 0.0:
             return 0.0, 1.0 - pn / (eps * pp)
         return float(co.musq[0] * (1.0 - co.kappa[0])), 1.0 - (1.0 + pn) / pp

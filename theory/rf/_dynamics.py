@@ -308,8 +308,12 @@ def _rank_point(co: Coefficients):
     rank) [derived: rank of U for finite m; paper: BUBM25 Thm 3.1 for m = inf]: finite
     ``m``, ``U`` has rank ``min(p, n m)``, so ``(0, 1 - m psi_n/psi_p)``; ``m = inf``,
     ``U - s_t^2`` has rank ``n + d``, so ``(s_t^2, 1 - (1 + psi_n)/psi_p)`` with
-    ``s_t^2 = mu*^2 (1 - kappa)``."""
+    ``s_t^2 = mu*^2 (1 - kappa)``; linear features (``mu* = 0``) have at most the rank ``d``
+    of ``W``."""
     pn, pp, eps = float(co.psi_n[0]), float(co.psi_p[0]), float(co.eps[0])
+    if not co.musq[0] > 1e-14 * co.mu1sq[0]:
+        # linear features: U = mu1^2 W S W^T/d has the rank of W, at most d
+        return 0.0, 1.0 - (min(pn / eps, 1.0) if eps > 0.0 else 1.0) / pp
     if eps > 0.0:
         return 0.0, 1.0 - pn / (eps * pp)
     return float(co.musq[0] * (1.0 - co.kappa[0])), 1.0 - (1.0 + pn) / pp

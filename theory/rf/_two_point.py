@@ -51,6 +51,7 @@ CONTOUR_TOL = 1e-11                  # agreement of two node counts
 CONVERGED_TOL = 1e-9                 # ``converged`` below this quadrature error
 FAIL_TOL = 1e-6                      # a RuntimeError above it: the value would mean nothing
 FRACTIONS = (0.4, 0.65)              # log rho / log rho_max of the two contour families
+FAST_RUNGS = 20                      # ladder rungs of the first try (the nodes stay off the axis)
 
 
 # --------------------------------------------------------------------------- one point
@@ -88,15 +89,15 @@ def _point(co: Coefficients, z, q, r) -> _Point:
 def _complex_traces(co: Coefficients, z) -> _Point:
     """The system at complex ``z`` off the real axis (1-d array, both half planes) on the
     Herglotz branch: the ``log Im z`` ladder of :mod:`._dynamics` in the upper half plane,
-    and ``q(conj z) = conj q(z)`` in the lower one.  Points that fail are retried on finer
-    ladders, then a ``RuntimeError``."""
+    and ``q(conj z) = conj q(z)`` in the lower one; a short ladder first, and the points it
+    does not certify retried on finer ladders, then a ``RuntimeError``."""
     z = np.asarray(z, dtype=complex)
     up = z.imag >= 0.0
     zu = np.where(up, z, z.conj())
     q = np.full(z.shape, np.nan + 0j)
     r = q.copy()
     todo = np.arange(z.size)
-    for rungs in (RUNGS, 4 * RUNGS, 16 * RUNGS):
+    for rungs in (FAST_RUNGS, RUNGS, 4 * RUNGS, 16 * RUNGS):
         with np.errstate(all="ignore"):
             qs, rs = _ladder(co, zu[todo].real, zu[todo].imag, rungs)
         ok = _good(co, qs, rs, zu[todo])
@@ -204,6 +205,23 @@ def _bernstein(x: float, centre: float, half: float) -> float:
     return float(max(abs(u + s), abs(u - s)))
 
 
+MERGE_GAP = 0.25     # bulks closer than this share a contour (log gap / the smaller log width)
+
+
+def _merged(logs):
+    """The bulks' log intervals with neighbours whose gap is below ``MERGE_GAP`` times the
+    smaller of their widths joined: an ellipse must pass between two bulks, and a thin gap
+    makes it thin and the trapezoid rule slow, while one ellipse around both converges at
+    the rate of a whole bulk (the integrands are analytic in the gap)."""
+    out = [list(logs[0])]
+    for lo, hi in logs[1:]:
+        if lo - out[-1][1] < MERGE_GAP * min(hi - lo, out[-1][1] - out[-1][0]):
+            out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return [tuple(b) for b in out]
+
+
 def _log_contours(bulks, lam: float, nodes: int, gd_step=None):
     """Two nested families of closed contours around the bulks, one Bernstein ellipse per bulk
     in ``zeta = log(z + lam)`` (foci the bulk's log edges, trapezoid nodes in the angle):
@@ -212,7 +230,7 @@ def _log_contours(bulks, lam: float, nodes: int, gd_step=None):
     axis ``pi/2`` (so ``Re(z + lam) > 0`` and ``|exp(-(z + lam) tau)| <= 1``).  With
     ``gd_step`` the ellipses shrink until ``|1 - c (z + lam)| <= 1`` on them (gradient descent's
     decay factor stays bounded) [derived: docs/dynamics.md sect. 5]."""
-    logs = [(np.log(lo + lam), np.log(hi + lam)) for lo, hi in bulks]
+    logs = _merged([(np.log(lo + lam), np.log(hi + lam)) for lo, hi in bulks])
     theta = (np.arange(nodes) + 0.5) * 2.0 * np.pi / nodes
     families = [([], []) for _ in FRACTIONS]
     for b, (lo, hi) in enumerate(logs):

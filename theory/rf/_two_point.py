@@ -309,7 +309,7 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
         data everything is ``par``, as in ``predict``), ``score_error = (test_error -
         C_t)/Delta`` (``C_t`` the exact-score constant, as in ``predict``) and
         ``quadrature_error`` (arrays over ``taus``), ``converged`` (every quadrature error
-        below 1e-9) and ``bulks`` (isotropic data) or ``enclosed`` (the other models).
+        below 1e-9) and ``bulks`` (those of :func:`lowdim.theory.rf.spectrum`).
 
     Raises
     ------

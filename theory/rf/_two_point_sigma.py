@@ -47,9 +47,10 @@ on-manifold), the Ward identities ``(z1 - z2) Psi_1 + (zeta1 - zeta2) Psi_K + (z
 zetaS2) Psi_KS = T1(1) - T1(2)`` hold to 1e-14, ``tau = inf`` reproduces
 :func:`lowdim.theory.rf.predict`, and finite-size gradient flow agrees within ``O(1/d)``.
 
-Numerics [derived: docs/dynamics.md sect. 7]: one Bernstein ellipse in ``log(z + lam)``
-around ``[0, top]``, ``top`` just above the spectrum of ``U`` (:func:`_top`), and the double
-contour of :mod:`lowdim.theory.rf._two_point`; ``tau = inf`` is checked against ``predict``.
+Numerics [derived: docs/dynamics.md sect. 7]: the double contour of
+:mod:`lowdim.theory.rf._two_point` around the bulks of ``U`` (shared with
+:func:`lowdim.theory.rf.spectrum` and :func:`lowdim.theory.rf.train_curve`); ``tau = inf`` is
+checked against ``predict``.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ import numpy as np
 
 from .._checks import positive_number
 from ._complex_sigma import SigmaPoint, SigmaSystem, ladder, sigma_points
-from ._dynamics import RUNGS, _check_stable, _check_times
+from ._dynamics import _atoms, _check_stable, _check_times, _support
 from ._predict import _sigma_coefficients, predict
 from ._setting import RFSetting, check_setting
 from ._system_sigma import SigmaCoefficients
@@ -69,9 +70,7 @@ from ._two_point import (CONTOUR_TOL, CONVERGED_TOL, FAIL_TOL, LAST_NODES,
 __all__ = ["generalization_curve_sigma"]
 
 FAST_RUNGS = 20           # ladder rungs of the first try at the contour nodes
-SIGMA_FIRST_NODES = 128   # first node count of the single ellipse (doubled up to LAST_NODES)
-SCAN_RATIO = 0.9          # geometric step of the scan for the top of the spectrum
-SCAN_DEPTH = 1e-4         # the scan goes down to this fraction of the bound
+SIGMA_FIRST_NODES = 64    # first node count per bulk (doubled up to LAST_NODES)
 RIDGE_TOL = 1e-7          # tau = inf must reproduce predict within this (relative)
 
 
@@ -231,59 +230,13 @@ def _points(system: SigmaSystem, z):
     return system.point(X, z)
 
 
-def _top_bound(co: SigmaCoefficients) -> float:
-    """An upper bound on the spectrum of ``U`` [derived: Weyl's inequality over the two column
-    groups and the Bai-Yin edge of each sample covariance, ``||X X^T/n|| <= ||C|| (1 +
-    sqrt(p/n))^2``]: ``||Ch_1|| (1 + sqrt c)^2 + ||Ch_2|| (1 + sqrt(c/(m - 1)))^2`` with
-    ``||W S W^T/d|| <= ||S|| (1 + sqrt psi_p)^2``."""
-    pp, c, eps, d1, ch, _ = _constants(co)
-    lmax = float(co.spectrum.support()[1][0])
-    kk = (1.0 + np.sqrt(pp)) ** 2
-    top = (ch[0].x0 + (ch[0].poly[0] + ch[0].poly[1] * max(lmax, 0.0)) * kk) * (1.0 + np.sqrt(c)) ** 2
-    if eps < 1.0:
-        top += (ch[1].x0 + ch[1].poly[0] * kk) * (1.0 + np.sqrt(c * eps / (1.0 - eps))) ** 2
-    return float(top)
-
-
-def _inside(system: SigmaSystem, x) -> np.ndarray:
-    """Which real ``x`` lie inside the support of the spectrum of ``U``: ``Im q(x + i eta) >
-    10 eta |dq/dz|`` (in a gap ``Im q = eta |dq/dz| (1 + O(eta))``), as in
-    :mod:`lowdim.theory.rf._dynamics`."""
-    eta = 1e-12 * system.spread
-    z = x + 1j * eta
-    with np.errstate(all="ignore"):
-        X = ladder(system, x, eta, RUNGS)
-        ok = system.good(X, z)
-        return ok & (X[:, 0].imag > 10.0 * eta * np.abs(system.dq_dz(X, z)))
-
-
-def _top(system: SigmaSystem) -> float:
-    """A point just above the spectrum of ``U``: a scan ``bound * 0.9^k`` down from
-    :func:`_top_bound` brackets the top edge, a second scan of 20 points refines the bracket,
-    and the lowest scan point above the highest one inside the support is returned (within
-    about 0.5 % of the top edge)."""
-    bound = _top_bound(system.co)
-    k = int(np.ceil(np.log(SCAN_DEPTH) / np.log(SCAN_RATIO)))
-    x = bound * SCAN_RATIO ** np.arange(k + 1)
-    inside = _inside(system, x)
-    if not np.any(inside):
-        return bound
-    first = int(np.argmax(inside))
-    if first == 0:
-        raise RuntimeError(f"generalization_curve: the spectrum of U reaches the bound "
-                           f"{bound:.6g} on its top edge")
-    fine = np.geomspace(x[first - 1], x[first], 22)[1:-1]
-    inside = _inside(system, fine)
-    above = np.concatenate([[x[first - 1]], fine])   # above[i] is the point above fine[i]
-    return float(above[int(np.argmax(inside))]) if np.any(inside) else float(fine[-1])
-
-
-def _terms(co: SigmaCoefficients, system, top: float, times, nodes: int, gd_step):
-    """``(L_test, L_par)`` at every time from the double contour with ``nodes`` nodes (one
-    ellipse around ``[0, top]``): the one-point terms on the first family, ``Quad = (2 pi
-    i)^{-2} h1^T Psi h2`` (``h = g(z) dz``) between the two."""
+def _terms(co: SigmaCoefficients, system, bulks, times, nodes: int, gd_step):
+    """``(L_test, L_par)`` at every time from the double contour with ``nodes`` nodes per
+    bulk (the ellipses of :func:`lowdim.theory.rf._two_point._log_contours`): the one-point
+    terms on the first family, ``Quad = (2 pi i)^{-2} h1^T Psi h2`` (``h = g(z) dz``) between
+    the two."""
     lam = float(co.lam[0])
-    (z1, dz1), (z2, dz2) = _log_contours([(0.0, top)], lam, nodes, gd_step)
+    (z1, dz1), (z2, dz2) = _log_contours(bulks, lam, nodes, gd_step)
     both = _points(system, np.concatenate([z1, z2]))
     p1, p2 = (SigmaPoint(**{k: v[part] for k, v in vars(both).items()})
               for part in (slice(0, z1.size), slice(z1.size, None)))
@@ -318,16 +271,15 @@ def generalization_curve_sigma(setting: RFSetting, taus, *, gd_step: float | Non
     spectrum).
 
     Parameters are those of :func:`lowdim.theory.rf.generalization_curve`; a gradient-descent
-    step is refused when ``gd_step (top + lam) >= 2``, with ``top`` of :func:`_top` (at most
-    about 0.5 % above the largest eigenvalue of ``U``).
+    step is refused when ``gd_step (u_max + lam) >= 2``, ``u_max`` the top edge of the
+    spectrum of ``U``.
 
     Returns
     -------
     dict
         ``taus``, ``test_error``, ``test_error_par``, ``test_error_perp``, ``score_error =
         (test_error - C_t)/Delta``, ``quadrature_error`` (arrays over ``taus``), ``converged``
-        and ``enclosed`` (the interval ``(0, top)`` the contour encloses, above the whole
-        spectrum of ``U``).
+        and ``bulks`` (those of :func:`lowdim.theory.rf.spectrum`).
 
     Raises
     ------
@@ -351,13 +303,14 @@ def generalization_curve_sigma(setting: RFSetting, taus, *, gd_step: float | Non
         raise ValueError("setting: the test error along training needs lam > 0 (the "
                          "contour runs in log(z + lam))")
     system = SigmaSystem(co)
-    top = _top(system)
-    _check_stable(c, top, lam)
+    atoms = _atoms(system)
+    bulks = _support(system, atoms).bulks
+    _check_stable(c, max([bulks[-1][1]] + [where for where, _ in atoms]), lam)
     all_times = np.append(times, np.inf)
     nodes, previous, error = SIGMA_FIRST_NODES, None, np.full(times.size, np.inf)
     while nodes <= LAST_NODES:
         with np.errstate(all="ignore"):
-            values = _terms(co, system, top, all_times, nodes, c)
+            values = _terms(co, system, bulks, all_times, nodes, c)
         if not np.all(np.isfinite(values)):
             raise RuntimeError(f"generalization_curve: non-finite test error with {nodes} "
                                "contour nodes")
@@ -380,4 +333,4 @@ def generalization_curve_sigma(setting: RFSetting, taus, *, gd_step: float | Non
     return {"taus": times, "test_error": test, "test_error_par": par,
             "test_error_perp": test - par, "score_error": (test - c_t) / float(co.delta[0]),
             "quadrature_error": error[:-1], "converged": bool(np.all(error <= CONVERGED_TOL)),
-            "enclosed": (0.0, top)}
+            "bulks": bulks}

@@ -307,8 +307,8 @@ def _cmd_rf_dynamics(args):
     from .rf_dynamics import dynamics_table
 
     times = parse_values("tau", args.tau, allow_inf=True)
-    if np.any(times < 0):
-        raise ValueError(f"tau: every time must be >= 0 (got {args.tau})")
+    if not np.all(times >= 0):
+        raise ValueError(f"tau: every time must be >= 0, inf allowed, NaN not (got {args.tau})")
     if args.gd_step is not None and not (np.isfinite(args.gd_step) and args.gd_step > 0):
         raise ValueError(f"gd-step: must be a finite number > 0 (got {args.gd_step!r})")
     if not (args.z > 0):

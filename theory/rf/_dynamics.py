@@ -355,23 +355,17 @@ def _scan_grid(system, hi: float, points: int) -> np.ndarray:
 
 def _fold(system, X0):
     """A real fold point of the system (the equations not involving ``z`` and ``det`` of the
-    Jacobian, :meth:`fold_equations`), by damped Newton with a central-difference Jacobian;
-    the unknowns or None."""
+    Jacobian, :meth:`fold_equations`), by damped Newton with a central-difference Jacobian
+    (the point and its ``2n`` neighbours in one evaluation); the unknowns or None."""
     v = np.array(X0, dtype=float)
     n = v.size
-
-    def g(u):
-        return system.fold_equations(u[None, :].astype(complex))[0].real
-
     for _ in range(60):
-        g0 = g(v)
-        jac = np.empty((n, n))
-        for j in range(n):
-            e = np.zeros(n)
-            e[j] = 1e-7 * abs(v[j])
-            jac[:, j] = (g(v + e) - g(v - e)) / (2.0 * e[j])
+        e = np.diag(1e-7 * np.abs(v))
+        pts = np.concatenate([v[None, :], v + e, v - e]).astype(complex)
+        g = system.fold_equations(pts).real
+        jac = (g[1:n + 1] - g[n + 1:]).T / (2.0 * np.diag(e))
         try:
-            step = np.linalg.solve(jac, -g0)
+            step = np.linalg.solve(jac, -g[0])
         except np.linalg.LinAlgError:
             return None
         v = v + step * min(1.0, float(np.min(0.2 * np.abs(v) / (np.abs(step) + 1e-300))))
@@ -382,11 +376,17 @@ def _fold(system, X0):
     return None
 
 
+EDGE_ROUNDS, EDGE_HALVINGS = 6, 8   # fold tries, and bracket halvings between two tries
+EDGE_BRACKET = 1e-9                 # a bracket this narrow (relative) is the edge itself
+
+
 def _edge(system, x_out: float, x_in: float, eta: float, X_out=None) -> float:
     """The fold edge between a point outside the support and one inside: Newton on the fold
-    from the real solution at the outside point (``X_out`` when the scan has it), the bracket
-    halved until it lands inside."""
-    for _ in range(60):
+    from the real solution at the outside point (``X_out`` when the scan has it); where it
+    does not land in the bracket, the bracket is halved a few times by the support test and
+    the fold tried again from its new outside end.  A bracket narrowed to ``EDGE_BRACKET``
+    (a fold Newton cannot reach, as next to a cusp) gives its middle."""
+    for _ in range(EDGE_ROUNDS):
         X = _traces(system, np.array([x_out]), eta) if X_out is None else X_out[None, :]
         X_out = None
         with np.errstate(all="ignore"):
@@ -395,6 +395,18 @@ def _edge(system, x_out: float, x_in: float, eta: float, X_out=None) -> float:
             x_e = float(system.x_of(v[None, :].astype(complex))[0].real)
             if min(x_out, x_in) <= x_e <= max(x_out, x_in):
                 return x_e
+        for _ in range(EDGE_HALVINGS):
+            mid = 0.5 * (x_out + x_in)
+            Xm = _traces(system, np.array([mid]), eta)
+            if _in_support(system, Xm, np.array([mid]), eta)[0]:
+                x_in = mid
+            else:
+                x_out = mid
+        if abs(x_in - x_out) <= EDGE_BRACKET * max(abs(x_in), abs(x_out)):
+            return 0.5 * (x_in + x_out)
+    for _ in range(60):       # no fold: the support test alone, to the narrow bracket
+        if abs(x_in - x_out) <= EDGE_BRACKET * max(abs(x_in), abs(x_out)):
+            return 0.5 * (x_in + x_out)
         mid = 0.5 * (x_out + x_in)
         Xm = _traces(system, np.array([mid]), eta)
         if _in_support(system, Xm, np.array([mid]), eta)[0]:
@@ -570,10 +582,11 @@ def _support(system, atoms) -> _BulkQuadrature:
         x, inside, X = _scan(system, eta, points)
         quad = _BulkQuadrature(system, *_bulks_from_scan(system, x, inside, X, eta), eta)
         mass, error = quad.integrate(lambda xs, X: _density(atoms, xs, X[:, 0], 0.0), 1e-12)
-        # a miss the quadrature's own error explains (a density with a narrow neck, close to
-        # splitting into two bulks, converges slowly) is kept, and the callers' error
-        # estimates say so; a miss beyond it means a bulk was not found
-        if abs(float(mass) - expected) < max(1e-7, MASS_SLACK * float(error)):
+        # after the finer scan, a miss the quadrature's own error explains (a density with a
+        # narrow neck, close to splitting into two bulks, converges slowly) is kept, and the
+        # callers' error estimates say so; a miss beyond it means a bulk was not found
+        slack = MASS_SLACK * float(error) if points > SCAN_POINTS else 0.0
+        if abs(float(mass) - expected) < max(1e-7, slack):
             if len(_SUPPORTS) >= _SUPPORTS_KEPT:
                 _SUPPORTS.pop(next(iter(_SUPPORTS)))
             _SUPPORTS[system.key] = quad

@@ -645,5 +645,6 @@ FAMILY = Family("rf", "random-features score learning curves",
                          action("stop", _stop_options, _cmd_rf_stop),
                          action("sample-complexity", _sample_complexity_options,
                                 _cmd_rf_sample_complexity)),
-                figures=("rf_figures", "rf_manifold_figures", "rf_dynamics_figures"),
+                figures=("rf_figures", "rf_manifold_figures", "rf_dynamics_figures",
+                         "rf_dynamics_manifold_figures"),
                 bench="rf_bench")

@@ -26,7 +26,7 @@ from matplotlib.ticker import FixedLocator, LogLocator, NullFormatter
 from lowdim.simulate.rf import RFSize
 from lowdim.theory.processes import ou_coefficients
 from lowdim.theory.rf import RFSetting, generalization_curve, time_scales, train_curve
-from lowdim.theory.rf._timescales import MEM_FRACTION
+from lowdim.theory.rf import MEM_FRACTION
 from lowdim.theory.rf import spectrum as theory_spectrum
 
 from .plots import COLORS, new_figure, save

@@ -27,7 +27,6 @@ from matplotlib.ticker import FixedLocator, LogLocator, NullFormatter
 
 from lowdim.simulate.rf import RFSize
 from lowdim.theory.rf import RFSetting, generalization_curve, time_scales
-from lowdim.theory.rf._timescales import GEN_FRACTION, MEM_FRACTION, _crossing, _minimum
 
 from .plots import COLORS, new_figure, save
 from .registry import FigureSpec, THIS_PACKAGE
@@ -105,20 +104,11 @@ def _grid(lo: float, hi: float, per_decade: int) -> np.ndarray:
 # =========================================================================== time scales
 def read_time_scales(grid, test, start: float, converged: float) -> dict:
     """``tau_gen``, ``tau*``, ``tau_mem`` and the gain of one test curve (``test`` on the
-    log ``grid``, ``start`` at tau = 0, ``converged`` at tau = inf) by the definitions and
-    the refinements of :func:`lowdim.theory.rf.time_scales`."""
-    grid, test = np.asarray(grid, float), np.asarray(test, float)
-    j, best, minimum = _minimum(grid, test, None)
-    rise = converged - minimum
-    if j == len(grid) - 1 or rise <= 1e-9 * max(1.0, abs(minimum)):
-        tau_star, minimum, gain, tau_mem = math.inf, converged, 0.0, math.inf
-    else:
-        tau_star, gain = best, rise
-        tau_mem = _crossing(grid, test, minimum + MEM_FRACTION * rise, j, upward=True)
-    tau_gen = _crossing(grid, test, minimum + (1.0 - GEN_FRACTION) * (start - minimum), 0,
-                        upward=False)
-    return {"tau_gen": tau_gen, "tau_star": tau_star, "tau_mem": tau_mem, "gain": gain,
-            "test_at_tau_star": minimum, "test_converged": converged}
+    log ``grid``, ``start`` at tau = 0, ``converged`` at tau = inf), by
+    :func:`lowdim.theory.rf.times_from_curve`."""
+    from lowdim.theory.rf import times_from_curve
+
+    return times_from_curve(grid, test, start=start, converged=converged)
 
 
 def time_scales_task(setting: RFSetting) -> dict:

@@ -6,10 +6,13 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lowdim.compare.rf_dynamics import early_stopping
-from lowdim.theory.rf import (RFSetting, TimeScales, generalization_curve, predict, spectrum,
-                              time_scales)
+from lowdim.theory.rf import (GEN_FRACTION, MEM_FRACTION, RFSetting, TimeScales,
+                              generalization_curve, predict, spectrum, time_scales,
+                              times_from_curve)
 from lowdim.theory.rf._timescales import _bulk_mean, _crossing
 
 
@@ -149,3 +152,43 @@ def test_bad_input():
         time_scales(setting(), gd_step=-0.1)
     with pytest.raises(ValueError, match="gd_step"):
         time_scales(setting(), gd_step=10.0)
+
+
+# ---------------------------------------------------------------------------- properties
+@settings(max_examples=40, deadline=None)
+@given(drop=st.floats(0.05, 0.9), rise=st.floats(0.0, 3.0), fast=st.floats(-2.0, 0.0),
+       slow=st.floats(1.0, 4.0))
+def test_times_read_off_any_fall_and_rise(drop, rise, fast, slow):
+    """A test curve that falls by ``drop`` on the time scale 10^fast and rises by ``rise`` on
+    10^slow: the times are ordered, the gain is the rise above the minimum, and the curve
+    crosses the defining levels at tau_gen and tau_mem."""
+    times = np.geomspace(1e-4, 1e7, 400)
+    curve = (1.0 - drop * (1.0 - np.exp(-times / 10.0**fast))
+             + rise * (1.0 - np.exp(-times / 10.0**slow)))
+    converged = 1.0 - drop + rise
+    read = times_from_curve(times, curve, start=1.0, converged=converged)
+    low = read["test_at_tau_star"]
+    assert read["gain"] >= 0.0
+    assert read["tau_gen"] <= read["tau_star"] <= read["tau_mem"]
+    level_gen = low + (1.0 - GEN_FRACTION) * (1.0 - low)
+    assert np.interp(np.log(read["tau_gen"]), np.log(times), curve) == pytest.approx(
+        level_gen, abs=1e-3)
+    if math.isfinite(read["tau_mem"]):
+        assert read["gain"] == pytest.approx(converged - low, abs=1e-9)
+        level_mem = low + MEM_FRACTION * read["gain"]
+        assert np.interp(np.log(read["tau_mem"]), np.log(times), curve) == pytest.approx(
+            level_mem, abs=1e-3 * max(1.0, read["gain"]))
+    else:
+        assert read["gain"] == 0.0 and read["tau_star"] == math.inf
+
+
+@settings(max_examples=4, deadline=None)
+@given(psi_n=st.floats(1.0, 4.0), ratio=st.floats(2.0, 6.0), m=st.sampled_from([1.0, 4.0]))
+def test_time_scales_of_any_setting_are_ordered(psi_n, ratio, m):
+    """For settings above interpolation: a TimeScales whose converged test error is the ridge
+    one, with tau_gen < tau* <= tau_mem and a gain >= 0."""
+    s = setting(psi_n=psi_n, psi_p=ratio * psi_n * m, m=m, lam=1e-3)
+    ts = time_scales(s)
+    assert isinstance(ts, TimeScales)
+    assert ts.test_converged == pytest.approx(float(predict(s).test_error), abs=1e-8)
+    assert ts.gain >= 0.0 and ts.tau_gen < ts.tau_star <= ts.tau_mem

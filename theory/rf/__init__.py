@@ -26,7 +26,7 @@ involve ``mu0``).  At finite size the spike costs ``O(1/d)``: the intercept is f
 from ._dynamics import USpectrum, spectrum, train_curve
 from ._limits import large_ridge_coefficients, ridge_regression_reference, wide_limit
 from ._two_point import generalization_curve
-from ._timescales import TimeScales, time_scales
+from ._timescales import GEN_FRACTION, MEM_FRACTION, TimeScales, time_scales, times_from_curve
 from ._predict import QUANTITIES, RFPrediction, SelfConsistentSystem, predict, system
 from ._sample_complexity import CRITERIA, SampleComplexity, sample_complexity
 from ._setting import DATA_MODELS, RFSetting
@@ -35,7 +35,7 @@ __all__ = ["RFSetting", "RFPrediction", "predict", "QUANTITIES", "DATA_MODELS", 
            "SelfConsistentSystem",
            "sample_complexity", "SampleComplexity", "CRITERIA", "hidden_manifold_exact_score",
            "spectrum", "USpectrum", "train_curve", "generalization_curve",
-           "time_scales", "TimeScales",
+           "time_scales", "TimeScales", "times_from_curve", "GEN_FRACTION", "MEM_FRACTION",
            "ridge_regression_reference", "large_ridge_coefficients", "wide_limit"]
 
 

@@ -40,12 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import positive_number
+from .._checks import floats, positive_number
 from ._dynamics import spectrum
 from ._setting import RFSetting, check_setting
 from ._two_point import generalization_curve
 
-__all__ = ["TimeScales", "time_scales", "GEN_FRACTION", "MEM_FRACTION"]
+__all__ = ["TimeScales", "time_scales", "times_from_curve", "GEN_FRACTION", "MEM_FRACTION"]
 
 #: fraction of the drop ``L(0) - L*`` made by ``tau_gen``
 GEN_FRACTION = 0.9
@@ -191,6 +191,38 @@ def _minimum(times, test, gd_step) -> tuple:
     return j, best, low
 
 
+def times_from_curve(times, test, *, start: float, converged: float,
+                     gd_step: float | None = None) -> dict:
+    """``tau_gen``, ``tau*``, ``tau_mem``, the gain and the test error at ``tau*`` of one test
+    curve, by the definitions of :func:`time_scales` [derived: docs/dynamics.md sect. 8]:
+    ``test`` on the increasing positive ``times`` (a log grid), ``start`` its value at
+    ``tau = 0`` and ``converged`` at ``tau = inf``.  A curve that never rises has ``tau* =
+    tau_mem = inf`` and no gain.  Returns a dict with those keys and ``test_converged``."""
+    times = np.asarray(floats("times", times), dtype=float)
+    test = np.asarray(floats("test", test), dtype=float)
+    if times.ndim != 1 or times.shape != test.shape or times.size < 3:
+        raise ValueError(f"times, test: give two 1-d arrays of one length >= 3 (got shapes "
+                         f"{times.shape} and {test.shape})")
+    if not (np.all(times > 0) and np.all(np.diff(times) > 0) and np.all(np.isfinite(times))):
+        raise ValueError("times: must be finite, positive and increasing")
+    if not (np.all(np.isfinite(test)) and math.isfinite(start) and math.isfinite(converged)):
+        raise ValueError("test: the curve, start and converged must be finite")
+    j, best, minimum = _minimum(times, test, gd_step)
+    rise = converged - minimum
+    if j == len(times) - 1 or rise <= FLAT_TOL * max(1.0, abs(minimum)):
+        tau_star, minimum, gain, tau_mem = math.inf, converged, 0.0, math.inf
+    else:
+        tau_star, gain = best, rise
+        tau_mem = _crossing(times, test, minimum + MEM_FRACTION * rise, j, upward=True)
+    tau_gen = _crossing(times, test, minimum + (1.0 - GEN_FRACTION) * (start - minimum), 0,
+                        upward=False)
+    # the minimum itself is below the level: when the drop is tiny against the grid's
+    # resolution the crossing can miss it, and tau_gen <= tau* by definition
+    tau_gen = min(tau_gen, tau_star)
+    return {"tau_gen": tau_gen, "tau_star": tau_star, "tau_mem": tau_mem, "gain": gain,
+            "test_at_tau_star": minimum, "test_converged": converged}
+
+
 def time_scales(setting: RFSetting, *, gd_step: float | None = None) -> TimeScales:
     """Generalization and memorization times of gradient flow (or gradient descent) from
     ``A = 0``, every data model, any ``m``, ``lam > 0``.
@@ -252,22 +284,14 @@ def time_scales(setting: RFSetting, *, gd_step: float | None = None) -> TimeScal
     curve = generalization_curve(setting, np.concatenate([[0.0], grid, [np.inf]]),
                                  gd_step=c)
     test = np.asarray(curve["test_error"], dtype=float)
-    start, along, converged = float(test[0]), test[1:-1], float(test[-1])
-    j, best, minimum = _minimum(grid, along, c)
-    rise = converged - minimum
-    if j == len(grid) - 1 or rise <= FLAT_TOL * max(1.0, abs(minimum)):
-        tau_star, minimum, gain, tau_mem = math.inf, converged, 0.0, math.inf
-        j = len(grid) - 1
-    else:
-        tau_star, gain = best, rise
-        tau_mem = _crossing(grid, along, minimum + MEM_FRACTION * rise, j, upward=True)
-    drop = start - minimum
-    tau_gen = _crossing(grid, along, minimum + (1.0 - GEN_FRACTION) * drop, 0, upward=False)
+    read = times_from_curve(grid, test[1:-1], start=float(test[0]), converged=float(test[-1]),
+                            gd_step=c)
     top = bulks[-1]
     below = bulks[-2] if len(bulks) > 1 else None
     return TimeScales(
-        tau_star=tau_star, test_at_tau_star=minimum, test_converged=converged, gain=gain,
-        tau_gen=tau_gen, tau_mem=tau_mem, window=tau_mem / tau_gen,
+        tau_star=read["tau_star"], test_at_tau_star=read["test_at_tau_star"],
+        test_converged=read["test_converged"], gain=read["gain"], tau_gen=read["tau_gen"],
+        tau_mem=read["tau_mem"], window=read["tau_mem"] / read["tau_gen"],
         tau_gen_spectral=_relaxation(_bulk_mean(sp, *top), lam, c),
         tau_mem_spectral=math.nan if below is None else _relaxation(below[0], lam, c),
         tau_slowest=_relaxation(bulks[0][0], lam, c),

@@ -64,8 +64,8 @@ from ._dynamics import _atoms, _check_stable, _check_times, _support
 from ._predict import _sigma_coefficients, predict
 from ._setting import RFSetting, check_setting
 from ._system_sigma import SigmaCoefficients
-from ._two_point import (CONTOUR_TOL, CONVERGED_TOL, FAIL_TOL, LAST_NODES,
-                         _complex_time_factor, _log_contours)
+from ._contours import (CONTOUR_TOL, CONVERGED_TOL, FAIL_TOL, LAST_NODES,
+                        _complex_time_factor, _log_contours)
 
 __all__ = ["generalization_curve_sigma"]
 
@@ -232,7 +232,7 @@ def _points(system: SigmaSystem, z):
 
 def _terms(co: SigmaCoefficients, system, bulks, times, nodes: int, gd_step):
     """``(L_test, L_par)`` at every time from the double contour with ``nodes`` nodes per
-    bulk (the ellipses of :func:`lowdim.theory.rf._two_point._log_contours`): the one-point
+    bulk (the ellipses of :func:`lowdim.theory.rf._contours._log_contours`): the one-point
     terms on the first family, ``Quad = (2 pi i)^{-2} h1^T Psi h2`` (``h = g(z) dz``) between
     the two."""
     lam = float(co.lam[0])

@@ -83,3 +83,27 @@ def _complex_time_factor(z, lam: float, times, gd_step=None) -> np.ndarray:
     else:
         decay = np.expm1(tf * np.log(1.0 - gd_step * s))
     return np.where(np.isinf(t), 1.0 / s, -decay / s)
+
+
+def converged_contour(evaluate, first_nodes: int = FIRST_NODES):
+    """``evaluate(nodes)`` (values with the times on the last axis) with the nodes doubled
+    from ``first_nodes`` until two counts agree within ``CONTOUR_TOL`` (or ``LAST_NODES``):
+    the last values and the change per time from the count before.  A ``RuntimeError`` for
+    a non-finite value, or when the change stays above ``FAIL_TOL``."""
+    nodes, previous, error = first_nodes, None, None
+    while nodes <= LAST_NODES:
+        with np.errstate(all="ignore"):
+            values = np.asarray(evaluate(nodes))
+        if not np.all(np.isfinite(values)):
+            raise RuntimeError(f"generalization_curve: non-finite test error with {nodes} "
+                               "contour nodes")
+        if previous is not None:
+            error = np.abs(values - previous).reshape(-1, values.shape[-1]).max(0)
+            if np.max(error) <= CONTOUR_TOL * max(1.0, float(np.max(np.abs(values)))):
+                break
+        previous, nodes = values, 2 * nodes
+    if error is None or np.max(error) > FAIL_TOL:
+        raise RuntimeError("generalization_curve: the double contour did not converge (two "
+                           f"node counts differ by {np.inf if error is None else np.max(error):.3g})")
+    return values, error
+

@@ -380,6 +380,13 @@ EDGE_ROUNDS, EDGE_HALVINGS = 6, 8   # fold tries, and bracket halvings between t
 EDGE_BRACKET = 1e-9                 # a bracket this narrow (relative) is the edge itself
 
 
+def _halved(system, x_out: float, x_in: float, eta: float):
+    """The bracket ``(x_out, x_in)`` of an edge halved by the support test at its middle."""
+    mid = 0.5 * (x_out + x_in)
+    Xm = _traces(system, np.array([mid]), eta)
+    return (x_out, mid) if _in_support(system, Xm, np.array([mid]), eta)[0] else (mid, x_in)
+
+
 def _edge(system, x_out: float, x_in: float, eta: float, X_out=None) -> float:
     """The fold edge between a point outside the support and one inside: Newton on the fold
     from the real solution at the outside point (``X_out`` when the scan has it); where it
@@ -396,23 +403,13 @@ def _edge(system, x_out: float, x_in: float, eta: float, X_out=None) -> float:
             if min(x_out, x_in) <= x_e <= max(x_out, x_in):
                 return x_e
         for _ in range(EDGE_HALVINGS):
-            mid = 0.5 * (x_out + x_in)
-            Xm = _traces(system, np.array([mid]), eta)
-            if _in_support(system, Xm, np.array([mid]), eta)[0]:
-                x_in = mid
-            else:
-                x_out = mid
+            x_out, x_in = _halved(system, x_out, x_in, eta)
         if abs(x_in - x_out) <= EDGE_BRACKET * max(abs(x_in), abs(x_out)):
             return 0.5 * (x_in + x_out)
     for _ in range(60):       # no fold: the support test alone, to the narrow bracket
         if abs(x_in - x_out) <= EDGE_BRACKET * max(abs(x_in), abs(x_out)):
             return 0.5 * (x_in + x_out)
-        mid = 0.5 * (x_out + x_in)
-        Xm = _traces(system, np.array([mid]), eta)
-        if _in_support(system, Xm, np.array([mid]), eta)[0]:
-            x_in = mid
-        else:
-            x_out = mid
+        x_out, x_in = _halved(system, x_out, x_in, eta)
     raise RuntimeError(f"spectrum: no fold edge found between {x_out:.6g} and {x_in:.6g}"
                        f"{_critical_hint(system)}")
 

@@ -42,8 +42,8 @@ from ..spectra import marchenko_pastur
 from ._dynamics import (RUNGS, _atoms, _check_stable, _check_times, _good,
                         _isotropic_coefficients, _ladder, _support)
 from ._setting import RFSetting, check_setting
-from ._contours import (CONTOUR_TOL, CONVERGED_TOL, FAIL_TOL, FIRST_NODES, LAST_NODES,
-                        _complex_time_factor, _log_contours)
+from ._contours import (CONVERGED_TOL, _complex_time_factor, _log_contours,
+                        converged_contour)
 from ._system import Coefficients, _parts
 
 __all__ = ["generalization_curve"]
@@ -259,20 +259,7 @@ def generalization_curve(setting: RFSetting, taus, *, gd_step: float | None = No
     atoms = _atoms(co)
     bulks = _support(co, atoms).bulks
     _check_stable(c, max([bulks[-1][1]] + [where for where, _ in atoms]), lam)
-    nodes, previous, error = FIRST_NODES, None, np.full(times.size, np.inf)
-    while nodes <= LAST_NODES:
-        with np.errstate(all="ignore"):
-            test = _test_terms(co, bulks, times, nodes, c)
-        if not np.all(np.isfinite(test)):
-            raise RuntimeError(f"generalization_curve: non-finite test error with {nodes} contour nodes")
-        if previous is not None:
-            error = np.abs(test - previous)
-            if np.max(error) <= CONTOUR_TOL * max(1.0, float(np.max(np.abs(test)))):
-                break
-        previous, nodes = test, 2 * nodes
-    if np.max(error) > FAIL_TOL:
-        raise RuntimeError(f"generalization_curve: the double contour did not converge (two node "
-                           f"counts differ by {np.max(error):.3g})")
+    test, error = converged_contour(lambda nodes: _test_terms(co, bulks, times, nodes, c))
     c_t = float(np.ravel(setting.exact_score_test_error)[0])
     return {"taus": times, "test_error": test, "test_error_par": test.copy(),
             "test_error_perp": np.zeros_like(test),

@@ -64,13 +64,13 @@ from ._dynamics import _atoms, _check_stable, _check_times, _support
 from ._predict import _sigma_coefficients, predict
 from ._setting import RFSetting, check_setting
 from ._system_sigma import SigmaCoefficients
-from ._contours import (CONTOUR_TOL, CONVERGED_TOL, FAIL_TOL, LAST_NODES,
-                        _complex_time_factor, _log_contours)
+from ._contours import (CONVERGED_TOL, _complex_time_factor, _log_contours,
+                        converged_contour)
 
 __all__ = ["generalization_curve_sigma"]
 
 FAST_RUNGS = 20           # ladder rungs of the first try at the contour nodes
-SIGMA_FIRST_NODES = 64    # first node count per bulk (doubled up to LAST_NODES)
+SIGMA_FIRST_NODES = 64    # first node count per bulk (doubled until two counts agree)
 RIDGE_TOL = 1e-7          # tau = inf must reproduce predict within this (relative)
 
 
@@ -307,21 +307,8 @@ def generalization_curve_sigma(setting: RFSetting, taus, *, gd_step: float | Non
     bulks = _support(system, atoms).bulks
     _check_stable(c, max([bulks[-1][1]] + [where for where, _ in atoms]), lam)
     all_times = np.append(times, np.inf)
-    nodes, previous, error = SIGMA_FIRST_NODES, None, np.full(times.size, np.inf)
-    while nodes <= LAST_NODES:
-        with np.errstate(all="ignore"):
-            values = _terms(co, system, bulks, all_times, nodes, c)
-        if not np.all(np.isfinite(values)):
-            raise RuntimeError(f"generalization_curve: non-finite test error with {nodes} "
-                               "contour nodes")
-        if previous is not None:
-            error = np.max(np.abs(values - previous), axis=0)
-            if np.max(error) <= CONTOUR_TOL * max(1.0, float(np.max(np.abs(values)))):
-                break
-        previous, nodes = values, 2 * nodes
-    if np.max(error) > FAIL_TOL:
-        raise RuntimeError(f"generalization_curve: the double contour did not converge (two "
-                           f"node counts differ by {np.max(error):.3g})")
+    values, error = converged_contour(
+        lambda nodes: _terms(co, system, bulks, all_times, nodes, c), SIGMA_FIRST_NODES)
     ridge = predict(setting)
     for value, name in ((values[0, -1], "test_error"), (values[1, -1], "test_error_par")):
         want = float(np.ravel(getattr(ridge, name))[0])

@@ -11,7 +11,19 @@ from __future__ import annotations
 from .provenance import provenance
 from .table import Table
 
-__all__ = ["run_benchmarks"]
+__all__ = ["run_benchmarks", "COLUMNS", "TEXT_COLUMNS", "TEXT_WRAP"]
+
+#: The columns of the bench table (csv and json have them all).
+COLUMNS = ["family", "benchmark", "seconds", "floor_seconds", "ratio", "floor",
+           "ratio_with_test_features", "threads", "note"]
+#: The text table, most telling first: what was timed, the times and their ratio, and what
+#: the ratio is against (a floor, or a peer: then ``ratio = peer / package``); the threads,
+#: the family and the notes (long: counts, phases, agreement with the peer) after them.
+TEXT_COLUMNS = ["benchmark", "seconds", "floor_seconds", "ratio", "floor", "threads", "family",
+                "ratio_with_test_features", "note"]
+#: The columns whose words are wrapped in the text table rather than cut: the name of a
+#: benchmark and its floor say what the ratio means.
+TEXT_WRAP = ("benchmark", "floor")
 
 
 def _thread_counts():
@@ -39,6 +51,4 @@ def run_benchmarks(quick=False, device="auto") -> Table:
         for group in module.bench_groups(quick, device) if module is not None else ():
             threads = group.threads or process
             rows += [dict(row, family=family.name, threads=threads) for row in group.make()]
-    cols = ["family", "benchmark", "seconds", "floor_seconds", "ratio", "floor",
-            "ratio_with_test_features", "threads", "note"]
-    return Table(cols, rows, provenance(kind="bench", quick=quick))
+    return Table(list(COLUMNS), rows, provenance(kind="bench", quick=quick))

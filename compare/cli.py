@@ -22,6 +22,12 @@ Numeric options share one grammar (:mod:`lowdim.compare.ranges`): a comma list o
 log ranges ``start:stop:count`` (``:lin`` for linear) and inclusive integer ranges ``a-b``;
 integer options round a range and drop repeats.
 
+A table prints as text (``--format table``, the default) no wider than 100 characters: the
+columns that mean something for the run come first, those empty in every row or of another data
+model are left out, long words wrap or end in "…", and a last line names the columns that did
+not fit.  ``--format csv`` and ``json`` carry every column; ``--columns a,b,c`` picks the
+columns of any format (an unknown name is refused, the known ones listed).
+
 Every action that computes also takes ``--max-memory SIZE`` and ``--max-work OPS``: a request
 whose estimated memory or work exceeds them (defaults: half the physical memory, 1e15
 operations; ``LOWDIM_MAX_MEMORY``, ``LOWDIM_MAX_WORK``) is refused before any work, naming

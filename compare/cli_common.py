@@ -11,11 +11,13 @@ import sys
 import numpy as np
 
 from .limits import MAX_INT, MAX_SEED, check_integer
+from .table import TEXT_WIDTH
 from .verdict import EXIT_DISAGREE, EXIT_INCONCLUSIVE, EXIT_OK
 
-__all__ = ["UsageError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_NOT_CONVERGED",
-           "EXIT_DISAGREE", "EXIT_INCONCLUSIVE", "progress", "with_progress", "positive_int",
-           "integer_option", "as_typed", "named_as_typed", "emit", "emit_verdict", "save_plot",
+__all__ = ["UsageError", "ColumnsError", "Parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE",
+           "EXIT_NOT_CONVERGED", "EXIT_DISAGREE", "EXIT_INCONCLUSIVE", "progress", "with_progress",
+           "positive_int", "integer_option", "as_typed", "named_as_typed", "emit", "emit_verdict",
+           "save_plot", "chosen_columns", "table_text", "text_columns", "CHECK_TEXT", "CHECK_WRAP",
            "add_run_options", "add_output_options", "add_limit_options", "add_device_option",
            "add_format_options", "add_validate_options", "run_validation", "validation_run",
            "option_count", "option_axis", "option_defaults", "check_budget", "announce", "choice_list",
@@ -27,6 +29,11 @@ EXIT_FAIL, EXIT_USAGE, EXIT_NOT_CONVERGED = 1, 2, 3   # and the verdict's 0, 4, 
 # -------------------------------------------------- the parser and its errors
 class UsageError(Exception):
     pass
+
+
+class ColumnsError(ValueError):
+    """A ``--columns`` naming what the table does not have.  Its message lists column names
+    as the table spells them (``psi_n``), so :func:`named_as_typed` leaves it as it is."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -89,6 +96,8 @@ def named_as_typed(func=None, **aliases):
     def run(args):
         try:
             return func(args)
+        except ColumnsError:
+            raise
         except ValueError as exc:
             message = as_typed(str(exc), args)
             head, colon, rest = message.partition(":")
@@ -128,6 +137,10 @@ def add_format_options(p):
     p.add_argument("--output", "-o", metavar="FILE",
                    help="write the table to FILE (atomically, with FILE.meta.json beside it "
                         "unless --format json); - for stdout (the default)")
+    p.add_argument("--columns", metavar="A,B,...", default=None,
+                   help="the columns to write, in this order (default: --format table shows "
+                        f"the ones that fit in {TEXT_WIDTH} characters and names the others; "
+                        "csv and json have them all)")
 
 
 def add_output_options(p, *, plot=True):
@@ -249,26 +262,34 @@ def announce(footprint) -> None:
 
 # -------------------------------------------------------- running and writing
 def progress(enabled: bool, total: int, desc: str):
-    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback."""
-    if not enabled or not sys.stderr.isatty() or total <= 1:
-        return None, lambda: None
-    from tqdm import tqdm
+    """A tqdm bar on stderr when enabled and stderr is a terminal, else a no-op callback:
+    ``(update(done, total), close)``.  The bar is drawn once there is more than one stage
+    to count or an inner step to show (:class:`lowdim.compare.progress.Bar`)."""
+    update, close, _ = _stage_bar(enabled, total, desc)
+    return update, close
 
-    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
 
-    def update(done, total_now):
-        bar.total = total_now
-        bar.n = done
-        bar.refresh()
+def _stage_bar(enabled, total, desc):
+    """``(update, close, listener)`` of a stage bar (see :func:`progress`); ``update`` and
+    ``listener`` are ``None`` when it is inert."""
+    from .progress import Bar
 
-    return update, bar.close
+    bar = Bar(enabled, desc, total=total, eager=False)
+    if not bar.live:
+        return None, lambda: None, None
+    return bar.count, bar.close, bar.step
 
 
 def with_progress(enabled: bool, total: int, desc: str, run):
-    """``run(update)`` under a progress bar (see :func:`progress`), closed whatever happens."""
-    update, close = progress(enabled, total, desc)
+    """``run(update)`` under a progress bar (see :func:`progress`), closed whatever happens;
+    the inner steps reported meanwhile (:mod:`lowdim.compare.progress`) show after its
+    description."""
+    from .progress import reporting
+
+    update, close, listener = _stage_bar(enabled, total, desc)
     try:
-        return run(update)
+        with reporting(listener):
+            return run(update)
     finally:
         close()
 
@@ -280,19 +301,60 @@ def save_plot(path, draw):
     write_with(path, draw)
 
 
-def emit(table, args, columns=None, *, plot=None):
+def chosen_columns(args, known):
+    """The columns of ``--columns`` (``None`` when not given), each one of ``known``:
+    checked before any work where the columns of the table are known up front."""
+    text = getattr(args, "columns", None)
+    if text is None:
+        return None
+    names = [c.strip() for c in str(text).split(",") if c.strip()]
+    unknown = [c for c in names if c not in known]
+    if unknown or not names:
+        raise ColumnsError(f"columns: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                           f"known: {', '.join(known)}")
+    return names
+
+
+def text_columns(table, settings, results, *, hide=()) -> list:
+    """The columns of ``table``'s text table, most telling first: those of ``settings``
+    whose value differs between rows (they tell the rows apart), then ``results``, then the
+    settings that are the same in every row.  Columns in neither list, and those in ``hide``
+    (say the columns of a data model other than the one run), are left to csv and json,
+    which keep one schema whatever the run."""
+    def here(names):
+        return [c for c in names if c in table.columns and c not in hide]
+
+    varying = [c for c in here(settings) if len({repr(v) for v in table.column(c)}) > 1]
+    same = [c for c in here(settings) if c not in varying]
+    return varying + [c for c in here(results) if c not in settings] + same
+
+
+def table_text(table, args, columns=None, *, wrap=()) -> str:
+    """``table`` in ``--format``: all its columns in csv and json, and in the text table
+    ``columns`` (default all) in order of priority, fitted into :data:`TEXT_WIDTH` with
+    ``wrap`` the columns whose long cells continue on the next lines
+    (:meth:`lowdim.compare.table.Table.to_text`); ``--columns`` chooses the columns of
+    every format, shown in full."""
+    chosen = chosen_columns(args, table.columns)
+    if args.format == "csv":
+        return table.select(chosen or table.columns).to_csv()
+    if args.format == "json":
+        return table.select(chosen or table.columns).to_json()
+    if chosen is not None:
+        return table.to_text(chosen, width=None)
+    return table.to_text(columns, wrap=wrap)
+
+
+def emit(table, args, columns=None, *, plot=None, wrap=()):
     """Write ``table`` in ``--format`` to stdout, or atomically to ``--output`` (``-`` is
     stdout) with its metadata in ``FILE.meta.json`` (json output carries it already).
 
+    ``columns`` and ``wrap`` lay out the text table (:func:`table_text`): the columns that
+    mean something for this run, most important first, the others left to csv and json.
     ``plot`` names the drawing for ``--plot FILE`` as ``"module:function"`` of this package,
     called as ``function(table, path)``; it is imported only when a picture is asked for
     (matplotlib stays unloaded otherwise)."""
-    if args.format == "csv":
-        text = table.select(columns or table.columns).to_csv()
-    elif args.format == "json":
-        text = table.select(columns or table.columns).to_json()
-    else:
-        text = table.to_text(columns)
+    text = table_text(table, args, columns, wrap=wrap)
     text = text if text.endswith("\n") else text + "\n"
     if args.output and args.output != "-":
         import json
@@ -313,26 +375,58 @@ def emit(table, args, columns=None, *, plot=None):
         save_plot(args.plot, lambda path: draw(table, path))
 
 
-def emit_verdict(table, args):
+#: How a table of checks (:meth:`lowdim.compare.verdict.Report.table`) reads in a terminal:
+#: the verdict first (with its reason, :func:`_checks_text`), then the claim, the measured
+#: value and the reference, their words wrapped rather than cut; the standard error and the
+#: allowance where there is room for them (and something in them).
+CHECK_TEXT = ["verdict", "check", "measured", "reference", "se", "allowance"]
+CHECK_WRAP = ("verdict", "check", "measured", "reference")
+
+
+def _checks_text(table):
+    """A table of checks as its text table shows it: a verdict that needs a reason carries
+    it (``disagree: deviation 0.05 > ...``), since that is what a reader looks for next."""
+    from .table import Table
+
+    rows = [dict(r, verdict=f"{r['verdict']}: {r['reason']}" if r.get("reason") else
+                 r["verdict"]) for r in table.rows]
+    return Table(list(table.columns), rows, table.meta)
+
+
+def emit_verdict(table, args, columns=None):
     """Write a validation table, its one-line summary on stderr, and the exit code of its
-    report (:class:`lowdim.compare.verdict.Report`)."""
-    emit(table, args)
+    report (:class:`lowdim.compare.verdict.Report`).  The text table of a table of checks
+    is laid out as :data:`CHECK_TEXT`; ``columns`` lays out any other (:func:`emit`)."""
+    from .verdict import CHECK_COLUMNS
+
+    shown = table
+    if columns is None and table.columns == CHECK_COLUMNS:
+        columns = CHECK_TEXT
+        if args.format == "table" and getattr(args, "columns", None) is None:
+            shown = _checks_text(table)
+    emit(shown, args, columns, wrap=CHECK_WRAP)
     summary = table.meta["summary"]
     print(summary["text"], file=sys.stderr)
     return summary["exit_code"]
 
 
-def run_validation(args, estimate, stages: int, desc: str, make_table) -> int:
-    """The run every ``validate`` action shares once its own arguments are checked: the
-    budget (``estimate``), the device, a note when the run is long, ``make_table(update)``
-    under a progress bar of ``stages`` steps, then the table, its summary and the exit
-    code (:func:`emit_verdict`)."""
+def run_validation(args, estimate, stages: int, desc: str, make_table, *, known=None,
+                   text=None) -> int:
+    """The run every ``validate`` action shares once its own arguments are checked:
+    ``--columns`` against ``known`` (the table's columns, when known up front), the budget
+    (``estimate``), the device, a note when the run is long, ``make_table(update)`` under a
+    progress bar of ``stages`` steps, then the table, its summary and the exit code
+    (:func:`emit_verdict`); ``text(table)`` gives the columns of its text table (default
+    all)."""
     from lowdim.simulate.device import resolve_device
 
+    if known is not None:
+        chosen_columns(args, known)
     footprint = check_budget(args, estimate)
     resolve_device(args.device)
     announce(footprint)
-    return emit_verdict(with_progress(not args.quiet, stages, desc, make_table), args)
+    table = with_progress(not args.quiet, stages, desc, make_table)
+    return emit_verdict(table, args, None if text is None else text(table))
 
 
 def validation_run(family: str, help: str, stages: int, estimate, sizes: dict):
@@ -348,11 +442,14 @@ def validation_run(family: str, help: str, stages: int, estimate, sizes: dict):
                                  f"(got {value})")
         import importlib
 
+        from .verdict import CHECK_COLUMNS
+
         table = importlib.import_module(f"{__package__}.{family}").validation_table
         kwargs = {dest: getattr(args, dest) for dest in sizes}
         return run_validation(args, estimate, stages, f"{family} validate",
                               lambda update: table(**kwargs, seed=args.seed,
-                                                   device=args.device, progress=update))
+                                                   device=args.device, progress=update),
+                              known=list(CHECK_COLUMNS))
 
     run.__doc__ = help
     run.__name__ = f"run_{family}_validate"

@@ -5,8 +5,9 @@ import os
 import sys
 import time
 
-from .cli_common import (EXIT_DISAGREE, EXIT_FAIL, EXIT_OK, add_device_option, add_format_options, emit,
-                         positive_int, warn_line)
+from .cli_common import (EXIT_DISAGREE, EXIT_FAIL, EXIT_OK, add_device_option, add_format_options,
+                         chosen_columns, emit, positive_int, warn_line)
+from .table import TEXT_WIDTH
 
 __all__ = ["add_engine_commands"]
 
@@ -39,6 +40,9 @@ def add_engine_commands(sub) -> None:
     f.add_argument("--cache", default=None, metavar="DIR", help=_CACHE_HELP)
     f.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    f.add_argument("--replot", action="store_true",
+                   help="draw the figures again from the CSV and JSON already in --out "
+                        "(after a change of style); nothing is computed")
     f.set_defaults(func=_cmd_figures)
 
     dr = sub.add_parser("doctor", help="versions, devices, threads, dtypes, cache, smoke checks")
@@ -99,8 +103,7 @@ def _cmd_figures(args):
     from .figures import REGISTRY, build_figures
 
     if args.list:
-        for fid, fig in REGISTRY.items():
-            print(f"{fid:24s} {fig.paper:10s} {fig.title}")
+        _list_figures(REGISTRY)
         return EXIT_OK
     ids = list(REGISTRY) if args.all or not args.ids else args.ids
     unknown = [i for i in ids if i not in REGISTRY]
@@ -113,6 +116,14 @@ def _cmd_figures(args):
     _check_workers(args)
     if args.out == "-" or os.path.isfile(args.out):
         raise ValueError(f"out: {args.out!r} is not a folder")
+    if args.replot:
+        from .figures import replot
+
+        t0 = time.perf_counter()
+        written = replot(ids, args.out)
+        print(f"{len(written)} figures redrawn from their data in {args.out} in "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        return EXIT_OK
     from .cache import ResultCache
 
     cache = None if args.no_cache else ResultCache(args.cache, warn=warn_line)
@@ -151,11 +162,26 @@ def _cmd_figures(args):
     return EXIT_OK
 
 
+def _list_figures(registry) -> None:
+    """``figures --list``: one figure a line, id, paper and title in aligned columns, a
+    long title wrapped under itself so that no line is wider than :data:`TEXT_WIDTH`."""
+    import textwrap
+
+    wid = max(map(len, registry), default=0)
+    wpaper = max((len(fig.paper) for fig in registry.values()), default=0)
+    for fid, fig in registry.items():
+        head = f"{fid:{wid}s}  {fig.paper:{wpaper}s}  "
+        lines = textwrap.wrap(fig.title, TEXT_WIDTH - len(head)) or [""]
+        print(head + lines[0])
+        for more in lines[1:]:
+            print(" " * len(head) + more)
+
+
 def _cmd_doctor(args):
     from .doctor import diagnose
 
     table = diagnose(device=args.device, cache_dir=args.cache, smoke=not args.no_smoke)
-    emit(table, args)
+    emit(table, args, wrap=("value",))
     if not table.meta["ok"]:
         print(f"lowdim doctor: failed: {', '.join(table.meta['failed'])}", file=sys.stderr)
         return EXIT_FAIL
@@ -181,8 +207,9 @@ def _cmd_cache(args):
 
 
 def _cmd_bench(args):
-    from .bench import run_benchmarks
+    from .bench import COLUMNS, TEXT_COLUMNS, TEXT_WRAP, run_benchmarks
 
+    chosen_columns(args, COLUMNS)   # a bad --columns is refused before the minutes of timing
     table = run_benchmarks(quick=args.quick, device=args.device)
-    emit(table, args)
+    emit(table, args, TEXT_COLUMNS, wrap=TEXT_WRAP)
     return EXIT_OK

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from .atomic import write_with
 from .cache import ResultCache, task_key
+from .progress import Bar, reporting
 from .provenance import provenance
 from .registry import FigureSpec, families
 from .sweep import Runner, SerialExecutor, device_kind, make_executor, using
 
-__all__ = ["FigureSpec", "REGISTRY", "PRESETS", "build_one", "build_figures", "write_gallery"]
+__all__ = ["FigureSpec", "REGISTRY", "PRESETS", "build_one", "build_figures", "replot",
+           "read_figure_table", "write_gallery"]
 
 PRESETS = ("quick", "paper")
 
@@ -26,31 +27,72 @@ REGISTRY: dict[str, FigureSpec] = {spec.id: spec for family in families()
                                    for spec in family.figure_specs()}
 
 
-class _Bar:
-    """A tqdm bar over a figure's sweep tasks on stderr, when enabled and stderr is a
-    terminal; otherwise nothing."""
+class _Bar(Bar):
+    """The bar of one figure (when enabled and stderr is a terminal): its sweep tasks, as
+    the runner counts them (postfix ``cached=``), and the inner steps reported under it
+    after the figure id (``ylj26-digits: model 2/3 · training step 300/1500``)."""
 
     def __init__(self, enabled, desc):
-        self.bar = None
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(desc=desc, unit="task", file=sys.stderr, leave=False)
+        super().__init__(enabled, desc, unit="task")
 
     def tasks(self, done, total, cached):
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.n = done
-            self.bar.set_postfix(cached=cached, refresh=False)
-            self.bar.refresh()
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
+        """``Runner.progress``."""
+        self.count(done, total, cached=cached)
 
 
 def _atomic_write(path, writer, suffix=None):
     write_with(path, writer, suffix=suffix)
+
+
+def _draw(spec, table, png):
+    """The figure as ``png`` and, beside it, the same figure as a vector PDF (each written
+    atomically)."""
+    from .plots import also_save
+
+    with also_save(png[:-len(".png")] + ".pdf"):
+        _atomic_write(png, lambda p: spec.plot(table, p), suffix=".png")
+
+
+#: Columns of a figure's tidy table that hold text even when a value reads as a number.
+_TEXT_COLUMNS = ("kind", "panel", "series", "note")
+
+
+def read_figure_table(fid: str, out_dir="figures"):
+    """A built figure's table, read back from ``ID.csv`` with the metadata of ``ID.json``
+    in ``out_dir``: what :func:`replot` draws from."""
+    from .table import Table
+
+    paths = [os.path.join(out_dir, f"{fid}.{ext}") for ext in ("csv", "json")]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise ValueError(f"figure id: {fid} has no data in {out_dir} ({', '.join(missing)} "
+                         "missing); build it first with `lowdim figures " + fid + "`")
+    table = Table.from_csv(paths[0])
+    for row in table.rows:
+        for col in _TEXT_COLUMNS:
+            if row.get(col) is not None and not isinstance(row[col], str):
+                row[col] = str(row[col])
+    with open(paths[1]) as fh:
+        table.meta = json.load(fh)
+    return table
+
+
+def replot(ids, out_dir="figures") -> list:
+    """Draw the figures ``ids`` again from the data already in ``out_dir`` (PNG and PDF) and
+    regenerate the gallery index from their metadata; nothing is computed and the CSV and
+    JSON are left as they are.  Returns the paths of the PNGs written."""
+    ids = list(ids)
+    unknown = [i for i in ids if i not in REGISTRY]
+    if unknown:
+        raise ValueError(f"figure id: unknown {', '.join(unknown)}; see `lowdim figures --list`")
+    tables = {fid: read_figure_table(fid, out_dir) for fid in ids}   # all present, first
+    written = []
+    for fid, table in tables.items():
+        png = os.path.join(out_dir, f"{fid}.png")
+        _draw(REGISTRY[fid], table, png)
+        written.append(png)
+    write_gallery(out_dir)
+    return written
 
 
 def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", quiet=True,
@@ -61,7 +103,11 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     Returns ``{"id", "seconds", "run_seconds", "cached", "tasks", "summary", "ok"}``:
     ``seconds`` is the compute time of the data (of the run that computed it, when it came
     from the cache), ``run_seconds`` this call's wall time, ``tasks`` the sweep counts
-    (``tasks``, ``cached``, ``computed``)."""
+    (``tasks``, ``cached``, ``computed``).
+
+    Unless ``quiet`` (or stderr is not a terminal), a bar counts the sweep tasks and shows
+    the steps the builder reports inside them (:mod:`lowdim.compare.progress`); the
+    builder's own ``progress`` argument stays ``None``, so that its loops report there."""
     if fid not in REGISTRY:
         raise ValueError(f"figure id: unknown {fid!r}; see `lowdim figures --list`")
     if preset not in PRESETS:
@@ -80,7 +126,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
             table, seconds = stored["table"], stored["seconds"]
         else:
             t0 = time.perf_counter()
-            with using(runner):
+            with using(runner), reporting(bar.step if bar.live else None):
                 table = spec.build(preset=preset, device=device, progress=None)
             seconds = time.perf_counter() - t0
             if cache is not None:
@@ -94,7 +140,7 @@ def build_one(fid: str, *, preset="quick", out_dir="figures", device="auto", qui
     png = os.path.join(out_dir, f"{fid}.png")
     csv_path = os.path.join(out_dir, f"{fid}.csv")
     json_path = os.path.join(out_dir, f"{fid}.json")
-    _atomic_write(png, lambda p: spec.plot(table, p), suffix=".png")
+    _draw(spec, table, png)
     _atomic_write(csv_path, lambda p: table.to_csv(p, digits=10))
     tasks = {k: runner.counts[k] for k in ("tasks", "cached", "computed")}
     ex = executor or SerialExecutor()
@@ -171,8 +217,9 @@ def write_gallery(out_dir="figures"):
             with open(path) as fh:
                 metas[fid] = json.load(fh)
     lines = ["# Figure gallery", "",
-             "Generated by `lowdim figures`; each figure has its data (`.csv`) and metadata "
-             "(`.json`: setting, sizes, seeds, device, timing, version) beside it.", ""]
+             "Generated by `lowdim figures`; each figure has a vector copy (`.pdf`), its data "
+             "(`.csv`) and metadata (`.json`: setting, sizes, seeds, device, timing, version) "
+             "beside it.", ""]
     if os.path.isdir(os.path.join(out_dir, "paper")):
         lines += ["Runs at the papers' sizes (`--preset paper --out figures/paper`) are in "
                   "[paper/](paper/README.md).", ""]

@@ -16,6 +16,7 @@ from lowdim.theory.localized import (GaussianTarget, Lattice, banded_gaussian, c
                               site_errors, time_grid)
 
 from ._lazy import LazyModule
+from .progress import counted, step_callback
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
@@ -95,9 +96,10 @@ def radius_table(configs=None, times=None, eps=1e-3) -> Table:
                  provenance(kind="localized-radius"))
 
 
-def _kl_of(A, target, times, chunk=8, bound=False):
+def _kl_of(A, target, times, chunk=8, bound=False, progress=None):
     """KL(p_delta || generated) for a stack of estimator matrices (S, T, d, d), and the
-    Girsanov path bound when ``bound``."""
+    Girsanov path bound when ``bound``; ``chunk`` matrices at a time (the values do not
+    depend on it), ``progress(done, S)`` after each chunk."""
     C0 = noised_covariance(target, times[:1])[0]
     out, bnd = [], []
     for s in range(0, A.shape[0], chunk):
@@ -105,6 +107,8 @@ def _kl_of(A, target, times, chunk=8, bound=False):
         out.append(gaussian_kl(C0, reverse_covariance(block, times)))
         if bound:
             bnd.append(girsanov_bound(block, target, times))
+        if progress is not None:
+            progress(min(s + chunk, A.shape[0]), A.shape[0])
     return (np.concatenate(out), np.concatenate(bnd)) if bound else np.concatenate(out)
 
 
@@ -213,7 +217,7 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
     times = _grid() if grid is None else grid
     dev = _device.resolve_device(device)
     rows = []
-    for k, d in enumerate(ds):
+    for d in counted(ds, "dimension d", progress):
         target = _target(d)
         radii = list(range(0, min(12, d // 2 - 1) + 1)) if r is None else [r]
         curve = error_curve(target, [n], radii + [None], delta=times[0], T=times[-1],
@@ -221,15 +225,15 @@ def dimension_table(ds=(16, 32, 64, 128), n=64, r=None, *, datasets=4, seed=0,
         rr = int(curve.r_star[0])
         ri = radii.index(rr)
         X = sim.sample_gaussian(target, n, datasets=datasets, seed=seed, device=dev)
-        for label, radius, row in (("localized", rr, ri), ("global", None, len(radii))):
+        models = (("localized", rr, ri), ("global", None, len(radii)))
+        for label, radius, row in counted(models, "estimator"):
             A = sim.local_linear_scores(X, target.lattice, radius, times)
-            kl = _kl_of(A, target, times) / d
+            # one training set at a time: its KL takes seconds at large d
+            kl = _kl_of(A, target, times, chunk=1, progress=step_callback("KL of training set")) / d
             rows.append({"d": d, "n": n, "model": label, "r": _label(radius),
                          "kl_per_coord": float(kl.mean()),
                          "kl_per_coord_se": float(kl.std(ddof=1) / math.sqrt(datasets)),
                          "theory_per_coord": float(curve.total[row, 0] / d)})
-        if progress:
-            progress(k + 1, len(ds))
     return Table(["d", "n", "model", "r", "kl_per_coord", "kl_per_coord_se",
                   "theory_per_coord"], rows,
                  provenance(kind="localized-dimension", seed=seed, datasets=datasets,
@@ -245,7 +249,7 @@ def _fit_network(target, X, r, cfg, times, *, seed, device, n_eval):
         model = sim.LocalScoreNet(target.lattice, r, shared=cfg["shared"], width=cfg["width"],
                                   delta=times[0], T=times[-1])
     fit = sim.train_local_score(model, X, steps=cfg["steps"], batch=cfg["batch"], lr=cfg["lr"],
-                                seed=seed, device=device)
+                                seed=seed, device=device, progress=step_callback("training step"))
     m, se = sim.net_score_error(fit.model, target, times, n_eval=n_eval, seed=seed)
     A = sim.local_linear_scores(X[None], target.lattice, r, times)
     lin = float(grid_integral(sim.linear_score_error(A, target, times), times)[0])
@@ -349,28 +353,30 @@ def phi4_table(model=None, n=512, radii=(0, 1, 2, 4, None), *, seed=0, device="a
     times = _grid() if grid is None else grid
     cfg = dict(NET_DEFAULTS, **net)
     dev = _device.resolve_device(device)
-    x_train, acc = sim.phi4_chain(model, n, sweeps=sweeps, seed=seed, device=dev)
-    x_ref, _ = sim.phi4_chain(model, n_gen, sweeps=sweeps, seed=seed + 1, device=dev)
+    x_train, acc = sim.phi4_chain(model, n, sweeps=sweeps, seed=seed, device=dev,
+                                  progress=step_callback("MCMC sweep (training set)"))
+    x_ref, _ = sim.phi4_chain(model, n_gen, sweeps=sweeps, seed=seed + 1, device=dev,
+                              progress=step_callback("MCMC sweep (held out)"))
     ref = _phi4_stats(x_ref)
     lat = Lattice((model.sites,), True)
     rows = [dict(r="MCMC (held out)", parameters=0, marginal_w1=0.0, **ref)]
     half = x_ref[: n_gen // 2]
     rows.append(dict(r="MCMC (noise level)", parameters=0,
                      marginal_w1=_marginal_w1(half, x_ref[n_gen // 2:]), **_phi4_stats(half)))
-    for k, r in enumerate(radii):
+    for r in counted(radii, "radius", progress):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net_ = sim.LocalScoreNet(lat, r, shared=cfg["shared"], width=cfg["width"],
                                      delta=times[0], T=times[-1])
         fit = sim.train_local_score(net_, x_train, steps=cfg["steps"], batch=cfg["batch"],
-                                    lr=cfg["lr"], seed=seed, device=dev)
+                                    lr=cfg["lr"], seed=seed, device=dev,
+                                    progress=step_callback("training step"))
         p = next(fit.model.parameters())
         gen = sim.reverse_sample(fit.model, model.sites, n_gen, times, seed=seed, device=dev,
-                                 dtype=p.dtype).to(torch.float64)
+                                 dtype=p.dtype, progress=step_callback("sampling step")
+                                 ).to(torch.float64)
         rows.append(dict(r=_label(r), parameters=net_.n_parameters,
                          marginal_w1=_marginal_w1(gen, x_ref), **_phi4_stats(gen)))
-        if progress:
-            progress(k + 1, len(radii))
     return Table(["r", "parameters", "marginal_w1", "variance", "kurtosis", "nn_correlation",
                   "block_variance"], rows,
                  provenance(kind="localized-phi4", model=repr(model), n=n, acceptance=acc,

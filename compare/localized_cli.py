@@ -9,7 +9,7 @@ import numpy as np
 
 from .cli_common import (EXIT_NOT_CONVERGED, EXIT_OK, add_output_options, add_run_options,
                          add_validate_options, announce, check_budget, emit, int_range, integer_option,
-                         named_as_typed, validation_run, with_progress)
+                         named_as_typed, text_columns, validation_run, with_progress)
 from .registry import Family, action
 
 __all__ = ["FAMILY"]
@@ -74,6 +74,14 @@ def _localized_radii(args, lattice) -> list:
     return [r for r in radii if r < lattice.diameter] + [None]
 
 
+#: The text tables of ``localized radius``, after ``n`` and ``r``: the calculator's terms,
+#: its r* and whether the first-order statistical term holds (which the note on stderr
+#: names); with ``--simulate`` the measured errors beside the predicted ones.
+RADIUS_RESULTS = ["localization", "statistical", "path", "kl", "r_star", "first_order",
+                  "r_star_path", "closed_form", "floor"]
+SWEEP_RESULTS = ["score_error", "score_error_se", "theory_integral", "kl", "kl_se",
+                 "theory_kl", "theory_path", "path_bound", "bound_holds", "floor", "seconds"]
+
 #: The drawing of ``localized radius --plot``.
 _PLOT = "localized_figures:plot_radius_table"
 
@@ -109,13 +117,12 @@ def _cmd_localized_radius(args):
                                                           seed=args.seed, device=args.device,
                                                           grid=grid, curve=curve,
                                                           progress=update))
-        emit(sweep, args, ["n", "r", "score_error", "score_error_se", "theory_integral", "kl",
-                           "kl_se", "theory_kl", "theory_path", "path_bound"], plot=_PLOT)
+        emit(sweep, args, text_columns(sweep, ["n", "r", "datasets"], SWEEP_RESULTS),
+             plot=_PLOT)
         opt = optimal_radius_table(sweep)
         print(opt.to_text(), file=sys.stderr)
     else:
-        emit(table, args, None if args.format != "table" else
-             ["n", "r", "localization", "statistical", "path", "kl", "r_star"], plot=_PLOT)
+        emit(table, args, text_columns(table, ["n", "r"], RADIUS_RESULTS), plot=_PLOT)
         kl_stars = curve.r_star if curve.r_star_kl is None else curve.r_star_kl
         if any(r is not None for r in curve.radii):
             stars = ", ".join(f"n = {int(n)}: r* = {r} (path side {rp}, closed form "
@@ -129,7 +136,10 @@ def _cmd_localized_radius(args):
         print(f"lowdim: {curve.message}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
     if not curve.first_order.all():
-        print(f"note: {curve.message.split('; ', 1)[1]} (column first_order)", file=sys.stderr)
+        # the calculator's table shows which rows (first_order NO); the simulated one has
+        # no such column, the n are in the message
+        where = "" if args.simulate else " (the rows with first_order NO)"
+        print(f"note: {curve.message.split('; ', 1)[1]}{where}", file=sys.stderr)
     return EXIT_OK
 
 

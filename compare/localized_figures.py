@@ -7,6 +7,7 @@ Each builder returns a tidy table (``kind``: "theory" or "simulation"; ``panel, 
 y, se, note``) with a summary; each plotter draws from the table alone."""
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -14,7 +15,8 @@ import numpy as np
 from lowdim.theory.localized import noised_precision
 
 from . import localized as exp
-from .plots import COLORS, new_figure, save
+from .plots import (COLORS, integer_ticks, new_figure, save, shared_legend, subtitle,
+                    value_ticks)
 from .registry import FigureSpec, THIS_PACKAGE
 from .table import Table, figure_row
 from .verdict import Check, Report, holds
@@ -102,17 +104,32 @@ def build_decay(preset="quick", device="auto", progress=None):
                                             eps=rad.rows[0]["eps"]))
 
 
+def _short_series(label: str) -> str:
+    """``d=64, r0=1, kappa=20`` written with the paper's symbols."""
+    return (label.replace("kappa", r"$\kappa$").replace("r0", r"$r_0$").replace("=", " = ")
+            .replace("t = ", ""))
+
+
+def _changed(label: str, base: str) -> str:
+    """What ``label`` changes in the first series ``base`` (all of ``base`` for itself)."""
+    if label == base:
+        return _short_series(base)
+    parts = dict(p.split("=") for p in base.replace(" ", "").split(","))
+    mine = dict(p.split("=") for p in label.replace(" ", "").split(","))
+    return ", ".join(_short_series(f"{k}={v}") for k, v in mine.items() if parts.get(k) != v)
+
+
 def plot_decay(table: Table, path):
-    fig, axes = new_figure(3, 1, width=3.6, height=3.2)
+    fig, axes = new_figure(3, 1, width=3.4, height=3.2)
     ax = axes[0, 0]
     cells = [r for r in table.rows if r["panel"] == "heatmap"]
     d = int(max(r["x"] for r in cells)) + 1
     grid = np.full((d, d), np.nan)
     for r in cells:
         grid[int(r["x"]), int(r["x2"])] = r["y"]
-    im = ax.imshow(np.maximum(grid, -16), cmap="viridis", origin="upper")
+    im = ax.imshow(np.maximum(grid, -16), cmap="viridis", origin="upper", aspect="auto")
     ax.grid(False)
-    ax.set_title(r"$\log_{10}|P_t|$ at t = 0.1039", fontsize=9)
+    ax.set_title(r"(a) $\log_{10}|[P_t]_{ij}|$, t = 0.104")
     ax.set_xlabel("j")
     ax.set_ylabel("i")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -121,29 +138,31 @@ def plot_decay(table: Table, path):
     for k, s in enumerate(dict.fromkeys(r["series"] for r in dec)):
         ex = [r for r in dec if r["series"] == s and r["note"] == "exact" and r["y"] > 1e-15]
         bd = [r for r in dec if r["series"] == s and r["note"] != "exact" and r["y"] > 1e-15]
-        ax.semilogy([r["x"] for r in ex], [r["y"] for r in ex], "o-", ms=3, color=COLORS[k],
-                    label=s)
+        ax.semilogy([r["x"] for r in ex], [r["y"] for r in ex], "o-", ms=2.5, color=COLORS[k],
+                    label=("t = " if k == 0 else "") + _short_series(s),
+                    gid="no-se: exact matrix entries")
         ax.semilogy([r["x"] for r in bd], [r["y"] for r in bd], "--", color=COLORS[k], lw=1)
     ax.set_xlim(0, 20)
     ax.set_ylim(1e-15, None)
     ax.set_xlabel("distance |i - j|")
-    ax.set_ylabel(r"max $|[P_t]_{ij}|$ (dashed: bound)")
-    ax.legend(fontsize=7)
-    ax.set_title("exponential decay of the noised precision", fontsize=9)
+    ax.set_ylabel(r"max $|[P_t]_{ij}|$")
+    ax.legend(ncol=2, loc="upper right", columnspacing=0.8, handlelength=1.2,
+              handletextpad=0.3)
+    ax.set_title("(b) decay of the noised precision (dashed: bound)")
     ax = axes[0, 2]
     rl = [r for r in table.rows if r["panel"] == "r_loc"]
-    for k, s in enumerate(dict.fromkeys(r["series"] for r in rl)):
+    names = list(dict.fromkeys(r["series"] for r in rl))
+    for k, s in enumerate(names):
         ex = [r for r in rl if r["series"] == s and r["note"] == "exact"]
         ax.semilogx([r["x"] for r in ex], [r["y"] + 0.06 * k for r in ex], "-", color=COLORS[k],
-                    label=s, drawstyle="steps-mid")
+                    label=_changed(s, names[0]), drawstyle="steps-mid")
     ax.set_xlabel("diffusion time t")
-    ax.set_ylabel(r"$r_{loc}(t)$")
+    ax.set_ylabel(r"radius $r_{loc}(t)$")
     eps = table.meta.get("eps", 1e-3)
-    ax.set_title(rf"localization radius ($|P_{{ij}}| \leq {eps:g}\, P_{{ii}}$ beyond it)",
-                 fontsize=9)
-    ax.legend(fontsize=6.5)
-    fig.suptitle("Gaussian chain with banded precision: the noised score is local", fontsize=10)
-    save(fig, path, rect=(0, 0, 1, 0.95))
+    ax.set_title(rf"(c) localization radius ($|P_{{ij}}| \leq {eps:g}\, P_{{ii}}$ beyond)")
+    ax.legend(fontsize=6)
+    fig.suptitle("Gaussian chain with banded precision: the noised score is local")
+    save(fig, path)
 
 
 # ----------------------------------------------------------------------------- radius
@@ -197,14 +216,28 @@ def build_radius(preset="quick", device="auto", progress=None):
     return Table(list(COLUMNS), rows, _meta(p, t0, summary, sweep=sweep.meta))
 
 
+def _chain_text(meta) -> str:
+    """The Gaussian target of ``meta`` (its ``target`` repr, or the sweep's), as
+    ``Gaussian chain, d = 64, r_0 = 1, κ = 20``."""
+    target = meta.get("target") or meta.get("sweep", {}).get("target") or ""
+    sites = re.search(r"sites=\(([^)]*)\)", target)
+    r0, kappa = re.search(r"r0=([\d.]+)", target), re.search(r"kappa=([\d.]+)", target)
+    if not (sites and r0 and kappa):
+        return "Gaussian chain"
+    shape = [int(s) for s in sites.group(1).split(",") if s.strip()]
+    where = (f"chain, d = {shape[0]}" if len(shape) == 1
+             else "grid " + "×".join(map(str, shape)) + f", d = {int(np.prod(shape))}")
+    return rf"Gaussian {where}, $r_0$ = {r0.group(1)}, $\kappa$ = {kappa.group(1)}"
+
+
 def plot_radius_table(tab: Table, path):
     """``lowdim localized radius --plot``: a calculator table or a simulated sweep."""
     if "theory_path" in tab.columns:
         plot_radius(Table(list(COLUMNS), _radius_rows(tab, exp.optimal_radius_table(tab)),
-                          dict(tab.meta)), path)
+                          dict(tab.meta, datasets=tab.rows[0]["datasets"])), path)
         return
     rows = []
-    top = max(int(r["r"]) for r in tab.rows if r["r"] != "global")
+    top = max((int(r["r"]) for r in tab.rows if r["r"] != "global"), default=0)
     key = "kl" if tab.rows[0]["kl"] is not None else "path"
     for r in tab.rows:
         rows.append(_row("theory", "kl", f"n={r['n']}", _r_value(r["r"], top), r[key],
@@ -212,54 +245,85 @@ def plot_radius_table(tab: Table, path):
         if r["r_star"]:
             rows.append(_row("theory", "r_star", "calculator", r["n"], int(r["r"])))
         rows.append(_row("theory", "r_star", "closed form", r["n"], r["closed_form"]))
-    plot_radius(Table(list(COLUMNS), rows, dict(tab.meta)), path)
+    plot_radius(Table(list(COLUMNS), rows, dict(tab.meta, quantity=key)), path)
 
 
 def plot_radius(table: Table, path):
+    from matplotlib.lines import Line2D
+
     fig, axes = new_figure(2, 1, width=4.4, height=3.4)
     ax = axes[0, 0]
     kl = [r for r in table.rows if r["panel"] == "kl"]
-    top = max(r["x"] for r in kl if r["note"] != "global")
+    finite = [r["x"] for r in kl if r["note"] != "global"]
+    top = max(finite) if finite else -2
+    simulated = False
+    handles = []
     for k, s in enumerate(dict.fromkeys(r["series"] for r in kl)):
+        color = COLORS[k % len(COLORS)]
         th = sorted((r for r in kl if r["series"] == s and r["kind"] == "theory"
                      and r["note"] != "global"), key=lambda r: r["x"])
-        ax.semilogy([r["x"] for r in th], [r["y"] for r in th], "-", color=COLORS[k],
-                    label=f"{s} calculator")
+        ax.plot([r["x"] for r in th], [r["y"] for r in th], "-", color=color)
         sim = [r for r in kl if r["series"] == s and r["kind"] == "simulation"]
         if sim:
+            simulated = True
             ax.errorbar([r["x"] for r in sim], [r["y"] for r in sim],
-                        yerr=[3 * r["se"] for r in sim], fmt="o", ms=4, color=COLORS[k],
-                        mfc="white", label=f"{s} estimator (exact KL)")
+                        yerr=[3 * r["se"] for r in sim], fmt="o", ms=3, color=color,
+                        mfc="white", zorder=5)
         g = [r for r in kl if r["series"] == s and r["note"] == "global" and r["kind"] == "theory"]
         if g:
-            ax.plot([r["x"] for r in g], [r["y"] for r in g], "_", ms=10, color=COLORS[k])
+            ax.plot([r["x"] for r in g], [r["y"] for r in g], "_", ms=9, mew=1.4, color=color,
+                    gid="no-se: the calculator's value for the global model")
+        handles.append(Line2D([], [], color=color, marker="o" if sim else None, mfc="white",
+                              ms=3, label=s.replace("=", " = ")))
+    ax.set_yscale("log")
     ticks = list(range(0, int(top) + 1, max(1, int(top) // 6))) + [top + 2]
     ax.set_xticks(ticks)
     ax.set_xticklabels([str(t) for t in ticks[:-1]] + ["global"])
     ax.set_xlabel("localization radius r")
-    ax.set_ylabel(r"KL($p_\delta$ || generated)")
-    ax.set_title("localization vs statistical error: U-shape in r", fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
+    quantity = table.meta.get("quantity", "kl")
+    if quantity == "path":
+        ax.set_ylabel("predicted integrated score error")
+        ax.set_title("(a) calculator: the error is U-shaped in r")
+    else:
+        ax.set_ylabel(r"KL($p_\delta$ ‖ generated law)")
+        ax.set_title("(a) U-shape in r (lines, bars: calculator; ○: exact KL ± 3 SE)"
+                     if simulated else "(a) calculator: U-shape in r (bars: global model)")
+    ax.legend(handles=handles, loc="upper center", ncol=min(len(handles), 3),
+              columnspacing=0.8, handlelength=1.4)
     ax = axes[0, 1]
     rs = [r for r in table.rows if r["panel"] == "r_star"]
     styles = {"calculator": ("s-", COLORS[0], 4, "calculator (KL)"),
-              "calculator (path)": ("^:", COLORS[3], 4, "calculator (path integral)"),
-              "closed form": ("--", COLORS[2], 4, r"closed form $\log(cB_0n/V_1)/c$"),
-              "KL minimizer": ("o", COLORS[1], 9, "measured: KL minimizer"),
-              "score-error minimizer": ("D", COLORS[4], 5, "measured: score-error minimizer")}
+              "calculator (path)": ("^:", COLORS[3], 4, "calculator (path)"),
+              "closed form": ("--", COLORS[2], 4, r"closed form $\log(cB_0n/V_1)/c$")}
     for s, (fmt, c, ms, label) in styles.items():
         pts = [r for r in rs if r["series"] == s]
         if pts:
             ax.plot([r["x"] for r in pts], [r["y"] for r in pts], fmt, color=c, ms=ms,
-                    mfc="white" if "measured" in label else c, label=label)
+                    label=label)
+    kl_min = [r for r in rs if r["series"] == "KL minimizer"]
+    if kl_min:   # bars: the radii whose KL is within 2 SE of the minimizer's (paired)
+        tied = [[int(v) for v in str(r["note"]).split()] or [r["y"]] for r in kl_min]
+        ax.errorbar([r["x"] for r in kl_min], [r["y"] for r in kl_min],
+                    yerr=[[r["y"] - min(t) for r, t in zip(kl_min, tied)],
+                          [max(t) - r["y"] for r, t in zip(kl_min, tied)]],
+                    fmt="o", color=COLORS[1], ms=8, mfc="none", mew=1.2, capsize=3,
+                    label="measured, KL (bar: tied within 2 SE)")
+    err_min = [r for r in rs if r["series"] == "score-error minimizer"]
+    if err_min:
+        ax.plot([r["x"] for r in err_min], [r["y"] for r in err_min], "D", color=COLORS[4],
+                ms=4.5, mfc="white", gid="no-se: argmin of the mean; its ties are not stored",
+                label="measured, score error (argmin)")
     ax.set_xscale("log")
+    value_ticks(ax, sorted({r["x"] for r in rs}), "x")
+    integer_ticks(ax, "y")
     ax.set_xlabel("training samples n")
     ax.set_ylabel("optimal radius r*")
-    ax.set_title("r* grows like log n", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.suptitle("Localized linear score on a Gaussian chain (d = 64, r0 = 1, kappa = 20)",
-                 fontsize=10)
-    save(fig, path, rect=(0, 0, 1, 0.94))
+    ax.set_title("(b) r* grows like log n")
+    ax.legend(loc="lower right")
+    datasets = table.meta.get("datasets") or table.meta.get("sizes", {}).get("datasets")
+    subtitle(fig, "localized linear score, " + _chain_text(table.meta)
+             + (f"; {datasets} training sets per point" if simulated and datasets else ""))
+    save(fig, path)
 
 
 # ----------------------------------------------------------------------------- dimension
@@ -287,23 +351,43 @@ def build_dimension(preset="quick", device="auto", progress=None):
     return Table(list(COLUMNS), rows, _meta(p, t0, summary))
 
 
+def _chain_family() -> str:
+    """The Gaussian chains of the dimension sweeps (the module's default bandwidth and
+    condition number)."""
+    return (rf"Gaussian chains, $r_0$ = {exp.DEFAULTS['r0']:g}, "
+            rf"$\kappa$ = {exp.DEFAULTS['kappa']:g}")
+
+
 def plot_dimension(table: Table, path):
+    from matplotlib.lines import Line2D
+
     fig, axes = new_figure(1, 1, width=4.6, height=3.5)
     ax = axes[0, 0]
+    handles = []
     for k, model in enumerate(("localized", "global")):
         sim = [r for r in table.rows if r["series"] == model and r["kind"] == "simulation"]
         th = [r for r in table.rows if r["series"] == model and r["kind"] == "theory"]
-        ax.loglog([r["x"] for r in th], [r["y"] for r in th], "--", color=COLORS[k],
-                  label=f"{model}: first-order theory")
+        ax.plot([r["x"] for r in th], [r["y"] for r in th], "--", color=COLORS[k])
         ax.errorbar([r["x"] for r in sim], [r["y"] for r in sim],
-                    yerr=[3 * r["se"] for r in sim], fmt="o-", ms=4, color=COLORS[k],
-                    mfc="white", label=f"{model}: exact KL of the estimator ({sim[0]['note']})")
+                    yerr=[3 * r["se"] for r in sim], fmt="o-", ms=3.5, color=COLORS[k],
+                    mfc="white")
+        radius = sim[0]["note"].split("=")[1]
+        handles.append(Line2D([], [], color=COLORS[k], marker="o", mfc="white", ms=3.5,
+                              label=f"{model} (r = {radius})" if model == "localized"
+                              else model))
+    handles += [Line2D([], [], color="0.3", marker="o", mfc="white", ms=3.5,
+                       label="exact KL of the estimator (±3 SE)"),
+                Line2D([], [], color="0.3", ls="--", label="first-order theory")]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    value_ticks(ax, sorted({r["x"] for r in table.rows}), "x")
     ax.set_xlabel("dimension d (sites)")
     ax.set_ylabel("KL per coordinate")
+    ax.set_title("linear estimators: localization escapes the curse of dimensionality")
+    ax.legend(handles=handles, loc="upper left")
     n = table.meta.get("sizes", {}).get("dim_n", 64)
-    ax.set_title(f"fixed n = {n}: localization escapes the curse of dimensionality",
-                 fontsize=9)
-    ax.legend(fontsize=6.5)
+    sets = table.meta.get("sizes", {}).get("dim_datasets")
+    subtitle(fig, f"n = {n}, {_chain_family()}" + (f"; {sets} training sets" if sets else ""))
     save(fig, path)
 
 
@@ -357,43 +441,68 @@ def build_trained(preset="quick", device="auto", progress=None):
 
 
 def plot_trained(table: Table, path):
+    from matplotlib.lines import Line2D
+
     fig, axes = new_figure(2, 1, width=4.8, height=3.6)
     ax = axes[0, 0]
     urows = [r for r in table.rows if r["panel"] in ("networks", "linear")]
     xs = sorted({r["x"] for r in urows})
+    handles = []
     for k, s in enumerate(dict.fromkeys(r["series"] for r in urows)):
         net = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "networks"),
                      key=lambda r: r["x"])
         lin = sorted((r for r in table.rows if r["series"] == s and r["panel"] == "linear"
                       and r["kind"] == "theory"), key=lambda r: r["x"])
         ax.errorbar([r["x"] for r in net], [r["y"] for r in net],
-                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=4, color=COLORS[k],
-                    mfc="white", label=f"{s}: trained per-site networks")
-        ax.semilogy([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[k],
-                    label=f"{s}: linear class, first-order theory")
+                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=3.5, color=COLORS[k],
+                    mfc="white")
+        ax.plot([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[k])
+        handles.append(Line2D([], [], color=COLORS[k], label=s.replace("=", " = ")))
+    handles += [Line2D([], [], color="0.3", marker="o", mfc="white", ms=3.5,
+                       label="trained networks"),
+                Line2D([], [], color="0.3", ls="--", label="linear class, first-order theory")]
+    ax.set_yscale("log")
     ax.set_xticks(xs)
     ax.set_xticklabels([str(int(x)) for x in xs])
     ax.set_xlabel("localization radius r")
-    ax.set_ylabel(r"$\int E\|\hat s_t - s_t\|^2 dt$")
-    ax.set_title("localized DSM with trained networks: the same U-shape", fontsize=9)
-    ax.legend(fontsize=6.5)
+    ax.set_ylabel(r"score error $\int E\|\hat s_t - s_t\|^2 dt$")
+    ax.set_title("(a) the U-shape in r with trained networks")
+    ax.legend(handles=handles, loc="upper right", ncol=2)
     ax = axes[0, 1]
+    handles, ds = [], set()
     for k, model in enumerate(("localized", "global")):
         net = [r for r in table.rows if r["panel"] == "dimension" and r["series"] == model]
         lin = [r for r in table.rows if r["panel"] == "dimension-linear"
                and r["series"] == model]
         if not net:
             continue
+        ds |= {r["x"] for r in net}
         ax.errorbar([r["x"] for r in net], [r["y"] for r in net],
-                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=4, color=COLORS[k],
-                    mfc="white", label=f"{model} networks ({net[0]['note']})")
-        ax.loglog([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[k],
-                  label=f"{model} linear estimator")
+                    yerr=[3 * r["se"] for r in net], fmt="o-", ms=3.5, color=COLORS[2 + k],
+                    mfc="white")
+        ax.plot([r["x"] for r in lin], [r["y"] for r in lin], "--", color=COLORS[2 + k])
+        radius = net[0]["note"].split("=")[1]
+        handles.append(Line2D([], [], color=COLORS[2 + k],
+                              label=f"localized, r = {radius}" if model == "localized"
+                              else "global"))
+    handles += [Line2D([], [], color="0.3", marker="o", mfc="white", ms=3.5,
+                       label="trained networks"),
+                Line2D([], [], color="0.3", ls="--", label="linear estimator, same data")]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    value_ticks(ax, sorted(ds), "x")
     ax.set_xlabel("dimension d (sites)")
     ax.set_ylabel("score error per coordinate")
     n = table.meta.get("sizes", {}).get("dim_n", 64)
-    ax.set_title(f"fixed n = {n}: trained networks as d grows", fontsize=9)
-    ax.legend(fontsize=6.5)
+    ax.set_title(f"(b) fixed n = {n}, growing d")
+    ax.legend(handles=handles, loc="upper left")
+    net = table.meta.get("trained", {}).get("net", {})
+    sites = table.meta.get("sizes", {}).get("sites")
+    if sites:
+        axes[0, 0].set_title(f"(a) d = {sites}: the U-shape in r with trained networks")
+    subtitle(fig, f"per-site networks of width {net.get('width', 32)}, {net.get('steps', '?')} "
+             "Adam steps, one training set per point, bars ±3 SE (within the markers); "
+             + _chain_family())
     save(fig, path)
 
 
@@ -431,28 +540,44 @@ def build_phi4(preset="quick", device="auto", progress=None):
 
 
 def plot_phi4(table: Table, path):
-    stats = ("marginal_w1", "kurtosis", "nn_correlation", "block_variance")
-    fig, axes = new_figure(len(stats), 1, width=2.9, height=3.0)
-    for k, s in enumerate(stats):
-        ax = axes[0, k]
+    stats = (("marginal_w1", "(a) marginal $W_1$ to the held-out MCMC", "$W_1$"),
+             ("kurtosis", "(b) marginal kurtosis", r"$E\,x^4 / (E\,x^2)^2$"),
+             ("nn_correlation", "(c) nearest-neighbour correlation",
+              r"$E\,x_ix_{i+1} / E\,x_i^2$"),
+             ("block_variance", "(d) variance of 8-site block means", "Var(block mean)"))
+    fig, axes = new_figure(2, 2, width=4.0, height=2.5)
+    for k, (s, title, ylabel) in enumerate(stats):
+        ax = axes.flat[k]
         pts = [r for r in table.rows if r["panel"] == s]
-        ref = [r for r in pts if r["series"].startswith("MCMC (held")][0]
         nets = [r for r in pts if not r["series"].startswith("MCMC")]
-        ax.plot(range(len(nets)), [r["y"] for r in nets], "o-", color=COLORS[0], mfc="white",
-                label="generated")
-        if s != "marginal_w1":
-            ax.axhline(ref["y"], color=COLORS[1], ls="--", label="MCMC (held out)")
+        if s == "marginal_w1":   # the held-out set against itself is 0: show its two halves
+            ref = [r for r in pts if r["series"].startswith("MCMC (noise")][0]
         else:
-            noise = [r for r in pts if r["series"].startswith("MCMC (noise")][0]
-            ax.axhline(noise["y"], color=COLORS[1], ls="--", label="MCMC vs MCMC")
+            ref = [r for r in pts if r["series"].startswith("MCMC (held")][0]
+        ax.axhline(ref["y"], color=COLORS[1], ls="--",
+                   label="MCMC, held out (in (a): $W_1$ between its two halves)")
+        se = [r["se"] for r in nets]
+        if all(v is not None and np.isfinite(v) for v in se):
+            ax.errorbar(range(len(nets)), [r["y"] for r in nets], yerr=[3 * v for v in se],
+                        fmt="o-", ms=3.5, color=COLORS[0], mfc="white",
+                        label="generated by window networks (±3 SE)")
+        else:
+            ax.plot(range(len(nets)), [r["y"] for r in nets], "o-", ms=3.5, color=COLORS[0],
+                    mfc="white", label="generated by window networks (one run each)")
         ax.set_xticks(range(len(nets)))
         ax.set_xticklabels([r["series"] for r in nets])
         ax.set_xlabel("radius r")
-        ax.set_title(s.replace("_", " "), fontsize=9)
-        if k == 0:
-            ax.legend(fontsize=6.5)
-    fig.suptitle("phi^4 chain: statistics of samples from trained window networks", fontsize=10)
-    save(fig, path, rect=(0, 0, 1, 0.93))
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+    if table.meta.get("phi4"):
+        m = table.meta["phi4"]
+        model = re.search(r"sites=(\d+)", m.get("model", ""))
+        net = m.get("net", {})
+        subtitle(fig, f"φ⁴ chain, d = {model.group(1) if model else '?'} sites; window networks "
+                 f"of width {net.get('width', '?')}, {net.get('steps', '?')} Adam steps, "
+                 f"trained on n = {m.get('n', '?')} MCMC samples")
+    shared_legend(fig, axes=[axes[0, 0]], ncol=2)
+    save(fig, path)
 
 
 # --------------------------------------------------------------------------- gallery

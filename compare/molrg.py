@@ -13,6 +13,7 @@ from lowdim.theory.molrg import (MoLRG, failure_floor, noise_boundary, noisy_err
                           prob_all_components, theorem_bound)
 
 from ._lazy import LazyModule
+from .progress import counted, step_callback
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
@@ -67,10 +68,12 @@ def learn(batch: sim.Batch, K, d, learner, *, seed=0, train=None):
     if learner == "ideal":
         if K == 1:
             return sim.pca(batch.X, batch.mask, d)
-        return sim.k_subspaces(batch.X, batch.mask, K, d, restarts=4, seed=seed)[0]
+        return sim.k_subspaces(batch.X, batch.mask, K, d, restarts=4, seed=seed,
+                               progress=step_callback("K-subspaces step"))[0]
     if learner == "trained":
         kw = dict(TRAIN_DEFAULTS, **(train or {}))
-        return sim.train_lowrank_denoiser(batch.X, batch.mask, K, d, seed=seed, **kw).bases
+        return sim.train_lowrank_denoiser(batch.X, batch.mask, K, d, seed=seed,
+                                          progress=step_callback("training step"), **kw).bases
     if learner == "oracle":
         return sim.oracle_pca(batch)
     raise ValueError(f"learner: must be one of {LEARNERS} (got {learner!r})")
@@ -153,7 +156,7 @@ def error_curve_table(*, d=6, Ns=tuple(range(1, 25)), Ds=(48, 192), noise=DEFAUL
     Ns = _check_grid("N", Ns)
     dev = _device.resolve_device(device)
     rows = []
-    for D in Ds:
+    for D in counted(Ds, "dimension D"):
         setting = MoLRG(D, 1, d, noise=noise)
         batch = sim.draw_batch(setting, Ns, trials, seed=seed, device=dev)
         err = sim.subspace_errors(sim.pca(batch.X, batch.mask, d), batch.bases)[:, 0]
@@ -185,7 +188,7 @@ def multinomial_table(*, Ks=(2, 3), d=4, Ns=None, D=48, trials=200, threshold=0.
     ``N``, beside the exact ``Pr[min_k N_k >= d]``."""
     dev = _device.resolve_device(device)
     rows = []
-    for K in Ks:
+    for K in counted(Ks, "K"):
         grid = Ns if Ns is not None else list(range(K * d - 1, 5 * K * d + 1, max(1, K * d // 4)))
         grid = _check_grid("N", grid)
         setting = MoLRG(D, K, d, noise=0.0)
@@ -247,9 +250,10 @@ def generic_fit(K, d, D, N_k, steps, width, depth, n_samples, sampler_steps, see
     def draw(n, gen):
         return X[torch.randint(0, X.shape[0], (n,), generator=gen)]
 
-    trained = train_dsm(draw, D, steps=steps, seed=seed, device=dev, width=width, depth=depth)
+    trained = train_dsm(draw, D, steps=steps, seed=seed, device=dev, width=width, depth=depth,
+                        progress=step_callback("training step"))
     samples = ei_sample(edm_grid(sampler_steps).variances, trained.net.score, n_samples, D,
-                        seed=seed, device=dev).cpu()
+                        seed=seed, device=dev, progress=step_callback("sampler step")).cpu()
     rep = sim.generalization_report(samples, X, batch.bases[0].cpu())
     return {"K": K, "d": d, "D": D, "N_k": N_k, "N_k_over_d": N_k / d, "score": rep.score,
             "copy_fraction": rep.copy_fraction, "on_union_fraction": rep.on_union_fraction,

@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from . import molrg as exp
-from .plots import COLORS, new_figure, save
+from .plots import COLORS, integer_ticks, new_figure, save, shared_legend, subtitle
+from .progress import advance, counted
 from .registry import FigureSpec
 from .table import Table, figure_row
 from .verdict import Report, holds
@@ -48,7 +49,7 @@ def build_phase(preset="quick", device="auto", progress=None):
     t0 = time.perf_counter()
     rows, checks = [], []
     jobs = [(K, "ideal") for K in p["Ks"]] + [(K, "trained") for K in p["trained_Ks"]]
-    for i, (K, learner) in enumerate(jobs):
+    for K, learner in counted(jobs, "panel", progress):
         trials = p["trials_ideal"] if learner == "ideal" else p["trials_trained"]
         tab = exp.phase_table(K, learner, ds=p["ds"], Ns=p["Ns"], trials=trials, device=device,
                               train={"steps": p["trained_steps"]})
@@ -65,8 +66,6 @@ def build_phase(preset="quick", device="auto", progress=None):
                        "below_ok": exp.rates_within(below, 0.1, at_least=False),
                        "above_ok": exp.rates_within(above, 0.9, at_least=True),
                        "far_ok": exp.rates_within(far, 0.8, at_least=True)})
-        if progress:
-            progress(i + 1, len(jobs))
     report = Report(text="; ".join(f"{c['panel']}: success <= {c['max_below']:.2f} below d, "
                                    f">= {c['min_above']:.2f} from d+2" for c in checks))
     for c in checks:
@@ -102,6 +101,16 @@ def _phase_rows(tab):
     return rows
 
 
+def _colorbar(fig, mappable, label, ticks):
+    """A colour bar in a fixed strip at the right edge (0.75 in kept free for it and its
+    labels at any figure width); returns the right edge to pass to :func:`save` in ``rect``."""
+    width = fig.get_size_inches()[0]
+    cax = fig.add_axes([1 - 0.62 / width, 0.22, 0.09 / width, 0.6])
+    fig.colorbar(mappable, cax=cax, ticks=ticks, label=label)
+    cax._lowdim_colorbar = True
+    return 1 - 0.8 / width
+
+
 def plot_phase_table(tab: Table, path):
     """The heat map of one :func:`lowdim.compare.molrg.phase_table` (``lowdim molrg phase --plot``)."""
     plot_phase(Table(list(COLUMNS), _phase_rows(tab), dict(tab.meta)), path)
@@ -112,7 +121,9 @@ def plot_phase(table: Table, path):
     panels = list(dict.fromkeys(r["panel"] for r in sim))
     Ks = sorted({int(p.split()[0][2:]) for p in panels})
     learners = list(dict.fromkeys(p.split()[1] for p in panels))
-    fig, axes = new_figure(len(Ks), len(learners), width=3.3, height=2.9)
+    fig, axes = new_figure(len(Ks), len(learners), width=3.3, height=2.7)
+    letters = iter("abcdefghij")
+    trials = {}
     for i, learner in enumerate(learners):
         for j, K in enumerate(Ks):
             ax = axes[i, j]
@@ -132,33 +143,41 @@ def plot_phase(table: Table, path):
                            extent=(Ns[0] - 0.5, Ns[-1] + 0.5, ds[0] - 0.5, ds[-1] + 0.5))
             ax.grid(False)
             dd = np.array(ds, dtype=float)
-            ax.plot(dd - 0.5, dd, color="#2e8bff", lw=1.4, label="theory: N_k = d")
+            ax.plot(dd - 0.5, dd, color=COLORS[5], lw=1.4, label="theory: $N_k = d$")
             nb = [next(r["x"] for r in table.rows if r["kind"] == "theory" and r["panel"] == panel
                        and r["series"] == f"d={d}" and r["note"] == "noise boundary") for d in ds]
-            ax.plot(np.ceil(np.array(nb)) - 0.5, dd, color="#2e8bff", lw=1.0, ls="--",
-                    label="first N_k with rms error < threshold")
-            trials = cells[0]["note"].split("=")[1]
-            ax.set_title(f"K = {K}, {_learner_name(K, learner)} ({trials} trials)", fontsize=8.5)
+            ax.plot(np.ceil(np.array(nb)) - 0.5, dd, color=COLORS[5], lw=1.0, ls="--",
+                    label="first $N_k$ whose first-order rms error is below the threshold")
+            integer_ticks(ax, "x")
+            integer_ticks(ax, "y")
+            trials[learner] = cells[0]["note"].split("=")[1]
+            if len(panels) > 1:
+                ax.set_title(f"({next(letters)}) K = {K}, {_learner_name(K, learner)}")
+            else:
+                ax.set_title(f"K = {K}, {_learner_name(K, learner)}, {trials[learner]} trials")
             ax.set_xlabel("samples per component $N_k$")
             ax.set_ylabel("subspace dimension d")
-            if i == 0 and j == 0:
-                ax.legend(loc="upper left", fontsize=6.5, framealpha=0.8)
-    D = table.meta.get("setting", table.meta).get("D", 48)
-    fig.suptitle(f"MoLRG: recovery succeeds once every component has N_k >= d samples "
-                 f"(D = {D})", fontsize=10)
-    save(fig, path, rect=(0, 0, 0.9, 0.95), colorbar=(im, "success rate"))
+    setting = table.meta.get("setting", table.meta)
+    text = (f"MoLRG, D = {setting.get('D', 48)}, noise {setting.get('noise', 0.05):g}; "
+            f"success: all subspace errors < {setting.get('threshold', 0.1):g}")
+    if len(panels) > 1:
+        text += "; trials per cell: " + ", ".join(
+            f"{n} ({'ideal learners' if name == 'ideal' else name})" for name, n in trials.items())
+    subtitle(fig, text)
+    shared_legend(fig, axes=[axes[0, 0]], ncol=1 if len(Ks) == 1 else 2)
+    right = _colorbar(fig, im, "success rate", [0, 0.5, 1])
+    save(fig, path, rect=(0, 0, right, 1))
 
 
 # ----------------------------------------------------------------------------- recovery
 def build_recovery(preset="quick", device="auto", progress=None):
     p = PRESETS[preset]
     t0 = time.perf_counter()
+    advance(progress, 0, 2, "part")
     curve = exp.error_curve_table(Ds=p["curve_Ds"], trials=p["curve_trials"], device=device)
-    if progress:
-        progress(1, 2)
+    advance(progress, 1, 2, "part")
     mult = exp.multinomial_table(trials=p["mult_trials"], device=device)
-    if progress:
-        progress(2, 2)
+    advance(progress, 2, 2, "part")
     rows = []
     for r in curve.rows:
         panel = "error"
@@ -198,52 +217,64 @@ def build_recovery(preset="quick", device="auto", progress=None):
 
 
 def plot_recovery(table: Table, path):
+    from matplotlib.lines import Line2D
+
     fig, axes = new_figure(2, 1, width=4.4, height=3.4)
     ax = axes[0, 0]
     sim = [r for r in table.rows if r["kind"] == "simulation" and r["panel"] == "error"]
     series = list(dict.fromkeys(r["series"] for r in sim))
+    handles = []
     for i, s in enumerate(series):
         pts = [r for r in sim if r["series"] == s]
         D = s.split("=")[1]
-        ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts], [r["se"] for r in pts],
-                    fmt="o", ms=3.5, color=COLORS[i], label=f"PCA, D = {D}")
+        handles.append(ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts],
+                                   [3 * r["se"] for r in pts], fmt="o", ms=3, color=COLORS[i],
+                                   mfc="white", zorder=5, label=f"PCA, D = {D} (±3 SE)"))
         th = {k: [r for r in table.rows if r["kind"] == "theory" and r["panel"] == "error"
                   and r["series"] == k and r["note"] == s] for k in
               ("theory_rms_error", "floor_random", "floor_worst", "theorem_bound")}
         fo = [r for r in th["theory_rms_error"] if np.isfinite(r["y"])]
-        ax.plot([r["x"] for r in fo], [r["y"] for r in fo], color=COLORS[i], lw=1.3,
-                label="first-order noise error" if i == 0 else None)
+        ax.plot([r["x"] for r in fo], [r["y"] for r in fo], color=COLORS[i], lw=1.2)
         fr = [r for r in th["floor_random"] if r["y"] > 0]
-        ax.plot([r["x"] for r in fr], [r["y"] for r in fr], color=COLORS[i], ls="--", lw=1.2,
-                label="random-completion floor" if i == 0 else None)
+        ax.plot([r["x"] for r in fr], [r["y"] for r in fr], color=COLORS[i], ls="--", lw=1.2)
         if th["floor_worst"]:
             fw = [r for r in th["floor_worst"] if r["y"] > 0]
-            ax.plot([r["x"] for r in fw], [r["y"] for r in fw], color="0.4", ls=":", lw=1.2,
-                    label="worst-case floor")
+            ax.plot([r["x"] for r in fw], [r["y"] for r in fw], color="0.4", ls=":", lw=1.2)
             tb = [r for r in th["theorem_bound"] if np.isfinite(r["y"])]
-            ax.plot([r["x"] for r in tb], [r["y"] for r in tb], color="0.55", lw=1.0,
-                    ls="-.", label="Theorem 2 bound, c1 = 1 (c1 not given)")
+            ax.plot([r["x"] for r in tb], [r["y"] for r in tb], color="0.55", lw=1.0, ls="-.")
+    handles += [Line2D([], [], color="0.2", lw=1.2, label="first-order noise error"),
+                Line2D([], [], color="0.2", ls="--", lw=1.2, label="random-completion floor"),
+                Line2D([], [], color="0.4", ls=":", lw=1.2, label="worst-case floor"),
+                Line2D([], [], color="0.55", ls="-.", lw=1.0,
+                       label="Theorem 2 bound ($c_1$ unstated, set to 1)")]
     d = int(sim[0]["note"].split("=")[1])
     ax.axvline(d, color="0.7", lw=0.8)
+    ax.text(d + 0.3, 0.012, "N = d", fontsize=6.5, color="0.35")
     ax.set_yscale("log")
     ax.set_xlabel("samples N (K = 1)")
     ax.set_ylabel(r"rms $\|\hat U\hat U^T - UU^T\|_F / \sqrt{2d}$")
-    ax.set_title(f"Subspace error of PCA, d = {d}, noise 0.05")
-    ax.legend(fontsize=6.5)
+    ax.set_title(f"(a) subspace error of PCA, d = {d}, noise 0.05")
+    ax.legend(handles=handles, loc="upper right")
     ax = axes[0, 1]
     sim = [r for r in table.rows if r["kind"] == "simulation" and r["panel"] == "multinomial"]
+    handles = []
     for i, s in enumerate(dict.fromkeys(r["series"] for r in sim)):
         pts = [r for r in sim if r["series"] == s]
         th = [r for r in table.rows if r["kind"] == "theory" and r["panel"] == "multinomial"
               and r["series"] == s]
-        ax.plot([r["x"] for r in th], [r["y"] for r in th], color=COLORS[i],
-                label=f"{s}: Pr[min N_k >= d]")
-        ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts], [r["se"] for r in pts],
-                    fmt="o", ms=3.5, color=COLORS[i], label=f"{s}: K-subspaces")
+        color = COLORS[2 + i]
+        ax.plot([r["x"] for r in th], [r["y"] for r in th], color=color)
+        ax.errorbar([r["x"] for r in pts], [r["y"] for r in pts], [3 * r["se"] for r in pts],
+                    fmt="o", ms=3, color=color, mfc="white", zorder=5)
+        handles.append(Line2D([], [], color=color, marker="o", mfc="white", ms=3,
+                              label=s.replace("=", " = ")))
+    handles += [Line2D([], [], color="0.2", label=r"exact Pr[min$_k\,N_k \geq d$]"),
+                Line2D([], [], color="0.2", marker="o", ls="none", mfc="white", ms=3,
+                       label="K-subspaces (±3 SE)")]
     ax.set_xlabel("total samples N (multinomial labels)")
     ax.set_ylabel("success rate")
-    ax.set_title(f"Noiseless, {sim[0]['note'].replace('=', ' = ')}, multinomial labels")
-    ax.legend(fontsize=6.5)
+    ax.set_title(f"(b) noiseless, {sim[0]['note'].replace('=', ' = ')}, multinomial labels")
+    ax.legend(handles=handles, loc="lower right")
     save(fig, path)
 
 
@@ -277,24 +308,36 @@ def build_generic(preset="quick", device="auto", progress=None):
 
 def plot_generic(table: Table, path):
     fig, axes = new_figure(2, 1, width=4.3, height=3.3)
-    for ax, panel, ylabel in ((axes[0, 0], "copies", "fraction of samples that copy a "
-                               "training point"),
-                              (axes[0, 1], "union", "median distance to the union / norm")):
+    need = {r["series"]: r["y"] for r in table.rows if r["panel"] == "need"}
+    for ax, panel, ylabel in (
+            (axes[0, 0], "copies", "fraction of samples that are copies"),
+            (axes[0, 1], "union", r"median min$_k\,\|x - U_kU_k^Tx\| / \|x\|$")):
         pts = [r for r in table.rows if r["panel"] == panel]
         for i, s in enumerate(dict.fromkeys(r["series"] for r in pts)):
             sel = [r for r in pts if r["series"] == s]
             d = int(s.split("=")[1])
             ax.plot([r["x"] / d for r in sel], [r["y"] for r in sel], "o-", color=COLORS[i],
-                    label=f"d = {d}")
+                    mfc="white", ms=3.5, label=f"d = {d} (one run)")
+            if panel == "copies" and s in need:   # where the copies fall below half
+                ax.plot([need[s] / d] * 2, [0, 0.5], color=COLORS[i], ls="--", lw=0.9)
         ax.set_xscale("log")
-        ax.set_xlabel("samples per component / d")
+        ax.set_xlabel("samples per component / d, $N_k / d$")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
-    axes[0, 0].axhline(0.5, color="0.6", lw=0.8, ls=":")
-    axes[0, 0].axvline(1.0, color="#2e8bff", lw=1.0, label="ideal learner: N_k = d")
-    axes[0, 0].set_title("Generic MLP denoiser: memorization fades with N_k / d", fontsize=9)
-    axes[0, 1].set_title("Sample quality (noiseless data: 0 is on the union)", fontsize=9)
-    axes[0, 1].set_yscale("log")
+    ax = axes[0, 0]
+    ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    ax.axvline(1.0, color="0.3", lw=1.0, label="ideal learner: $N_k = d$")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("(a) copies fade with $N_k/d$ (dashed: $N_k^*$)")
+    ax.legend(loc="upper right")
+    ax = axes[0, 1]
+    ax.set_ylim(0, None)
+    ax.set_title("(b) sample quality (0 = on the union)")
+    ax.legend(loc="lower right")
+    g = table.meta.get("generic", {})
+    params = table.rows[0]["note"] if table.rows else ""
+    subtitle(fig, f"MoLRG, K = {g.get('K', 2)}, D = {g.get('D', 16)}, noiseless; MLP of width "
+             f"{g.get('width', 128)}, depth {g.get('depth', 3)} ({params}); "
+             f"{g.get('n_samples', 256)} samples generated per run")
     save(fig, path)
 
 

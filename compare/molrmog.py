@@ -14,6 +14,7 @@ from lowdim.theory.molrmog import (BoundSetting, estimation_error_bound, estimat
                             process_coefficients, random_molrmog)
 
 from ._lazy import LazyModule
+from .progress import counted, step_callback
 from .provenance import provenance
 from .sweep import map_tasks
 from .table import Table
@@ -146,13 +147,13 @@ def compare_models(spec, *, n_train=4096, steps=1500, generic_factor=10, seed=0,
     small = EVAL_TIMES[:3]
     rows, samples = [], {"data": ref}
     floor = sim.mmd(ref2, ref)
-    for i, (name, (net, lr)) in enumerate(nets.items()):
+    for name, (net, lr) in counted(nets.items(), "model", progress):
         tr = sim.train_dsm(net, x_train, steps=steps, batch=256, lr=lr, seed=seed, device=device,
-                           kind=name)
+                           kind=name, progress=step_callback("training step"))
         err = sim.score_error(tr.model, spec, EVAL_TIMES, n=n_eval, seed=seed, device=device)
         w, w_se = weighted_error(err)
         xs = sim.reverse_sample(tr.model, spec.D, n_samples, steps=sample_steps, seed=seed,
-                                device=device).cpu()
+                                device=device, progress=step_callback("sampling step")).cpu()
         m = sim.mmd(xs, ref, bandwidth=floor.bandwidth)
         dist = sim.mode_distance(spec, xs)
         _, tv = sim.mode_histogram(spec, xs)
@@ -162,8 +163,6 @@ def compare_models(spec, *, n_train=4096, steps=1500, generic_factor=10, seed=0,
                      "on_mode": float((dist < 0.25).double().mean()), "mode_tv": tv,
                      "train_seconds": tr.seconds, "_err": err})
         samples[name] = xs
-        if progress:
-            progress(i + 1, len(nets))
     meta = {"spec": spec.describe(), "n_train": n_train, "steps": steps, "seed": seed,
             "R": float(torch.linalg.norm(x_train, dim=1).max()),
             "mmd_floor": floor.value, "mmd_floor_se": floor.se, "mmd_bandwidth": floor.bandwidth,
@@ -205,7 +204,7 @@ def learning_curve_fit(config, n, seed, steps, batch, lr, n_eval, device) -> dic
         data = sim.sample(spec, int(n), torch.Generator().manual_seed(1000 * seed + 17))[0]
         radius_of = data
     tr = sim.train_dsm(net, data, steps=steps, batch=batch, lr=lr, seed=seed, device=device,
-                       init="keep")
+                       init="keep", progress=step_callback("training step"))
     err = sim.score_error(tr.model, spec, EVAL_TIMES, n=n_eval, seed=seed + 99, device=device)
     w, w_se = weighted_error(err)
     return {"D": spec.D, "K": spec.K, "d": spec.dims[0], "n_modes": spec.n_modes[0],
@@ -237,13 +236,15 @@ def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress
             dims.append(spec.dims[k])
             weights.append(spec.subspace_weights[k] * spec.mode_weights[k][l])
     rows = []
-    for i, t in enumerate(ts):
+    for t in counted(ts, "time t", progress):
         pred = local_hessian_spectrum(float(t), dims, weights, form=form)
-        ev = sim.empirical_hessian(spec, float(t), n_mc=n_mc, seed=seed, form=form)
+        ev = sim.empirical_hessian(spec, float(t), n_mc=n_mc, seed=seed, form=form,
+                                   progress=step_callback("Hessian row"))
         kappa = float(ev[-1] / ev[0])
         iters = int(min(4000, max(60, 12.0 / (1.0 - (kappa - 1) / (kappa + 1)))))
         tr = sim.gradient_descent(spec, float(t), 2.0 / (ev[0] + ev[-1]), iterations=iters,
-                                  n_mc=n_mc, seed=seed, form=form)
+                                  n_mc=n_mc, seed=seed, form=form,
+                                  progress=step_callback("GD iteration"))
         rate = tr.rate
         ratio = float(separation_ratio(spec, float(t)))
         rel = abs(rate - pred.rate) / pred.rate
@@ -256,8 +257,6 @@ def gd_table(spec, ts, *, n_mc=8000, seed=0, form="woodbury", tol=0.10, progress
                      "speed_rel_diff": abs((1 - rate) - (1 - pred.rate)) / (1 - pred.rate),
                      "verdict": check.verdict, "reason": check.reason,
                      "counted": check.counted})
-        if progress:
-            progress(i + 1, len(ts))
     meta = provenance(kind="molrmog-gd", spec=spec.describe(), n_mc=n_mc, form=form, tol=tol,
                       build_seconds=time.perf_counter() - t0)
     return Table(list(GD_COLUMNS), rows, meta)
@@ -284,7 +283,8 @@ def validation_table(*, n_train=4096, steps=1500, gd_times=(0.1, 0.2, 0.3), seed
         < (gau["score_error"] - 3 * gau["score_error_se"]) / 5,
         f"{mog['score_error']:.3g} vs {gau['score_error']:.3g}",
         "MoG < Gaussian / 5, beyond 3 SE"))
-    report.add(holds(f"MoG vs generic ({mog['parameters']} vs {gen['parameters']} parameters)",
+    report.add(holds(f"MoG net ({mog['parameters']} parameters) vs generic net "
+                     f"({gen['parameters']} parameters)",
                      mog["score_error"] <= 3 * gen["score_error"],
                      f"{mog['score_error']:.3g} vs {gen['score_error']:.3g}",
                      "MoG <= 3 x generic"))

@@ -20,6 +20,7 @@ from lowdim.theory.molrmog import MoLRMoG, parameter_counts
 from ._lazy import LazyModule
 from .molrmog import WINDOW
 from .plots import COLORS
+from .progress import counted, report_step, step_callback
 from .table import Table
 from .verdict import Report, holds
 
@@ -73,12 +74,14 @@ def _heldout_dsm(model, x, seed=0, draws=8):
 
 
 def build_digits(preset="quick", device="auto", progress=None):
+    report_step(0, 1, "data and classifier")
     from sklearn.linear_model import LogisticRegression
 
     p = PRESETS[preset]
     t0 = time.perf_counter()
     bases, xtr, ytr, xte, yte, raw_tr, raw_te = load_projected_digits(p["d"])
     clf = LogisticRegression(max_iter=2000).fit(raw_tr, ytr)
+    report_step(1, 1, "data and classifier")
     clf_acc = float(clf.score(raw_te, yte))
     proj_acc = float(clf.score(xte, yte))
     K, d = len(bases), p["d"]
@@ -96,12 +99,12 @@ def build_digits(preset="quick", device="auto", progress=None):
     ref_probs = clf.predict_proba(xte)
     rows.append({"kind": "data", "panel": "confidence", "series": "held-out data", "x": 0,
                  "y": float(ref_probs.max(1).mean()), "se": None, "note": None})
-    for i, (name, (net, lr)) in enumerate(nets.items()):
+    for i, (name, (net, lr)) in enumerate(counted(nets.items(), "model", progress)):
         tr = sim.train_dsm(net, x_train, steps=p["steps"], batch=256, lr=lr, seed=0,
-                           device=device, kind=name)
+                           device=device, kind=name, progress=step_callback("training step"))
         loss, loss_se = _heldout_dsm(tr.model.cpu(), x_test)
         xs = sim.reverse_sample(tr.model, 64, p["n_samples"], steps=p["sample_steps"], seed=1,
-                                device=device).cpu()
+                                device=device, progress=step_callback("sampling step")).cpu()
         xs = torch.clamp(xs, -0.5, 1.5)
         m = sim.mmd(xs, x_test[: p["n_samples"]], blocks=4)
         probs = clf.predict_proba(xs.numpy())
@@ -118,8 +121,6 @@ def build_digits(preset="quick", device="auto", progress=None):
                          "y": models[-1][key], "se": models[-1][key + "_se"],
                          "note": f"{tr.parameter_count} parameters"})
         images[name] = xs[:64].numpy().round(3).tolist()
-        if progress:
-            progress(i + 1, len(nets))
     by = {m["model"]: m for m in models}
     mog, gau = by["latent MoG"], by["latent Gaussian"]
     report = Report([holds(f"{m['model']} samples read as digits (classifier confidence)",
@@ -140,34 +141,54 @@ def build_digits(preset="quick", device="auto", progress=None):
 def plot_digits(table, path):
     import matplotlib.pyplot as plt
 
-    from .plots import save, style
+    from .plots import MARKERS, PAPER_WIDTH, save, style, subtitle
 
     style()
     names = ["held-out data", "latent MoG", "latent Gaussian", "generic"]
-    fig = plt.figure(figsize=(13.0, 4.4))
-    gs = fig.add_gridspec(1, 5, width_ratios=[1, 1, 1, 1, 1.15])
+    fig = plt.figure(figsize=(PAPER_WIDTH["double"], 4.3))
+    gs = fig.add_gridspec(2, 1, height_ratios=[1.25, 1.0])
+    top, bottom = gs[0].subgridspec(1, 4), gs[1].subgridspec(1, 2, wspace=0.35)
     models = {m["model"]: m for m in table.meta["models"]}
     for j, name in enumerate(names):
-        ax = fig.add_subplot(gs[0, j])
+        ax = fig.add_subplot(top[j])
         imgs = np.asarray(table.meta["images"][name])[:64].reshape(-1, 8, 8)
         grid = np.zeros((8 * 9 + 1, 8 * 9 + 1))
         for i, im in enumerate(imgs):
             r, c = divmod(i, 8)
             grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = np.clip(im, 0, 1)
         ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
-        sub = "" if name not in models else (
-            f"\n{models[name]['parameters']} params, confidence {models[name]['confidence']:.2f}")
-        ax.set_title(f"({chr(97 + j)}) {name}{sub}", fontsize=8.5)
-    ax = fig.add_subplot(gs[0, 4])
+        ax.set_axis_off()
+        sub = "" if name not in models else f"\n{models[name]['parameters']} parameters"
+        ax.set_title(f"({chr(97 + j)}) {name}{sub}")
     ms = table.meta["models"]
     xs = np.arange(len(ms))
-    ax.bar(xs, [m["heldout_dsm"] for m in ms], yerr=[3 * m["heldout_dsm_se"] for m in ms],
-           color=COLORS[:len(ms)], capsize=3)
-    ax.set_xticks(xs, [m["model"].replace("latent ", "latent\n") for m in ms], fontsize=7.5)
-    ax.set(ylabel="held-out DSM loss", title="(e) held-out denoising loss (3 SE)")
-    lo = min(m["heldout_dsm"] for m in ms)
-    ax.set_ylim(0.9 * lo, None)
+    ticks = [m["model"].replace("latent ", "latent\n") for m in ms]
+    ref = [r for r in table.rows if r["panel"] == "confidence" and r["kind"] == "data"]
+    for k, (key, title, label) in enumerate((
+            ("confidence", "(e) do samples read as digits?", "classifier confidence\n"
+             "(mean top-class probability)"),
+            ("heldout_dsm", "(f) held-out denoising loss", "held-out DSM loss"))):
+        ax = fig.add_subplot(bottom[k])
+        if key == "confidence" and ref:
+            ax.axhline(ref[0]["y"], color="0.3", ls="--", lw=0.9,
+                       label=f"held-out digits ({ref[0]['y']:.2f})")
+        for i, m in enumerate(ms):
+            ax.errorbar(i, m[key], yerr=3 * m[key + "_se"], fmt=MARKERS[i], ms=4,
+                        color=COLORS[i])
+            ax.annotate(f"{m[key]:.2f}",
+                        (i, m[key]), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=6.5)
+        ax.set_xticks(xs, ticks)
+        ax.set_xlim(-0.5, len(ms) - 0.3)
+        ax.set(ylabel=label, title=title + " (3 SE bars)")
+        if key == "confidence":
+            ax.set_ylim(0.5, 1.0)
+            ax.legend(loc="lower left")
+        else:
+            ax.set_yscale("log")
+    p = table.meta.get("sizes", {})
+    subtitle(fig, f"scikit-learn 8\u00d78 digits, one class-PCA subspace per class "
+                  f"($d_k$ = {p.get('d')}), {p.get('n_modes')} modes of rank {p.get('rank')}; "
+                  f"{table.meta.get('n_train')} training, {table.meta.get('n_test')} held-out "
+                  f"images; {p.get('steps')} training steps")
     save(fig, path)

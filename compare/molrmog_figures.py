@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from matplotlib import ticker
 
 from lowdim.theory.molrmog import BoundSetting, integrated_bound, local_hessian_spectrum
 
 from . import molrmog as exp
 from .molrmog_digits import build_digits, plot_digits
-from .plots import COLORS, new_figure, save
+from .plots import (COLORS, MARKERS, PAPER_WIDTH, new_figure, save, shared_legend, subtitle,
+                    value_ticks)
 from .registry import FigureSpec
 from .table import Table, figure_row
 from .verdict import Check, Report, holds
@@ -36,6 +38,7 @@ PRESETS = {
               "gd_times": [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2], "gd_n_mc": 20000},
 }
 _MODEL_COLORS = {"latent MoG": COLORS[0], "latent Gaussian": COLORS[1], "generic": COLORS[2]}
+_SHORT = {"latent MoG": "MoG", "latent Gaussian": "Gauss.", "generic": "generic"}
 
 
 def _table(rows, meta, summary, t0):
@@ -83,44 +86,83 @@ def build_generation(preset="quick", device="auto", progress=None):
     return _table(rows, dict(table.meta, models=models, clouds=clouds), report.summary(), t0)
 
 
+def _setting(meta) -> str:
+    """``MoLR-MoG(D=16, K=2, d_k=[4, 4], n_k=[4, 4], r_k=[1, 1])`` in the paper's symbols."""
+    spec = str(meta.get("spec", ""))
+    return (spec.replace("MoLR-MoG(", "").rstrip(")").replace("=", " = ")
+            .replace("d_k", "$d_k$").replace("n_k", "$n_k$").replace("r_k", "$r_k$"))
+
+
 def plot_generation(table, path):
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(12.0, 6.0))
-    gs = fig.add_gridspec(2, 4, height_ratios=[1.1, 1.0])
-    ax = fig.add_subplot(gs[0, :2])
-    for name, color in _MODEL_COLORS.items():
+    from .plots import style
+
+    style()
+    fig = plt.figure(figsize=(PAPER_WIDTH["double"], 3.9))
+    gs = fig.add_gridspec(2, 1, height_ratios=[1.15, 1.0])
+    top = gs[0].subgridspec(1, 3, width_ratios=[1.8, 1, 1.1], wspace=0.6)
+    ax = fig.add_subplot(top[0])
+    for i, (name, color) in enumerate(_MODEL_COLORS.items()):
         rs = [r for r in table.rows if r["series"] == name]
         if not rs:
             continue
         ax.errorbar([r["x"] for r in rs], [max(r["y"], 1e-9) for r in rs],
-                    yerr=[3 * r["se"] for r in rs], marker="o", color=color, capsize=2,
-                    label=f"{name} ({rs[0]['note']})")
+                    yerr=[3 * r["se"] for r in rs], marker=MARKERS[i], ms=3.5, color=color,
+                    label=f"{name}, {rs[0]['note'].replace('parameters', 'params')}")
     ax.set(xscale="log", yscale="log", xlabel="diffusion time t",
-           ylabel=r"$E\|s - \nabla\log p_t\|^2 / E\|\nabla\log p_t\|^2$",
-           title="(a) relative score error (3 SE bars)")
-    ax.legend()
-    ax2 = fig.add_subplot(gs[0, 2:])
+           ylabel="relative score error\n"
+                  r"$E\|s - \nabla\log p_t\|^2 / E\|\nabla\log p_t\|^2$",
+           title="(a) score error (3 SE bars within the markers)")
+    ax.legend(loc="lower left")
     models = table.meta["models"]
     names = [m["model"] for m in models]
+    xs = np.arange(len(models))
+    ax = fig.add_subplot(top[1])
     on_mode = [m["on_mode"] for m in models]
-    ax2.bar(names, on_mode, color=[_MODEL_COLORS[n] for n in names])
+    ax.bar(xs, on_mode, color=[_MODEL_COLORS[n] for n in names], width=0.6)
+    for i, v in enumerate(on_mode):
+        ax.text(i, v + 0.03, f"{v:.2f}", ha="center", va="bottom", fontsize=6.5)
+    short = [_SHORT.get(n, n) for n in names]
+    ax.set_xticks(xs, short)
+    ax.tick_params(axis="x", labelsize=6.5)
+    ax.set(ylim=(0, 1.18), ylabel="fraction of samples",
+           title="(b) within 0.25 of a mode")
+    ax.set_yticks([0, 0.5, 1])
+    ax = fig.add_subplot(top[2])
+    floor, floor_se = table.meta.get("mmd_floor"), table.meta.get("mmd_floor_se")
+    if floor is not None:
+        ax.axhspan(floor - 3 * floor_se, floor + 3 * floor_se, color=COLORS[7], alpha=0.25,
+                   lw=0, label="data vs data, 3 SE")
+    ax.axhline(0, color="0.3", lw=0.6)
     for i, m in enumerate(models):
-        ax2.text(i, on_mode[i] + 0.02, f"{on_mode[i]:.2f}\nMMD {m['mmd']:.1e}", ha="center",
-                 fontsize=7)
-    ax2.set(ylim=(0, 1.2), ylabel="fraction of samples on a mode",
-            title="(b) sample quality (within 0.25 of a mode's support)")
+        ax.errorbar(i, m["mmd"], yerr=3 * m["mmd_se"], fmt=MARKERS[i], ms=3.5,
+                    color=_MODEL_COLORS[m["model"]])
+    ax.set_xticks(xs, short)
+    ax.tick_params(axis="x", labelsize=6.5)
+    ax.set_xlim(-0.7, len(models) - 0.3)
+    ax.set(ylabel="MMD$^2$ $\\times 10^3$ (unbiased\nestimate; can be < 0)",
+           title="(c) MMD$^2$ to held-out data")
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{1e3 * v:g}"))
+    ax.legend(loc="upper left", handlelength=1.0)
+    clouds = table.meta["clouds"]
+    first, bottom = None, gs[1].subgridspec(1, 4)
     for j, name in enumerate(["data", "latent MoG", "latent Gaussian", "generic"]):
-        a = fig.add_subplot(gs[1, j])
-        pts = np.asarray(table.meta["clouds"].get(name, []))
+        a = fig.add_subplot(bottom[j], sharex=first, sharey=first)
+        first = first or a
+        pts = np.asarray(clouds.get(name, []))
         if pts.size:
-            a.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5,
+            a.scatter(pts[:, 0], pts[:, 1], s=1.5, alpha=0.5, lw=0,
                       color=_MODEL_COLORS.get(name, "#555555"))
-        a.set(title=f"({chr(99 + j)}) {name}", xlabel="mode-mean plane, axis 1",
-              ylabel="axis 2" if j == 0 else None)
-        if j:
-            a.sharex(fig.axes[2])
-            a.sharey(fig.axes[2])
+        a.set_title(f"({chr(100 + j)}) {name}")
+        a.set_xlabel("$z_1$")
+        if j == 0:
+            a.set_ylabel("$z_2$")
+        else:
+            a.tick_params(labelleft=False)
+    subtitle(fig, f"{_setting(table.meta)}; n = {table.meta.get('n_train')}, "
+                  f"{table.meta.get('steps')} steps; (d)\u2013(g): samples near subspace 1, "
+                  "in the plane of two mode means")
     save(fig, path)
 
 
@@ -161,35 +203,75 @@ def build_learning_curves(preset="quick", device="auto", progress=None):
                          "seeds": p["lc_seeds"], "steps": p["lc_steps"]}, report.summary(), t0)
 
 
+def _curve_name(label: str) -> str:
+    """``D=16, d_k=4, n_k=4 (N2=32)`` in the paper's symbols, without ``N2``."""
+    return (label.split(" (")[0].replace("=", " = ").replace("d_k", "$d_k$")
+            .replace("n_k", "$n_k$"))
+
+
+def _plain_ticks(ax, values, axis="x"):
+    """Ticks at ``values`` labelled as integers (``2048``, not ``2.05e+03``)."""
+    value_ticks(ax, values, axis)
+    getattr(ax, f"{axis}axis").set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+
+
 def plot_learning_curves(table, path):
-    fig, axes = new_figure(3, 1, width=4.3, height=3.4)
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(3, 1, width=4.0, height=3.7)
+    (a, b, c) = axes[0]
     labels = list(dict.fromkeys(r["series"] for r in table.rows if r["panel"] == "curve"))
+    ns, bounds, ratios = set(), [], []
     for i, lab in enumerate(labels):
-        c = COLORS[i % len(COLORS)]
+        col, mk = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
         rs = [r for r in table.rows if r["series"] == lab and r["panel"] == "curve"]
-        x = np.array([r["x"] for r in rs])
-        y = np.array([r["y"] for r in rs])
-        se = np.array([r["se"] for r in rs])
+        x = np.array([r["x"] for r in rs], dtype=float)
+        y = np.array([r["y"] for r in rs], dtype=float)
+        se = np.array([r["se"] or 0.0 for r in rs], dtype=float)
+        ns.update(x)
         N2 = float(rs[0]["note"].split("=")[1])
         slope = table.meta["slopes"].get(lab)
-        axes[0, 0].errorbar(x, y, yerr=3 * se, marker="o", color=c, capsize=2,
-                            label=f"{lab}: slope {slope:.2f}")
+        a.errorbar(x, y, yerr=3 * se, marker=mk, ms=3.5, color=col,
+                   label=f"{_curve_name(lab)}: slope {slope:.2f}".replace("-", "\u2212"))
         fl = [r for r in table.rows if r["series"] == lab and r["panel"] == "floor"]
         if fl:
-            axes[0, 0].axhline(fl[0]["y"], color=c, linestyle=":", linewidth=0.9)
-        axes[0, 1].errorbar(x / N2, y / N2, yerr=3 * se / N2, marker="o", color=c, capsize=2,
-                            label=lab)
-        b = [r for r in table.rows if r["series"] == lab and r["panel"] == "bound"]
-        axes[0, 2].plot([r["x"] for r in b], [r["y"] for r in b], color=c, linestyle="--")
-        axes[0, 2].plot(x, y, "o", color=c)
-    axes[0, 0].set(xscale="log", yscale="log", xlabel="training samples n",
-                   ylabel=r"$\overline{\gamma_t^2 E\|s - s^*\|^2}$",
-                   title="(a) MoG score error; dotted: infinite data")
-    axes[0, 0].legend(fontsize=6.5)
-    axes[0, 1].set(xscale="log", yscale="log", xlabel=r"$n / \sum_k n_k d_k$",
-                   ylabel=r"error / $\sum_k n_k d_k$", title="(b) collapse")
-    axes[0, 2].set(xscale="log", yscale="log", xlabel="training samples n",
-                   ylabel="score error", title="(c) bound (dashed, n^-1/2) vs measured")
+            a.axhline(fl[0]["y"], color=col, linestyle=":", linewidth=0.9)
+        b.errorbar(x / N2, y / N2, yerr=3 * se / N2, marker=mk, ms=3.5, color=col)
+        bd = {r["x"]: r["y"] for r in table.rows if r["series"] == lab and r["panel"] == "bound"}
+        ratio = np.array([bd[v] for v in x]) / y
+        bounds += list(bd.values())
+        ratios += list(ratio)
+        c.errorbar(x, ratio, yerr=3 * ratio * se / y, marker=mk, ms=3.5, color=col)
+    # the bound's rate n^(-1/2), through the highest first point
+    first = [r for r in table.rows if r["panel"] == "curve" and r["x"] == min(ns)]
+    n_ref = np.array(sorted(ns), dtype=float)
+    y0 = 1.15 * max(r["y"] for r in first)
+    a.plot(n_ref, y0 * (n_ref / n_ref[0]) ** -0.5, color=COLORS[7], ls="--", lw=1.0)
+    a.set(xscale="log", yscale="log", xlabel="training samples n",
+          ylabel="weighted score error\n"
+                 r"$\mathrm{mean}_t\,\gamma_t^2 E\|s - \nabla\log p_t\|^2$",
+          title="(a) score error against n")
+    _plain_ticks(a, n_ref)
+    b.set(xscale="log", yscale="log", xlabel=r"$n\,/\,\Sigma_k n_k d_k$",
+          ylabel=r"score error $/\ \Sigma_k n_k d_k$",
+          title=r"(b) rescaled by $\Sigma_k n_k d_k$, the bound's variable")
+    c.axhline(1.0, color="0.3", lw=0.8)
+    c.text(n_ref[0], 1.6, "bound = error", fontsize=6.5, va="bottom", color="0.3")
+    below = sum(r < 1 for r in ratios)
+    c.set(xscale="log", yscale="log", xlabel="training samples n",
+          ylim=(min(0.3, 0.3 * min(ratios)), None), ylabel="bound / measured error",
+          title=rf"(c) bound ($\approx 10^{{{round(np.log10(np.median(bounds)))}}}$) over "
+                + ("error: > 1 everywhere" if not below else f"error: < 1 at {below} points"))
+    _plain_ticks(c, n_ref)
+    handles, names = a.get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", ls=":", lw=0.9),
+                Line2D([], [], color=COLORS[7], ls="--", lw=1.0)]
+    names += ["infinite data (optimizer floor)", r"$n^{-1/2}$, the bound's rate"]
+    shared_legend(fig, handles, names, ncol=3)
+    seeds = len(table.meta.get("seeds", [])) or "?"
+    subtitle(fig, f"MoLR-MoG, K = 2 subspaces, rank-one modes; fits started at the true "
+                  f"parameters, {table.meta.get('steps')} steps, {seeds} seeds per point; "
+                  "3 SE bars")
     save(fig, path)
 
 
@@ -228,28 +310,49 @@ def build_gd_rate(preset="quick", device="auto", progress=None):
 
 
 def plot_gd_rate(table, path):
-    fig, axes = new_figure(2, 1, width=4.4, height=3.3)
+    import inspect
+
+    tol = inspect.signature(exp.gd_table).parameters["tol"].default   # build_gd_rate's allowance
+    fig, axes = new_figure(2, 1, width=4.4, height=3.4)
     ax = axes[0, 0]
-    for i, series in enumerate(["theory (woodbury expert)", "theory (paper expert)"]):
+    sep = [r for r in table.rows if r["series"] == "separation ratio"]
+    inside = [r["x"] for r in sep if r["y"] >= exp.GD_SEPARATION]
+    if inside:
+        ax.axvspan(min(r["x"] for r in sep), max(inside), color=COLORS[2], alpha=0.12, lw=0,
+                   label=rf"separated: $s_t\min\|\mu\|/\gamma_t \geq {exp.GD_SEPARATION:g}$")
+    for i, (series, name) in enumerate([("theory (woodbury expert)", "Woodbury expert"),
+                                        ("theory (paper expert)", r"paper's $\alpha$ expert")]):
         rs = [r for r in table.rows if r["series"] == series]
         ax.plot([r["x"] for r in rs], [r["y"] for r in rs], color=COLORS[i],
-                linestyle="-" if i == 0 else "--", label=series)
+                linestyle="-" if i == 0 else "--", label=f"theory, {name}")
     rs = [r for r in table.rows if r["series"] == "measured (woodbury)"]
-    ax.plot([r["x"] for r in rs], [r["y"] for r in rs], "o", color=COLORS[0],
-            markerfacecolor="white", label="GD, measured")
+    ax.plot([r["x"] for r in rs], [r["y"] for r in rs], "o", color=COLORS[0], ms=3.5,
+            markerfacecolor="white", label="GD, measured (one run)",
+            gid="no-se: one gradient-descent run per t")
     ax.set(xscale="log", yscale="log", xlabel="diffusion time t",
-           ylabel=r"$1 - $ rate $= 2/(\kappa+1)$", title="(a) speed of gradient descent")
-    ax.legend()
+           ylabel=r"speed $1 - $rate$ = 2/(\kappa+1)$",
+           title="(a) local speed of gradient descent")
+    ax.legend(loc="lower right")
     ax = axes[0, 1]
-    rs = [r for r in table.rows if r["series"] == "separation ratio"]
-    ax.plot([r["x"] for r in rs], [r["y"] for r in rs], color=COLORS[3])
-    ax.axhline(exp.GD_SEPARATION, color="grey", linestyle=":")
-    gd = table.meta["gd"]
-    ax.scatter([r["t"] for r in gd], [r["separation_ratio"] for r in gd],
-               c=["#2e8b57" if r["rel_diff"] <= 0.1 else "#c0392b" for r in gd], zorder=5)
-    ax.set(xscale="log", yscale="log", xlabel="diffusion time t",
-           ylabel=r"$s_t \min\|\mu\| / \gamma_t$",
-           title="(b) mode separation; green: rate within 10 %")
+    gd = sorted(table.meta["gd"], key=lambda r: r["separation_ratio"])
+    ratio = [r["separation_ratio"] for r in gd]
+    ax.axvspan(min(ratio) / 1.15, exp.GD_SEPARATION, color=COLORS[7], alpha=0.15, lw=0)
+    ax.text(min(ratio) / 1.1, 0.5, "modes overlap:\nnot counted", ha="left", va="center",
+            fontsize=6.5, color="0.3", transform=ax.get_xaxis_transform())
+    ax.axhline(100 * tol, color=COLORS[3], ls="--", lw=0.9, label=f"tolerance {100 * tol:g} %")
+    ax.plot(ratio, [100 * r["rel_diff"] for r in gd], "o-", color=COLORS[0], ms=3.5,
+            label=r"rate $(\kappa-1)/(\kappa+1)$", gid="no-se: one gradient-descent run per t")
+    ax.plot(ratio, [100 * r["speed_rel_diff"] for r in gd], "s--", color=COLORS[1], ms=3.5,
+            mfc="white", label="speed 1 \u2212 rate", gid="no-se: one gradient-descent run per t")
+    ax.set(xscale="log", yscale="log", xlim=(min(ratio) / 1.15, max(ratio) * 1.15),
+           xlabel=r"mode separation $s_t \min\|\mu\| / \gamma_t$",
+           ylabel="|measured \u2212 theory| / theory (%)",
+           title="(b) deviation from the Woodbury prediction")
+    ax.legend(loc="lower left", title="one GD run per t", title_fontsize=6.5)
+    n_mc = PRESETS.get(table.meta.get("preset"), {}).get("gd_n_mc")
+    draws = f", Hessian from {n_mc} draws" if n_mc else ""
+    subtitle(fig, f"{_setting(table.meta)}; gradient descent near the truth with step "
+                  rf"$2/(\alpha+L)${draws}")
     save(fig, path)
 
 
@@ -257,20 +360,34 @@ def plot_bound_table(table, path):
     """``lowdim molrmog bound --plot``: the error bound against n, one line per diffusion time
     (and the window average, dashed), with its complexity part dotted; log-log, where the
     bound falls as n^(-1/2)."""
-    fig, axes = new_figure(1, 1, width=4.6, height=3.5)
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(1, 1, width=4.6, height=3.6)
     ax = axes[0][0]
     labels = list(dict.fromkeys(r["t"] for r in table.rows))
-    for col, t in zip(COLORS * (len(labels) // len(COLORS) + 1), labels):
+    for i, t in enumerate(labels):
+        col = COLORS[i % len(COLORS)]
         rows = sorted((r for r in table.rows if r["t"] == t), key=lambda r: r["n"])
         window = isinstance(t, str)
-        name = f"window {t}" if window else f"t = {t:g}"
+        name = f"mean over t in {t}" if window else f"t = {t:g}"
         ns = [r["n"] for r in rows]
         ax.plot(ns, [r["error_bound"] for r in rows], color=col, ls="--" if window else "-",
-                marker="o" if len(rows) < 8 else None, ms=3.5, label=name)
+                marker=MARKERS[i % len(MARKERS)] if len(rows) < 8 else None, ms=3.5,
+                label=name, gid="no-se: the bound evaluated at each n")
         ax.plot(ns, [2 * r["complexity"] for r in rows], color=col, ls=":", lw=1.0)
     ax.set(xscale="log", yscale="log", xlabel="training samples n",
-           ylabel="estimation error bound", title="MoLR-MoG bound (dotted: complexity part)")
-    ax.legend(loc="best", fontsize=7)
+           ylabel=r"estimation error bound $2\,\epsilon_{gen}$",
+           title="MoLR-MoG estimation bound against n")
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles + [Line2D([], [], color="0.3", ls=":", lw=1.0)],
+              names + ["complexity part"], loc="best")
+    if table.rows:
+        r0, meta = table.rows[0], table.meta
+        extra = "".join(f", {sym} = {meta[key]:g}" for key, sym in
+                        (("C1", "$C_1$"), ("C2", "$C_2$"), ("eta", r"$\eta$"))
+                        if isinstance(meta.get(key), (int, float)))
+        subtitle(fig, rf"$\Sigma_k n_k$ = {r0['N1']}, $\Sigma_k n_k d_k$ = {r0['N2']}, "
+                      rf"R = {r0['R']:g}, $B_\mu$ = {r0['B_mu']:g}{extra}")
     save(fig, path)
 
 

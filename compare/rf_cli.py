@@ -9,8 +9,8 @@ import numpy as np
 
 from .cli_common import (CURVE_POINT_BYTES, CURVE_POINT_WORK,
                          EXIT_NOT_CONVERGED, EXIT_OK, add_device_option, add_output_options, announce,
-                         check_budget, emit, integer_option, named_as_typed, option_axis, option_count,
-                         save_plot, with_progress)
+                         check_budget, chosen_columns, emit, integer_option, named_as_typed,
+                         option_axis, option_count, save_plot, text_columns, with_progress)
 from .registry import Family, action
 
 __all__ = ["FAMILY"]
@@ -164,6 +164,32 @@ def _setting_from_args(args):
                      manifold_activation=args.manifold_activation)
 
 
+#: The setting columns of an rf table, in the order a text table shows them.
+SETTING_TEXT = ["psi_n", "psi_p", "m", "t", "lam", "activation", "data", "psi_d",
+                "manifold_activation"]
+#: The errors of a theory row, most telling first (the on/off-manifold split off
+#: isotropic data only, see :func:`_other_models`).
+ERROR_TEXT = ["test_error", "test_error_par", "test_error_perp", "train_error", "score_error",
+              "converged", "train_error_reg", "exact_score_test_error", "residual"]
+
+
+def _other_models(rows) -> set:
+    """The columns that mean nothing for the data models of ``rows``: on isotropic Gaussian
+    data the intrinsic ratio (``psi_d`` = 1), the data column itself, and the split of the
+    test error along the manifold (its off part is 0); off the hidden manifold its map.
+    They stay in csv and json (one schema whatever the data); the text table leaves them
+    out."""
+    models = {r.get("data") or "gaussian" for r in rows}
+    hide = set()
+    if models == {"gaussian"}:
+        hide |= {"data", "psi_d", "test_error_par", "test_error_perp",
+                 "sim_test_error_par", "sim_test_error_par_se", "sim_test_error_perp",
+                 "sim_test_error_perp_se", "test_error_par_at_m_inf", "test_error_perp_at_m_inf"}
+    if "hidden-manifold" not in models:
+        hide.add("manifold_activation")
+    return hide
+
+
 def _sweep_axis(setting):
     """The setting column with the most distinct values (the x axis of a plot)."""
     counts = {k: len(np.unique(getattr(setting, k)))
@@ -182,7 +208,8 @@ def _cmd_rf_curve(args):
     setting = _setting_from_args(args)
     announce(fp)
     table = curve(setting, tol=args.tol)
-    emit(table, args)
+    emit(table, args, text_columns(table, SETTING_TEXT, ERROR_TEXT,
+                                   hide=_other_models(table.rows)))
     if args.plot:
         from .rf_figures import plot_curve_table
 
@@ -206,11 +233,14 @@ def _cmd_rf_validate(args):
     if args.extrapolate and args.d < 8:
         raise ValueError(f"d: the 1/d extrapolation needs d >= 8 (got {args.d}); "
                          "or pass --no-extrapolate")
+    from .rf import ALLOWANCE_MIN_D, DEFAULT_REL_TOL, TIDY_COLUMNS, experiment, wide_view
+
+    if args.format == "table" or args.tidy:   # a table of known columns: check them first
+        chosen_columns(args, TIDY_COLUMNS)
     fp = check_budget(args, _footprint_rf_validate)
     from lowdim.simulate.device import resolve_device
     from lowdim.simulate.rf import RFSize
 
-    from .rf import ALLOWANCE_MIN_D, DEFAULT_REL_TOL, experiment, wide_view
     from .rf_figures import plot_validation_table
 
     resolve_device(args.device)
@@ -224,17 +254,7 @@ def _cmd_rf_validate(args):
         extrapolate=args.extrapolate, progress=update))
     wide = wide_view(tidy)
     if args.format == "table":
-        cols = ["psi_n", "psi_p", "m", "t", "lam", "activation"]
-        if setting.data != "gaussian":
-            cols += ["psi_d"]
-        cols += ["quantity", "theory"]
-        if any(r["m"] == "inf" for r in tidy.rows):
-            cols += ["sim_m", "theory_at_sim_m"]
-        cols += ["d", "sim_mean", "sim_se"]
-        if args.extrapolate:
-            cols += ["extrapolated", "extrapolated_se"]
-        cols += ["rel_deviation", "verdict"]
-        emit(tidy, args, cols)
+        emit(tidy, args, _validate_text_columns(tidy, args.extrapolate))
     else:
         emit(tidy if args.tidy else wide, args)
     if args.plot:
@@ -255,6 +275,33 @@ def _cmd_rf_validate(args):
                 f"from d = {ALLOWANCE_MIN_D} on; here expect about {5 / args.d:.0%}")
     print(msg, file=sys.stderr)
     return EXIT_NOT_CONVERGED if s["theory_not_converged"] else s["exit_code"]
+
+
+def _validate_text_columns(tidy, extrapolate: bool) -> list:
+    """The text table of ``rf validate``, one row per point and quantity: what is judged
+    first (the theory, the value compared with it, the deviation and the verdict), then
+    its standard error, the raw values at d, and the theory at the simulated m where
+    ``m = inf`` was simulated at ``sim_m``."""
+    judged = ["extrapolated", "rel_deviation", "verdict", "extrapolated_se"] if extrapolate \
+        else ["sim_mean", "rel_deviation", "verdict", "sim_se"]
+    raw = ["sim_mean", "sim_se", "d"]
+    at_sim_m = ["sim_m", "theory_at_sim_m"] if any(r["m"] == "inf" for r in tidy.rows) else []
+    results = ["theory"] + judged + [c for c in raw if c not in judged] + at_sim_m + ["reason"]
+    return text_columns(tidy, SETTING_TEXT + ["quantity"], results,
+                        hide=_other_models(tidy.rows))
+
+
+def _dynamics_text_columns(table) -> list:
+    """The text table of ``rf dynamics``: per time each error beside its simulation (with
+    ``--simulate``) and the verdict, the standard errors and the ``m = inf`` theory
+    after them."""
+    errors = [c for c in ERROR_TEXT if c not in ("exact_score_test_error", "residual")]
+    paired = [c for q in errors for c in (q, f"sim_{q}")]
+    at = paired.index("sim_test_error") + 1 if "verdict" in table.columns else 0
+    results = paired[:at] + ["verdict"] + paired[at:] + [
+        f"sim_{q}_se" for q in errors] + [f"{q}_at_m_inf" for q in errors] + ["reason"]
+    return text_columns(table, SETTING_TEXT + ["time"], ["time_kind"] + results,
+                        hide=_other_models(table.rows))
 
 
 def _setting_and_size(args, estimate, **size_options):
@@ -287,7 +334,9 @@ def _cmd_rf_spectrum(args):
                           "simulating", lambda update: spectrum_table(
                               setting, size=size, sim_m=args.sim_m, bins=args.bins,
                               progress=update))
-    emit(table, args, plot="rf_dynamics_plots:plot_spectrum")
+    emit(table, args, text_columns(table, SETTING_TEXT + ["kind"], table.columns,
+                                   hide=_other_models(table.rows)),
+         plot="rf_dynamics_plots:plot_spectrum")
     for spec in table.meta["spectra"]:
         s = spec["setting"]
         bulks = ", ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in spec["bulks"])
@@ -326,7 +375,7 @@ def _cmd_rf_dynamics(args):
                               setting, times, gd_step=args.gd_step, size=size, sim_m=args.sim_m,
                               z=args.z, rel_tol=args.rel_tol, extrapolate=args.extrapolate,
                               progress=update))
-    emit(table, args)
+    emit(table, args, _dynamics_text_columns(table))
     unit = "tau" if args.gd_step is None else "steps"
     for stop in table.meta["early_stopping"]:
         edge = " (at the end of the searched range)" if stop["at_edge"] else ""
@@ -405,7 +454,9 @@ def _cmd_rf_stop(args):
     columns = _columns(rows, ["psi_n", "psi_p", "m", "t", "lam", "activation"] + STOP_COLUMNS)
     meta = provenance(kind="rf-stop", setting=setting.to_dict(), lr=args.lr, d=args.d,
                       gd_step=args.gd_step)
-    emit(Table(columns, rows, meta), args)
+    table = Table(columns, rows, meta)
+    emit(table, args, text_columns(table, SETTING_TEXT, STOP_COLUMNS,
+                                   hide=_other_models(rows)))
     for r in rows:
         unit = r["time_kind"]
         if not np.isfinite(r["stop_at"]):

@@ -29,7 +29,7 @@ from lowdim.theory.rf import RFSetting, generalization_curve, time_scales, train
 from lowdim.theory.rf import MEM_FRACTION
 from lowdim.theory.rf import spectrum as theory_spectrum
 
-from .plots import COLORS, new_figure, save
+from .plots import COLORS, new_figure, save, shared_legend, subtitle
 from .registry import FigureSpec, THIS_PACKAGE
 from .rf import _m_label, judge, richardson
 from .rf_dynamics import (SPECTRUM_COLUMNS, W1_ALLOWANCE_D, dynamics_table, early_stopping,
@@ -87,7 +87,7 @@ def _size(block, device):
 
 def _setting_text(**s) -> str:
     """``psi_n = 4, psi_p = 64, t = 0.1, lam = 1e-05, tanh, m = inf`` (keys as given)."""
-    names = {"psi_n": "ψ_n", "psi_p": "ψ_p", "t": "t", "lam": "λ", "m": "m"}
+    names = {"psi_n": r"$\psi_n$", "psi_p": r"$\psi_p$", "t": "t", "lam": "λ", "m": "m"}
     parts = []
     for k, v in s.items():
         if k == "activation":
@@ -488,7 +488,7 @@ def plot_spectrum(table, path):
     meta = table.meta
     spec = meta["spectra"][0]
     sim_m = str(spec.get("simulated_m", meta.get("sim_m")))
-    fig, axes = new_figure(1, 1, width=6.6, height=3.6)
+    fig, axes = new_figure(1, 1, width=7.0, height=2.5, column="double")
     ax = axes[0][0]
     th_inf = sorted([r for r in table.rows if r["kind"] == "theory" and _is_inf(r["m"])],
                     key=lambda r: r["x"])
@@ -511,10 +511,15 @@ def plot_spectrum(table, path):
                 mfc="white", mew=0.7, elinewidth=0.7, capsize=0, zorder=5)
     for where, mass in spec["atoms"]:
         ax.axvline(where, color=COLORS[0], ls=":", lw=1.2)
-        ax.annotate(f"m = ∞ atom at u = {where:.3g}\n(mass {mass:.3f})", (where, 1.6),
-                    xytext=(where * 12, 1.1), ha="left", va="center", fontsize=7,
+        ax.annotate(f"m = ∞: atom at u = {where:.3g}\n(mass {mass:.3f})", (where, 1.6),
+                    xytext=(where * 12, 1.1), ha="left", va="center", fontsize=6.5,
                     color=COLORS[0], arrowprops={"arrowstyle": "->", "color": COLORS[0],
                                                  "lw": 0.8})
+    edge = min(b[0] for b in meta["simulated_bulks"])
+    ax.annotate(f"{meta['below_edge']:.0%} of the simulated\neigenvalues lie below\nthis "
+                f"edge (finite size)", (edge, 2e-3), xytext=(0.01, 0.97),
+                textcoords="axes fraction", ha="left", va="top", fontsize=6.5,
+                arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 0.7})
     ax.set_xscale("log")
     ax.set_yscale("log")
     lo = min(b[0] for b in spec["bulks"] + [[a[0]] for a in spec["atoms"]])
@@ -528,24 +533,53 @@ def plot_spectrum(table, path):
     ax.set_ylabel("u ρ(u)  (density of ln u)")
     s = meta["setting"]
     d = meta["d"]
-    fig.suptitle(f"Spectrum of U: {_setting_text(psi_n=s['psi_n'], psi_p=s['psi_p'], t=s['t'])},"
-                 f" {s['activation']} features, m = ∞\n"
-                 f"simulation: d = {d} (p = {int(s['psi_p'] * d)}), m = {sim_m}, "
-                 f"{len(meta['seeds'])} seeds, log bins, bars ±1 SE (Poisson);\n"
-                 f"{meta['below_edge']:.0%} of the simulated eigenvalues lie below the lowest "
-                 "theory edge (finite-size spread)", fontsize=8.5)
+    subtitle(fig, f"{_setting_text(psi_n=s['psi_n'], psi_p=s['psi_p'], t=s['t'])}, "
+             f"{s['activation']} features; simulation: d = {d} (p = {int(s['psi_p'] * d)}), "
+             f"m = {sim_m}, {len(meta['seeds'])} seeds, log bins, bars ±1 SE (Poisson)")
     handles = [Line2D([], [], color=COLORS[0], lw=1.5, label="theory, m = ∞"),
                Line2D([], [], color=COLORS[0], ls=":", lw=1.2, label="atom of m = ∞"),
                Line2D([], [], color=COLORS[1], lw=1.0, ls="--",
-                      label=f"theory, m = {sim_m} (simulated m)"),
+                      label=f"theory, m = {sim_m} (the simulated m)"),
                Line2D([], [], color="k", marker="o", mfc="white", ms=3.5, ls="none",
                       label=f"simulated eigenvalues, m = {sim_m}")]
-    _legend_below(fig, handles, 4)
-    save(fig, path, rect=(0, 0.08, 1, 1))
+    shared_legend(fig, handles, [h.get_label() for h in handles], ncol=4)
+    save(fig, path)
+
+
+_TOL_PCT = 3.0
+
+
+def _residual_row(ax, rows, x_of, color, *, shift=1.0, marker="o"):
+    """Judged simulation points as ``sim/theory − 1`` in %, with ±3 SE bars (the theory
+    they are judged against, at the simulated m)."""
+    pts = [r for r in rows if r.get("theory")]
+    if not pts:
+        return
+    th = np.array([r["theory"] for r in pts], float)
+    val = np.array([r["value"] for r in pts], float)
+    se = np.array([r["se"] for r in pts], float)
+    ax.errorbar(np.array([x_of(r) for r in pts]) * shift, 100 * (val - th) / np.abs(th),
+                yerr=300 * se / np.abs(th), fmt=marker, color=color, ms=3.5, mec="k",
+                mew=0.5, elinewidth=0.9, capsize=1.5, zorder=5)
+
+
+def _tolerance_band(ax, least=6.0):
+    """The ±3 % band of the verdict and the zero line; the y range at least ±``least``."""
+    ax.axhspan(-_TOL_PCT, _TOL_PCT, color="0.86", lw=0, zorder=0)
+    ax.axhline(0.0, color="k", lw=0.6, zorder=1)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -least), max(hi, least))
+    ax.set_ylabel("sim/theory − 1 [%]")
+
+
+def _agree_text(sims) -> str:
+    sims = [r for r in sims if r.get("counted", True) is not False]
+    return f"{sum(r.get('verdict') == AGREE for r in sims)}/{len(sims)} agree"
 
 
 def plot_dynamics(table, path):
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     meta = table.meta
     s = meta["setting"]
@@ -554,8 +588,12 @@ def plot_dynamics(table, path):
     dense_max = max(r["time"] for r in table.rows if r["kind"] == "theory"
                     and math.isfinite(r["time"]))
     x_inf = _inf_at(dense_max)
-    fig, axes = new_figure(2, 1, width=3.5, height=3.5)
-    for ax, scaled in zip(axes[0], (False, True)):
+    fig, axes = new_figure(2, 2, width=3.5, height=2.0, sharex="col",
+                           height_ratios=[2.4, 1.0])
+    sims = _rows(table, kind="simulation")
+    for j, scaled in enumerate((False, True)):
+        ax, res = axes[0][j], axes[1][j]
+
         def x_of(r, scaled=scaled):
             tau = x_inf if not math.isfinite(r["time"]) else r["time"]
             return tau / r["psi_n"] if scaled and math.isfinite(r["time"]) else tau
@@ -568,52 +606,64 @@ def plot_dynamics(table, path):
                 conv = [r for r in _rows(table, series="theory m=inf", psi_n=pn, quantity=q)
                         if not math.isfinite(r["time"])]
                 if conv:
-                    ax.plot([x_inf], [conv[0]["value"]], marker="_", ms=9, mew=1.5, color=col)
+                    ax.plot([x_inf], [conv[0]["value"]], marker="_", ms=9, mew=1.5, color=col,
+                            gid="no-se: theory at convergence")
                 xs, ys = _curve(_rows(table, series=f"theory m={meta['sim_m']}", psi_n=pn,
                                       quantity=q), x_of)
                 if len(xs):
                     ax.plot(xs, ys, color=col, ls=ls, lw=0.7, alpha=0.55)
-                _sim_points(ax, _rows(table, kind="simulation", psi_n=pn, quantity=q), x_of,
-                            col)
+                rows = _rows(table, kind="simulation", psi_n=pn, quantity=q)
+                _sim_points(ax, rows, x_of, col)
+                _residual_row(res, rows, x_of, col, marker="o" if q == "test_error" else "s",
+                              shift=0.8 if q == "test_error" else 1.25)
             stop = _rows(table, kind="early stopping", psi_n=pn)
             if stop:
                 ax.plot([x_of(stop[0])], [stop[0]["value"]], marker="*", ms=9, color=col,
-                        mec="k", mew=0.5, zorder=7)
+                        mec="k", mew=0.5, zorder=7, gid="no-se: theory")
             mem = [r for r in _rows(table, kind="memorization time", psi_n=pn)
                    if r["time"] is not None and math.isfinite(r["time"])]
             if mem:
                 ax.plot([x_of(mem[0])], [mem[0]["value"]], marker="D", ms=4.5, color=col,
-                        mec="k", mew=0.5, zorder=7)
+                        mec="k", mew=0.5, zorder=7, gid="no-se: theory")
         lo = 1e-3 / (max(pns) if scaled else 1.0)
         hi = dense_max / (min(pns) if scaled else 1.0)
-        _time_axis(ax, lo, hi, x_inf, "τ / ψ_n" if scaled else "training time τ")
+        label = r"$\tau/\psi_n$" if scaled else r"training time $\tau$"
+        _time_axis(res, lo, hi, x_inf, label)
+        ax.axvspan(hi * 1.6, x_inf / 1.6, color="0.93", lw=0, zorder=0)
+        ax.tick_params(labelbottom=False)
+        ax.set_xlabel("")
         _error_axis(ax)
-        ax.set_title("(b) against τ/ψ_n (BUBM25: τ_mem ∝ n)" if scaled
-                     else "(a) against gradient-flow time τ", fontsize=8.5, loc="left")
-    axes[0][0].set_ylabel("error")
+        ax.set_ylabel("error (—— test, - - train)")
+        ax.set_title(r"(b) against $\tau/\psi_n$ (BUBM25: $\tau_{mem} \propto n$)" if scaled
+                     else r"(a) against gradient-flow time $\tau$", loc="left")
+        _tolerance_band(res)
+        res.set_title(f"({'cd'[j]}) against the theory at m = {meta['sim_m']}: "
+                      + _agree_text(sims), loc="left", fontsize=6.5, pad=2)
     d = meta["d"]
-    fig.suptitle(f"Gradient flow: {_setting_text(psi_p=s['psi_p'], t=s['t'], lam=s['lam'])} "
-                 f"(BUBM25: λ = 0), {s['activation']} features, m = ∞\n"
-                 f"(BUBM25's time τ_B = ψ_p τ/(2Δ_t) = {meta['tau_B_per_tau']:.0f} τ)",
-                 fontsize=8.5)
     sim_pn = ", ".join(f"{x:g}" for x in meta["simulated_psi_n"])
-    handles = [Line2D([], [], color=colors[pn], lw=1.4, label=f"ψ_n = {pn:g}") for pn in pns]
+    handles = [Line2D([], [], color=colors[pn], lw=1.4, label=rf"$\psi_n$ = {pn:g}")
+               for pn in pns]
     handles += [
-        Line2D([], [], color="0.3", lw=1.4, label="test error (theory, m = ∞)"),
-        Line2D([], [], color="0.3", lw=1.4, ls="--", label="train error (theory, m = ∞)"),
+        Line2D([], [], color="0.3", lw=1.4, label="theory, m = ∞"),
         Line2D([], [], color="0.3", lw=0.7, alpha=0.6,
-               label=f"theory at m = {meta['sim_m']} (points judged against it)"),
+               label=f"theory, m = {meta['sim_m']} (judged against)"),
         Line2D([], [], color="0.3", marker="*", ms=8, mec="k", mew=0.5, ls="none",
-               label="early stopping τ* (min. test error)"),
+               label=r"early stopping $\tau^*$ (min. test error)"),
         Line2D([], [], color="0.3", marker="D", ms=4, mec="k", mew=0.5, ls="none",
-               label="τ_mem: half of the rise made"),
+               label=r"$\tau_{mem}$: half of the rise made"),
         Line2D([], [], color="0.3", marker="o", mec="k", mew=0.5, ms=4, ls="none",
-               label=f"simulation ψ_n = {sim_pn}, m = {meta['sim_m']}, ±3 SE:\n"
+               label=rf"simulation, $\psi_n$ = {sim_pn}, m = {meta['sim_m']}, ±3 SE, "
                      f"1/d-extrapolated from d = {d // 2}, {d}"),
         Line2D([], [], color="0.3", marker="s", mfc="white", ms=3.5, ls="none",
-               label=f"simulation raw at d = {d} (p = {int(s['psi_p'] * d)})")]
-    _legend_below(fig, handles, 3)
-    save(fig, path, rect=(0, 0.23, 1, 1))
+               label=f"simulation raw at d = {d} (p = {int(s['psi_p'] * d)})"),
+        Line2D([], [], color="0.3", marker="s", mec="k", mew=0.5, ms=3.5, ls="none",
+               label="(c), (d): ● test, ■ train error"),
+        Patch(color="0.86", lw=0, label="±3 %; agree: within max(3 SE, 3 %)")]
+    shared_legend(fig, handles, [h.get_label() for h in handles], ncol=3)
+    subtitle(fig, f"gradient flow: {_setting_text(psi_p=s['psi_p'], t=s['t'], lam=s['lam'])} "
+             f"(BUBM25: λ = 0), {s['activation']} features, m = ∞; BUBM25's time "
+             rf"$\tau_B = \psi_p\tau/(2\Delta_t)$ = {meta['tau_B_per_tau']:.0f} $\tau$")
+    save(fig, path)
 
 
 def plot_finite_m(table, path):
@@ -639,7 +689,8 @@ def plot_finite_m(table, path):
             conv = [r for r in _rows(table, kind="theory", series=name, quantity=q)
                     if not math.isfinite(r["time"])]
             if conv:
-                ax.plot([x_inf], [conv[0]["value"]], marker="_", ms=9, mew=1.5, color=col)
+                ax.plot([x_inf], [conv[0]["value"]], marker="_", ms=9, mew=1.5, color=col,
+                        gid="no-se: theory at convergence")
             if name == "m=inf":
                 xs, ys = _curve(_rows(table, kind="theory", series=f"theory m={meta['sim_m']}",
                                       quantity=q), x_of)
@@ -650,8 +701,8 @@ def plot_finite_m(table, path):
                 stop = _rows(table, kind="early stopping", series=name)
                 if stop:
                     ax.plot([stop[0]["time"]], [stop[0]["value"]], marker="*", ms=9,
-                            color=col, mec="k", mew=0.5, zorder=7)
-        _time_axis(ax, 1e-3, dense_max, x_inf, "training time τ")
+                            color=col, mec="k", mew=0.5, zorder=7, gid="no-se: theory")
+        _time_axis(ax, 1e-3, dense_max, x_inf, r"training time $\tau$")
         if q == "train_error":
             _error_axis(ax, subs=(1.0,))
         ax.set_title(title, fontsize=8.5, loc="left")
@@ -659,20 +710,19 @@ def plot_finite_m(table, path):
     axes[0][1].set_ylabel("train error")
     d = meta["d"]
     setting = _setting_text(**{k: s[k] for k in ("psi_n", "psi_p", "t", "lam")})
-    fig.suptitle(f"Finite m along training: {setting}, {s['activation']} features",
-                 fontsize=8.5)
+    subtitle(fig, f"finite m along training: {setting}, {s['activation']} features")
     handles = [Line2D([], [], color=colors[n], lw=1.4, label=n.replace("inf", "∞").replace(
         "m=", "m = ")) for n in series]
     handles += [
         Line2D([], [], color=colors.get("m=inf", "0.3"), lw=0.8, ls="--",
-               label=f"theory at m = {meta['sim_m']}\n(m = ∞ is simulated there)"),
+               label=f"theory at m = {meta['sim_m']} (m = ∞ is simulated there)"),
         Line2D([], [], color="0.3", marker="*", ms=8, mec="k", mew=0.5, ls="none",
-               label="early stopping τ*"),
+               label=r"early stopping $\tau^*$"),
         Line2D([], [], color="0.3", marker="o", mec="k", mew=0.5, ms=4, ls="none",
-               label=f"simulation: 1/d-extrapolated from\nd = {d // 2}, {d}, "
+               label=f"simulation, 1/d-extrapolated from d = {d // 2}, {d}, "
                      f"{len(meta['seeds'])} seeds, ±3 SE")]
-    _legend_below(fig, handles, 4)
-    save(fig, path, rect=(0, 0.15, 1, 1))
+    shared_legend(fig, handles, [h.get_label() for h in handles], ncol=3)
+    save(fig, path)
 
 
 def _cell(v: float) -> str:
@@ -700,10 +750,10 @@ def plot_stopping_map(table, path):
     fig, axes = new_figure(3, 1, width=2.75, height=2.75)
     spots = sorted({(r["psi_n"], r["psi_p"]) for r in _rows(table, kind="simulation")})
     for ax, q, title, cmap, cb_label in (
-            (axes[0][0], "gain", "(a) gain  L_test(∞) − L_test(τ*)", "viridis",
+            (axes[0][0], "gain", r"(a) gain $L_{test}(\infty) - L_{test}(\tau^*)$", "viridis",
              "test error saved"),
-            (axes[0][1], "stopping_time", "(b) early-stopping time τ*", "cividis",
-             "τ* (gradient-flow time)")):
+            (axes[0][1], "stopping_time", r"(b) early-stopping time $\tau^*$", "cividis",
+             r"$\tau^*$ (gradient-flow time)")):
         Z = np.full((len(pn), len(pp)), np.nan)
         for r in _rows(table, kind="theory", quantity=q):
             if r["value"] is not None:
@@ -737,9 +787,9 @@ def plot_stopping_map(table, path):
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(False)
-        ax.set_xlabel("ψ_n = n/d")
-        ax.set_ylabel("ψ_p = p/d")
-        ax.set_title(title, fontsize=8.5, loc="left")
+        ax.set_xlabel(r"$\psi_n = n/d$")
+        ax.set_ylabel(r"$\psi_p = p/d$")
+        ax.set_title(title, loc="left")
         fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.03, label=cb_label)
     ax = axes[0][2]
     sims = _rows(table, kind="simulation")
@@ -755,25 +805,25 @@ def plot_stopping_map(table, path):
             ax.plot([x - 0.12, x + 0.12], [r["theory"]] * 2, color=col, lw=2.0)
             ax.errorbar([x], [r["value"]], yerr=[3 * r["se"]], fmt="o", color=col, ms=4,
                         mec="k", mew=0.5, capsize=2)
-        labels.append(f"ψ_n={a:g}\nψ_p={b:g}")
+        labels.append(f"$\\psi_n$ = {a:g}\n$\\psi_p$ = {b:g}")
     ax.set_xticks(range(len(spots)))
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_xlim(-0.6, len(spots) - 0.4)
     _error_axis(ax)
     ax.set_ylabel("test error")
-    ax.set_title("(c) spot checks (circled)", fontsize=8.5, loc="left")
+    ax.set_title(f"(c) circled cells: {_agree_text(sims)}", loc="left")
     d = meta["d"]
-    fig.suptitle(f"What early stopping buys: {_setting_text(t=s['t'], lam=s['lam'])}, "
-                 f"{s['activation']} features, m = ∞ (theory; white dashes ψ_p = 1 + ψ_n)",
-                 fontsize=8.5)
-    handles = [Line2D([], [], color=COLORS[0], lw=2, label="theory at τ*"),
-               Line2D([], [], color=COLORS[1], lw=2, label="theory at τ = ∞"),
+    subtitle(fig, f"what early stopping buys: {_setting_text(t=s['t'], lam=s['lam'])}, "
+             f"{s['activation']} features, m = ∞ (theory); white dashes: "
+             r"$\psi_p = 1 + \psi_n$")
+    handles = [Line2D([], [], color=COLORS[0], lw=2, label=r"(c): theory at $\tau^*$"),
+               Line2D([], [], color=COLORS[1], lw=2, label=r"(c): theory at $\tau = \infty$"),
                Line2D([], [], color="0.3", marker="o", mec="k", mew=0.5, ms=4, ls="none",
-                      label=f"simulation (m = {meta['sim_m']}, 1/d-extrapolated from "
-                            f"d = {d // 2}, {d}, {len(meta['seeds'])} seeds), ±3 SE; "
-                            f"theory at m = {meta['sim_m']}")]
-    _legend_below(fig, handles, 3)
-    save(fig, path, rect=(0, 0.07, 1, 1))
+                      label=f"simulation, m = {meta['sim_m']} (theory at m = {meta['sim_m']}), "
+                            f"1/d-extrapolated from d = {d // 2}, {d}, "
+                            f"{len(meta['seeds'])} seeds, ±3 SE")]
+    shared_legend(fig, handles, [h.get_label() for h in handles], ncol=3)
+    save(fig, path)
 
 
 BUILDERS = {

@@ -28,7 +28,7 @@ from matplotlib.ticker import FixedLocator, LogLocator, NullFormatter
 from lowdim.simulate.rf import RFSize
 from lowdim.theory.rf import RFSetting, generalization_curve, time_scales
 
-from .plots import COLORS, new_figure, save
+from .plots import COLORS, new_figure, save, shared_legend, subtitle, value_ticks
 from .registry import FigureSpec, THIS_PACKAGE
 from .rf import judge, richardson
 from .rf_dynamics import measure_dynamics
@@ -377,7 +377,7 @@ def _time_axis(ax, lo, hi, x_inf):
     ax.xaxis.set_minor_locator(FixedLocator([10.0 ** k for k in decades if k % 2 == 0]))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvspan(hi * 1.6, x_inf / 1.6, color="0.93", lw=0, zorder=0)
-    ax.set_xlabel("training time τ (gradient flow)")
+    ax.set_xlabel(r"training time $\tau$ (gradient flow)")
 
 
 def _log_axis(axis, subs=(1.0, 2.0, 5.0)):
@@ -390,8 +390,8 @@ def _log_axis(axis, subs=(1.0, 2.0, 5.0)):
 
 def _setting_text(s: dict) -> str:
     m = "∞" if s["m"] in ("inf", math.inf) else f"{s['m']:g}"
-    parts = [f"ψ_n = {s['psi_n']:g}"] if "psi_n" in s else []
-    parts += [f"ψ_p = {s['psi_p']:g}", f"t = {s['t']:g}", f"λ = {s['lam']:g}",
+    parts = [rf"$\psi_n$ = {s['psi_n']:g}"] if "psi_n" in s else []
+    parts += [rf"$\psi_p$ = {s['psi_p']:g}", f"t = {s['t']:g}", f"λ = {s['lam']:g}",
               f"{s['activation']} features", f"m = {m}"]
     return ", ".join(parts)
 
@@ -418,7 +418,8 @@ def plot_dynamics(table, path):
                                  quantity=rows[0]["quantity"]) if math.isinf(r["time"])]
         if conv:
             ax.plot([x_inf], [conv[0]["value"]], marker="_", ms=9, mew=1.5,
-                    color=kw.get("color"), alpha=kw.get("alpha", 1.0))
+                    color=kw.get("color"), alpha=kw.get("alpha", 1.0),
+                    gid="no-se: theory at convergence")
 
     def points(ax, rows, color, marker):
         if rows:
@@ -441,7 +442,8 @@ def plot_dynamics(table, path):
                 r = _rows(table, kind="time scale", series=series, quantity=q)
                 if r and r[0]["value"] is not None and math.isfinite(r[0]["time"]):
                     top.plot([r[0]["time"]], [r[0]["value"]], marker=mk,
-                             ms=9 if mk == "*" else 4.5, color=c, mec="k", mew=0.5, zorder=7)
+                             ms=9 if mk == "*" else 4.5, color=c, mec="k", mew=0.5, zorder=7,
+                             gid="no-se: theory")
             points(top, _rows(table, kind="simulation", series=series, quantity="test_error"),
                    c, "o")
             line(bottom, _rows(table, kind="theory", series=series, quantity="test_error_par"),
@@ -459,46 +461,45 @@ def plot_dynamics(table, path):
         top.set_ylim(0.08, 4.0)
         bottom.set_ylim(0.004, 2.0)
         letter = "ab"[col]
-        top.set_title(f"({letter}) {_DATA_TITLE[data]}: test error", fontsize=8.5, loc="left")
+        top.set_title(f"({letter}) {_DATA_TITLE[data]}: test error", loc="left")
         bottom.set_title(f"({'cd'[col]}) {_DATA_TITLE[data]}: on (—) and off (--) manifold",
-                         fontsize=8.5, loc="left")
-    axes[0][0].set_ylabel("test error L_test(τ)")
-    axes[1][0].set_ylabel("part of L_test(τ)")
+                         loc="left")
+        top.set_ylabel(r"test error $L_{test}(\tau)$")
+        bottom.set_ylabel(r"part of $L_{test}(\tau)$")
     d, k = meta["d"], len(meta["seeds"])
-    fig.suptitle(f"Training on manifold data: {_setting_text(s)}\n"
-                 f"(the test error falls, then rises as the model memorizes; ψ_d = D/d, "
-                 f"the manifold's share of the d dimensions)", fontsize=8.5)
+    subtitle(fig, f"training on manifold data: {_setting_text(s)}; "
+             r"$\psi_D = D/d$; hidden manifold $x = \varphi(Mz/\sqrt{D})$, $\varphi$ = tanh")
     sim_g = ", ".join(f"{g:g}" for g in meta["sim_psi_d"])
-    handles = [Line2D([], [], color=colors[g], lw=1.4, label=f"ψ_d = {g:g}") for g in gs]
+    handles = [Line2D([], [], color=colors[g], lw=1.4, label=rf"$\psi_D$ = {g:g}") for g in gs]
     handles += [
-        Line2D([], [], color=_ISO_COLOR, lw=1.2, ls="-.", label="isotropic data (ψ_d = 1)"),
+        Line2D([], [], color=_ISO_COLOR, lw=1.2, ls="-.", label=r"isotropic data ($\psi_D$ = 1)"),
         Line2D([], [], color="0.3", lw=1.4, label="theory: total or on-manifold part"),
         Line2D([], [], color="0.3", lw=1.2, ls="--", label="theory: off-manifold part"),
         Line2D([], [], color="0.3", marker="*", ms=8, mec="k", mew=0.5, ls="none",
-               label="τ*: smallest test error"),
+               label=r"$\tau^*$: smallest test error"),
         Line2D([], [], color="0.3", marker="D", ms=4, mec="k", mew=0.5, ls="none",
-               label="τ_mem: half of the rise made"),
+               label=r"$\tau_{mem}$: half of the rise made"),
         Line2D([], [], color="0.3", marker="o", mec="k", mew=0.5, ms=4, ls="none",
-               label=f"simulation (ψ_d = {sim_g}), total / on-manifold"),
+               label=rf"simulation ($\psi_D$ = {sim_g}): total / on-manifold"),
         Line2D([], [], color="0.3", marker="s", mec="k", mew=0.5, ms=4, ls="none",
-               label="simulation, off-manifold"),
-        Line2D([], [], color="none", label=f"simulation: 1/d-extrapolated from d = {d // 2}, "
-                                           f"{d}, {k} seeds, ±3 SE")]
-    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=7.2,
-               bbox_to_anchor=(0.5, 0.0), handlelength=2.2, columnspacing=1.4)
-    save(fig, path, rect=(0, 0.14, 1, 1))
+               label="simulation: off-manifold"),
+        Line2D([], [], color="none",
+               label=f"(1/d-extrapolated from d = {d // 2}, {d}; {k} seeds; ±3 SE)")]
+    shared_legend(fig, handles, [h.get_label() for h in handles], ncol=3)
+    save(fig, path)
 
 
 def plot_memorization(table, path):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     meta = table.meta
     s = meta["setting"]
     gs = [float(g) for g in meta["psi_d"]]
     pns = [float(x) for x in meta["psi_n"]]
     colors = {g: COLORS[i] for i, g in enumerate(gs)}
-    n_colors = {pn: plt.cm.viridis(0.85 * i / max(len(pns) - 1, 1)) for i, pn in enumerate(pns)}
+    n_colors = {pn: plt.cm.viridis(0.8 * i / max(len(pns) - 1, 1)) for i, pn in enumerate(pns)}
     slopes = {r["series"]: r for r in _rows(table, kind="fit", quantity="tau_mem_slope")}
 
     def values(series, q):
@@ -510,14 +511,12 @@ def plot_memorization(table, path):
     def log_axes(ax, ticks):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{x:g}" for x in ticks])
+        value_ticks(ax, ticks, "x")
         ax.xaxis.set_minor_locator(FixedLocator([]))
-        ax.yaxis.set_major_locator(LogLocator(base=10))
 
     def legend(ax, handles, ncol=1):
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                  frameon=False, fontsize=7, ncol=ncol, columnspacing=1.2)
+                  frameon=False, ncol=ncol, columnspacing=1.2)
 
     fig, axes = new_figure(2, 2, width=4.1, height=3.9)
     styles = (("tau_mem", "-", "o", 1.5), ("tau_star", "--", "^", 1.0),
@@ -536,24 +535,35 @@ def plot_memorization(table, path):
                 ax.plot(xf, fit["theory"] * xf ** fit["value"], color=c, lw=3.5, alpha=0.2)
             missing = [pn for pn in pns if pn not in set(x_fit)]
             name = "isotropic" if series == "isotropic" else \
-                f"ψ_d = {series.split('psi_d=')[1]}"
+                rf"$\psi_D$ = {series.split('psi_d=')[1]}"
             slope = "n/a" if fit is None else f"{fit['value']:.2f}"
-            label = f"{name}: τ_mem ∝ ψ_n^{slope}"
+            label = rf"{name}: $\tau_{{mem}} \propto \psi_n^{{{slope}}}$"
             if missing:
-                label += f" (ψ_n = {', '.join(f'{x:g}' for x in missing)} not solved)"
+                label += rf" ($\psi_n$ = {', '.join(f'{x:g}' for x in missing)} not solved)"
             handles.append(Line2D([], [], color=c, lw=1.5, marker="o", ms=3.5, label=label))
+        if letter == "a":   # what the line styles mean, once
+            handles += [
+                Line2D([], [], color="0.3", ls="-", marker="o", ms=3.5, lw=1.5,
+                       label=r"$\tau_{mem}$: half of the test error's rise made"),
+                Line2D([], [], color="0.3", ls="--", marker="^", ms=3.5,
+                       label=r"$\tau^*$: smallest test error"),
+                Line2D([], [], color="0.3", ls=":", marker="v", ms=3.5,
+                       label=r"$\tau_{gen}$: 90 % of the drop made")]
+        else:
+            handles += [Patch(color="0.3", alpha=0.2, lw=0,
+                              label=r"log-log fit of $\tau_{mem}$"),
+                        Line2D([], [], color="k", lw=0.9, ls=(0, (1, 2)),
+                               label=r"slope 1 ($\tau_{mem} \propto n$)")]
         # a slope-1 guide between the tau_mem and the tau* groups
         xr = np.array([pns[0], pns[-1]])
         y0 = 0.4 * values("isotropic", "tau_mem")[1][0]
         ax.plot(xr, y0 * xr / xr[0], color="k", lw=0.9, ls=(0, (1, 2)))
-        ax.annotate("slope 1 (τ_mem ∝ n)", (xr[0], y0), xytext=(2, -5),
-                    textcoords="offset points", ha="left", va="top", fontsize=7)
         log_axes(ax, pns)
-        ax.set_xlabel("ψ_n = n/d (training points per dimension)")
-        ax.set_ylabel("time τ (gradient flow)")
-        ax.set_title(f"({letter}) {_DATA_TITLE[data]}: τ_mem (—), τ* (--), τ_gen (··)",
-                     fontsize=8.5, loc="left")
-        legend(ax, handles, ncol=1)
+        ax.set_xlabel(r"$\psi_n = n/d$ (training points per dimension)")
+        ax.set_ylabel(r"time $\tau$ (gradient flow)")
+        ax.set_title(rf"({letter}) {_DATA_TITLE[data]}: $\tau_{{mem}}$ (—), $\tau^*$ (--), "
+                     r"$\tau_{gen}$ (··)", loc="left")
+        legend(ax, handles, ncol=2)
     lo = min(a.get_ylim()[0] for a in axes[0])
     hi = max(a.get_ylim()[1] for a in axes[0])
     for a in axes[0]:     # one scale for both data models
@@ -570,18 +580,19 @@ def plot_memorization(table, path):
                     color=c, lw=1.3)
         iso = _rows(table, kind="theory", series="isotropic", quantity="tau_mem", psi_n=pn)
         if iso:
-            ax.plot([1.0], [iso[0]["value"]], marker="*", ms=9, color=c, mec="k", mew=0.5)
-        handles.append(Line2D([], [], color=c, lw=1.3, label=f"ψ_n = {pn:g}"))
+            ax.plot([1.0], [iso[0]["value"]], marker="*", ms=9, color=c, mec="k", mew=0.5,
+                    gid="no-se: theory")
+        handles.append(Line2D([], [], color=c, lw=1.3, label=rf"$\psi_n$ = {pn:g}"))
     handles += [Line2D([], [], color="0.3", ls="-", marker="o", ms=3.5, label="linear manifold"),
                 Line2D([], [], color="0.3", ls="--", marker="s", ms=3.5,
                        label="hidden manifold"),
                 Line2D([], [], color="0.3", marker="*", ms=8, mec="k", mew=0.5, ls="none",
-                       label="isotropic (ψ_d = 1)")]
+                       label=r"isotropic ($\psi_D$ = 1)")]
     log_axes(ax, gs + [1.0])
     ax.set_xlim(min(gs) / 1.5, 1.5)
-    ax.set_xlabel("ψ_d = D/d (intrinsic dimension D of the manifold)")
-    ax.set_ylabel("memorization time τ_mem")
-    ax.set_title("(c) τ_mem against ψ_d at fixed ψ_n", fontsize=8.5, loc="left")
+    ax.set_xlabel(r"$\psi_D = D/d$ (intrinsic dimension D of the manifold)")
+    ax.set_ylabel(r"memorization time $\tau_{mem}$")
+    ax.set_title(r"(c) $\tau_{mem}$ against $\psi_D$ at fixed $\psi_n$", loc="left")
     legend(ax, handles, ncol=3)
     ax = axes[1][1]
     handles = []
@@ -593,7 +604,7 @@ def plot_memorization(table, path):
         x, y = values(series, "tau_mem")
         x_all += list(x / g)
         ax.plot(x / g, y, ls=ls, marker=mk, ms=6 if mk == "*" else 3.5, color=c, lw=1.3)
-    handles += [Line2D([], [], color=colors[g], lw=1.3, label=f"ψ_d = {g:g}") for g in gs]
+    handles += [Line2D([], [], color=colors[g], lw=1.3, label=rf"$\psi_D$ = {g:g}") for g in gs]
     handles += [Line2D([], [], color=_ISO_COLOR, marker="*", ms=6, lw=1.3, label="isotropic"),
                 Line2D([], [], color="0.3", ls="-", marker="o", ms=3.5, label="linear manifold"),
                 Line2D([], [], color="0.3", ls="--", marker="s", ms=3.5,
@@ -601,14 +612,12 @@ def plot_memorization(table, path):
     ticks = [2.0 ** k for k in range(int(math.log2(min(x_all))), int(math.log2(max(x_all))) + 1)
              if k % 1 == 0]
     log_axes(ax, ticks[::2] if len(ticks) > 6 else ticks)
-    ax.set_xlabel("n/D = ψ_n/ψ_d (training points per manifold dimension)")
-    ax.set_ylabel("memorization time τ_mem")
-    ax.set_title("(d) τ_mem against n/D", fontsize=8.5, loc="left")
+    ax.set_xlabel(r"$n/D = \psi_n/\psi_D$ (training points per manifold dimension)")
+    ax.set_ylabel(r"memorization time $\tau_{mem}$")
+    ax.set_title(r"(d) $\tau_{mem}$ against n/D", loc="left")
     legend(ax, handles, ncol=3)
-    fig.suptitle(f"Memorization time against n on manifold data (theory): {_setting_text(s)}"
-                 "\nτ_mem: half of the test error's rise made; τ*: smallest test error; "
-                 "τ_gen: 90 % of the drop made; pale bands: log-log fits of τ_mem",
-                 fontsize=8.5)
+    subtitle(fig, f"memorization time on manifold data (theory): {_setting_text(s)}; "
+             r"hidden manifold $x = \varphi(Mz/\sqrt{D})$, $\varphi$ = tanh")
     save(fig, path)
 
 

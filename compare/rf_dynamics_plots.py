@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import COLORS, new_figure, save
+from .plots import COLORS, new_figure, save, subtitle
 
 __all__ = ["plot_spectrum"]
 
@@ -55,9 +55,9 @@ def plot_spectrum(table, path):
         ax.set_xlim(lo - max(pad, 0.06 * (hi - lo) if lo <= 0 else pad), hi + 0.06 * (hi - lo))
         ax.set_xlabel("eigenvalue u of U")
         ax.set_ylabel("density ρ(u)")
-        ax.set_title(f"bulk [{lo:.3g}, {hi:.3g}]", fontsize=9)
-        ax.legend(fontsize=6.5)
+        ax.set_title(f"bulk [{lo:.3g}, {hi:.3g}]")
+        ax.legend()
     s = spectra[0]["setting"]
-    fig.suptitle(f"Spectrum of U: ψ_n = {s['psi_n']:g}, ψ_p = {s['psi_p']:g}, t = {s['t']:g}, "
-                 f"{s['activation']} (atoms dotted)", fontsize=9)
+    subtitle(fig, rf"spectrum of U: $\psi_n$ = {s['psi_n']:g}, $\psi_p$ = {s['psi_p']:g}, "
+                  f"t = {s['t']:g}, {s['activation']} (atoms dotted)")
     save(fig, path)

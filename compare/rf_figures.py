@@ -13,6 +13,7 @@ sizes we run.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -21,7 +22,8 @@ from lowdim.simulate.rf import MEASURED, RFSize
 from lowdim.theory.activations import centred
 from lowdim.theory.rf import RFSetting, predict
 
-from .plots import COLORS, LABELS, new_figure, overlay, save
+from .plots import (COLORS, LABELS, new_figure, overlay, save, shared_legend, subtitle,
+                    value_ticks)
 from .registry import FigureSpec, THIS_PACKAGE
 from .rf import experiment, judge, simulate_points
 from .table import Table
@@ -372,67 +374,246 @@ def _xy(rows, x="psi_p"):
             np.array([np.nan if r["value"] is None else r["value"] for r in rows], float), rows)
 
 
-def plot_m1_vs_minf(table, path):
-    fig, axes = new_figure(2, 1, width=4.3)
-    for ax, panel in zip(axes[0], ("m=1", "m=inf")):
+#: The relative allowance of the verdicts, ``max(k SE, 3 %)``: the grey band of a residual row.
+_TOL_PCT = 3.0
+#: A 1/d-extrapolated value is drawn this factor right of the raw one at the same x.
+_EXTRAP_SHIFT = 1.12
+#: Colour and marker of each measured quantity in the validation figures (fixed, so that a
+#: quantity looks the same in every figure).
+_QUANTITY_STYLE = {"test_error": (COLORS[0], "o"), "train_error": (COLORS[1], "s"),
+                   "train_error_reg": (COLORS[2], "^"), "score_error": (COLORS[3], "D"),
+                   "test_error_par": (COLORS[4], "v"), "test_error_perp": (COLORS[5], "p")}
+_QUANTITY_LABEL = dict(LABELS, test_error_par="test error on the manifold",
+                       test_error_perp="test error off the manifold")
+
+
+def _line(color="0.35", ls="-", **kw):
+    """A legend entry: a line (or, with ``ls="none"``, a marker) of these properties."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=color, ls=ls, **kw)
+
+
+def _dot(marker="o", color="0.35", filled=False):
+    """A legend entry for simulation points: open (raw at d) or filled."""
+    return _line(color, "none", marker=marker, ms=3.5, markeredgewidth=1.0,
+                 markerfacecolor=color if filled else "white")
+
+
+def _band():
+    """A legend entry for the ±3 % tolerance band."""
+    from matplotlib.patches import Patch
+
+    return Patch(color="0.86", lw=0)
+
+
+def _pretty(series: str) -> str:
+    """A series name as the figures write it: ``relu, m=4, psi_p=16`` → ``relu, m = 4, ψ_p = 16``."""
+    for name, sym in (("psi_p", r"$\psi_p$"), ("psi_n", r"$\psi_n$"), ("psi_d", r"$\psi_D$")):
+        series = series.replace(f"{name}=", f"{sym} = ")
+    return series.replace("m=", "m = ").replace("inf", "∞")
+
+
+def _residuals(ax, rows, x, *, color, marker="o"):
+    """Simulation over theory minus one, in %, with ±3 SE bars: open markers the raw values
+    at d, filled ones (shifted right) their 1/d extrapolation where the table has one."""
+    for key, se_key, shift, filled in (("value", "se", 1.0, False),
+                                       ("extrapolated", "extrapolated_se", _EXTRAP_SHIFT, True)):
+        pts = [r for r in rows if r.get(key) is not None and r.get("theory")]
+        if not pts:
+            continue
+        th = np.array([r["theory"] for r in pts], float)
+        val = np.array([r[key] for r in pts], float)
+        se = np.array([r[se_key] for r in pts], float)
+        ax.errorbar(np.array([float(r[x]) for r in pts]) * shift, 100 * (val - th) / np.abs(th),
+                    yerr=300 * se / np.abs(th), fmt=marker, color=color, ms=3.5,
+                    markerfacecolor=color if filled else "white", markeredgewidth=1.0,
+                    elinewidth=0.9, zorder=5)
+
+
+def _tolerance(ax, least=6.0):
+    """The ±3 % band and the zero line of a residual row, the y range at least ±``least``."""
+    ax.axhspan(-_TOL_PCT, _TOL_PCT, color="0.86", lw=0, zorder=0)
+    ax.axhline(0.0, color="k", lw=0.6, zorder=1)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -least), max(hi, least))
+    ax.set_ylabel("sim/theory − 1 [%]")
+
+
+def _agreement(sims) -> str:
+    """``within max(k SE, 3 %): 6/8 at d = 100, 8/8 at d → ∞`` for the counted ``sims``."""
+    sims = [r for r in sims if r.get("counted", True) is not False]
+    text = (f"within max(k SE, 3 %): {sum(r.get('verdict') == AGREE for r in sims)}/{len(sims)}"
+            f" at d = {sims[0]['d']}" if sims else "")
+    ex = [r for r in sims if r.get("verdict_extrapolated") is not None]
+    if ex:
+        text += f", {sum(r['verdict_extrapolated'] == AGREE for r in ex)}/{len(ex)} at d → ∞"
+    return text
+
+
+def _with_residuals(ncols, width=4.3, height=2.4, column=None):
+    """Panels of curves over a short row of residuals sharing their x axis."""
+    return new_figure(ncols, 2, width=width, height=height, column=column, sharex="col",
+                      height_ratios=[2.3, 1.0])
+
+
+def _setting_line(s: dict, *keys) -> str:
+    """``tanh features, ψ_n = 2, t = 0.1, λ = 0.001`` from a figure's setting."""
+    sym = {"psi_n": r"$\psi_n$", "psi_p": r"$\psi_p$", "psi_d": r"$\psi_D$", "t": "t",
+           "lam": r"$\lambda$", "m": "m"}
+    parts = [f"{s['activation']} features"] if s.get("activation") else []
+    parts += [f"{sym[k]} = {_pretty(str(s[k])) if isinstance(s[k], str) else format(s[k], 'g')}"
+              for k in keys if k in s]
+    return ", ".join(parts)
+
+
+def _errors_with_residuals(table, path, panels, *, titles, threshold, threshold_label, setting):
+    """Test and train error against psi_p, one column per panel (theory lines, simulation
+    points at d), over a row of residuals: simulation over theory minus one with ±3 SE bars,
+    the ±3 % band of the verdicts, open raw and filled 1/d-extrapolated values.  The
+    residuals are taken against the theory at the simulated m."""
+    fig, axes = _with_residuals(len(panels))
+    sim_m = d = None
+    extrapolated = False
+    c_t = table.meta.get("c_t")
+    for j, panel in enumerate(panels):
+        ax, res = axes[0, j], axes[1, j]
         for q, col in (("test_error", COLORS[0]), ("train_error", COLORS[1])):
             x, y, _ = _xy(_rows(table, panel=panel, kind="theory", series="theory", quantity=q))
-            overlay(ax, x, y, color=col, label=f"{LABELS[q]} (theory)",
-                    linestyle="-" if q == "test_error" else "--")
-            extra = [r for r in table.rows if r["panel"] == panel and r["kind"] == "theory"
-                     and r["series"].startswith("theory m=") and r["quantity"] == q]
+            ax.plot(x, y, color=col)
+            extra = [r for r in _rows(table, panel=panel, kind="theory", quantity=q)
+                     if r["series"].startswith("theory m=")]
             if extra:
                 xe, ye, _ = _xy(extra)
-                ax.plot(xe, ye, color=col, lw=0.8, alpha=0.6, ls=":",
-                        label=f"{extra[0]['series']} (simulated m)" if q == "test_error" else None)
+                ax.plot(xe, ye, color=col, lw=0.9, ls=":")
+                sim_m = extra[0]["series"].split("=", 1)[1]
             xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q))
             if len(xs):
-                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
-                        sim_label=f"simulation d={rs[0]['d']}, m={rs[0]['sim_m']}"
-                        if q == "test_error" else None)
-        c_t = table.meta.get("c_t")
+                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs])
+                _residuals(res, rs, "psi_p", color=col)
+                d = rs[0]["d"]
+                extrapolated |= any(r.get("extrapolated") is not None for r in rs)
         if c_t:
-            ax.axhline(c_t, color="k", ls=":", lw=1, label=r"exact score $C_t=e^{-2t}$")
-        psi_n = table.meta.get("setting", {}).get("psi_n", 2.0)
-        ax.axvline(psi_n, color="gray", lw=0.8, ls="-.", alpha=0.7)
+            ax.axhline(c_t, color="k", lw=0.8, ls="--")
+        for a in (ax, res):
+            a.axvline(threshold(panel), color="0.5", lw=0.8, ls="-.")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(LABELS["psi_p"])
-        ax.set_title(f"{panel.replace('inf', '∞')}, " + r"$\psi_n$" + f"={psi_n:g}, t=0.1, tanh")
-        ax.legend(loc="lower left")
+        ax.set_ylabel("error")
+        ax.set_title(titles[j])
+        _tolerance(res)
+        res.set_title(_agreement(_rows(table, panel=panel, kind="simulation")), loc="left",
+                      fontsize=6.5, pad=2)
+        res.set_xlabel(LABELS["psi_p"])
+    handles = [_line(COLORS[0]), _line(COLORS[1])]
+    labels = ["test error", "train error"]
+    if sim_m:
+        handles.append(_line(ls=":", lw=0.9))
+        labels.append(f"theory at the simulated m = {sim_m}")
+    handles.append(_dot())
+    labels.append(f"simulation, d = {d} (±3 SE)")
+    if extrapolated:
+        handles.append(_dot(filled=True))
+        labels.append("1/d extrapolation, d → ∞")
+    if c_t:
+        handles.append(_line("k", "--", lw=0.8))
+        labels.append(r"exact score $C_t = e^{-2t}$")
+    handles += [_line("0.5", "-.", lw=0.8), _band()]
+    labels += [threshold_label, "±3 % (verdict: max(k SE, 3 %))"]
+    shared_legend(fig, handles, labels, ncol=4)
+    subtitle(fig, setting + ("; residuals against the theory at the simulated m" if sim_m else ""))
     save(fig, path)
 
 
+def plot_m1_vs_minf(table, path):
+    s = table.meta.get("setting", {})
+    psi_n = s.get("psi_n", 2.0)
+    sim_m = table.meta.get("sim_m", "?")
+    _errors_with_residuals(
+        table, path, ("m=1", "m=inf"),
+        titles=["(a) m = 1", f"(b) m = ∞ (points simulated at m = {sim_m})"],
+        threshold=lambda panel: psi_n, threshold_label=r"$\psi_p = \psi_n$",
+        setting=_setting_line(s, "psi_n", "t", "lam"))
+
+
 def plot_finite_m(table, path):
-    fig, axes = new_figure(1, 1, width=5.4, height=3.6)
+    fig, axes = new_figure(1, 1, width=4.6, height=3.4)
     ax = axes[0, 0]
+    psi_n = table.meta["setting"]["psi_n"]
     series = [f"m={m}" for m in (1, 2, 4, 8, "inf")]
+    d = None
+    near = False
     for i, s in enumerate(series):
         x, y, _ = _xy(_rows(table, kind="theory", series=s))
-        overlay(ax, x, y, color=COLORS[i], label=s.replace("inf", "∞"))
-        xs, ys, rs = _xy(_rows(table, kind="simulation", series=s))
-        if len(xs):
-            overlay(ax, [], [], color=COLORS[i], x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs])
+        ax.plot(x, y, color=COLORS[i])
+        top = int(np.nanargmax(y)) if np.isfinite(y).any() else -1   # each curve named at its peak
+        last = top == len(x) - 1
+        ax.annotate(s.replace("inf", "∞"), (x[top], y[top]), xytext=(0, 3), textcoords="offset points",
+                    ha="right" if last else "center", va="bottom", fontsize=6.5, color=COLORS[i],
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none"})
+        _, _, rs = _xy(_rows(table, kind="simulation", series=s))
+        for counted, face in ((True, "white"), (False, "0.7")):   # near a peak: not judged
+            grp = [r for r in rs if bool(r.get("counted", True)) == counted]
+            if grp:
+                ax.errorbar([r["psi_p"] for r in grp], [r["value"] for r in grp],
+                            yerr=[3 * r["se"] for r in grp], fmt="o", color=COLORS[i],
+                            markerfacecolor=face, ms=3.5, markeredgewidth=1.0, elinewidth=0.9,
+                            zorder=5)
+                near |= not counted
+                d = grp[0]["d"]
         if s != "m=inf":
-            ax.axvline(float(s[2:]) * table.meta["setting"]["psi_n"], color=COLORS[i], lw=0.7,
-                       ls=":", alpha=0.8)
+            ax.axvline(float(s[2:]) * psi_n, color=COLORS[i], lw=0.7, ls=":")
+    handles, labels = [_dot()], [f"simulation, d = {d}"]
+    if near:
+        handles.append(_line("0.35", "none", marker="o", ms=3.5, mfc="0.7", mew=1.0))
+        labels.append("near the peak: not counted")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(LABELS["psi_p"])
     ax.set_ylabel(LABELS["test_error"])
-    ax.set_title(r"finite m: peak at $\psi_p = m\psi_n$ ($\psi_n$=1, t=0.1, tanh)")
-    ax.legend(ncol=2)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi * 1.15)   # room for the names above the peaks
+    ax.set_title(r"test error peaks at $\psi_p = m\,\psi_n$ (dotted lines)")
+    shared_legend(fig, handles, labels)
+    subtitle(fig, _setting_line(table.meta["setting"], "psi_n", "t", "lam")
+             + "; ±3 SE bars < markers")
     save(fig, path)
+
+
+def _label_spots(cs, avoid):
+    """One spot per contour level of ``cs`` (log-log axes) for its label: the point of the
+    level's longest line farthest from the points ``avoid`` and from the diagonal p = n,
+    kept off the panel's edges."""
+    spots = []
+    ax = cs.axes
+    (x0, x1), (y0, y1) = np.log10(ax.get_xlim()), np.log10(ax.get_ylim())
+    far = np.log10(np.array(avoid, float)) if avoid else np.zeros((0, 2))
+    for segs in cs.allsegs:
+        segs = [np.log10(sg) for sg in segs if len(sg) > 1]
+        if not segs:
+            continue
+        seg = max(segs, key=len)
+        inside = ((seg[:, 0] > x0 + 0.12 * (x1 - x0)) & (seg[:, 0] < x1 - 0.12 * (x1 - x0))
+                  & (seg[:, 1] > y0 + 0.12 * (y1 - y0)) & (seg[:, 1] < y1 - 0.12 * (y1 - y0)))
+        cand = seg[inside] if inside.any() else seg
+        gap = np.abs(cand[:, 1] - cand[:, 0]) / np.sqrt(2)
+        if len(far):
+            gap = np.minimum(gap, np.min(np.linalg.norm(cand[:, None] - far[None], axis=2), axis=1))
+        spots.append(tuple(10 ** cand[int(np.argmax(gap))]))
+    return spots
 
 
 def plot_phase_diagram(table, path):
     import matplotlib.colors as mcolors
+    from matplotlib import patheffects
 
-    fig, axes = new_figure(2, 1, width=4.4, height=3.7)
+    fig, axes = new_figure(2, 1, width=4.0, height=3.7)
     vals = [r["value"] for r in table.rows if r["value"] is not None and r["kind"] == "theory"]
     vmin, vmax = max(min(vals), 1e-3), max(vals)
     norm = mcolors.LogNorm(vmin=vmin, vmax=vmax)
-    for ax, panel in zip(axes[0], ("m=1", "m=inf")):
+    outline = [patheffects.withStroke(linewidth=1.5, foreground="k")]
+    d = None
+    for ax, panel, letter in zip(axes[0], ("m=1", "m=inf"), "ab"):
         th = _rows(table, panel=panel, kind="theory")
         pn = np.array(sorted({r["psi_n"] for r in th}))
         pp = np.array(sorted({r["psi_p"] for r in th}))
@@ -442,124 +623,155 @@ def plot_phase_diagram(table, path):
         for r in th:
             if r["value"] is not None:
                 Z[idx_n[r["psi_n"]], idx_p[r["psi_p"]]] = max(r["value"], vmin)
-        mesh = ax.pcolormesh(pn, pp, Z.T, norm=norm, cmap="magma", shading="auto")
-        ax.contour(pn, pp, Z.T, levels=[0.1, 0.3, 1.0], colors="w", linewidths=0.7)
-        ax.plot(pn, pn, color="cyan", lw=1.0, ls="--", label=r"$p = n$")
+        mesh = ax.pcolormesh(pn, pp, Z.T, norm=norm, cmap="magma", shading="auto",
+                             rasterized=True)
+        cs = ax.contour(pn, pp, Z.T, levels=[0.1, 0.3, 1.0], colors="w", linewidths=0.7)
         sims = _rows(table, panel=panel, kind="simulation")
+        ax.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=6, inline=True,
+                  manual=_label_spots(cs, [(r["psi_n"], r["psi_p"]) for r in sims]))
+        ax.plot(pn, pn, color="cyan", lw=1.0, ls="--")
+        for counted, edge in ((True, "cyan"), (False, "0.6")):
+            grp = [r for r in sims if bool(r.get("counted", True)) == counted]
+            if grp:
+                ax.scatter([r["psi_n"] for r in grp], [r["psi_p"] for r in grp],
+                           c=[max(r["value"], vmin) for r in grp], norm=norm, cmap="magma",
+                           edgecolors=edge, s=34, linewidths=1.1, zorder=5)
+        for r in sims:
+            ax.annotate(f"{r['value']:.2g}", (r["psi_n"], r["psi_p"]), xytext=(4, 3),
+                        textcoords="offset points", fontsize=5.5, color="w", zorder=6,
+                        path_effects=outline)
         if sims:
-            ax.scatter([r["psi_n"] for r in sims], [r["psi_p"] for r in sims],
-                       c=[max(r["value"], vmin) for r in sims], norm=norm, cmap="magma",
-                       edgecolors="cyan", s=60, linewidths=1.3, zorder=5,
-                       label=f"simulation d={sims[0]['d']}")
+            d = sims[0]["d"]
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(LABELS["psi_n"])
         ax.set_ylabel(LABELS["psi_p"])
-        ax.set_title(f"generalization gap, {panel.replace('inf', '∞')}")
-        ax.legend(loc="lower right", fontsize=7)
-        fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
-    save(fig, path)
+        sim_m = sims[0]["sim_m"] if sims else None
+        ax.set_title(f"({letter}) m = 1" if panel == "m=1"
+                     else f"({letter}) m = ∞ (points simulated at m = {sim_m})")
+    handles = [_line("cyan", "--"), _line("cyan", "none", marker="o", ms=5, mfc="0.8", mew=1.1),
+               _line("0.6", "none", marker="o", ms=5, mfc="0.8", mew=1.1)]
+    labels = [r"$p = n$", f"simulation, d = {d}: fill and number = measured gap",
+              "near the peak: shown, not counted"]
+    shared_legend(fig, handles, labels, ncol=3)
+    subtitle(fig, _setting_line(table.meta.get("setting", {}), "t", "lam")
+             + "; white contours: theory at gap = 0.1, 0.3, 1")
+    save(fig, path, rect=(0, 0, 0.88, 1), colorbar=(mesh, "gap = test − train error"))
 
 
 def plot_m_approach(table, path):
-    fig, axes = new_figure(1, 1, width=5.0, height=3.5)
+    fig, axes = new_figure(1, 1, width=4.6, height=3.4)
     ax = axes[0, 0]
+    d = None
     for i, q in enumerate(("test_error", "train_error")):
         th = sorted(_rows(table, kind="theory", series="theory", quantity=q),
                     key=lambda r: -float(r["m"]))
-        x = np.array([1.0 / float(r["m"]) for r in th])
-        y = np.array([r["value"] for r in th], float)
-        overlay(ax, x, y, color=COLORS[i], label=f"{LABELS[q]}, finite-m theory")
+        x, y = [1.0 / float(r["m"]) for r in th], [r["value"] for r in th]
+        ax.plot(x, y, color=COLORS[i])
+        ax.annotate(LABELS[q], (0.75, np.interp(0.75, x, y)), xytext=(0, 6 if i == 0 else -6),
+                    textcoords="offset points", ha="center", va="bottom" if i == 0 else "top",
+                    fontsize=7, color=COLORS[i])   # the quantity named beside its line
         inf = _rows(table, kind="theory", series="theory m=inf", quantity=q)
-        ax.plot([0.0], [inf[0]["value"]], marker="*", ms=11, color=COLORS[i], ls="none",
-                label=f"{LABELS[q]}, m = ∞ theory")
+        ax.plot([0.0], [inf[0]["value"]], marker="*", ms=9, color=COLORS[i], ls="none",
+                gid="no-se: the m = inf theory, exact")
         sims = _rows(table, kind="simulation", quantity=q)
         overlay(ax, [], [], color=COLORS[i], x_sim=[1.0 / float(r["m"]) for r in sims],
-                y_sim=[r["value"] for r in sims], se_sim=[r["se"] for r in sims],
-                sim_label=f"simulation d={sims[0]['d']}" if sims and i == 0 else None)
-    s = table.meta["setting"]
-    ax.set_xlabel("1/m")
-    ax.set_title(f"approach to m = ∞ ($\\psi_n$={s['psi_n']:g}, $\\psi_p$={s['psi_p']:g}, "
-                 f"t={s['t']:g})")
-    ax.legend(fontsize=7)
+                y_sim=[r["value"] for r in sims], se_sim=[r["se"] for r in sims])
+        d = sims[0]["d"] if sims else d
+    ax.set_xlabel("1/m  (m noise samples per data point)")
+    ax.set_ylabel("error")
+    ax.set_title("finite m approaches m = ∞ linearly in 1/m")
+    handles = [_line(), _line(ls="none", marker="*", ms=8), _dot()]
+    labels = ["finite-m theory", "m = ∞ theory (exact)",
+              f"simulation, d = {d}\n(±3 SE < markers)"]
+    ax.legend(handles, labels, loc="upper left")
+    subtitle(fig, _setting_line(table.meta["setting"], "psi_n", "psi_p", "t", "lam"))
     save(fig, path)
 
 
-def _d_axis(ax, ds):
-    from matplotlib.ticker import NullFormatter
-
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(ds)
-    ax.set_xticklabels([str(d) for d in ds])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("d")
-
-
 def plot_finite_size(table, path):
-    fig, axes = new_figure(2, 1, width=4.3)
+    fig, axes = new_figure(2, 1, width=4.3, height=3.4)
+    ds = sorted({r["d"] for r in table.rows})
+    dd = np.array([0.8 * ds[0], 1.25 * ds[-1]])
+    slopes = table.meta.get("summary", {}).get("slopes", {})
     ax = axes[0, 0]
     series = sorted({r["series"] for r in table.rows if r["panel"] == "deviation"})
     for i, s in enumerate(series):
-        for q, mk in (("test_error", "o"), ("train_error_reg", "s")):
+        for q, mk, ls in (("test_error", "o", "-"), ("train_error_reg", "s", "--")):
             pts = sorted(_rows(table, panel="deviation", series=s, quantity=q), key=lambda r: r["d"])
             d = np.array([r["d"] for r in pts], float)
             dev = np.array([(r["value"] - r["theory"]) / r["theory"] for r in pts])
             se = np.array([r["se"] / r["theory"] for r in pts])
-            ax.errorbar(d, np.abs(dev), yerr=3 * se, fmt=mk + ("-" if q == "test_error" else "--"),
-                        color=COLORS[i], markerfacecolor="white", ms=4,
-                        label=f"{s} ({'test' if q == 'test_error' else 'train'})")
-    dd = np.array([40, 500])
-    ax.plot(dd, 2.0 / dd, color="k", lw=0.8, ls=":", label="∝ 1/d")
-    _d_axis(ax, sorted({r["d"] for r in table.rows}))
-    ax.set_ylabel("|sim - theory| / theory")
-    ax.set_title(r"finite-size deviation ($\psi_n$=2, t=0.1)")
-    ax.legend(fontsize=6.5)
+            ax.errorbar(d, np.abs(dev), yerr=3 * se, fmt=mk, ls=ls, color=COLORS[i],
+                        markerfacecolor="white", ms=3.5)
+    # colours name the settings (first legend row), styles the quantities (second row)
+    colours = [(_line(COLORS[i]), _pretty(s) + (f": slope {slopes[s]:+.2f}".replace("-", "−")
+                                                 if s in slopes else "")) for i, s in enumerate(series)]
+    styles = [(_line(marker="o", mfc="white"), "test error"),
+              (_line(ls="--", marker="s", mfc="white"), "train error (with ridge)"),
+              (_line("k", ":", lw=0.8), "∝ 1/d")]
+    entries = [e for pair in itertools.zip_longest(colours, styles) for e in pair if e]
+    ax.plot(dd, 2.0 / dd, color="k", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    value_ticks(ax, ds)
+    ax.set_xlabel("dimension d")
+    ax.set_ylabel("|sim − theory| / theory")
+    ax.set_title("(a) deviation from the theory")
     ax = axes[0, 1]
     pts = sorted(_rows(table, panel="mean spike"), key=lambda r: r["d"])
     d = np.array([r["d"] for r in pts], float)
     v = np.array([r["value"] for r in pts])
     se = np.array([r["se"] for r in pts])
     ax.errorbar(d, np.abs(v), yerr=3 * se, fmt="o-", color=COLORS[3], markerfacecolor="white",
-                label="relu - centred relu, same draws")
+                ms=3.5, label=r"relu − centred relu, $\psi_p$ = 16, m = 1")
     ax.plot(dd, np.abs(v[0]) * d[0] / dd, color="k", lw=0.8, ls=":", label="∝ 1/d")
-    _d_axis(ax, sorted({r["d"] for r in table.rows}))
-    ax.set_ylabel("relative test-error difference")
-    ax.set_title(r"mean spike of relu ($\mu_0\neq0$), $\psi_p$=16, m=1")
-    ax.legend(fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    value_ticks(ax, ds)
+    ax.set_xlabel("dimension d")
+    ax.set_ylabel("test-error difference / test error")
+    ax.set_title(r"(b) mean spike of relu ($\mu_0 \neq 0$)")
+    ax.legend()
+    shared_legend(fig, *map(list, zip(*entries)), ncol=max(len(colours), len(styles)))
+    subtitle(fig, r"$\psi_n$ = 2, t = 0.1, $\lambda$ = 0.001; bars ±3 SE; slopes of the test "
+                  "error's deviation against d")
     save(fig, path)
 
 
 def plot_validation(table, path):
-    fig, axes = new_figure(2, 1, width=4.3, height=4.0)
-    markers = {"test_error": "o", "train_error": "s", "train_error_reg": "^", "score_error": "D"}
+    fig, axes = new_figure(2, 1, width=4.3, height=3.6)
     sims = [r for r in table.rows if r["kind"] == "simulation" and r["theory"]]
+    present = [q for q in _QUANTITY_STYLE if any(r["quantity"] == q for r in sims)]
+    d = sims[0]["d"] if sims else "?"
     for ax, key, se_key, vkey, title in (
-            (axes[0, 0], "value", "se", "verdict", f"raw d={sims[0]['d'] if sims else '?'}"),
+            (axes[0, 0], "value", "se", "verdict", f"(a) raw, d = {d}"),
             (axes[0, 1], "extrapolated", "extrapolated_se", "verdict_extrapolated",
-             "d→∞ (1/d extrap.)")):
+             "(b) 1/d extrapolation, d → ∞")):
         pts_all = [r for r in sims if r.get(key) is not None]
-        for i, q in enumerate(markers):
-            pts = [r for r in pts_all if r["quantity"] == q]
-            good = [r for r in pts if r.get(vkey) == "agree"]
-            bad = [r for r in pts if r.get(vkey) != "agree"]
-            for group, face in ((good, "white"), (bad, COLORS[i])):
-                if group:
-                    ax.errorbar([r["theory"] for r in group],
-                                [r[key] / r["theory"] for r in group],
-                                yerr=[3 * r[se_key] / r["theory"] for r in group],
-                                fmt=markers[q], color=COLORS[i], markerfacecolor=face, ms=4,
-                                ls="none",
-                                label=LABELS[q] + (" (outside)" if face != "white" else ""))
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.text(0.02, 0.02, "bars: ±3 SE", transform=ax.transAxes, fontsize=6.5, color="gray")
-        ax.axhspan(0.97, 1.03, color="gray", alpha=0.2, label="±3 %")
+        for q in present:
+            col, mk = _QUANTITY_STYLE[q]
+            for ok in (True, False):
+                grp = [r for r in pts_all if r["quantity"] == q and (r.get(vkey) == AGREE) == ok]
+                if grp:
+                    ax.errorbar([r["theory"] for r in grp], [r[key] / r["theory"] for r in grp],
+                                yerr=[3 * r[se_key] / abs(r["theory"]) for r in grp], fmt=mk,
+                                color=col, markerfacecolor="white" if ok else col, ms=3.5,
+                                markeredgewidth=1.0, elinewidth=0.9)
+        ax.axhspan(1 - _TOL_PCT / 100, 1 + _TOL_PCT / 100, color="0.86", lw=0, zorder=0)
+        ax.axhline(1.0, color="k", lw=0.6)
         ax.set_xscale("log")
-        ax.set_xlabel("theory")
+        ax.set_xlabel("theory (value of the error)")
         ax.set_ylabel("simulation / theory")
-        n_ok = sum(r.get(vkey) == "agree" for r in pts_all)
-        ax.set_title(f"{title}: {n_ok}/{len(pts_all)} within max(3SE, 3%)", fontsize=9)
-        ax.legend(fontsize=6, loc="best")
+        n_ok = sum(r.get(vkey) == AGREE for r in pts_all)
+        ax.set_title(f"{title}: {n_ok}/{len(pts_all)} agree")
+    handles = [_dot(_QUANTITY_STYLE[q][1], _QUANTITY_STYLE[q][0]) for q in present]
+    labels = [_QUANTITY_LABEL[q] for q in present]
+    handles += [_dot(filled=True), _band()]
+    labels += ["filled: outside the tolerance", "±3 %"]
+    shared_legend(fig, handles, labels, ncol=4)
+    subtitle(fig, "one point per setting of the grid; agree: within max(k SE, 3 %), "
+                  "k the 3σ Student-t multiplier; bars ±3 SE")
     save(fig, path)
 
 
@@ -592,33 +804,92 @@ def _group_by_others(rows, x):
     return others, groups
 
 
+#: How the CLI plots write a setting column.
+_SYMBOL = {"psi_n": r"$\psi_n$", "psi_p": r"$\psi_p$", "t": "t", "lam": r"$\lambda$", "m": "m",
+           "psi_d": r"$\psi_D$",
+           "activation": "", "data": "data", "manifold_activation": "φ"}
+#: At most this many lines of a second swept setting (evenly spread over its values).
+MAX_LINES = 6
+
+
+def _value(v) -> str:
+    if isinstance(v, str):
+        return "∞" if v == "inf" else v
+    v = float(v)
+    return "∞" if np.isinf(v) else f"{v:.3g}"
+
+
+def _setting_text(rows, skip) -> str:
+    """The columns every row shares, as ``tanh, ψ_n = 2, t = 0.1, λ = 0.001`` (the
+    subtitle of a CLI plot)."""
+    parts = []
+    for col in ("activation", "data", "psi_d", "manifold_activation", "psi_n", "psi_p", "m",
+                "t", "lam"):
+        values = {r.get(col) for r in rows} - {None, ""}
+        if col in skip or len(values) != 1:
+            continue
+        value = _value(values.pop())
+        if col == "psi_d" and rows[0].get("data", "gaussian") == "gaussian":
+            continue
+        parts.append(value if col == "activation" else f"{_SYMBOL[col]} = {value}")
+    return ", ".join(parts)
+
+
+def _spread(keys, most=MAX_LINES) -> list:
+    """At most ``most`` of ``keys``, evenly spread (first and last kept)."""
+    if len(keys) <= most:
+        return list(keys)
+    picks = np.unique(np.round(np.linspace(0, len(keys) - 1, most)).astype(int))
+    return [keys[i] for i in picks]
+
+
+def _as_float(v):
+    return float("inf") if v == "inf" else float(v)
+
+
 def plot_curve_table(table: Table, x: str, path: str):
-    """Theory table from ``lowdim rf curve``: one line per combination of the other columns."""
-    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    """Theory table from ``lowdim rf curve``: test (solid) and train (dashed) error against
+    the most-swept setting ``x``, one colour per value of the others (at most six, evenly
+    spread), the fixed setting in the subtitle."""
+    fig, axes = new_figure(1, 1, width=4.6, height=3.4)
     ax = axes[0, 0]
     others, groups = _group_by_others(table.rows, x)
-    for i, (key, rows) in enumerate(list(groups.items())[:8]):
-        rows = sorted(rows, key=lambda r: float("inf") if r[x] == "inf" else float(r[x]))
-        xv = [float("inf") if r[x] == "inf" else float(r[x]) for r in rows]
-        lab = ", ".join(f"{c}={v}" for c, v in zip(others, key) if len({r[c] for r in table.rows}) > 1)
+    varying = [c for c in others if len({r[c] for r in table.rows}) > 1]
+    keys = sorted(groups, key=lambda k: tuple(_as_float(v) for v in k))
+    shown = _spread(keys)
+    for i, key in enumerate(shown):
+        rows = sorted(groups[key], key=lambda r: _as_float(r[x]))
+        xv = [_as_float(r[x]) for r in rows]
+        lab = ", ".join(f"{_SYMBOL[c]} = {_value(v)}" for c, v in zip(others, key)
+                        if c in varying)
         for q, ls in (("test_error", "-"), ("train_error", "--")):
             y = [np.nan if r[q] is None else r[q] for r in rows]
             ax.plot(xv, y, ls=ls, color=COLORS[i % len(COLORS)],
-                    label=f"{LABELS[q]}{' ' + lab if lab else ''}")
+                    label=(lab or "theory") if q == "test_error" else None)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(LABELS.get(x, x))
-    ax.legend(fontsize=7)
+    ax.set_ylabel("error (solid: test, dashed: train)")
+    if len(shown) < len(keys):
+        ax.set_title(f"{len(shown)} of {len(keys)} settings shown (evenly spread)")
+    if varying or len(shown) > 1:
+        ax.legend()
+    subtitle(fig, _setting_text(table.rows, {x}))
     save(fig, path)
 
 
 def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
-    """Validation table from ``lowdim rf validate``: dense theory lines and measured points."""
-    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    """Validation table from ``lowdim rf validate``: dense theory lines (solid: test,
+    dashed: train) and measured points with ``z``-SE bars (circles: test, squares: train),
+    one colour per value of the other swept settings."""
+    fig, axes = new_figure(1, 1, width=4.6, height=3.4)
     ax = axes[0, 0]
     others, groups = _group_by_others(tidy.rows, x)
+    varying = [c for c in others if len({r[c] for r in tidy.rows}) > 1]
     act = tidy.rows[0]["activation"] if tidy.rows else "tanh"
-    for i, (key, rows) in enumerate(list(groups.items())[:6]):
+    keys = _spread(list(groups))
+    for i, key in enumerate(keys):
+        rows = groups[key]
         base = dict(zip(others, key))
         color = COLORS[i % len(COLORS)]
         xs_sim = sorted({float(r[x]) for r in rows if r[x] != "inf"})
@@ -635,22 +906,23 @@ def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
             pred = predict(RFSetting(**kw, activation=act, data=data,
                                      manifold_activation=rows[0].get("manifold_activation")
                                      or None))
-            ax.plot(dense, pred.test_error, color=color, label="test (theory)" if i == 0 else None)
-            ax.plot(dense, pred.train_error, color=color, ls="--",
-                    label="train (theory)" if i == 0 else None)
+            ax.plot(dense, pred.test_error, color=color)
+            ax.plot(dense, pred.train_error, color=color, ls="--")
+        lab = ", ".join(f"{_SYMBOL[c]} = {_value(v)}" for c, v in base.items() if c in varying)
         for q, mk in (("test_error", "o"), ("train_error", "s")):
             pts = sorted([r for r in rows if r["quantity"] == q], key=lambda r: float(r[x]))
             ax.errorbar([float(r[x]) for r in pts], [r["sim_mean"] for r in pts],
                         yerr=[z * r["sim_se"] for r in pts], fmt=mk, color=color,
-                        markerfacecolor="white", ms=4,
-                        label=(", ".join(f"{k}={v}" for k, v in base.items()
-                                         if len({r[k] for r in tidy.rows}) > 1) or "simulation")
-                        if q == "test_error" else None)
+                        markerfacecolor="white", ms=3.5,
+                        label=(lab or "simulation") if q == "test_error" else None)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(LABELS.get(x, x))
-    ax.set_title(f"theory (lines) vs simulation (points, ±{z:g} SE)")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("error (○ ── test, □ - - train)")
+    n_ok = sum(r.get("verdict") == "agree" for r in tidy.rows)
+    ax.set_title(f"theory (lines) vs simulation (±{z:g} SE): {n_ok}/{len(tidy.rows)} agree")
+    ax.legend()
+    subtitle(fig, _setting_text(tidy.rows, {x}))
     save(fig, path)
 
 

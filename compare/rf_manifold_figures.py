@@ -11,16 +11,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 from lowdim.simulate.rf import RFSize
 from lowdim.theory.processes import ou_coefficients
 from lowdim.theory.rf import RFSetting, predict, sample_complexity
 
-from .plots import COLORS, LABELS, new_figure, overlay, save
+from .plots import (COLORS, LABELS, new_figure, overlay, save, shared_legend, subtitle,
+                    value_ticks)
+from .progress import counted
 from .rf import experiment, judge, simulate_points
-from .rf_figures import (FIG_COLUMNS, PRESETS, _finish, _sim_rows, _size, _theory_rows,
-                         plot_validation, validation_rows)
+from .rf_figures import (FIG_COLUMNS, PRESETS, _agreement, _band, _dot, _errors_with_residuals,
+                         _finish, _line, _pretty, _residuals, _setting_line, _sim_rows, _size,
+                         _theory_rows, _tolerance, _with_residuals, plot_validation,
+                         validation_rows)
 from .registry import FigureSpec, THIS_PACKAGE
 from .table import Table
 from .verdict import Report, holds
@@ -102,7 +105,7 @@ def build_sample_complexity(preset="quick", device="auto", progress=None):
     psi_p, eps = 16.0, 0.01
     rows = []
     ratio = np.geomspace(0.02, 500, P["dense"])
-    for g in (0.05, 0.1, 0.2, 0.4):
+    for g in counted((0.05, 0.1, 0.2, 0.4), "collapse curve"):
         s = RFSetting(psi_n=ratio * g, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf, activation="relu",
                       data="linear-manifold", psi_d=g)
         pred = predict(s)
@@ -116,22 +119,23 @@ def build_sample_complexity(preset="quick", device="auto", progress=None):
     d = 1000
     Ds = np.array([25, 50, 100, 200, 400])
     slopes = {}
-    for data in ("linear-manifold", "hidden-manifold"):
-        for crit in ("par", "total"):
-            s = RFSetting(psi_n=1.0, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf, activation="relu",
-                          data=data, psi_d=Ds / d)
-            res = sample_complexity(s, eps=eps, criterion=crit)
-            n_star = res.psi_n_star * d
-            ok = np.isfinite(n_star)
-            slope = float(np.polyfit(np.log(Ds[ok]), np.log(n_star[ok]), 1)[0]) if ok.sum() > 1 \
-                else float("nan")
-            slopes[f"{data} {crit}"] = slope
-            for D, n in zip(Ds, n_star):
-                rows.append({"panel": "n_star", "kind": "theory", "series": f"{data} {crit}",
-                             "psi_n": float(n / d) if np.isfinite(n) else None, "psi_p": psi_p,
-                             "m": "inf", "t": _T, "lam": _LAM, "activation": "relu",
-                             "data": data, "psi_d": float(D / d), "d": d, "quantity": "n_star",
-                             "value": float(n) if np.isfinite(n) else None})
+    curves = [(data, crit) for data in ("linear-manifold", "hidden-manifold")
+              for crit in ("par", "total")]
+    for data, crit in counted(curves, "n* curve"):
+        s = RFSetting(psi_n=1.0, psi_p=psi_p, t=_T, lam=_LAM, m=np.inf, activation="relu",
+                      data=data, psi_d=Ds / d)
+        res = sample_complexity(s, eps=eps, criterion=crit)
+        n_star = res.psi_n_star * d
+        ok = np.isfinite(n_star)
+        slope = float(np.polyfit(np.log(Ds[ok]), np.log(n_star[ok]), 1)[0]) if ok.sum() > 1 \
+            else float("nan")
+        slopes[f"{data} {crit}"] = slope
+        for D, n in zip(Ds, n_star):
+            rows.append({"panel": "n_star", "kind": "theory", "series": f"{data} {crit}",
+                         "psi_n": float(n / d) if np.isfinite(n) else None, "psi_p": psi_p,
+                         "m": "inf", "t": _T, "lam": _LAM, "activation": "relu",
+                         "data": data, "psi_d": float(D / d), "d": d, "quantity": "n_star",
+                         "value": float(n) if np.isfinite(n) else None})
     text = ("slopes of log n* against log D at d=1000 (eps=0.01): " + ", ".join(
         f"{k}: {v:.2f}" for k, v in slopes.items()))
     table = Table(list(COLUMNS), rows, {
@@ -289,151 +293,210 @@ def _xy(rows, x):
             np.array([np.nan if r["value"] is None else r["value"] for r in rows], float), rows)
 
 
+def _log_floor(ax, curves, factor=0.3):
+    """Start a log y axis ``factor`` below the lowest of ``curves`` (the curves the panel is
+    about); a line that falls further leaves the panel at the bottom."""
+    low = min(np.nanmin(y) for y in curves if np.isfinite(y).any())
+    ax.set_ylim(bottom=low * factor)
+
+
 def plot_learning_curves(table, path):
-    fig, axes = new_figure(1, 1, width=5.6, height=3.8)
-    ax = axes[0][0]
+    fig, axes = _with_residuals(1, width=4.6, height=2.7)
+    ax, res = axes[0, 0], axes[1, 0]
     panels = sorted({r["panel"] for r in table.rows}, key=lambda p: float(p.split("=")[1]))
+    sim_m = d = None
+    main = []
     for col, panel in zip(COLORS, panels):
-        for q, ls in (("test_error", "-"), ("train_error", "--")):
+        for q, ls, mk in (("test_error", "-", "o"), ("train_error", "--", "s")):
             x, y, _ = _xy(_rows(table, panel=panel, kind="theory", series="theory", quantity=q),
                           "psi_n")
-            overlay(ax, x, y, color=col, linestyle=ls,
-                    label=f"{panel.replace('psi_d', 'ψ_D')}" if q == "test_error" else None)
+            ax.plot(x, y, color=col, ls=ls, label=panel.split("=")[1] if ls == "-" else None)
+            main.append(y)
             xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q), "psi_n")
             if len(xs):
                 overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
-                        sim_label=(f"simulation d={rs[0]['d']}, m={rs[0]['sim_m']}"
-                                   if q == "test_error" else None))
+                        marker=mk)
+                _residuals(res, rs, "psi_n", color=col, marker=mk)
+                d = rs[0]["d"]
+            extra = [r for r in _rows(table, panel=panel, kind="theory", quantity=q)
+                     if r["series"].startswith("theory m=")]
+            if extra:
+                xe, ye, _ = _xy(extra, "psi_n")
+                ax.plot(xe, ye, color=col, lw=0.8, ls="-.")
+                sim_m = extra[0]["series"].split("=", 1)[1]
         x, y, _ = _xy(_rows(table, panel=panel, series="exact score"), "psi_n")
         ax.plot(x, y, color=col, ls=":", lw=1.0)
-        extra = [r for r in table.rows if r["panel"] == panel and r["kind"] == "theory"
-                 and r["series"].startswith("theory m=")]
-        for q in ("test_error", "train_error"):
-            xe, ye, re_ = _xy([r for r in extra if r["quantity"] == q], "psi_n")
-            if len(xe):
-                ax.plot(xe, ye, color=col, lw=0.8, alpha=0.7, ls="-." if q == "test_error"
-                        else (0, (1, 2)), label=f"{re_[0]['series']} (simulated m)"
-                        if q == "test_error" else None)
+        main.append(y)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(LABELS["psi_n"])
+    _log_floor(ax, main)
     ax.set_ylabel("error")
-    ax.set_title("linear manifold, relu features, m=∞, " + r"$\psi_p$=4, t=0.1"
-                 + "\n(solid test, dashed train, dotted exact score $C_t$)")
-    ax.legend(loc="upper right", fontsize=6.5)
+    ax.set_title("solid: test error, dashed: train error,\ndotted: exact-score test error $C_t$")
+    ax.legend(title=r"$\psi_D$ = D/d")
+    _tolerance(res)
+    res.set_title(_agreement(_rows(table, kind="simulation")), loc="left", fontsize=6.5, pad=2)
+    res.set_xlabel(LABELS["psi_n"])
+    handles = [_line(ls="-.", lw=0.8), _dot("o"), _dot("s"), _dot(filled=True), _band()]
+    labels = [f"theory at the simulated m = {sim_m}", f"test, simulated at d = {d}",
+              "train, simulated (±3 SE)", "filled: d → ∞ (1/d extrap.)", "±3 % tolerance"]
+    shared_legend(fig, handles, labels, ncol=2)
+    s = table.meta.get("setting", {})
+    subtitle(fig, "linear manifold, " + _setting_line(s, "m", "psi_p", "t", "lam"))
     save(fig, path)
 
 
 def plot_sample_complexity(table, path):
-    fig, axes = new_figure(2, 1, width=4.6, height=3.6)
+    fig, axes = new_figure(2, 1, width=4.3, height=3.4)
     ax = axes[0][0]
-    for col, series in zip(COLORS, sorted({r["series"] for r in _rows(table, panel="collapse")})):
+    collapse = _rows(table, panel="collapse")
+    for col, series in zip(COLORS, sorted({r["series"] for r in collapse},
+                                          key=lambda s: float(s.split("=")[1]))):
         rs = _rows(table, panel="collapse", series=series)
         x = np.array([r["psi_n"] / r["psi_d"] for r in rs])
         y = np.array([np.nan if r["value"] is None else r["value"] for r in rs])
-        ax.plot(x, y, color=col, label=series.replace("psi_d", "ψ_D"))
+        ax.plot(x, y, color=col, label=series.split("=")[1])
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("n / D")
+    ax.set_xlabel("n / D  (samples per intrinsic dimension)")
     ax.set_ylabel("on-manifold score error")
-    ax.set_title("linear manifold: curves collapse against n/D")
-    ax.legend(loc="lower left")
+    ax.set_title("(a) linear manifold: collapse against n/D")
+    ax.legend(title=r"$\psi_D$ = D/d", loc="lower left")
     ax = axes[0][1]
     slopes = table.meta.get("summary", {}).get("slopes", {})
-    styles = {"par": ("-", "o"), "total": ("--", "s")}
-    for col, data in zip(COLORS, ("linear-manifold", "hidden-manifold")):
-        for crit, (ls, mk) in styles.items():
-            rs = _rows(table, panel="n_star", series=f"{data} {crit}")
+    names = {"linear-manifold": "linear", "hidden-manifold": "hidden (tanh)"}
+    styles = {"par": ("-", "o", "on-manifold"), "total": ("--", "s", "whole")}
+    Ds = sorted({r["psi_d"] * r["d"] for r in _rows(table, panel="n_star")})
+    first = None
+    for col, data in zip(COLORS, names):
+        for crit, (ls, mk, what) in styles.items():
+            rs = sorted(_rows(table, panel="n_star", series=f"{data} {crit}"),
+                        key=lambda r: r["psi_d"])
             x = np.array([r["psi_d"] * r["d"] for r in rs])
             y = np.array([np.nan if r["value"] is None else r["value"] for r in rs])
-            key = f"{data} {crit}"
-            ax.plot(x, y, color=col, ls=ls, marker=mk, ms=4,
-                    label=f"{data}, {'on-manifold' if crit == 'par' else 'total'} "
-                          f"(slope {slopes.get(key, float('nan')):.2f})")
+            first = y[0] if first is None else first
+            slope = slopes.get(f"{data} {crit}", float("nan"))
+            ax.plot(x, y, color=col, ls=ls, marker=mk, ms=3.5,
+                    label=f"{names[data]}, {what} error: slope {slope:.2f}")
+    ax.plot(Ds, 0.5 * first * np.array(Ds) / Ds[0], color="k", lw=0.8, ls=":", label="∝ D")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ds = sorted({r["psi_d"] * r["d"] for r in _rows(table, panel="n_star")})
-    ax.set_xticks(ds)
-    ax.set_xticklabels([f"{x:g}" for x in ds])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("intrinsic dimension D (d = 1000)")
-    ax.set_ylabel("n* (relative excess error 1%)")
-    ax.set_title("sample complexity")
-    ax.legend(loc="upper left", fontsize=6.5)
+    value_ticks(ax, Ds)
+    s = table.meta.get("setting", {})
+    ax.set_xlabel(f"intrinsic dimension D (d = {s.get('d', 1000)})")
+    ax.set_ylabel(f"n* (samples to {s.get('eps', 0.01):.0%} excess error)")
+    ax.set_title("(b) sample complexity n* against D")
+    ax.legend(loc="upper left")
+    subtitle(fig, _setting_line(s, "m", "psi_p", "t", "lam")
+             + "; n*: relative excess error (L(n) − L(∞))/(L(0) − L(∞)) = "
+             + f"{s.get('eps', 0.01):.0%}")
     save(fig, path)
 
 
 def plot_score_errors(table, path):
-    fig, axes = new_figure(2, 1, width=4.6, height=3.8)
-    titles = {"linear-manifold": "linear manifold σ(x) = x",
-              "hidden-manifold": "non-linear manifold σ = tanh"}
-    for ax, panel in zip(axes[0], ("linear-manifold", "hidden-manifold")):
-        gs = sorted({r["psi_d"] for r in _rows(table, panel=panel, kind="theory")})
+    fig, axes = _with_residuals(2, width=4.3, height=2.5)
+    titles = {"linear-manifold": "(a) linear manifold, φ(x) = x",
+              "hidden-manifold": "(b) hidden manifold, φ = tanh"}
+    g_sim = table.meta.get("sim_psi_d", 0.25)
+    sim_m = d = None
+    sim_ts = set()
+    for j, panel in enumerate(("linear-manifold", "hidden-manifold")):
+        ax, res = axes[0, j], axes[1, j]
+        gs = sorted({r["psi_d"] for r in _rows(table, panel=panel, kind="theory")
+                     if r["series"].startswith("psi_d=")})
         for col, g in zip(COLORS, gs):
             for t, ls in ((0.001, "-"), (0.1, "--")):
                 x, y, _ = _xy(_rows(table, panel=panel, series=f"psi_d={g:g}, t={t:g}"), "psi_n")
-                ax.plot(x, y, color=col, ls=ls, lw=1.4,
-                        label=f"ψ_D={g:g}" if t == 0.001 else None)
-        sim_col = COLORS[list(gs).index(0.25)] if 0.25 in gs else "k"
-        for r0 in sorted({r["series"] for r in _rows(table, panel=panel, kind="simulation")}):
-            t = float(r0.split("t=")[1])
-            xs, ys, rs = _xy(_rows(table, panel=panel, series=r0), "psi_n")
-            overlay(ax, [], [], color=sim_col, x_sim=xs, y_sim=ys,
-                    se_sim=[r["se"] for r in rs], marker="s" if t < 0.01 else "o",
-                    sim_label=f"simulation ψ_D=0.25, t={t:g}, d={rs[0]['d']}, m={rs[0]['sim_m']}")
-            xe, ye, re_ = _xy(_rows(table, panel=panel,
-                                    series=f"theory m={rs[0]['sim_m']}, t={t:g}"), "psi_n")
+                ax.plot(x, y, color=col, ls=ls, label=f"{g:g}" if ls == "-" else None)
+        sim_col = COLORS[gs.index(g_sim)] if g_sim in gs else "k"
+        sims = _rows(table, panel=panel, kind="simulation")
+        for series in sorted({r["series"] for r in sims}):
+            t = float(series.split("t=")[1])
+            sim_ts.add(t)
+            xs, ys, rs = _xy(_rows(table, panel=panel, series=series), "psi_n")
+            mk = "s" if t < 0.01 else "o"
+            overlay(ax, [], [], color=sim_col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
+                    marker=mk)
+            _residuals(res, rs, "psi_n", color=sim_col, marker=mk)
+            sim_m, d = rs[0]["sim_m"], rs[0]["d"]
+            xe, ye, _ = _xy(_rows(table, panel=panel, series=f"theory m={sim_m}, t={t:g}"),
+                            "psi_n")
             if len(xe):
-                ax.plot(xe, ye, color=sim_col, lw=0.8, alpha=0.7, ls="-.",
-                        label=f"theory at the simulated m, t={t:g}")
+                ax.plot(xe, ye, color=sim_col, lw=0.8, ls="-.")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(LABELS["psi_n"])
         ax.set_ylabel("score error")
-        ax.set_title(f"{titles[panel]}\n(solid t = 0.001, dashed t = 0.1)")
-        ax.legend(loc="center right", fontsize=6.5)
+        ax.set_title(titles[panel])
+        _tolerance(res)
+        res.set_title(_agreement(sims), loc="left", fontsize=6.5, pad=2)
+        res.set_xlabel(LABELS["psi_n"])
+    axes[0, 0].legend(title=r"$\psi_D$ = D/d")
+    handles = [_line("k", "-"), _line("k", "--"), _line(ls="-.", lw=0.8)]
+    labels = ["t = 0.001", "t = 0.1", f"theory at the simulated m = {sim_m}"]
+    for t in sorted(sim_ts, reverse=True):
+        handles.append(_dot("s" if t < 0.01 else "o"))
+        labels.append(rf"simulation, $\psi_D$ = {g_sim:g}, t = {t:g}, d = {d} (±3 SE)")
+    handles += [_dot(filled=True), _band()]
+    labels += ["filled: 1/d extrapolation, d → ∞", "±3 % (verdict: max(k SE, 3 %))"]
+    shared_legend(fig, handles, labels, ncol=3)
+    subtitle(fig, _setting_line(table.meta.get("setting", {}), "m", "psi_p", "lam")
+             + r"; hidden manifold simulated as (test error − GAMP estimate of $C_t$)/$\Delta_t$")
     save(fig, path)
 
 
 def plot_hidden_manifold(table, path):
-    fig, axes = new_figure(2, 1, width=4.3)
-    for ax, panel in zip(axes[0], ("m=1", "m=4")):
-        for q, col, ls in (("test_error", COLORS[0], "-"), ("train_error", COLORS[1], "--")):
-            x, y, _ = _xy(_rows(table, panel=panel, kind="theory", quantity=q), "psi_p")
-            overlay(ax, x, y, color=col, linestyle=ls, label=f"{LABELS[q]} (theory)")
-            xs, ys, rs = _xy(_rows(table, panel=panel, kind="simulation", quantity=q), "psi_p")
-            if len(xs):
-                overlay(ax, [], [], color=col, x_sim=xs, y_sim=ys, se_sim=[r["se"] for r in rs],
-                        sim_label=f"simulation d={rs[0]['d']}" if q == "test_error" else None)
-        ax.axvline(2.0 * int(panel.split("=")[1]), color="gray", lw=0.8, ls="-.", alpha=0.7)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(LABELS["psi_p"])
-        ax.set_title(f"hidden manifold tanh, ψ_D=0.3, relu features, {panel}")
-        ax.legend(loc="lower left")
-    save(fig, path)
+    s = table.meta.get("setting", {})
+    psi_n = s.get("psi_n", 2.0)
+    _errors_with_residuals(
+        table, path, ("m=1", "m=4"), titles=["(a) m = 1", "(b) m = 4"],
+        threshold=lambda panel: psi_n * int(panel.split("=")[1]),
+        threshold_label=r"$\psi_p = m\,\psi_n$ (interpolation threshold)",
+        setting=f"hidden manifold φ = {s.get('manifold_activation', 'tanh')}, "
+                + _setting_line(s, "psi_d", "psi_n", "t", "lam"))
+
+
+def _gap_text(summary, d) -> str:
+    """The summary of gm26-hidden-finite-size in a few short lines."""
+    gaps = summary.get("gaps_at_largest_d", {})
+    mono = summary.get("monotone", {})
+    if not gaps:
+        return ""
+    worst = max(gaps, key=lambda k: abs(gaps[k]))
+    series, q = worst.rsplit(" ", 1)
+    name = _PART_TITLES.get(q) or LABELS.get(q, q.replace("_", " "))
+    return (f"at d = {d}: largest |deviation|\n{abs(gaps[worst]):.1%} ({name};\n"
+            f"{_pretty(series)}),\nmedian {np.median(np.abs(list(gaps.values()))):.2%};\n"
+            f"|deviation| non-increasing in d\n(within 2 SE) for {sum(mono.values())}/{len(mono)}"
+            " series")
 
 
 def plot_hidden_finite_size(table, path):
     panels = _FINITE_SIZE_QUANTITIES
-    fig, axes = new_figure(len(panels), 1, width=3.1, height=3.2)
+    fig, axes = new_figure(3, 2, width=3.0, height=2.3)
     ds = sorted({r["d"] for r in table.rows})
-    for ax, q in zip(axes[0], panels):
-        for col, series in zip(COLORS, sorted({r["series"] for r in table.rows})):
-            rs = sorted(_rows(table, panel=q, series=series), key=lambda r: r["d"])
+    series = sorted({r["series"] for r in table.rows})
+    flat = list(axes.ravel())
+    for letter, ax, q in zip("abcdefgh", flat, panels):
+        for col, s in zip(COLORS, series):
+            rs = sorted(_rows(table, panel=q, series=s), key=lambda r: r["d"])
             x = np.array([r["d"] for r in rs], float)
             y = np.array([(r["value"] - r["theory"]) / r["theory"] for r in rs])
             e = np.array([3 * r["se"] / abs(r["theory"]) for r in rs])
-            ax.errorbar(x, 100 * y, yerr=100 * e, color=col, marker="o", ms=4, label=series)
-        ax.axhline(0, color="k", lw=0.8)
+            ax.errorbar(x, 100 * y, yerr=100 * e, color=col, marker="o", ms=3.5,
+                        markerfacecolor="white", label=_pretty(s.replace(",", " features,", 1)))
+        ax.axhline(0, color="k", lw=0.6)
         ax.set_xscale("log")
-        ax.set_xticks(ds)
-        ax.set_xticklabels([str(d) for d in ds])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("d")
-        ax.set_ylabel("(sim - theory) / theory  [%]")
-        ax.set_title(_PART_TITLES.get(q) or LABELS.get(q, q.replace("_", " ")))
-    axes[0][0].legend(fontsize=6.5)
+        value_ticks(ax, ds)
+        ax.set_xlabel("dimension d")
+        ax.set_ylabel("sim/theory − 1 [%]")
+        ax.set_title(f"({letter}) " + (_PART_TITLES.get(q) or LABELS.get(q, q.replace("_", " "))))
+    key = flat[len(panels)]
+    key.set_axis_off()
+    key.text(0.0, 0.5, _gap_text(table.meta.get("summary", {}), ds[-1]), fontsize=7,
+             transform=key.transAxes, va="center", ha="left")
+    shared_legend(fig, axes=flat[:1], ncol=len(series))
+    subtitle(fig, "hidden manifold φ = tanh, "
+             + _setting_line(table.meta.get("setting", {}), "psi_d", "psi_n", "t", "lam")
+             + "; bars ±3 SE")
     save(fig, path)
 
 
@@ -459,20 +522,23 @@ def plot_sample_complexity_table(table, path):
     """``lowdim rf sample-complexity --plot``: n* against the intrinsic dimension D (one
     line per ambient d and setting), or psi_n* against psi_D = D/d when only ratios were
     given; log-log, so a line of slope 1 is n* proportional to D."""
+    from .rf_figures import _SYMBOL, _setting_text, _value
+
     rows = [r for r in table.rows if r.get("psi_n_star") is not None]
     by_dims = any(r.get("d") is not None for r in table.rows)
     x_key, y_key = ("D", "n_star") if by_dims else ("psi_d", "psi_n_star")
+    keys = ("psi_p", "m", "t", "lam") + (("d",) if by_dims else ())
+    varying = [k for k in keys if len({r.get(k) for r in table.rows}) > 1]
     series: dict = {}
     for r in rows:
-        label = (f"psi_p={r['psi_p']:g}, m={r['m']}, t={r['t']:g}, lam={r['lam']:g}"
-                 + (f", d={r['d']}" if by_dims else ""))
+        label = ", ".join(f"{_SYMBOL.get(k, k)} = {_value(r[k])}" for k in varying)
         series.setdefault(label, []).append((float(r[x_key]), float(r[y_key])))
-    fig, axes = new_figure(1, 1, width=5.0, height=3.6)
+    fig, axes = new_figure(1, 1, width=4.6, height=3.4)
     ax = axes[0][0]
     for col, (label, pts) in zip(COLORS * (len(series) // len(COLORS) + 1), series.items()):
         pts = sorted(set(pts))
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=col, marker="o", ms=4,
-                label=label)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=col, marker="o", ms=3.5,
+                label=label or None)
     if not series:
         ax.text(0.5, 0.5, "no setting reached the target error", ha="center", va="center",
                 transform=ax.transAxes)
@@ -480,9 +546,10 @@ def plot_sample_complexity_table(table, path):
     ax.set_yscale("log")
     ax.set_xlabel("intrinsic dimension D" if by_dims else r"$\psi_D = D/d$")
     ax.set_ylabel("n* (samples to the target error)" if by_dims else r"$\psi_n^* = n^*/d$")
-    ax.set_title(f"sample complexity (eps = {table.meta.get('eps', float('nan')):g})")
-    if series:
-        ax.legend(loc="best", fontsize=6.5)
+    ax.set_title(rf"sample complexity ($\varepsilon$ = {table.meta.get('eps', float('nan')):g})")
+    if varying:
+        ax.legend()
+    subtitle(fig, _setting_text(table.rows, set(varying) | {"psi_d", "psi_n"}))
     save(fig, path)
 
 

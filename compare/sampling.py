@@ -10,6 +10,7 @@ import numpy as np
 from lowdim.theory.sampling import (GaussianMixture, fisher_information_1d, gaussian_kl, kl_bound,
                              make_grid, mixture_score_1d, path_kl_1d, sampler_law_1d)
 
+from .progress import counted, step_callback
 from .provenance import provenance
 from .table import Table
 from .verdict import AGREE, Report, compare, holds
@@ -110,7 +111,7 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
     combos = [(k, kind, int(N), float(eta)) for k in data for kind in grids for N in Ns
               for eta in etas]
     rows, report = [], Report()
-    for i, (key, kind, N, eta) in enumerate(combos):
+    for key, kind, N, eta in counted(combos, "case", progress):
         mix = DATA_MODELS[key]
         g = make_grid(kind, N)
         eps2 = relative_score_error(g, mix, eta)
@@ -120,11 +121,13 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
         score = perturbed(exact_score, eps2) if eta > 0 else None
         bound = kl_bound(g, mix.d, mix.second_moment, eps2).total
         path = _exact_path_kl(g, mix, eps2)
-        pmc = path_kl_estimate(g, mix, score, n=n, seed=seed, device=device)
+        pmc = path_kl_estimate(g, mix, score, n=n, seed=seed, device=device,
+                               progress=step_callback("path block"))
         if key == "gaussian":
             lam = float(mix.variances[0])
             sampled = gaussian_kl(g, lam, d=mix.d, score_bias=shift)
-            Y = ei_sample(g.variances, score or exact_score, n, mix.d, seed=seed, device=device)
+            Y = ei_sample(g.variances, score or exact_score, n, mix.d, seed=seed, device=device,
+                          progress=step_callback("sampler step"))
             smc = gaussian_kl_estimate(Y, lam + g.variances[-1])
             s_mc, s_se = smc.kl, smc.se
         else:
@@ -148,8 +151,6 @@ def validation_table(grids=("edm", "geometric", "uniform"), Ns=(6, 18, 50), etas
                      # the row's Monte Carlo verdict: agree when both estimates do
                      "mc_verdict": next((c.verdict for c in mc if not c.ok), AGREE),
                      "order_verdict": order.verdict})
-        if progress is not None:
-            progress(i + 1, len(combos))
     n_agree = sum(r["mc_verdict"] == AGREE for r in rows)
     n_ord = sum(r["order_verdict"] == AGREE for r in rows)
     ratios = [r["bound_over_sampled"] for r in rows if r["bound_over_sampled"] is not None]

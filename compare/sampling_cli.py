@@ -6,7 +6,7 @@ import numpy as np
 
 from .cli_common import (EXIT_OK, add_output_options, add_validate_options, announce, check_budget,
                          choice_list, emit, integer_option, named_as_typed, option_axis, option_count,
-                         run_validation)
+                         run_validation, text_columns)
 from .registry import Family, action
 
 __all__ = ["FAMILY"]
@@ -43,6 +43,19 @@ def _footprint_sampling_validate(v):
                      f"{n:.3g} Monte Carlo samples through {Ns.sum() * combos:.3g} steps")
 
 
+#: The text tables of ``sampling bound`` and ``validate``: settings (those that vary
+#: first, :func:`lowdim.compare.cli_common.text_columns`) and results, most telling first:
+#: the verdicts of ``validate`` right after the setting of a row, standard errors last.
+BOUND_SETTINGS = ["grid", "schedule", "N", "rho", "sigma_min", "sigma_max", "d", "m2",
+                  "score_error", "form"]
+BOUND_RESULTS = ["total", "E_I", "E_S", "E_D", "E_D1", "E_D2", "E_D3", "gaussian_kl",
+                 "bound_over_kl"]
+VALIDATE_SETTINGS = ["data", "grid", "N", "eta", "d"]
+VALIDATE_RESULTS = ["mc_verdict", "order_verdict", "bound", "path_kl", "path_kl_mc",
+                    "sampled_kl", "sampled_kl_mc", "bound_over_sampled", "path_kl_mc_se",
+                    "sampled_kl_mc_se"]
+
+
 def _grid_kinds(text) -> list:
     """The sampling grids of ``--grid``, each one of the known kinds."""
     from lowdim.theory.sampling import GRID_KINDS
@@ -75,9 +88,10 @@ def _cmd_sampling_bound(args):
                         score_error=args.score_error, sigma_min=args.sigma_min,
                         sigma_max=args.sigma_max, rho=args.rho, schedule=args.schedule,
                         form=args.form, data_variance=args.data_variance)
-    cols = [c for c in table.columns
-            if args.data_variance is not None or c not in ("gaussian_kl", "bound_over_kl")]
-    emit(table, args, cols, plot="sampling_figures:plot_bound_table")
+    # the Gaussian KL columns are empty without --data-variance: the text table leaves
+    # them out, csv and json keep them
+    emit(table, args, text_columns(table, BOUND_SETTINGS, BOUND_RESULTS),
+         plot="sampling_figures:plot_bound_table")
     return EXIT_OK
 
 
@@ -97,14 +111,17 @@ def _cmd_sampling_validate(args):
         raise ValueError(f"z: must be > 0 (got {args.z!r})")
     data = _sampling_data(args.data)
     grids = _grid_kinds(args.grid)
-    from .sampling import validation_table
+    from .sampling import VALIDATION_COLUMNS, validation_table
 
     combos = len(grids) * len(Ns) * len(etas) * len(data)
     return run_validation(args, _footprint_sampling_validate, combos, "sampling validate",
                           lambda update: validation_table(
                               grids, [int(n) for n in np.unique(np.round(Ns))],
                               [float(e) for e in etas], data, n=args.n, seed=args.seed,
-                              device=args.device, z=args.z, progress=update))
+                              device=args.device, z=args.z, progress=update),
+                          known=VALIDATION_COLUMNS,
+                          text=lambda table: text_columns(table, VALIDATE_SETTINGS,
+                                                          VALIDATE_RESULTS))
 
 
 def _sampling_data(text) -> list:

@@ -11,10 +11,11 @@ summary; each plotter draws from the table alone.  Data: the bimodal 1-D mixture
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter
 
 from lowdim.simulate.sampling import (ei_sample, gaussian_kl_estimate, gaussian_score,
                                path_kl_estimate, sample_mixture)
@@ -22,7 +23,8 @@ from lowdim.theory.sampling import (GaussianMixture, beta_edm, beta_song, bound_
                              gaussian_kl, geometric_grid, kl_bound, make_grid, mixture_score_1d,
                              path_kl_1d, sampler_law_1d, score_error_factor)
 
-from .plots import COLORS, new_figure, save
+from .plots import COLORS, LINESTYLES, new_figure, save, shared_legend, subtitle, value_ticks
+from .progress import counted, step_callback
 from .registry import FigureSpec
 from .sweep import map_tasks
 from .table import Table, figure_row
@@ -64,10 +66,10 @@ def build_bound_terms(preset="quick", device="auto", progress=None):
     P = PRESETS[preset]
     rows, slopes = [], {}
     kinds = ("edm", "geometric", "uniform")
-    for i, kind in enumerate(kinds):
+    for kind in counted(kinds, "grid", progress):
         series = {k: [] for k in ("E_I", "E_D1", "E_D2", "E_D3", "bound", "path KL",
                                   "sampled KL", "Gaussian sampled KL")}
-        for N in P["Ns"]:
+        for N in counted(P["Ns"], "exact N"):
             g = make_grid(kind, N)
             b = kl_bound(g, 1, BIMODAL.second_moment)
             vals = {"E_I": b.E_I, "E_D1": b.E_D1, "E_D2": b.E_D2, "E_D3": b.E_D3,
@@ -79,18 +81,17 @@ def build_bound_terms(preset="quick", device="auto", progress=None):
                 rows.append(figure_row("theory", kind, k, N, val))
         for k in ("bound", "path KL", "sampled KL", "Gaussian sampled KL"):
             slopes[f"{kind} {k}"] = _slope(P["Ns"][-2:], series[k][-2:])
-        for N in P["mc_Ns"]:
+        for N in counted(P["mc_Ns"], "Monte Carlo N"):
             g = make_grid(kind, N)
-            est = path_kl_estimate(g, BIMODAL, n=P["n"], seed=N, device=device)
+            est = path_kl_estimate(g, BIMODAL, n=P["n"], seed=N, device=device,
+                                   progress=step_callback("path block"))
             rows.append(figure_row("simulation", kind, "path KL (Monte Carlo)", N, est.total,
                                    est.total_se))
             Y = ei_sample(g.variances, gaussian_score([_GAUSS_VAR]), P["n"], 1, seed=N,
-                          device=device)
+                          device=device, progress=step_callback("sampler step"))
             kl = gaussian_kl_estimate(Y, _GAUSS_VAR + g.variances[-1])
             rows.append(figure_row("simulation", kind, "Gaussian sampled KL (Monte Carlo)", N, kl.kl,
                                    kl.se))
-        if progress is not None:
-            progress(i + 1, len(kinds))
     agree = _mc_agreement(rows)
     text = (f"local slopes at N = {P['Ns'][-2]}..{P['Ns'][-1]}: bound "
             f"{slopes['edm bound']:.2f} / {slopes['geometric bound']:.2f} (EDM / geometric), "
@@ -116,39 +117,62 @@ def _mc_agreement(rows) -> Report:
     return report
 
 
+_GRID_NAMES = {"edm": r"EDM grid, $\rho$ = 7", "geometric": "geometric grid (Song)",
+               "uniform": "uniform grid"}
+_DATA = "bimodal data (modes \u00b11, sd 0.1)"
+
+
+def _mc_note(table, key="n") -> str:
+    """``20000 paths`` of the preset the table was built with ('' when unknown)."""
+    n = PRESETS.get(table.meta.get("preset"), {}).get(key)
+    return f"{n} " if n else ""
+
+
 def plot_bound_terms(table, path):
-    fig, axes = new_figure(3, 1, width=3.9, height=3.4)
-    styles = {"E_I": (COLORS[6], ":"), "E_D1": (COLORS[0], "--"), "E_D2": (COLORS[4], ":"),
-              "E_D3": (COLORS[5], "--"), "bound": (COLORS[0], "-"), "path KL": (COLORS[1], "-"),
-              "sampled KL": (COLORS[2], "-"), "Gaussian sampled KL": (COLORS[3], "-.")}
-    for ax, kind in zip(axes[0], ("edm", "geometric", "uniform")):
-        for s, (c, ls) in styles.items():
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(3, 1, width=3.9, height=3.7, sharey=True)
+    styles = {"bound": (COLORS[0], "-", 2.0, "bound"),
+              "E_D1": (COLORS[5], "--", 1.0, "$E_{D1}$"),
+              "E_D2": (COLORS[4], ":", 1.0, "$E_{D2}$"),
+              "E_D3": (COLORS[7], "-.", 1.0, "$E_{D3}$"),
+              "E_I": (COLORS[6], ":", 1.0, "$E_I$"),
+              "path KL": (COLORS[1], "-", 1.4, "path KL"),
+              "sampled KL": (COLORS[2], "-", 1.4, "sampled KL"),
+              "Gaussian sampled KL": (COLORS[3], "-.", 1.4, "sampled KL, Gaussian data")}
+    for i, (ax, kind) in enumerate(zip(axes[0], ("edm", "geometric", "uniform"))):
+        for s, (c, ls, lw, name) in styles.items():
             r = [x for x in table.rows if x["panel"] == kind and x["series"] == s
                  and x["kind"] == "theory" and x["y"] > 0]
-            ax.plot([x["x"] for x in r], [x["y"] for x in r], color=c, linestyle=ls, label=s,
-                    lw=2.2 if s == "bound" else 1.4)
-        for s, c in (("path KL (Monte Carlo)", COLORS[1]),
-                     ("Gaussian sampled KL (Monte Carlo)", COLORS[3])):
+            ax.plot([x["x"] for x in r], [x["y"] for x in r], color=c, linestyle=ls, lw=lw,
+                    label=name)
+        for s, c, mk in (("path KL (Monte Carlo)", COLORS[1], "o"),
+                         ("Gaussian sampled KL (Monte Carlo)", COLORS[3], "s")):
             r = [x for x in table.rows if x["panel"] == kind and x["series"] == s]
             ax.errorbar([x["x"] for x in r], [x["y"] for x in r],
-                        yerr=[3 * x["se"] for x in r], fmt="o", color=c, mfc="white", ms=4,
-                        label=s.replace(" (Monte Carlo)", ", Monte Carlo"), zorder=5)
+                        yerr=[3 * x["se"] for x in r], fmt=mk, color=c, mfc="white", ms=3.5,
+                        label=styles[s.replace(" (Monte Carlo)", "")][3] + ", Monte Carlo",
+                        zorder=5)
         Ns = np.array(sorted({x["x"] for x in table.rows if x["panel"] == kind}))
         Ns = Ns[Ns >= Ns[-1] / 8]
 
         def last(s):
             return [x["y"] for x in table.rows if x["panel"] == kind and x["series"] == s][-1]
 
-        ax.plot(Ns, 0.5 * last("bound") * Ns[-1] / Ns, color="0.2", lw=1.0, ls=(0, (1, 2)),
-                label="slope -1")
-        ax.plot(Ns, 0.3 * last("sampled KL") * (Ns[-1] / Ns) ** 2, color="0.2", lw=1.0,
-                ls=(0, (4, 2)), label="slope -2")
-        ax.set(xscale="log", yscale="log", xlabel="steps N", title=f"{kind} grid",
-               ylim=(1e-6, None))
-    axes[0][0].set_ylabel("KL (nats)")
+        ax.plot(Ns, 0.4 * last("bound") * Ns[-1] / Ns, color="0.25", lw=0.8, ls=(0, (1, 1.5)))
+        ax.plot(Ns, 0.3 * last("sampled KL") * (Ns[-1] / Ns) ** 2, color="0.25", lw=0.8,
+                ls=(0, (4, 1.5)))
+        ax.set(xscale="log", yscale="log", xlabel="steps N", ylim=(1e-6, None),
+               title=f"({'abc'[i]}) {_GRID_NAMES[kind]}")
+    axes[0][0].set_ylabel("KL and bound terms (nats)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=7, frameon=False)
-    save(fig, path, rect=(0, 0.13, 1, 1))
+    handles += [Line2D([], [], color="0.25", lw=0.8, ls=(0, (1, 1.5))),
+                Line2D([], [], color="0.25", lw=0.8, ls=(0, (4, 1.5)))]
+    labels += [r"$\propto 1/N$", r"$\propto 1/N^2$"]
+    shared_legend(fig, handles, labels, ncol=6)
+    subtitle(fig, f"d = 1, exact score, \u03c3 from 80 to 0.002; {_DATA} unless marked "
+                  f"Gaussian (sd 0.5); Monte Carlo {_mc_note(table)}draws, 3 SE")
+    save(fig, path)
 
 
 # =========================================================================== rho
@@ -159,13 +183,13 @@ def build_rho(preset="quick", device="auto", progress=None):
     t0 = time.perf_counter()
     P = PRESETS[preset]
     rows, argmin = [], {}
-    for i, N in enumerate((18, 50)):
+    for N in counted((18, 50), "panel N", progress):
         panel = f"N={N}"
         cur = {k: [] for k in ("E_D explicit", "E_D paper", "path KL", "sampled KL",
                                "Gaussian sampled KL")}
         grids = [(r, edm_grid(N, rho=r)) for r in P["rhos"]]
         grids.append((math.inf, geometric_grid(N, schedule="edm")))
-        for r, g in grids:
+        for r, g in counted(grids, "rho"):
             vals = {"E_D explicit": kl_bound(g, 1, 0.0).E_D,
                     "E_D paper": kl_bound(g, 1, 0.0, form="paper").E_D,
                     "path KL": path_kl_1d(g, BIMODAL).total,
@@ -183,8 +207,6 @@ def build_rho(preset="quick", device="auto", progress=None):
             j = int(np.argmin(ys))
             argmin[f"{panel} {k}"] = (float(P["rhos"][j]) if ys[j] < geo and 0 < j < len(ys) - 1
                                       else math.inf)
-        if progress is not None:
-            progress(i + 1, 2)
     rs = bound_optimal_rho()
 
     def fmt(x):
@@ -201,28 +223,41 @@ def build_rho(preset="quick", device="auto", progress=None):
 
 
 def plot_rho(table, path):
-    fig, axes = new_figure(2, 1, width=4.4, height=3.4)
-    styles = {"E_D explicit": (COLORS[0], "-"), "E_D paper": (COLORS[0], "--"),
-              "path KL": (COLORS[1], "-"), "sampled KL": (COLORS[2], "-"),
-              "Gaussian sampled KL": (COLORS[3], "-.")}
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(2, 1, width=4.4, height=3.5, sharey=True)
+    styles = {"E_D explicit": (COLORS[0], "-", "bound's $E_D$, explicit form"),
+              "E_D paper": (COLORS[0], "--", "bound's $E_D$, paper's form"),
+              "path KL": (COLORS[1], "-", "path KL"),
+              "sampled KL": (COLORS[2], "-", "sampled KL"),
+              "Gaussian sampled KL": (COLORS[3], "-.", "sampled KL, Gaussian data")}
     rs = table.meta["rho_star"]
-    for ax, panel in zip(axes[0], ("N=18", "N=50")):
-        for s, (c, ls) in styles.items():
+    for i, (ax, panel) in enumerate(zip(axes[0], ("N=18", "N=50"))):
+        for s, (c, ls, name) in styles.items():
             r = [x for x in table.rows if x["panel"] == panel and x["series"] == s]
             y = np.array([x["y"] for x in r])
             j = int(np.argmin(y))
-            ax.plot([x["x"] for x in r], y, color=c, ls=ls, label=s)
-            ax.plot(r[j]["x"], y[j], "v", color=c, ms=5)
+            ax.plot([x["x"] for x in r], y, color=c, ls=ls, label=name)
+            ax.plot(r[j]["x"], y[j], "v", color=c, ms=4.5,
+                    gid="no-se: the minimum of an exact curve")
             geo = [x["y"] for x in table.rows if x["panel"] == panel
                    and x["series"] == f"{s} (geometric)"][0]
             ax.axhline(geo, color=c, lw=0.7, ls=(0, (1, 2)))
-        ax.axvline(rs, color="0.3", lw=1.0, ls=":")
-        ax.text(rs, 0.98, f" bound's rho* = {rs:.2f}", fontsize=7,
-                transform=ax.get_xaxis_transform(), va="top")
-        ax.set(xscale="log", yscale="log", xlabel="polynomial exponent rho",
-               title=f"EDM grid, {panel} (dotted: geometric limit; v: minimum)")
-    axes[0][0].set_ylabel("per unit d (nats)")
-    axes[0][1].legend(fontsize=6.5, loc="center right")
+        ax.axvline(rs, color="0.3", lw=0.9, ls=":")
+        ax.text(rs * 1.06, 0.98, rf"bound's $\rho^*$ = {rs:.2f}", fontsize=6.5, va="top",
+                transform=ax.get_xaxis_transform())
+        ax.set(xscale="log", yscale="log", xlabel=r"polynomial exponent $\rho$",
+               title=f"({'ab'[i]}) N = {panel.split('=')[1]} steps")
+        rhos = [x["x"] for x in table.rows if x["panel"] == panel]
+        value_ticks(ax, [v for v in (1, 2, 5, 10, 20, 50, 100) if min(rhos) <= v <= max(rhos)])
+    axes[0][0].set_ylabel("KL or $E_D$ per unit d (nats)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", lw=0.7, ls=(0, (1, 2))),
+                Line2D([], [], color="0.3", ls="none", marker="v", ms=4.5)]
+    labels += [r"geometric limit $\rho \to \infty$", r"minimum over $\rho$"]
+    shared_legend(fig, handles, labels, ncol=4)
+    subtitle(fig, f"EDM grid, \u03c3 from 80 down to 0.002, exact score; {_DATA} unless "
+                  "marked Gaussian (sd 0.5); exact values")
     save(fig, path)
 
 
@@ -257,18 +292,32 @@ def build_weightings(preset="quick", device="auto", progress=None):
 
 
 def plot_weightings(table, path):
-    fig, axes = new_figure(2, 1, width=4.2, height=3.2)
+    fig, axes = new_figure(2, 1, width=4.2, height=3.3)
+    a, b = axes[0]
     for i, name in enumerate(("EDM", "Song")):
         r = [x for x in table.rows if x["panel"] == "weighting" and x["series"] == name]
-        axes[0][0].plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[i], label=name)
-    axes[0][0].set(xscale="log", xlabel="noise level sigma", ylabel="beta(sigma) / max",
-                   title="total weighting on E||sigma S + xi||^2")
-    for i, name in enumerate(("EDM (rho = 7)", "Song (geometric)")):
+        a.plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[i],
+               ls=LINESTYLES[i], label=name)
+    a.set(xscale="log", xlabel=r"noise level $\sigma$",
+          ylabel=r"total weighting $\beta(\sigma)\,/\,\max\,\beta$",
+          title=r"(a) weighting of $E\|\sigma S + \xi\|^2$")
+    series = {}
+    for i, (name, label) in enumerate((("EDM (rho = 7)", r"EDM grid ($\rho$ = 7)"),
+                                       ("Song (geometric)", "geometric grid (Song)"))):
         r = [x for x in table.rows if x["panel"] == "factor" and x["series"] == name]
-        axes[0][1].plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[i], label=name)
-    axes[0][1].set(xscale="log", yscale="log", xlabel="steps N", ylabel="max_j sigma^2 / w",
-                   title="score-error amplification (EDM weighting)")
-    for ax in axes[0]:
+        series[name] = {x["x"]: x["y"] for x in r}
+        b.plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[i], ls=LINESTYLES[i],
+               label=label)
+    e, g = series["EDM (rho = 7)"], series["Song (geometric)"]
+    less = [n for n in sorted(e) if n in g and e[n] < g[n]]
+    if less:
+        b.axvline(less[0], color="0.4", lw=0.8, ls=":")
+        b.text(less[0] * 1.08, 0.04, f"EDM's grid smaller\nfrom N = {less[0]:g}",
+               fontsize=6.5, transform=b.get_xaxis_transform(), va="bottom")
+    b.set(xscale="log", yscale="log", xlabel="steps N",
+          ylabel=r"amplification $\max_j \sigma_j^2 / w_j$",
+          title="(b) score-error amplification, EDM weighting")
+    for ax in (a, b):
         ax.legend()
     save(fig, path)
 
@@ -301,12 +350,14 @@ def ranking_fit(weighting, steps, seed, N, n, device):
     from lowdim.simulate.score_nets import train_dsm
 
     tr = train_dsm(lambda k, gen: sample_mixture(BIMODAL, k, generator=gen, device="cpu"),
-                   1, weighting=weighting, steps=steps, seed=seed, device=device)
+                   1, weighting=weighting, steps=steps, seed=seed, device=device,
+                   progress=step_callback("training step"))
     net = tr.net.double().cpu()
     rows, res = [], {}
-    for k, label in _DESIGNS:
+    for k, label in counted(_DESIGNS, "grid"):
         g = make_grid(k, N)
-        est = path_kl_estimate(g, BIMODAL, net.score, n=n, seed=seed, device="cpu")
+        est = path_kl_estimate(g, BIMODAL, net.score, n=n, seed=seed, device="cpu",
+                               progress=step_callback("path block"))
         rows.append(figure_row("simulation", f"trained {weighting}", f"{label} path KL",
                                steps, est.total, est.total_se, f"seed {seed}"))
         rows.append(figure_row("simulation", f"trained {weighting}", f"{label} E_S",
@@ -335,7 +386,7 @@ def build_ranking(preset="quick", device="auto", progress=None):
     N = 18
     grids = {k: make_grid(k, N) for k, _ in _DESIGNS}
     rows = []
-    for eta in P["etas"]:
+    for eta in counted(P["etas"], "eta"):
         for k, label in _DESIGNS:
             g = grids[k]
             eps2 = _training_profile(g, eta)
@@ -381,38 +432,95 @@ def _crossing(rows, panel):
     return math.inf if e[xs[-1]] >= g[xs[-1]] else xs[0]
 
 
+def _by_steps(rows):
+    """``(x, y, se, seeds)`` of trained-network rows, averaged over seeds where there are
+    several (then ``se`` is the seed-to-seed standard error)."""
+    xs = sorted({r["x"] for r in rows if r["y"] is not None})
+    out = ([], [], [], 1)
+    for x in xs:
+        vals = [r for r in rows if r["x"] == x and r["y"] is not None]
+        y = np.array([r["y"] for r in vals], dtype=float)
+        out[0].append(x)
+        out[1].append(float(y.mean()))
+        if len(y) > 1:
+            out[2].append(float(y.std(ddof=1) / np.sqrt(len(y))))
+        else:
+            out[2].append(vals[0]["se"])
+        out = out[:3] + (max(out[3], len(y)),)
+    return out
+
+
 def plot_ranking(table, path):
-    fig, axes = new_figure(3, 1, width=3.9, height=3.4)
+    from matplotlib.lines import Line2D
+
+    fig, axes = new_figure(3, 1, width=3.9, height=4.4)
     col = {_DESIGNS[0][1]: COLORS[0], _DESIGNS[1][1]: COLORS[1]}
     ax = axes[0][0]
     for label, c in col.items():
         for what, ls in (("sampled KL", "-"), ("path KL", "--"), ("bound", ":")):
             r = [x for x in table.rows if x["panel"] == "perturbed"
                  and x["series"] == f"{label} {what}"]
-            ax.plot([x["x"] for x in r], [x["y"] for x in r], color=c, ls=ls,
-                    label=f"{label}, {what}")
+            ax.plot([x["x"] for x in r], [x["y"] for x in r], color=c, ls=ls)
     eta = table.meta["summary"]["crossing_eta"]
     if math.isfinite(eta):
         ax.axvline(eta, color="0.4", lw=0.8, ls=":")
-    ax.set(xscale="log", yscale="log", xlabel="score-error size eta", ylabel="KL (nats)",
-           title="exact score + EDM-training error profile")
-    ax.legend(fontsize=6)
-    for ax, w in zip(axes[0][1:], ("edm", "song")):
+        ax.text(eta / 1.15, 0.4, rf"$\eta$ = {eta:.2g}: EDM's grid" + "\nsamples better above",
+                ha="right", va="center", fontsize=6.5, transform=ax.get_xaxis_transform())
+    ax.set(xscale="log", yscale="log", xlabel=r"score-error size $\eta$", ylabel="KL (nats)",
+           title="(a) exact score + error profile")
+    seeds = 1
+    shared = None
+    for i, (ax, w) in enumerate(zip(axes[0][1:], ("edm", "song"))):
+        if shared is None:
+            shared = ax
+        else:
+            ax.sharey(shared)
+        missing = set()
         for label, c in col.items():
-            for what, mk in (("sampled KL", "o"), ("path KL", "s")):
+            for what, mk, ls in (("sampled KL", "o", "-"), ("path KL", "s", "--")):
                 r = [x for x in table.rows if x["panel"] == f"trained {w}"
-                     and x["series"] == f"{label} {what}" and x["y"] is not None]
-                ax.errorbar([x["x"] for x in r], [x["y"] for x in r],
-                            yerr=None if what == "sampled KL" else [3 * x["se"] for x in r],
-                            fmt=mk + ("-" if what == "sampled KL" else "--"), color=c,
-                            mfc="white" if what == "path KL" else c, ms=4,
-                            label=f"{label}, {what}")
-        ax.set(xscale="log", yscale="log", xlabel="training steps",
-               title=f"DSM-trained network, {w} weighting")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=6)
+                     and x["series"] == f"{label} {what}"]
+                missing |= {x["x"] for x in r if x["y"] is None}
+                x, y, se, k = _by_steps(r)
+                seeds = max(seeds, k)
+                if not x:
+                    continue
+                if what == "sampled KL" and k == 1:   # exact, for one trained network
+                    ax.plot(x, y, marker=mk, ls=ls, color=c, ms=3.5,
+                            gid="no-se: exact sampled KL of one trained network")
+                else:
+                    ax.errorbar(x, y, yerr=3 * np.asarray(se, dtype=float), marker=mk, ls=ls,
+                                color=c, ms=3.5, mfc="white")
+        if missing:
+            ax.text(0.03, 0.5, "no sampled KL at "
+                    + ", ".join(f"{m:g}" for m in sorted(missing))
+                    + " steps:\nthe step maps fold", transform=ax.transAxes, fontsize=6.5,
+                    va="center")
+        ax.set(xscale="log", yscale="log", xlabel="DSM training steps",
+               title=f"({'bc'[i]}) trained network, {'EDM' if w == 'edm' else 'Song'} weighting")
+        _integer_value_ticks(ax, {x["x"] for x in table.rows if x["panel"] == f"trained {w}"})
+    axes[0][1].set_ylabel("KL (nats)")
+    axes[0][2].tick_params(labelleft=False)
+    net = "one trained network" if seeds == 1 else f"mean of {seeds} trained networks"
+    handles = [Line2D([], [], color=COLORS[0]), Line2D([], [], color=COLORS[1]),
+               Line2D([], [], color="0.3", ls="-", marker="o", ms=3.5),
+               Line2D([], [], color="0.3", ls="--", marker="s", ms=3.5, mfc="white"),
+               Line2D([], [], color="0.3", ls=":")]
+    labels = [r"EDM grid ($\rho$ = 7)", "geometric grid (Song)",
+              f"sampled KL (exact; (b), (c): {net})",
+              "path KL ((b), (c): Monte Carlo, 3 SE bars within the markers)", "bound"]
+    shared_legend(fig, handles, labels, ncol=3)
+    N = table.meta.get("N", 18)
+    subtitle(fig, f"N = {N} steps, {_DATA}; (a) error profile "
+                  r"$\epsilon_j^2 = \eta\,/\,(\sigma_j^2 \beta_{EDM}(\sigma_j))$, "
+                  "as left by EDM-weighted training")
     save(fig, path)
+
+
+def _integer_value_ticks(ax, values):
+    """Ticks at the simulated ``values`` (training steps), labelled as integers."""
+    value_ticks(ax, values)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 # =========================================================================== dimension
@@ -426,9 +534,9 @@ def build_dimension(preset="quick", device="auto", progress=None):
     rows = []
     rng = np.random.default_rng(0)
     xs, ys, ses = [], [], []
-    for i, d in enumerate(P["ds"]):
+    for d in counted(P["ds"], "dimension d", progress):
         Y = ei_sample(g.variances, gaussian_score(np.full(d, _GAUSS_VAR)), P["n"], d, seed=d,
-                      device=device)
+                      device=device, progress=step_callback("sampler step"))
         kl = gaussian_kl_estimate(Y, _GAUSS_VAR + g.variances[-1])
         rows.append(figure_row("simulation", "gaussian", "sampled KL (Monte Carlo)", d, kl.kl, kl.se))
         rows.append(figure_row("theory", "gaussian", "sampled KL", d, gaussian_kl(g, _GAUSS_VAR, d=d)))
@@ -437,15 +545,14 @@ def build_dimension(preset="quick", device="auto", progress=None):
         mu = rng.standard_normal((4, d))
         mu /= np.linalg.norm(mu, axis=1, keepdims=True)
         mix = GaussianMixture(np.full(4, 0.25), mu, np.full(4, 0.01))
-        est = path_kl_estimate(g, mix, n=P["n_d"], seed=d, device=device)
+        est = path_kl_estimate(g, mix, n=P["n_d"], seed=d, device=device,
+                               progress=step_callback("path block"))
         rows.append(figure_row("simulation", "mixture", "path KL (Monte Carlo)", d, est.total,
                                est.total_se))
         rows.append(figure_row("theory", "mixture", "bound", d, kl_bound(g, d, mix.second_moment).total))
         xs.append(d)
         ys.append(est.total)
         ses.append(est.total_se)
-        if progress is not None:
-            progress(i + 1, len(P["ds"]))
     xs, ys, ses = map(np.asarray, (xs, ys, ses))
     A = np.stack([xs, np.ones_like(xs)], 1).astype(float)
     coef, *_ = np.linalg.lstsq(A / ses[:, None], ys / ses, rcond=None)
@@ -473,23 +580,44 @@ def build_dimension(preset="quick", device="auto", progress=None):
 
 
 def plot_dimension(table, path):
-    fig, axes = new_figure(2, 1, width=4.2, height=3.3)
-    for ax, panel, title in zip(axes[0], ("gaussian", "mixture"),
-                                ("Gaussian data: KL of what is sampled",
-                                 "four-mode mixture: path KL")):
-        for i, s in enumerate(("sampled KL", "fitted line", "bound")):
-            r = [x for x in table.rows if x["panel"] == panel and x["series"] == s]
-            if r:
-                ax.plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[i],
-                        ls="-" if s != "bound" else ":", label=s)
-        for s in ("sampled KL (Monte Carlo)", "path KL (Monte Carlo)"):
-            r = [x for x in table.rows if x["panel"] == panel and x["series"] == s]
-            if r:
-                ax.errorbar([x["x"] for x in r], [x["y"] for x in r],
-                            yerr=[3 * x["se"] for x in r], fmt="o", color=COLORS[3], mfc="white",
-                            ms=4, label=s)
-        ax.set(xscale="log", yscale="log", xlabel="dimension d", ylabel="KL (nats)", title=title)
-        ax.legend(fontsize=6.5)
+    fig, axes = new_figure(2, 2, width=4.2, height=2.3, sharex="col",
+                           gridspec_kw={"height_ratios": [2.3, 1]})
+    summ = table.meta["summary"]
+    per_dim = re.search(r"per-coordinate Gaussian value ([0-9.]+)", summ.get("text", ""))
+    ds = sorted({x["x"] for x in table.rows})
+    panels = (
+        ("gaussian", "(a) Gaussian data (sd 0.5): KL of what is sampled", "sampled KL",
+         f"exact: {summ['gaussian_slope_exact']:.4f} d",
+         f"Monte Carlo, fit {summ['gaussian_slope']:.4f} d", "exact"),
+        ("mixture", "(b) four-mode mixture: path KL", "fitted line",
+         f"fit ({summ['mixture_slope']:.3f} \u00b1 {summ['mixture_slope_se']:.3f}) d + c"
+         + (f";\nper coordinate {float(per_dim.group(1)):.3f} d" if per_dim else ""),
+         "Monte Carlo", "fit"))
+    for i, (panel, title, line, line_label, mc_label, ref) in enumerate(panels):
+        ax, res = axes[0, i], axes[1, i]
+        r = sorted((x for x in table.rows if x["panel"] == panel and x["series"] == line),
+                   key=lambda x: x["x"])
+        ref_y = {x["x"]: x["y"] for x in r}
+        ax.plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[0], label=line_label)
+        r = [x for x in table.rows if x["panel"] == panel and x["series"] == "bound"]
+        ax.plot([x["x"] for x in r], [x["y"] for x in r], color=COLORS[2], ls=":",
+                label="bound")
+        r = [x for x in table.rows if x["panel"] == panel and x["kind"] == "simulation"]
+        ax.errorbar([x["x"] for x in r], [x["y"] for x in r], yerr=[3 * x["se"] for x in r],
+                    fmt="o", color=COLORS[3], mfc="white", ms=3.5, zorder=5,
+                    label=mc_label + " (3 SE)")
+        ax.set(xscale="log", yscale="log", ylabel="KL (nats)", title=title)
+        ax.legend(loc="upper left")
+        res.axhline(0, color=COLORS[0], lw=1.0)
+        res.errorbar([x["x"] for x in r], [100 * (x["y"] / ref_y[x["x"]] - 1) for x in r],
+                     yerr=[300 * x["se"] / ref_y[x["x"]] for x in r], fmt="o", color=COLORS[3],
+                     mfc="white", ms=3.5)
+        res.set(xscale="log", xlabel="dimension d", ylabel=f"MC / {ref} \u2212 1 (%)")
+        for a in (ax, res):   # shared x: both axes carry the same ticks
+            _integer_value_ticks(a, ds)
+    subtitle(fig, fr"EDM grid ($\rho$ = 7), N = {table.meta.get('N', 18)} steps, exact score; "
+                  f"Monte Carlo: (a) {_mc_note(table)}samples, (b) {_mc_note(table, 'n_d')}"
+                  "paths per d; 3 SE bars")
     save(fig, path)
 
 
@@ -504,22 +632,34 @@ def plot_bound_table(table, path):
     number of steps N, one panel per grid (and the exact Gaussian KL when the table has
     it); log-log, non-positive terms left out."""
     grids = list(dict.fromkeys(r["grid"] for r in table.rows))
-    fig, axes = new_figure(len(grids), 1, width=3.9, height=3.4)
+    fig, axes = new_figure(len(grids), 1, width=3.9, height=3.6, sharey=True)
     terms = {"total": (COLORS[0], "-"), "E_I": (COLORS[6], ":"), "E_S": (COLORS[4], "-."),
              "E_D": (COLORS[1], "--"), "gaussian_kl": (COLORS[2], "-")}
-    names = {"total": "bound", "E_I": "initialization E_I", "E_S": "score E_S",
-             "E_D": "discretization E_D", "gaussian_kl": "exact KL (Gaussian data)"}
-    for ax, grid in zip(axes[0], grids):
+    names = {"total": "bound", "E_I": "initialization $E_I$", "E_S": "score $E_S$",
+             "E_D": "discretization $E_D$", "gaussian_kl": "exact KL (Gaussian data)"}
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for i, (ax, grid) in enumerate(zip(axes[0], grids)):
         rows = sorted((r for r in table.rows if r["grid"] == grid), key=lambda r: r["N"])
         for key, (color, ls) in terms.items():
             pts = [(r["N"], r[key]) for r in rows if r.get(key) is not None and r[key] > 0]
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, linestyle=ls,
-                        marker="o" if len(pts) < 8 else None, ms=3.5, label=names[key])
+                        lw=2.2 if key == "total" else 1.2,
+                        marker="o" if len(pts) < 8 else None, ms=3.5, label=names[key],
+                        gid="no-se: exact values at each N")
+        rho = f", $\\rho$ = {rows[0]['rho']:g}" if grid == "edm" and rows[0].get("rho") else ""
+        letter = f"({letters[i % 26]}) " if len(grids) > 1 else ""
         ax.set(xscale="log", yscale="log", xlabel="steps N",
-               title=f"{grid} grid ({rows[0]['schedule']} schedule)")
-    axes[0][0].set_ylabel("KL (nats)")
-    axes[0][0].legend(loc="best", fontsize=7)
+               title=f"{letter}{grid} grid{rho}, {rows[0]['schedule']} schedule")
+    axes[0][0].set_ylabel("KL bound and terms (nats)")
+    shared_legend(fig, axes=list(axes[0]), ncol=5)
+    if table.rows:
+        r0 = table.rows[0]
+        err = r0["score_error"]
+        err = f"{err:g}" if isinstance(err, (int, float)) else err
+        subtitle(fig, f"d = {r0['d']}, $m_2$ = {r0['m2']:g}, score error {err}, "
+                      f"\u03c3 from {r0['sigma_max']:g} down to {r0['sigma_min']:g}; "
+                      f"{table.meta.get('form', 'explicit')} form")
     save(fig, path)
 
 

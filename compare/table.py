@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Table", "figure_row"]
+__all__ = ["Table", "figure_row", "TEXT_WIDTH"]
 
 
 def _fmt(v) -> str:
@@ -31,6 +31,136 @@ def _json_value(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return v
+
+
+#: The widest line of a text table (``--format table``): a terminal's width.
+TEXT_WIDTH = 100
+#: The narrowest a text column is squeezed to (its header, when that is wider): a column
+#: that would squeeze the ones before it below this is left out instead.
+TEXT_FLOOR = 22
+#: The mark of a shortened text cell.
+ELLIPSIS = "…"
+#: Spaces between two text columns.
+_GAP = 2
+
+
+def _empty(rows, name) -> bool:
+    """Whether column ``name`` holds nothing (``None`` or ``""``) in every row."""
+    return all(r.get(name) is None or r.get(name) == "" for r in rows)
+
+
+def _is_text(rows, name) -> bool:
+    """A column of strings only: its cells may be wrapped or shortened when it has to be
+    narrower than its longest cell.  A column holding numbers is never cut."""
+    values = [r.get(name) for r in rows if r.get(name) is not None]
+    return bool(values) and all(isinstance(v, str) for v in values)
+
+
+def _is_number(value) -> bool:
+    """A number, or a string that reads as one (``"12"``, ``"inf"``)."""
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _left_aligned(rows, name) -> bool:
+    """Words are left-aligned, numbers right-aligned: a column is read as words when most
+    of its values are not numbers (``r`` of ``0, 1, ..., global`` stays a number column)."""
+    values = [r.get(name) for r in rows if r.get(name) not in (None, "")]
+    return _is_text(rows, name) and 2 * sum(map(_is_number, values)) < len(values)
+
+
+def _natural_width(rows, name) -> int:
+    """The width column ``name`` needs to show its header and every cell in full."""
+    return max([len(name)] + [len(_fmt(r.get(name))) for r in rows])
+
+
+def _fit(rows, names, width) -> tuple:
+    """The columns of ``names`` (in order) that fit in ``width`` characters and the width
+    of each: text columns may shrink to :data:`TEXT_FLOOR` (the widest first), the others
+    keep their natural width; the first column that does not fit ends the list."""
+    natural = {c: _natural_width(rows, c) for c in names}
+    floor = {c: min(natural[c], max(len(c), TEXT_FLOOR)) if _is_text(rows, c) else natural[c]
+             for c in names}
+    shown = names[:1]   # the first column always, however wide
+    for c in names[1:]:
+        if sum(floor[k] for k in shown) + floor[c] + _GAP * len(shown) > width:
+            break
+        shown.append(c)
+    widths = {c: natural[c] for c in shown}
+    excess = sum(widths.values()) + _GAP * (len(shown) - 1) - width
+    while excess > 0:   # squeeze the widest shrinkable column by one, until the line fits
+        squeezable = [k for k in shown if widths[k] > floor[k]]
+        if not squeezable:
+            break
+        widths[max(squeezable, key=lambda k: widths[k])] -= 1
+        excess -= 1
+    return shown, widths
+
+
+def _cell_lines(text: str, width: int, wrap: bool) -> list:
+    """``text`` in a column ``width`` wide: as it is when it fits, else wrapped onto several
+    lines (``wrap``) or shortened with :data:`ELLIPSIS`."""
+    if len(text) <= width:
+        return [text]
+    if wrap:
+        import textwrap
+
+        return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    return [text[:width - 1] + ELLIPSIS]
+
+
+def _layout(rows, names, widths, *, wrap) -> str:
+    """Header, rule and rows of ``names`` in ``widths``; words left-aligned, numbers
+    right-aligned; a wrapped cell continues on the lines below its row's first."""
+    left = {c: _left_aligned(rows, c) for c in names}
+
+    def line(cells):
+        return "  ".join(v.ljust(widths[c]) if left[c] else v.rjust(widths[c])
+                         for c, v in zip(names, cells)).rstrip()
+
+    out = [line(names), line(["-" * widths[c] for c in names])]
+    for r in rows:
+        cells = [_cell_lines(_fmt(r.get(c)), widths[c], c in wrap) for c in names]
+        for k in range(max(len(v) for v in cells) if cells else 1):
+            out.append(line([v[k] if k < len(v) else "" for v in cells]))
+    return "\n".join(out)
+
+
+def _shared_columns(rows, names) -> list:
+    """The columns of ``names`` with one value in every row (of two rows or more)."""
+    if len(rows) < 2:
+        return []
+    return [c for c in names if len({_fmt(r.get(c)) for r in rows}) == 1
+            and len(_fmt(rows[0].get(c))) <= 24]
+
+
+def _shared_line(rows, shared, width) -> str:
+    """``shared`` columns as ``name = value`` pairs above the table, wrapped to ``width``."""
+    import textwrap
+
+    text = ", ".join(f"{c} = {_fmt(rows[0].get(c))}" for c in shared)
+    return "\n".join(textwrap.wrap("every row: " + text, width, break_on_hyphens=False))
+
+
+def _footnote(hidden, width) -> str:
+    """One line naming the columns left out for want of width, shortened to ``width``."""
+    tail = "; --columns or --format csv)"
+    head = f"(+{len(hidden)} more column{'s' if len(hidden) > 1 else ''}: "
+    names = ", ".join(hidden)
+    if len(head) + len(names) + len(tail) > width:
+        room = width - len(head) - len(tail) - len(", " + ELLIPSIS)
+        kept = []
+        for c in hidden:
+            if len(", ".join(kept + [c])) > room:
+                break
+            kept.append(c)
+        names = ", ".join(kept + [ELLIPSIS])
+    return head + names + tail
 
 
 @dataclass
@@ -85,15 +215,36 @@ class Table:
                 fh.write(text + "\n")
         return text
 
-    def to_text(self, columns=None) -> str:
-        cols = columns or self.columns
-        cells = [[_fmt(r.get(c)) for c in cols] for r in self.rows]
-        widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths))]
-        lines.append("  ".join("-" * w for w in widths))
-        for row in cells:
-            lines.append("  ".join(v.rjust(w) for v, w in zip(row, widths)))
-        return "\n".join(lines)
+    def to_text(self, columns=None, width=TEXT_WIDTH, *, wrap=()) -> str:
+        """The table as aligned text for a terminal (``--format table``).
+
+        ``columns`` are the columns to show, in order of priority (default: all, in table
+        order).  With a ``width`` (default :data:`TEXT_WIDTH`) no line is wider: columns
+        empty in every row are left out, text cells too long for their share are wrapped
+        onto the next lines (the columns named in ``wrap``) or shortened with "…" (the
+        others), and the columns that still do not fit are dropped from the right and named
+        in a last line, so that a wide table stays readable and says what it hides (the
+        CSV and JSON formats have every column).  Before any is dropped, columns
+        holding one value in every row move to a line above the table
+        (``every row: t = 0.1, ...``).  ``width=None`` prints ``columns`` as
+        they are, in full (what ``--columns`` asks for).
+        """
+        names = list(columns or self.columns)
+        if width is None:
+            return _layout(self.rows, names, {c: _natural_width(self.rows, c) for c in names},
+                           wrap=())
+        if self.rows:
+            names = [c for c in names if not _empty(self.rows, c)]
+        head = ""
+        if _fit(self.rows, names, width)[0] != names:   # too wide: shared values go on top
+            shared = _shared_columns(self.rows, names)
+            if shared:
+                names = [c for c in names if c not in shared]
+                head = _shared_line(self.rows, shared, width) + "\n"
+        shown, widths = _fit(self.rows, names, width)
+        lines = _layout(self.rows, shown, widths, wrap=wrap)
+        hidden = names[len(shown):]
+        return head + lines + ("\n" + _footnote(hidden, width) if hidden else "")
 
     @classmethod
     def from_csv(cls, path) -> "Table":

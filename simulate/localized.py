@@ -238,11 +238,12 @@ class TrainedLocalScore:
 
 @one_thread
 def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3, seed=0,
-                      device="auto", dtype="float32") -> TrainedLocalScore:
+                      device="auto", dtype="float32", progress=None) -> TrainedLocalScore:
     """Localized DSM: minimize ``E ||eps_theta(x_t, t) - z||^2 / b`` over t log-uniform on the
     model's ``[delta, T]``, data drawn from ``X`` (n, d) with replacement and fresh noise every
     step.  The sum over sites decouples, so per-site networks train independently.  Adam with
-    cosine decay; float32 by default (recorded)."""
+    cosine decay; float32 by default (recorded).  ``progress(done, steps)``, if given, is
+    called after every step."""
     steps, batch = integer("steps", steps), integer("batch", batch)
     lr = number("lr", lr)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -263,7 +264,7 @@ def train_local_score(model: LocalScoreNet, X, *, steps=1500, batch=256, lr=3e-3
         return torch.mean((model.eps(xt, t) - z) ** 2)
 
     losses, seconds = train_adam(model.parameters(), loss_at_step, steps=steps, lr=lr,
-                                 name="train_local_score")
+                                 name="train_local_score", progress=progress)
     model.eval()
     return TrainedLocalScore(model, losses, seconds, int(n), str(dt).replace("torch.", ""))
 
@@ -295,10 +296,12 @@ def net_score_error(model, target, times, *, n_eval=2048, seed=0):
 
 @torch.no_grad()
 @one_thread
-def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.float64):
+def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.float64,
+                   progress=None):
     """Samples at forward time ``times[0]`` of the OU reverse SDE from ``N(0, I)`` at
     ``times[-1]``, by the exponential integrator with the score frozen at each step's upper
-    end: ``y <- e^h y + 2 (e^h - 1) s(y, t_{k+1}) + sqrt(e^{2h} - 1) z``."""
+    end: ``y <- e^h y + 2 (e^h - 1) s(y, t_{k+1}) + sqrt(e^{2h} - 1) z``.
+    ``progress(done, steps)``, if given, is called after every step."""
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     n, d = integer("n", n), integer("d", d)
     times = np.asarray(times, dtype=float)
@@ -309,6 +312,8 @@ def reverse_sample(score, d, n, times, *, seed=0, device="auto", dtype=torch.flo
         s = score(y, torch.full((n,), float(times[k + 1]), device=dev, dtype=dt))
         z = torch.randn((n, d), generator=gen, device=dev, dtype=dt)
         y = math.exp(h) * y + 2.0 * math.expm1(h) * s + math.sqrt(math.expm1(2 * h)) * z
+        if progress is not None:
+            progress(times.size - 1 - k, times.size - 1)
     return y
 
 
@@ -343,12 +348,14 @@ class Phi4:
 
 
 @one_thread
-def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto"):
+def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto",
+               progress=None):
     """``n`` independent chains of checkerboard Metropolis on ``model``, run for ``sweeps``
     sweeps from 0; returns the final states ``(n, sites)`` (float64) and the acceptance rate.
 
     Each half-sweep proposes ``x_i + step z`` at every even (then odd) site at once; those
-    sites are conditionally independent given the others, so the update is exact."""
+    sites are conditionally independent given the others, so the update is exact.
+    ``progress(done, sweeps)``, if given, is called after every sweep."""
     n, sweeps = integer("n", n), integer("sweeps", sweeps)
     step = number("step", step)
     dev = resolve_device(device)
@@ -362,7 +369,7 @@ def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto"):
         return a2 * v * v + g * v ** 4 - J * v * field
 
     accepted = 0.0
-    for _ in range(sweeps):
+    for k in range(sweeps):
         for par in (0, 1):
             mask = parity == par
             field = torch.roll(x, 1, 1) + torch.roll(x, -1, 1)
@@ -372,4 +379,6 @@ def phi4_chain(model: Phi4, n, *, sweeps=2000, step=1.0, seed=0, device="auto"):
             take = (torch.log(u) < log_ratio) & mask
             x = torch.where(take, prop, x)
             accepted += float(take.sum()) / (n * b / 2)
+        if progress is not None:
+            progress(k + 1, sweeps)
     return x, accepted / (2 * sweeps)

@@ -194,7 +194,7 @@ def _energies(U, X):
     return torch.einsum("bkDd,bnD->bknd", U, X).pow(2).sum(-1)
 
 
-def seeded_bases(X, mask, K, d, generator, *, init="neighbours"):
+def seeded_bases(X, mask, K, d, generator, *, init="neighbours", progress=None):
     """Initial bases for K-subspaces and for the trained denoiser, (B, K, D, d).
 
     ``"neighbours"``: K seed samples, the first uniform and each next one drawn with
@@ -202,6 +202,7 @@ def seeded_bases(X, mask, K, d, generator, *, init="neighbours"):
     spans the seed's ``d`` nearest samples in ``|cos|`` (the seed included).
     ``"samples"``: each basis spans ``d`` uniformly drawn samples (no neighbourhood search).
     ``"random"``: Haar-random orthonormal bases, ignoring the data.
+    ``progress(done, K)``, if given, is called after each basis of ``"neighbours"``.
     """
     if init not in INITS:
         raise ValueError(f"init: must be one of {INITS} (got {init!r})")
@@ -235,12 +236,14 @@ def seeded_bases(X, mask, K, d, generator, *, init="neighbours"):
         kept = torch.stack(out, 1)
         energy = _energies(kept, X).max(1).values                      # (B, N)
         residual = (1 - energy / norm2).clamp(min=0) * valid
+        if progress is not None:
+            progress(k + 1, K)
     return torch.stack(out, 1)
 
 
 @one_thread
 def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int = 30,
-                init: str = "neighbours", seed: int = 0):
+                init: str = "neighbours", seed: int = 0, progress=None):
     """K-subspaces clustering with seeded restarts; returns ``(bases, objective)``.
 
     ``bases`` is (B, K, D, d); ``objective`` (B,) is ``(1/N) sum_i max_k ||U_k^T x_i||^2`` of
@@ -250,18 +253,22 @@ def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int 
     the work is done in the coordinates of the data's span (exact for every direction of
     non-zero energy), so the cost does not grow with ``D``; a cluster with fewer than ``d``
     samples is completed within that span (and by random directions off it when ``N < d``).
+    ``progress(done, K + iterations)``, if given, is called after each seeded basis and each
+    alternation (and with ``done = K + iterations`` once every restart has settled).
     """
     K, d = integer("K", K), integer("d", d)
     restarts, iterations = integer("restarts", restarts), integer("iterations", iterations, low=0)
     B, N, D = X.shape
     dev = X.device
     gen = make_generator(dev, seed, "molrg", "k-subspaces")
+    if progress is not None:
+        progress(0, K + iterations)
     if N < D:
         # every top eigenvector with a non-zero eigenvalue lies in the span of the data: work
         # in the coordinates of an orthonormal basis Q (D x N) of that span, then lift back
         Q = torch.linalg.qr(X.transpose(-1, -2))[0]                    # (B, D, N)
         U, obj = k_subspaces(X @ Q, mask, K, min(d, N), restarts=restarts,
-                             iterations=iterations, init=init, seed=seed)
+                             iterations=iterations, init=init, seed=seed, progress=progress)
         U = torch.einsum("bDr,bkrd->bkDd", Q, U)
         if U.shape[-1] < d:  # fewer samples than d: complete with directions off the span
             extra = torch.randn(B, K, D, d - U.shape[-1], generator=gen, dtype=X.dtype,
@@ -271,11 +278,17 @@ def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int 
         return U, obj
     Xr = X.repeat_interleave(restarts, 0)
     mr = mask.repeat_interleave(restarts, 0)
-    U = seeded_bases(Xr, mr, K, d, gen, init=init)
+    total = K + iterations
+
+    def seeding(done, _):
+        progress(done, total)
+
+    U = seeded_bases(Xr, mr, K, d, gen, init=init,
+                     progress=None if progress is None else seeding)
     valid = mr.to(X.dtype)
     previous = torch.full(mr.shape, -1, dtype=torch.long, device=dev)
     active = torch.arange(Xr.shape[0], device=dev)                    # restarts still moving
-    for _ in range(iterations):
+    for it in range(iterations):
         Xa, Ua = Xr[active], U[active]
         lab = _energies(Ua, Xa).argmax(1)                              # (A, N)
         moved = (lab != previous[active]).any(1)
@@ -288,6 +301,10 @@ def k_subspaces(X, mask, K: int, d: int, *, restarts: int = 10, iterations: int 
         newU = _top_eigvecs(gram, d)
         empty = onehot.sum(1) == 0                                     # (A, K)
         U[active] = torch.where(empty[..., None, None], Ua, newU)
+        if progress is not None:
+            progress(K + it + 1, total)
+    if progress is not None:
+        progress(total, total)
     n_valid = valid.sum(1).clamp(min=1)
     obj = (_energies(U, Xr).max(1).values * valid).sum(1) / n_valid
     obj = obj.reshape(B, restarts)
@@ -374,7 +391,7 @@ def _dsm_loss(U, X, valid, sigma, eps):
 def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: float = 5.0,
                            sigma_min: float = 0.02, sigma_max: float = 0.2, draws: int = 4,
                            restarts: int = 1, init: str = "neighbours", candidates: int = 8,
-                           seed: int = 0) -> TrainedDenoiser:
+                           seed: int = 0, progress=None) -> TrainedDenoiser:
     """Train the low-rank denoiser on the VE denoising loss by Riemannian SGD.
 
     Each step draws one ``log sigma`` uniform on ``[log sigma_min, log sigma_max]`` and
@@ -387,7 +404,8 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
     Each restart starts from the best of ``candidates`` data-seeded bases (:func:`seeded_bases`)
     by the hard-max objective ``sum_i max_k ||U_k^T x_i||^2``, which costs no training: a
     single seeding occasionally puts two seeds in one subspace, and the soft-max loss then
-    keeps a mixed local minimum.
+    keeps a mixed local minimum.  ``progress(done, steps)``, if given, is called after every
+    step.
     """
     K, d = integer("K", K), integer("d", d)
     steps, draws = integer("steps", steps), integer("draws", draws)
@@ -424,6 +442,8 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
             UtG = U.transpose(-1, -2) @ G
             rgrad = G - U @ (0.5 * (UtG + UtG.transpose(-1, -2)))
             U = _orthonormalize(U - lr * (1 - k / steps) * rgrad)
+        if progress is not None:
+            progress(k + 1, steps)
     U = U.detach()
     with torch.no_grad():
         # final loss on common draws: one generator per problem index, shared by its restarts

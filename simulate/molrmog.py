@@ -468,7 +468,8 @@ class TrainedModel:
 
 @one_thread
 def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0, seed=0,
-              device="auto", dtype=torch.float64, kind=None, init="data") -> TrainedModel:
+              device="auto", dtype=torch.float64, kind=None, init="data",
+              progress=None) -> TrainedModel:
     """Train ``model`` by DSM, ``E_t E ||gamma_t s(x_t, t) + xi||^2`` (sum over coordinates),
     ``t`` log-uniform on ``[delta, T]``.
 
@@ -482,6 +483,8 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
     init : "data" or "keep"
         ``"data"`` starts a :class:`LatentMixtureScore` from k-means on the data
         (:meth:`LatentMixtureScore.init_from_data`); ``"keep"`` keeps the current parameters.
+    progress : callable, optional
+        ``progress(done, steps)`` after every training step.
     """
     steps, batch = integer("steps", steps), integer("batch", batch)
     lr, delta, T = number("lr", lr), number("delta", delta), number("T", T)
@@ -525,7 +528,7 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
         return torch.mean(torch.sum((torch.sqrt(g2)[:, None] * model(xt, t) + xi) ** 2, 1))
 
     losses, seconds = train_adam(params, loss_at_step, steps=steps, lr=lr, clip=10.0,
-                                 name="train_dsm")
+                                 name="train_dsm", progress=progress)
     return TrainedModel(model=model.eval(), kind=kind or type(model).__name__, losses=losses,
                         steps=steps, seconds=seconds, n_train=n_train,
                         parameter_count=model.parameter_count, device=describe_device(dev),
@@ -536,7 +539,7 @@ def train_dsm(model, data, *, steps=2000, batch=512, lr=1e-2, delta=1e-3, T=5.0,
 @torch.no_grad()
 @one_thread
 def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device="auto",
-                   dtype=torch.float64, process="vp", denoise=True, batch=8192):
+                   dtype=torch.float64, process="vp", denoise=True, batch=8192, progress=None):
     """Reverse-time VP sampling with the exponential integrator on a geometric time grid
     from ``T`` to ``delta`` [derived: the VP reverse SDE with the score frozen per step]:
 
@@ -544,6 +547,7 @@ def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device=
 
     started from ``N(0, I_D)``; with ``denoise`` the output is Tweedie's ``(y + gamma^2 s) /
     s_delta`` at ``delta``.  Streams over batches of ``batch`` samples; one generator per batch.
+    ``progress(done, total)``, if given, is called after every step of every batch.
     """
     if process != "vp":
         raise ValueError("process: reverse_sample implements the VP process only")
@@ -552,6 +556,7 @@ def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device=
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     ts = torch.as_tensor(np.geomspace(T, delta, steps + 1), dtype=dt, device=dev)
     out = []
+    total = steps * -(-n // batch)
     for b, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)
         gen = make_generator(dev, seed, "molrmog", "reverse", b)
@@ -561,6 +566,8 @@ def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device=
             sc = score(y, ts[j].expand(m))
             z = torch.randn(m, D, generator=gen, device=dev, dtype=dt)
             y = math.exp(h) * y + 2.0 * math.expm1(h) * sc + math.sqrt(math.expm1(2 * h)) * z
+            if progress is not None:
+                progress(b * steps + j + 1, total)
         if denoise:
             s, g2 = coefficients(ts[-1], process)
             y = (y + g2 * score(y, ts[-1].expand(m))) / s
@@ -746,12 +753,13 @@ class GDTrace:
 
 @one_thread
 def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_mc=20000,
-                     perturbation=1e-3, seed=0, process="vp", form="woodbury") -> GDTrace:
+                     perturbation=1e-3, seed=0, process="vp", form="woodbury",
+                     progress=None) -> GDTrace:
     """Gradient descent on the fixed-``t`` score-matching loss ``mean ||s_theta(x_t) -
     grad log p_t(x_t)||^2`` over ``n_mc`` fixed stratified draws (float64, CPU), in the means
     and factors
     with the true weights, from ``theta* + perturbation * ||theta*|| v``, ``v`` a random unit
-    vector."""
+    vector.  ``progress(done, iterations + 1)``, if given, is called after every gradient."""
     t, step = number("t", t), number("step", step)
     iterations, n_mc = integer("iterations", iterations), integer("n_mc", n_mc)
     loss_fn = _gd_loss_fn(spec, t, n_mc, seed, process, form)
@@ -760,20 +768,31 @@ def gradient_descent(spec: MoLRMoG, t: float, step: float, *, iterations=60, n_m
     v = torch.randn(star.shape, generator=gen, dtype=torch.float64)
     theta = (star + perturbation * torch.linalg.norm(star) * v / torch.linalg.norm(v)).requires_grad_()
     dist, losses = [], []
-    for _ in range(iterations + 1):
+    for k in range(iterations + 1):
         loss = loss_fn(theta)
         (g,) = torch.autograd.grad(loss, theta)
         dist.append(float(torch.linalg.norm(theta.detach() - star)))
         losses.append(float(loss.detach()))
         with torch.no_grad():
             theta -= step * g
+        if progress is not None:
+            progress(k + 1, iterations + 1)
     return GDTrace(distances=np.array(dist), losses=np.array(losses), step=step, n_mc=n_mc)
 
 
 @one_thread
 def empirical_hessian(spec: MoLRMoG, t: float, *, n_mc=20000, seed=0, process="vp",
-                      form="woodbury") -> np.ndarray:
-    """Eigenvalues of the autograd Hessian of the same loss at the truth (ascending)."""
+                      form="woodbury", progress=None) -> np.ndarray:
+    """Eigenvalues of the autograd Hessian of the same loss at the truth (ascending), one
+    row at a time (a second backward pass through the gradient per parameter);
+    ``progress(done, rows)``, if given, is called after every row."""
     loss_fn = _gd_loss_fn(spec, number("t", t), integer("n_mc", n_mc), seed, process, form)
-    H = torch.autograd.functional.hessian(loss_fn, _flat_truth(spec))
+    theta = _flat_truth(spec).detach().requires_grad_()
+    (g,) = torch.autograd.grad(loss_fn(theta), theta, create_graph=True)
+    rows = []
+    for i in range(g.numel()):
+        rows.append(torch.autograd.grad(g[i], theta, retain_graph=True)[0])
+        if progress is not None:
+            progress(i + 1, g.numel())
+    H = torch.stack(rows).detach()
     return np.linalg.eigvalsh(((H + H.T) / 2).numpy())

@@ -66,12 +66,13 @@ def perturbed(score, eps2, direction=None):
 
 @one_thread
 def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
-              dtype=torch.float64, block: int = 65536) -> torch.Tensor:
+              dtype=torch.float64, block: int = 65536, progress=None) -> torch.Tensor:
     """``n`` samples ``Y_N`` of the exponential-integrator sampler (``n x d``).
 
     Samples are drawn in blocks of ``block`` rows, each from its own generator keyed by
     ``(seed, block index)``: ``block`` is part of the definition of the random stream, so a
-    run is reproduced by the same ``seed`` and ``block``.
+    run is reproduced by the same ``seed`` and ``block``.  ``progress(done, total)``, if
+    given, is called after every step of every block.
     """
     v = np.asarray(variances, dtype=float)
     if v.ndim != 1 or v.size < 2 or np.any(np.diff(v) >= 0) or np.any(v <= 0):
@@ -81,6 +82,7 @@ def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
             raise ValueError(f"{name}: must be an integer >= 1 (got {x!r})")
     dev = resolve_device(device)
     out = []
+    total = (v.size - 1) * -(-n // block)
     for b, start in enumerate(range(0, n, block)):
         nb = min(block, n - start)
         gen = make_generator(dev, seed, "ei", b)
@@ -89,6 +91,8 @@ def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
             dv = v[j] - v[j + 1]
             noise = torch.randn(nb, d, generator=gen, dtype=dtype, device=dev)
             y = y + dv * score(float(v[j]), y, j) + math.sqrt(dv) * noise
+            if progress is not None:
+                progress(b * (v.size - 1) + j + 1, total)
         out.append(y)
     return torch.cat(out)
 
@@ -218,7 +222,7 @@ class PathKLEstimate:
 @one_thread
 def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *, n: int = 20000,
                      seed: int = 0, device="auto", dtype=torch.float64, n_sub: int = 4,
-                     block: int = 8192) -> PathKLEstimate:
+                     block: int = 8192, progress=None) -> PathKLEstimate:
     """``KL(P || Q)`` of the exponential-integrator chain driven by ``score`` (default: the exact
     mixture score), for mixture data in any dimension.
 
@@ -234,7 +238,8 @@ def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *
     nodes per piece of width 0.5 in ``ln v``).  Sharing
     ``xi`` across levels makes the Riemann-error term a smooth function of ``v`` per sample,
     so its variance is small.  The estimate is the mean over samples; ``*_se`` their standard
-    errors.
+    errors.  ``progress(done, blocks)``, if given, is called after every block of ``block``
+    samples.
     """
     if not isinstance(mixture, GaussianMixture):
         raise ValueError("mixture: expected a lowdim.theory.sampling.GaussianMixture")
@@ -272,6 +277,8 @@ def path_kl_estimate(grid: SamplingGrid, mixture: GaussianMixture, score=None, *
                 serr += 0.5 * float(dv[j]) * ((score(float(v[j]), yj, j) - sj) ** 2).sum(1)
         for store, val in zip(parts, (init, disc, serr)):
             store.append(val.detach().to(torch.float64).cpu().numpy())
+        if progress is not None:
+            progress(b + 1, -(-n // block))
     arrays = [np.concatenate(p) for p in parts]
     tot = arrays[0] + arrays[1] + arrays[2]
     mean = [float(a.mean()) for a in (*arrays, tot)]

@@ -213,7 +213,7 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
               batch: int = 512, lr: float = 2e-3, seed: int = 0, device="auto",
               dtype=torch.float32, sigma_data=None, p_mean: float = -1.2, p_std: float = 1.2,
               sigma_min: float = 0.002, sigma_max: float = 80.0, width: int = 128,
-              depth: int = 3) -> TrainedScore:
+              depth: int = 3, progress=None) -> TrainedScore:
     """Train a :class:`ScoreNet` by denoising score matching.
 
     Parameters
@@ -245,6 +245,8 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
         Training range of the log-uniform levels for ``"song"``.
     width, depth : int
         MLP size.
+    progress : callable, optional
+        ``progress(done, steps)`` after every training step.
 
     Returns
     -------
@@ -297,7 +299,7 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
         return torch.mean(weight[:, None] * (den - x0) ** 2)
 
     losses, seconds = train_adam(net.parameters(), loss_at_step, steps=steps, lr=lr, clip=1.0,
-                                 name="train_dsm (score_nets)")
+                                 name="train_dsm (score_nets)", progress=progress)
     return TrainedScore(net=net.eval(), weighting=weighting, losses=losses, seconds=seconds,
                         steps=steps, device=describe_device(dev), dtype=str(dt).replace("torch.", ""),
                         sigma_data=sigma_data, seed=int(seed))

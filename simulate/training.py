@@ -24,11 +24,12 @@ class LossDiverged(FloatingPointError):
 
 
 def train_adam(params, loss_at_step, *, steps: int, lr: float, clip: float | None = None,
-               name: str = "training"):
+               name: str = "training", progress=None):
     """Minimize ``loss_at_step(k)`` for ``k = 0 .. steps - 1`` over ``params`` by Adam with
     learning rate ``lr (1 + cos(pi k / steps)) / 2`` and, with ``clip``, the gradient norm
     clipped at ``clip``.  Returns ``(losses, seconds)``: the loss of every step and the wall
-    time of the loop.  Raises :class:`LossDiverged` when any loss is not finite."""
+    time of the loop.  Raises :class:`LossDiverged` when any loss is not finite.
+    ``progress(done, steps)``, if given, is called after every step."""
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -44,6 +45,8 @@ def train_adam(params, loss_at_step, *, steps: int, lr: float, clip: float | Non
         opt.step()
         sched.step()
         losses[k] = float(loss.detach())
+        if progress is not None:
+            progress(k + 1, steps)
     seconds = time.perf_counter() - t0
     if not np.all(np.isfinite(losses)):
         raise LossDiverged(f"{name}: the loss became non-finite; lower lr")

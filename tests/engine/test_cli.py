@@ -43,7 +43,10 @@ def test_curve_grid_and_table_format(capsys, tmp_path):
     code, out, _ = _run(capsys, ["rf", "curve", "--m", "1,4", "--psi-p", "0.5:8:5",
                                  "--plot", str(png)])
     assert code == 0 and png.stat().st_size > 1000
-    assert len(out.strip().splitlines()) == 2 + 10  # header, rule, 10 rows
+    lines = out.strip().splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("-"))
+    assert lines[0].startswith("every row: ") and "psi_n = 2" in " ".join(lines[:rule])
+    assert len(lines[rule + 1:]) == 10 and max(map(len, lines)) <= 100   # one line per row
 
 
 @pytest.mark.parametrize("argv,name", [

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from lowdim.compare import plots
 from lowdim.compare.figures import REGISTRY, build_figures
 from lowdim.compare.table import Table
 
@@ -25,15 +26,18 @@ def test_figures_left_to_their_own_tests_exist():
 def gallery(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     # the default of `lowdim figures`: sweep tasks on local processes, results cached
-    results = build_figures(BUILT, preset="quick", out_dir=str(out), device="cpu",
-                            executor="local", cache=str(tmp_path_factory.mktemp("cache")))
-    return out, {r["id"]: r for r in results}
+    with plots.checking() as checked:   # every figure drawn is also checked
+        results = build_figures(BUILT, preset="quick", out_dir=str(out), device="cpu",
+                                executor="local", cache=str(tmp_path_factory.mktemp("cache")))
+    return out, {r["id"]: dict(r, problems=p) for r, (_, p) in zip(results, checked)}
 
 
 def test_every_figure_writes_png_csv_json(gallery):
     out, results = gallery
     for fid in BUILT:
         assert (out / f"{fid}.png").stat().st_size > 10_000
+        assert (out / f"{fid}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert results[fid]["problems"] == [], (fid, results[fid]["problems"])
         table = Table.from_csv(out / f"{fid}.csv")
         assert len(table) > 0 and "kind" in table.columns
         meta = json.loads((out / f"{fid}.json").read_text())

@@ -6,7 +6,8 @@ Against floors (``ratio = seconds / floor_seconds``):
   residual and Jacobian on the same grid (the cost of a single Newton iteration), so the
   ratio counts the Newton iterations and continuation steps the solver needed.
 * manifold theory: the same for linear- and hidden-manifold data (three unknowns, spectral
-  integrals in closed form).
+  integrals in closed form), and for an empirical covariance of 10^4 eigenvalues (each
+  integral a sum over them).
 * simulation: the full ``lowdim.simulate.rf.fit_seed`` at d = 400 (draws, streamed Gram and cross
   term, solve, exact train error, Monte Carlo test and score errors); the floor is its
   unavoidable linear algebra alone: the training feature matmul and activation, the Gram
@@ -100,16 +101,23 @@ def theory_rows(n_points=400):
     cases += [(f"{data}, ", RFSetting(psi_n=2.0, psi_p=psi_p, t=0.1, lam=1e-3, m=m,
                                       activation="relu", data=data, psi_d=0.25), manifold_floor)
               for data in ("linear-manifold", "hidden-manifold") for m in (1, math.inf)]
+    # an empirical covariance of 10^4 distinct eigenvalues (a power law, as image patches
+    # have): every integral is a sum over the atoms
+    eig = 1.0 / np.arange(1, 10_001) ** 0.9
+    cases += [(f"spectrum of {eig.size} eigenvalues, ",
+               RFSetting(psi_n=2.0, psi_p=psi_p, t=0.1, lam=1e-3, m=m, data="spectrum",
+                         eigenvalues=eig / eig.mean()), manifold_floor) for m in (1, math.inf)]
     rows = []
     for label, setting, floor_of in cases:
+        repeat = 3 if setting.data == "spectrum" else 20
         # moments, spectrum and exact-score constant are computed before any timing
         setting.moments  # noqa: B018
         if setting.data != "gaussian":
             setting.spectrum  # noqa: B018
         q = np.full(n_points, 0.5)
         with single_threaded():   # the floor on the one thread predict uses
-            floor, _ = best_time(floor_of(setting, q), repeat=20)
-        secs, pred = best_time(lambda: predict(setting), repeat=20)
+            floor, _ = best_time(floor_of(setting, q), repeat=repeat)
+        secs, pred = best_time(lambda: predict(setting), repeat=repeat)
         m = "inf" if math.isinf(float(setting.m.flat[0])) else int(setting.m.flat[0])
         rows.append({"benchmark": f"theory curve, {label}{n_points} points, m={m}",
                      "seconds": secs, "floor_seconds": floor, "ratio": secs / floor,

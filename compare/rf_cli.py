@@ -131,7 +131,12 @@ def _footprint_rf_dynamics(v):
 def _add_setting_options(p, *, psi_p_default, m_default):
     g = p.add_argument_group("setting (each accepts a list a,b,c or a log range start:stop:count)")
     g.add_argument("--data", default="gaussian",
-                   help="gaussian, subspace, linear-manifold or hidden-manifold (default gaussian)")
+                   help="gaussian, subspace, linear-manifold, hidden-manifold or spectrum "
+                        "(default gaussian)")
+    g.add_argument("--spectrum", default=None, metavar="FILE",
+                   help="with --data spectrum: the covariance eigenvalues (.npy or text, "
+                        "1-d, used as given), or a data matrix (.npy or text, 2-d, samples "
+                        "in rows: centred, eigenvalues scaled to mean 1)")
     g.add_argument("--psi-d", default=None,
                    help="intrinsic ratio D/d in (0, 1] (subspace and manifold data)")
     g.add_argument("--manifold-activation", default=None,
@@ -156,12 +161,52 @@ def _setting_from_args(args):
     lam = parse_values("lam", args.lam)
     m = parse_values("m", args.m, allow_inf=True)
     psi_d = parse_values("psi-d", args.psi_d) if args.psi_d is not None else None
+    eigenvalues = _spectrum_file(args)
     axes = [psi_n, psi_p, t, lam, m] + ([psi_d] if psi_d is not None else [])
     grids = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
     return RFSetting(psi_n=grids[0], psi_p=grids[1], t=grids[2], lam=grids[3], m=grids[4],
                      activation=args.activation, data=args.data,
                      psi_d=grids[5] if psi_d is not None else None,
-                     manifold_activation=args.manifold_activation)
+                     manifold_activation=args.manifold_activation, eigenvalues=eigenvalues)
+
+
+def _spectrum_file(args):
+    """The eigenvalues of ``--spectrum FILE`` (``None`` without it): a 1-d array as given,
+    a 2-d data matrix by its centred, mean-1 covariance eigenvalues."""
+    path = getattr(args, "spectrum", None)
+    if (path is None) != (args.data != "spectrum"):
+        raise ValueError("spectrum: --data spectrum and --spectrum FILE go together")
+    if path is None:
+        return None
+    from lowdim.theory.spectra import covariance_eigenvalues
+
+    values = read_array("spectrum", path)
+    return covariance_eigenvalues(values) if values.ndim == 2 else values
+
+
+def read_array(name, path) -> np.ndarray:
+    """A numeric array from ``path``: NumPy's ``.npy`` (no pickles), else text (numbers
+    separated by spaces or commas, one row per line); a ValueError names ``name``."""
+    import os
+
+    if not os.path.isfile(path):
+        raise ValueError(f"{name}: no such file {path!r}")
+    try:
+        if path.endswith(".npy"):
+            arr = np.load(path, allow_pickle=False)
+        else:
+            with open(path) as fh:
+                rows = [line.replace(",", " ").split() for line in fh
+                        if line.strip() and not line.lstrip().startswith("#")]
+            arr = np.array([[float(v) for v in r] for r in rows])
+            if arr.ndim == 2 and 1 in arr.shape:
+                arr = arr.ravel()
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{name}: cannot read numbers from {path!r} ({exc})") from None
+    if arr.ndim not in (1, 2) or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name}: expected a 1-d array of eigenvalues or a 2-d data matrix "
+                         f"(got shape {arr.shape}, dtype {arr.dtype})")
+    return np.asarray(arr, dtype=float)
 
 
 #: The setting columns of an rf table, in the order a text table shows them.

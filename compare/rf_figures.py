@@ -911,19 +911,32 @@ def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
         lab = ", ".join(f"{_SYMBOL[c]} = {_value(v)}" for c, v in base.items() if c in varying)
         for q, mk in (("test_error", "o"), ("train_error", "s")):
             pts = sorted([r for r in rows if r["quantity"] == q], key=lambda r: float(r[x]))
-            ax.errorbar([float(r[x]) for r in pts], [r["sim_mean"] for r in pts],
-                        yerr=[z * r["sim_se"] for r in pts], fmt=mk, color=color,
-                        markerfacecolor="white", ms=3.5,
-                        label=(lab or "simulation") if q == "test_error" else None)
+            y, se = zip(*[_judged(r) for r in pts]) if pts else ((), ())
+            ax.errorbar([float(r[x]) for r in pts], y, yerr=[z * e for e in se], fmt=mk,
+                        color=color, ms=3.5, label=(lab or "simulation") if q == "test_error"
+                        else None, markerfacecolor="white")
+            off = [(float(r[x]), v) for r, v in zip(pts, y) if r.get("verdict") == "disagree"]
+            if off:   # a miss is drawn filled
+                ax.plot(*zip(*off), mk, color=color, ms=3.5, gid="no-se: drawn above with bars")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel("error (○ ── test, □ - - train)")
     n_ok = sum(r.get("verdict") == "agree" for r in tidy.rows)
-    ax.set_title(f"theory (lines) vs simulation (±{z:g} SE): {n_ok}/{len(tidy.rows)} agree")
+    extrapolated = any(r.get("extrapolated") is not None for r in tidy.rows)
+    ax.set_title(f"{n_ok}/{len(tidy.rows)} checks agree (filled: disagree); points "
+                 + ("1/d-extrapolated" if extrapolated else "at d") + f", ±{z:g} SE")
     ax.legend()
-    subtitle(fig, _setting_text(tidy.rows, {x}))
+    subtitle(fig, _setting_text(tidy.rows, {x, "d"}))
     save(fig, path)
+
+
+def _judged(row) -> tuple:
+    """The simulated value a validation row's verdict judged, and its SE: the 1/d
+    extrapolation when there is one, else the mean at d."""
+    if row.get("extrapolated") is not None:
+        return row["extrapolated"], row["extrapolated_se"]
+    return row["sim_mean"], row["sim_se"]
 
 
 # --------------------------------------------------------------------------- gallery

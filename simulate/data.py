@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .activations import torch_activation
@@ -97,6 +98,58 @@ class Subspace:
 
     def exact_score_test_error(self, t, generator=None):
         return self.D / self.d * math.exp(-2.0 * t), 0.0
+
+
+def resampled_eigenvalues(eigenvalues, d: int) -> np.ndarray:
+    """``d`` eigenvalues with the law of ``eigenvalues`` (ascending): the given ones when
+    there are ``d``, else their quantiles at ``(i + 1/2)/d`` (a d-point discretisation
+    that converges to the law as d grows)."""
+    eig = np.sort(np.asarray(eigenvalues, dtype=float))
+    if eig.size == d:
+        return eig
+    return eig[np.minimum(((np.arange(d) + 0.5) * eig.size / d).astype(int), eig.size - 1)]
+
+
+class EmpiricalCovariance:
+    """``x_0 ~ N(0, diag(lambda))`` with the eigenvalues ``lambda`` of a given covariance
+    (resampled to d by :func:`resampled_eigenvalues`).
+
+    Random features with an isotropic ``W`` cannot tell a covariance from its rotations,
+    so the diagonal one loses no generality.  Score ``-y_i / (a^2 lambda_i + Delta)``,
+    ``C_t = (1/d) sum_i a^2 lambda_i / (a^2 lambda_i + Delta)``; the directions with
+    ``lambda_i = 0`` are off the data's span (the test error is split only when there are
+    some).
+    """
+
+    name = "spectrum"
+
+    def __init__(self, d: int, eigenvalues, device, dtype):
+        self.eig = resampled_eigenvalues(eigenvalues, int(d))
+        self.d = int(d)
+        self.D = int(np.count_nonzero(self.eig))
+        on = np.flatnonzero(self.eig > 0)
+        basis = torch.zeros(self.d, self.D, dtype=dtype, device=device)
+        basis[on, torch.arange(self.D)] = 1.0
+        # the test error splits along the data's span only when some direction is off it
+        self.par_basis = basis if self.D < self.d else None
+        self._sd = torch.as_tensor(np.sqrt(self.eig), dtype=dtype, device=device)
+        self._lam = torch.as_tensor(self.eig, dtype=dtype, device=device)
+
+    def sample(self, n, generator, dtype, device):
+        z = torch.randn(n, self.d, generator=generator, dtype=dtype, device=device)
+        return z * self._sd.to(dtype)
+
+    def score(self, y, t):
+        a, delta = ou_forward(t)
+        return -y / (a * a * self._lam.to(y.dtype) + delta)
+
+    def score_sq_mean(self, t):
+        a, delta = ou_forward(t)
+        return float(np.mean(1.0 / (a * a * self.eig + delta)))
+
+    def exact_score_test_error(self, t, generator=None):
+        a, delta = ou_forward(t)
+        return float(np.mean(a * a * self.eig / (a * a * self.eig + delta))), 0.0
 
 
 def _frozen_embedding(d, D, generator, dtype, device):
@@ -200,6 +253,8 @@ def make_data(setting, d: int, generator, dtype, device):
     name = setting.data
     if name == "gaussian":
         return IsotropicGaussian(d)
+    if name == "spectrum":
+        return EmpiricalCovariance(d, setting.eigenvalues, device, dtype)
     D = intrinsic_dimension(float(setting.psi_d), d)
     if name == "subspace":
         return Subspace(d, D, device, dtype)

@@ -9,10 +9,12 @@ rf_learning_curves.md section 3.7]
     K_k(A, B) = int rho(dl) l^k / (A + B l)^2,        k = 0, 1, 2,
 
 with ``A > 0`` and ``B >= 0``.  A :class:`Spectrum` is a finite mixture of components,
-each a point mass or an affine image ``shift + scale * Y`` of a Marchenko-Pastur variable
-``Y`` (ratio ``gamma``, mean 1).  Every parameter may be an array, so one spectrum
-describes a whole grid of settings, and every integral is evaluated in closed form:
-vectorised, exact, and stable from ``B/A = 0`` to ``B/A -> inf``.
+each a point mass, an affine image ``shift + scale * Y`` of a Marchenko-Pastur variable
+``Y`` (ratio ``gamma``, mean 1), or an empirical law of K atoms shared by every grid point
+(:func:`empirical`: the eigenvalues of a given covariance, summed over exactly).  Every
+other parameter may be an array, so one spectrum describes a whole grid of settings, and
+every integral is evaluated in closed form: vectorised, exact, and stable from ``B/A = 0``
+to ``B/A -> inf``.
 
 Marchenko-Pastur closed forms [derived] (from the Stieltjes transform
 ``g(z) = 2 / (1 - gamma - z + sqrt((1 + gamma - z)^2 - 4 gamma))``, written so that every
@@ -43,7 +45,8 @@ import numpy as np
 
 from ._checks import ParameterTypeError, flag, floats, integer, integers
 
-__all__ = ["Spectrum", "point_mass", "marchenko_pastur", "mixture", "Integrals"]
+__all__ = ["Spectrum", "point_mass", "marchenko_pastur", "mixture", "empirical",
+           "covariance_eigenvalues", "Integrals"]
 
 _FLAT_MAX = 10**8  # points of a flattened spectrum (each parameter is a float64 array)
 _SERIES_B = 1e-3  # below this b, int Y^2/(1+bY)^2 by its moment series
@@ -70,16 +73,27 @@ def _param(name, value, *, low=None, strict=False, high=None):
 
 @dataclass(frozen=True, eq=False)
 class _Component:
-    kind: str  # "atom" or "mp"
+    kind: str  # "atom", "mp" or "discrete"
     weight: np.ndarray
-    loc: np.ndarray  # atom location, or the shift of the MP image
-    scale: np.ndarray  # MP scale (1 for atoms)
-    ratio: np.ndarray  # MP ratio in (0, 1] (unused for atoms)
+    loc: np.ndarray  # atom location, the shift of the MP image, or the K atoms (discrete)
+    scale: np.ndarray  # MP scale (1 for atoms and discrete)
+    ratio: np.ndarray  # MP ratio in (0, 1]; the K probabilities (discrete); unused for atoms
     on_manifold: bool
 
     def map(self, f):
+        """``f`` applied to the parameters that vary over the grid (a discrete component's
+        atoms and probabilities are one law shared by every point)."""
+        if self.kind == "discrete":
+            return _Component(self.kind, f(self.weight), self.loc, f(self.scale), self.ratio,
+                              self.on_manifold)
         return _Component(self.kind, f(self.weight), f(self.loc), f(self.scale), f(self.ratio),
                           self.on_manifold)
+
+    def grid_params(self):
+        """The parameters that broadcast over the grid."""
+        if self.kind == "discrete":
+            return (self.weight, self.scale)
+        return (self.weight, self.loc, self.scale, self.ratio)
 
 
 @dataclass(frozen=True)
@@ -183,7 +197,7 @@ class Spectrum:
         self._components = tuple(components)
         shapes = []
         for c in self._components:
-            shapes += [c.weight.shape, c.loc.shape, c.scale.shape, c.ratio.shape]
+            shapes += [np.shape(a) for a in c.grid_params()]
         try:
             self.shape = np.broadcast_shapes(*shapes)
         except ValueError:
@@ -197,6 +211,7 @@ class Spectrum:
     def scaled(self, factor) -> "Spectrum":
         """The law of ``factor * X``."""
         f = _broadcasting("factor", _param("factor", factor, low=0.0, strict=True), self.shape)
+        self._shared_only("factor", f)
         with np.errstate(over="ignore"):
             return _representable("factor", _spectrum("factor", [
                 _Component(c.kind, c.weight, c.loc * f, c.scale * f, c.ratio, c.on_manifold)
@@ -205,10 +220,17 @@ class Spectrum:
     def shifted(self, shift) -> "Spectrum":
         """The law of ``X + shift`` (``shift >= 0`` keeps it a covariance spectrum)."""
         s = _broadcasting("shift", _param("shift", shift, low=0.0), self.shape)
+        self._shared_only("shift", s)
         with np.errstate(over="ignore"):
             return _representable("shift", _spectrum("shift", [
                 _Component(c.kind, c.weight, c.loc + s, c.scale, c.ratio, c.on_manifold)
                 for c in self._components]))
+
+    def _shared_only(self, name, value):
+        """A discrete law is shared by every grid point: it scales and shifts by scalars."""
+        if np.ndim(value) and any(c.kind == "discrete" for c in self._components):
+            raise ValueError(f"{name}: an empirical spectrum is scaled or shifted by one "
+                             f"number (got shape {np.shape(value)})")
 
     def flagged(self, on_manifold: bool) -> "Spectrum":
         """The same law with every component flagged on (True) or off the manifold."""
@@ -255,8 +277,8 @@ class Spectrum:
 
     def mean(self) -> np.ndarray:
         """``int l rho(dl)`` (= ``Tr Sigma / d``)."""
-        return sum((np.broadcast_to(c.weight * (c.loc + (c.scale if c.kind == "mp" else 0.0)),
-                                    self.shape) for c in self._components), np.zeros(self.shape))
+        return sum((np.broadcast_to(c.weight * _component_mean(c), self.shape)
+                    for c in self._components), np.zeros(self.shape))
 
     def support(self):
         """``(lower, upper)`` edges of the support, arrays of ``self.shape``."""
@@ -265,6 +287,8 @@ class Spectrum:
         for c in self._components:
             if c.kind == "atom":
                 a, b = c.loc, c.loc
+            elif c.kind == "discrete":
+                a, b = np.min(c.loc), np.max(c.loc)
             else:
                 a = c.loc + c.scale * (1.0 - np.sqrt(c.ratio)) ** 2
                 b = c.loc + c.scale * (1.0 + np.sqrt(c.ratio)) ** 2
@@ -323,6 +347,8 @@ class Spectrum:
             if c.kind == "atom":
                 den = A + B * c0
                 parts = (1.0 / den, c0 / den, 1.0 / den**2, c0 / den**2, c0**2 / den**2)
+            elif c.kind == "discrete":
+                parts = _discrete_integrals(c.loc, c.ratio, A, B)
             else:
                 s = c.scale
                 A1 = A + B * c0
@@ -359,6 +385,9 @@ class Spectrum:
             if c.kind == "atom" and float(c.weight) > 0:
                 loc.append(float(c.loc))
                 wt.append(float(c.weight))
+            elif c.kind == "discrete" and float(c.weight) > 0:
+                loc += list(c.loc)
+                wt += list(float(c.weight) * c.ratio)
         return np.array(loc), np.array(wt)
 
     def density(self, x) -> np.ndarray:
@@ -405,6 +434,10 @@ class Spectrum:
                 nodes.append(np.array([float(c.loc)]))
                 weights.append(np.array([w]))
                 continue
+            if c.kind == "discrete":
+                nodes.append(np.array(c.loc, dtype=float))
+                weights.append(w * c.ratio)
+                continue
             g = float(c.ratio)
             y = 1.0 + g + 2.0 * np.sqrt(g) * xc
             wy = wc * (2.0 / np.pi) / y
@@ -418,6 +451,9 @@ class Spectrum:
             tag = "par" if c.on_manifold else "perp"
             if c.kind == "atom":
                 parts.append(f"{_fmt(c.weight)}*delta({_fmt(c.loc)})[{tag}]")
+            elif c.kind == "discrete":
+                parts.append(f"{_fmt(c.weight)}*empirical({c.loc.size} atoms in "
+                             f"[{c.loc.min():g}, {c.loc.max():g}])[{tag}]")
             else:
                 parts.append(f"{_fmt(c.weight)}*({_fmt(c.loc)} + {_fmt(c.scale)}*MP({_fmt(c.ratio)}))"
                              f"[{tag}]")
@@ -491,6 +527,94 @@ def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -
         _Component("mp", w_cont, c0, s_cont, g_small, on_manifold),
         _Component("atom", 1.0 - w_cont, c0, np.ones(()), np.ones(()), on_manifold),
     ]))
+
+
+def _component_mean(c) -> np.ndarray:
+    if c.kind == "discrete":
+        return c.scale * 0.0 + float(np.dot(c.ratio, c.loc))
+    return c.loc + (c.scale if c.kind == "mp" else 0.0)
+
+
+#: Grid points times atoms evaluated at once by :func:`_discrete_integrals`.
+_DISCRETE_BLOCK = 2**21
+
+
+def _discrete_integrals(loc, prob, A, B) -> tuple:
+    """``I0, I1, K0, K1, K2`` of ``sum_k prob_k delta(l - loc_k)`` at ``(A, B)``: a sum
+    over the atoms, in blocks of grid points."""
+    A, B = np.broadcast_arrays(A, B)
+    shape = A.shape
+    a, b = A.reshape(-1, 1), B.reshape(-1, 1)
+    out = [np.empty(a.shape[0], dtype=a.dtype) for _ in range(5)]
+    step = max(1, _DISCRETE_BLOCK // max(loc.size, 1))
+    for lo in range(0, a.shape[0], step):
+        inv = 1.0 / (a[lo:lo + step] + b[lo:lo + step] * loc)
+        inv2 = inv * inv
+        for i, term in enumerate((inv, inv * loc, inv2, inv2 * loc, inv2 * loc**2)):
+            out[i][lo:lo + step] = term @ prob
+    return tuple(v.reshape(shape) for v in out)
+
+
+def empirical(eigenvalues, weights=None) -> Spectrum:
+    """The empirical law ``sum_k w_k delta(l - lambda_k)`` of covariance eigenvalues.
+
+    ``eigenvalues``: a 1-d array of ``lambda_k >= 0`` (the spectrum of a d x d covariance,
+    say), taken as given: not centred, not normalised (``Tr Sigma / d`` is their mean, 1
+    for the identity).  ``weights`` default to ``1/K`` each.  Exact zeros form an atom
+    flagged off the manifold (the directions the data do not span), the rest one discrete
+    component flagged on it, so the test error splits as for a subspace.
+    """
+    lam = floats("eigenvalues", eigenvalues)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"eigenvalues: expected a non-empty 1-d array (got shape {lam.shape})")
+    if not np.all(np.isfinite(lam)) or np.any(lam < 0):
+        bad = lam[~(np.isfinite(lam) & (lam >= 0))][0]
+        raise ValueError(f"eigenvalues: covariance eigenvalues must be finite and >= 0 "
+                         f"(got {bad:g})")
+    if weights is None:
+        w = np.full(lam.size, 1.0 / lam.size)
+    else:
+        w = floats("weights", weights)
+        if w.shape != lam.shape:
+            raise ValueError(f"weights: shape {w.shape} differs from the eigenvalues' "
+                             f"{lam.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-12:
+            raise ValueError("weights: must be finite, >= 0 and sum to 1")
+    if not np.any(lam > 0):
+        raise ValueError("eigenvalues: all zero; the data covariance must not vanish")
+    zero = lam == 0
+    # equal eigenvalues merged: one atom each (exact, and fewer terms to sum)
+    values, inverse = np.unique(lam[~zero], return_inverse=True)
+    prob = np.bincount(inverse, weights=w[~zero], minlength=values.size)
+    mass = float(prob.sum())
+    comps = [_Component("discrete", np.array(mass), values, np.ones(()), prob / mass, True)]
+    if np.any(zero):
+        comps.append(_Component("atom", np.array(float(w[zero].sum())), np.zeros(()),
+                                np.ones(()), np.ones(()), False))
+    return Spectrum(comps)
+
+
+def covariance_eigenvalues(data, *, center=True, normalize=True) -> np.ndarray:
+    """Eigenvalues (ascending) of the sample covariance ``X^T X / N`` of a data matrix
+    ``data`` (``N`` samples in rows, ``d`` features).
+
+    ``center``: subtract the column means first (the theory's data have mean zero).
+    ``normalize``: scale so that the mean eigenvalue is 1 (``Tr Sigma = d``, the
+    isotropic model's scale; the diffusion's signal-to-noise ratio depends on it).
+    """
+    x = floats("data", data)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValueError(f"data: expected a matrix of N >= 2 samples (rows) by d features "
+                         f"(got shape {x.shape})")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("data: must be finite")
+    if center:
+        x = x - x.mean(axis=0)
+    eig = np.clip(np.linalg.eigvalsh(x.T @ x / x.shape[0]), 0.0, None)
+    eig[eig < eig.max() * 1e-13] = 0.0      # rounding below the largest: exact zeros
+    if not np.any(eig > 0):
+        raise ValueError("data: its covariance vanishes (constant features)")
+    return eig / eig.mean() if normalize else eig
 
 
 def mixture(*parts) -> Spectrum:

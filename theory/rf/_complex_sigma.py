@@ -33,6 +33,14 @@ RESIDUAL_TOL = 1e-9   # relative residual a solution must reach
 RUNGS = 80            # rungs of the log Im z ladder (retried with 4 and 16 times as many)
 
 
+def _component_key(c) -> tuple:
+    """A spectral component's parameters at the point, hashable (a discrete law by the
+    bytes of its atoms and probabilities)."""
+    if c.kind == "discrete":
+        return (float(np.ravel(c.weight)[0]), hash(c.loc.tobytes()), hash(c.ratio.tobytes()))
+    return tuple(float(np.ravel(v)[0]) for v in (c.weight, c.loc, c.scale, c.ratio))
+
+
 @dataclass(frozen=True)
 class SigmaPoint:
     """The one-point data at complex ``z`` (arrays over the points) [derived:
@@ -96,8 +104,7 @@ class SigmaSystem:
         co = self.co
         consts = tuple(float(getattr(co, f.name)[0]) for f in fields(co)
                        if f.name != "spectrum")
-        parts = tuple((c.kind, c.on_manifold) + tuple(float(np.ravel(v)[0]) for v in
-                                                      (c.weight, c.loc, c.scale, c.ratio))
+        parts = tuple((c.kind, c.on_manifold) + _component_key(c)
                       for c in co.spectrum.components)
         return ("sigma",) + consts + parts
 

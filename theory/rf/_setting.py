@@ -10,11 +10,11 @@ import numpy as np
 from .._checks import ParameterTypeError, choice, floats, instance, number, plain
 from ..activations import ActivationMoments, get_activation, moments
 from ..processes import ou_coefficients
-from ..spectra import Spectrum, marchenko_pastur, mixture, point_mass
+from ..spectra import Spectrum, empirical, marchenko_pastur, mixture, point_mass
 
 __all__ = ["RFSetting", "DATA_MODELS"]
 
-DATA_MODELS = ("gaussian", "subspace", "linear-manifold", "hidden-manifold")
+DATA_MODELS = ("gaussian", "subspace", "linear-manifold", "hidden-manifold", "spectrum")
 _NUMERIC = ("psi_n", "psi_p", "t", "lam", "m", "psi_d")
 PSI_D_MIN = 1e-6  # smallest intrinsic ratio D/d: below it the spectral integrals overflow
 _CENTRED_TOL = 1e-10
@@ -101,13 +101,20 @@ class RFSetting:
           ``d x D`` Gaussian matrix (``Sigma = M M^T / D``, Marchenko-Pastur spectrum);
         * ``"hidden-manifold"``: ``x = phi(M z / sqrt(D))`` with a centred non-linearity
           ``phi`` (``manifold_activation``), entering the random-features theory through
-          its Gaussian-equivalent covariance ``kappa1^2 M M^T / D + kappa*^2 I``.
+          its Gaussian-equivalent covariance ``kappa1^2 M M^T / D + kappa*^2 I``;
+        * ``"spectrum"``: ``N(0, Sigma)`` with the eigenvalues of ``Sigma`` given
+          (``eigenvalues``), taken as they are (``Tr Sigma / d`` is their mean): the
+          Gaussian-covariate model of a real data set's covariance.
     psi_d : array_like, optional
         Intrinsic ratio ``D / d`` in ``(0, 1]``; required by the manifold and subspace
-        models, not accepted for ``"gaussian"``.
+        models, not accepted for ``"gaussian"`` and ``"spectrum"`` (where it is read off
+        as the share of non-zero eigenvalues).
     manifold_activation : str, Activation or callable, optional
         ``phi`` of the hidden manifold (default ``"tanh"``); must be centred,
         ``E phi(g) = 0`` for ``g ~ N(0, 1)``.
+    eigenvalues : array_like, optional
+        The covariance eigenvalues of ``data="spectrum"`` (1-d, ``>= 0``, not all zero;
+        :func:`lowdim.theory.spectra.empirical`).  One spectrum for the whole grid.
 
     Raises
     ------
@@ -125,17 +132,34 @@ class RFSetting:
     data: str = "gaussian"
     psi_d: Any = None
     manifold_activation: Any = None
+    eigenvalues: Any = None
     _moments: ActivationMoments = field(init=False, repr=False, compare=False)
     _manifold_moments: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         choice("data", self.data, DATA_MODELS)
+        if self.data == "spectrum":
+            if self.eigenvalues is None:
+                raise ValueError("eigenvalues: data='spectrum' needs the covariance "
+                                 "eigenvalues")
+            if self.psi_d is not None:
+                raise ValueError("psi_d: data='spectrum' reads D/d off its eigenvalues (the "
+                                 "share that are not zero); do not pass it")
+            spec = empirical(self.eigenvalues)
+            frozen = np.array(floats("eigenvalues", self.eigenvalues), dtype=float)
+            frozen.setflags(write=False)
+            object.__setattr__(self, "eigenvalues", frozen)
+            object.__setattr__(self, "psi_d", float(spec.mass(on_manifold=True)))
+        elif self.eigenvalues is not None:
+            raise ValueError("eigenvalues: only used with data='spectrum'")
         if self.data == "gaussian":
             if self.psi_d is not None and not np.all(_positive("psi_d", self.psi_d,
                                                                "intrinsic ratio D/d") == 1.0):
                 raise ValueError("psi_d: isotropic 'gaussian' data has psi_d = 1; use "
                                  "data='subspace' or a manifold model for D < d")
             psi_d = np.ones(())
+        elif self.data == "spectrum":
+            psi_d = np.array(self.psi_d)
         else:
             if self.psi_d is None:
                 raise ValueError(f"psi_d: data={self.data!r} needs the intrinsic ratio "
@@ -211,12 +235,15 @@ class RFSetting:
 
     @property
     def data_variance(self) -> np.ndarray:
-        """``sigma_x^2 = Tr Sigma / d``: 1, ``psi_d`` (subspace), 1, ``E phi(g)^2``."""
+        """``sigma_x^2 = Tr Sigma / d``: 1, ``psi_d`` (subspace), 1, ``E phi(g)^2``, the
+        mean eigenvalue (spectrum)."""
         if self.data == "subspace":
             return self.psi_d
         if self.data == "hidden-manifold":
             mm = self._manifold_moments
             return np.full(self.shape, float(mm.mu1**2 + mm.mu_star_sq))
+        if self.data == "spectrum":
+            return np.full(self.shape, float(np.mean(self.eigenvalues)))
         return np.ones(self.shape)
 
     @cached_property
@@ -229,6 +256,8 @@ class RFSetting:
         g = self.psi_d
         if self.data == "gaussian":
             return point_mass(np.ones(self.shape))
+        if self.data == "spectrum":
+            return empirical(self.eigenvalues)
         if self.data == "subspace":
             return mixture((g, point_mass(1.0)), (1.0 - g, point_mass(0.0, on_manifold=False)))
         if self.data == "linear-manifold":
@@ -277,10 +306,11 @@ class RFSetting:
                              f"{self.shape} ({exc})") from None
         if any(np.ndim(v) for v in vals.values()):
             raise ValueError("index: must select a single grid point")
-        if self.data == "gaussian":
+        if self.data in ("gaussian", "spectrum"):
             vals.pop("psi_d")
         return RFSetting(**{k: float(v) for k, v in vals.items()}, activation=self.activation,
-                         data=self.data, manifold_activation=self._manifold_activation_arg())
+                         data=self.data, manifold_activation=self._manifold_activation_arg(),
+                         eigenvalues=self.eigenvalues if self.data == "spectrum" else None)
 
     def points(self) -> Iterator["RFSetting"]:
         """Iterate over the grid as scalar settings, in C order."""
@@ -299,8 +329,10 @@ class RFSetting:
         # a field the new data model does not take is dropped, unless changed explicitly
         cur["manifold_activation"] = (self._manifold_activation_arg()
                                       if new_data == "hidden-manifold" else None)
-        if "gaussian" in (self.data, new_data):
+        if "gaussian" in (self.data, new_data) or "spectrum" in (self.data, new_data):
             cur["psi_d"] = None
+        if new_data != "spectrum":
+            cur["eigenvalues"] = None
         cur.update(changes)
         return RFSetting(**cur)
 
@@ -318,6 +350,8 @@ class RFSetting:
         out = {k: enc(getattr(self, k)) for k in _NUMERIC if k != "psi_d"}
         if self.data != "gaussian":
             out["psi_d"] = enc(self.psi_d)
+        if self.data == "spectrum":
+            out["eigenvalues"] = [float(v) for v in self.eigenvalues]
         out["shape"] = list(self.shape)
         out["activation"] = self.activation.name
         out["data"] = self.data
@@ -333,6 +367,9 @@ class RFSetting:
             vals = f"shape={self.shape}"
         extra = (f", manifold_activation={self.manifold_activation.name!r}"
                  if self.data == "hidden-manifold" else "")
+        if self.data == "spectrum":
+            ev = self.eigenvalues
+            extra = f", eigenvalues=<{ev.size} in [{ev.min():g}, {ev.max():g}]>"
         return (f"RFSetting({vals}, activation={self.activation.name!r}, data={self.data!r}"
                 f"{extra})")
 

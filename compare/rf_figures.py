@@ -911,7 +911,7 @@ def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
         lab = ", ".join(f"{_SYMBOL[c]} = {_value(v)}" for c, v in base.items() if c in varying)
         for q, mk in (("test_error", "o"), ("train_error", "s")):
             pts = sorted([r for r in rows if r["quantity"] == q], key=lambda r: float(r[x]))
-            y, se = zip(*[_judged(r) for r in pts]) if pts else ((), ())
+            y, se = zip(*[_judged_value(r) for r in pts]) if pts else ((), ())
             ax.errorbar([float(r[x]) for r in pts], y, yerr=[z * e for e in se], fmt=mk,
                         color=color, ms=3.5, label=(lab or "simulation") if q == "test_error"
                         else None, markerfacecolor="white")
@@ -931,7 +931,7 @@ def plot_validation_table(tidy: Table, x: str, path: str, z: float = 3.0):
     save(fig, path)
 
 
-def _judged(row) -> tuple:
+def _judged_value(row) -> tuple:
     """The simulated value a validation row's verdict judged, and its SE: the 1/d
     extrapolation when there is one, else the mean at d."""
     if row.get("extrapolated") is not None:

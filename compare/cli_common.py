@@ -174,13 +174,14 @@ def add_validate_options(p):
 
 
 # ---------------------------------------------------- readers of list options
-def choice_list(name, text, known) -> list:
-    """A comma-separated list of option values, each one of ``known`` (checked up front)."""
+def choice_list(name, text, known, *, error=ValueError, hint="use") -> list:
+    """A comma-separated list of option values, each one of ``known`` (checked up front);
+    otherwise ``error`` naming ``name`` and listing ``known`` after ``hint``."""
     items = [g.strip() for g in str(text).split(",") if g.strip()]
     unknown = [g for g in items if g not in known]
     if unknown or not items:
-        raise ValueError(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                         f"use {', '.join(known)}")
+        raise error(f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                    f"{hint} {', '.join(known)}")
     return items
 
 
@@ -307,12 +308,7 @@ def chosen_columns(args, known):
     text = getattr(args, "columns", None)
     if text is None:
         return None
-    names = [c.strip() for c in str(text).split(",") if c.strip()]
-    unknown = [c for c in names if c not in known]
-    if unknown or not names:
-        raise ColumnsError(f"columns: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                           f"known: {', '.join(known)}")
-    return names
+    return choice_list("columns", text, known, error=ColumnsError, hint="known:")
 
 
 def text_columns(table, settings, results, *, hide=()) -> list:

@@ -18,7 +18,8 @@ import matplotlib.collections
 import numpy as np
 from matplotlib.container import ErrorbarContainer
 
-__all__ = ["check_figure", "overlapping", "data_points", "covered_share", "LEGEND_SHARE"]
+__all__ = ["check_figure", "overlapping", "data_points", "covered_share", "tick_labels",
+           "LEGEND_SHARE"]
 
 #: The largest share of a panel's data points a legend may cover.
 LEGEND_SHARE = 0.03
@@ -95,18 +96,23 @@ def _words(text) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def _tick_boxes(axis):
+def tick_labels(axis) -> list:
+    """The tick labels the file shows on ``axis`` (visible, non-empty, in the view), as
+    ``(location, window extent, text)``."""
     lo, hi = sorted(axis.get_view_interval())
     renderer = axis.figure.canvas.get_renderer()
-    return [t.label1.get_window_extent(renderer) for t in axis.get_major_ticks()
+    return [(t.get_loc(), t.label1.get_window_extent(renderer), t.label1.get_text())
+            for t in axis.get_major_ticks()
             if t.get_visible() and t.label1.get_visible() and t.label1.get_text()
             and lo <= t.get_loc() <= hi]
 
 
+def _tick_boxes(axis):
+    return [box for _, box, _ in tick_labels(axis)]
+
+
 def _tick_texts(axis):
-    lo, hi = sorted(axis.get_view_interval())
-    return [t.label1.get_text() for t in axis.get_major_ticks()
-            if t.label1.get_visible() and t.label1.get_text() and lo <= t.get_loc() <= hi]
+    return [text for _, _, text in tick_labels(axis)]
 
 
 def _errorbars_missing(ax, name):

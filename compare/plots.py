@@ -33,11 +33,11 @@ import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
 from .figure_check import (LEGEND_SHARE, check_figure, covered_share,  # noqa: E402
-                           data_points, overlapping)
+                           data_points, overlapping, tick_labels)
 
 __all__ = ["style", "new_figure", "overlay", "save", "also_save", "checking", "subtitle",
-           "shared_legend", "integer_ticks", "value_ticks", "LABELS", "COLORS", "MARKERS",
-           "LINESTYLES", "PAPER_WIDTH", "LEGEND_SHARE"]
+           "shared_legend", "integer_ticks", "value_ticks", "tolerance_band", "LABELS",
+           "COLORS", "MARKERS", "LINESTYLES", "PAPER_WIDTH", "LEGEND_SHARE"]
 
 LABELS = {
     "test_error": "test error",
@@ -152,6 +152,16 @@ def value_ticks(ax, values, axis="x"):
     a._lowdim_fixed = True
 
 
+def tolerance_band(ax, pct, least=6.0):
+    """A residual row's frame: the verdict's ``±pct`` % band, the zero line, the y label
+    and a y range of at least ``±least``."""
+    ax.axhspan(-pct, pct, color="0.86", lw=0, zorder=0)
+    ax.axhline(0.0, color="k", lw=0.6, zorder=1)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -least), max(hi, least))
+    ax.set_ylabel("sim/theory − 1 [%]")
+
+
 @contextlib.contextmanager
 def also_save(*paths):
     """Inside, :func:`save` also writes each of ``paths`` (atomically; format from the
@@ -199,12 +209,12 @@ def save(fig, path, rect=None, colorbar=None):
             break
         _layout(fig, rect)
         _thin_overlapping_ticks(fig)
-    fig.savefig(path)
+    _write(fig, path)
     if _EXTRA.get():
         from .atomic import write_with
 
         for extra in _EXTRA.get():
-            write_with(extra, fig.savefig)
+            write_with(extra, lambda p: _write(fig, p))
     if _CHECKS.get() is not None:
         found, setting = _CHECKS.get()
         found.append((str(path), check_figure(fig, setting=setting)))
@@ -212,6 +222,17 @@ def save(fig, path, rect=None, colorbar=None):
 
 
 # ------------------------------------------------------------------------------- internals
+#: Metadata left out of vector files, so that redrawing the same data gives the same bytes.
+_NO_DATE = {".pdf": {"CreationDate": None}, ".svg": {"Date": None}}
+
+
+def _write(fig, path):
+    """``fig`` to ``path`` in the format of its extension, with no date stamped in."""
+    import os
+
+    fig.savefig(path, metadata=_NO_DATE.get(os.path.splitext(str(path))[1].lower()))
+
+
 def _plain(value, pos=None) -> str:
     """A tick label as a plain number (``0.02``, ``200``), or ``a×10^k`` beyond that."""
     if value == 0 or not math.isfinite(value):
@@ -294,36 +315,23 @@ def _room(fig, rect):
 
 
 def _layout(fig, rect):
-    main = [ax for ax in fig.axes if not getattr(ax, "_lowdim_colorbar", False)
-            and not hasattr(ax, "_colorbar")]
-    if len(main) == len(fig.axes):
-        fig.tight_layout(rect=rect, pad=0.4, h_pad=0.6, w_pad=0.6)
-    else:   # colour bars placed by hand: lay out the panels only
-        import warnings
+    """``tight_layout`` within ``rect``; beside colour bars it lays out the panels only,
+    and its warning that it cannot place them is expected."""
+    import warnings
 
-        with warnings.catch_warnings():
+    bars = any(getattr(ax, "_lowdim_colorbar", False) or hasattr(ax, "_colorbar")
+               for ax in fig.axes)
+    with warnings.catch_warnings():
+        if bars:
             warnings.simplefilter("ignore", UserWarning)
-            fig.tight_layout(rect=rect, pad=0.4, h_pad=0.6, w_pad=0.6)
-
-
-def _label_boxes(axis):
-    renderer = axis.figure.canvas.get_renderer()
-    lo, hi = sorted(axis.get_view_interval())
-    out = []
-    for tick in axis.get_major_ticks():
-        label = tick.label1
-        if not (label.get_visible() and label.get_text() and lo <= tick.get_loc() <= hi
-                and tick.get_visible()):
-            continue
-        out.append((tick.get_loc(), label.get_window_extent(renderer)))
-    return out
+        fig.tight_layout(rect=rect, pad=0.4, h_pad=0.6, w_pad=0.6)
 
 
 def _thin_overlapping_ticks(fig):
     fig.draw_without_rendering()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
-            labelled = _label_boxes(axis)
+            labelled = [(loc, box) for loc, box, _ in tick_labels(axis)]
             if not overlapping([b for _, b in labelled]):
                 continue
             locs = [loc for loc, _ in labelled]
@@ -331,13 +339,12 @@ def _thin_overlapping_ticks(fig):
             for k in range(2, len(locs) + 1):
                 keep = _every(locs, k, log)
                 boxes = [b for loc, b in labelled if loc in keep]
-                if len(keep) >= 1 and not overlapping(boxes):
+                if not overlapping(boxes):
                     break
             fmt = axis.get_major_formatter()
             axis.set_major_locator(ticker.FixedLocator(keep))
             axis.set_major_formatter(fmt)
             axis._lowdim_fixed = True
-    fig.draw_without_rendering()
 
 
 def _every(locs, k, log):

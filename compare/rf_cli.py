@@ -174,9 +174,10 @@ def _spectrum_file(args):
     """The eigenvalues of ``--spectrum FILE`` (``None`` without it): a 1-d array as given,
     a 2-d data matrix by its centred, mean-1 covariance eigenvalues."""
     path = getattr(args, "spectrum", None)
-    if (path is None) != (args.data != "spectrum"):
+    wanted = args.data == "spectrum"
+    if wanted != (path is not None):
         raise ValueError("spectrum: --data spectrum and --spectrum FILE go together")
-    if path is None:
+    if not wanted:
         return None
     from lowdim.theory.spectra import covariance_eigenvalues
 

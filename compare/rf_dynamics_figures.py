@@ -29,9 +29,9 @@ from lowdim.theory.rf import RFSetting, generalization_curve, time_scales, train
 from lowdim.theory.rf import MEM_FRACTION
 from lowdim.theory.rf import spectrum as theory_spectrum
 
-from .plots import COLORS, new_figure, save, shared_legend, subtitle
+from .plots import COLORS, new_figure, save, shared_legend, subtitle, tolerance_band
 from .registry import FigureSpec, THIS_PACKAGE
-from .rf import _m_label, judge, richardson
+from .rf import DEFAULT_REL_TOL, _m_label, judge, richardson
 from .rf_dynamics import (SPECTRUM_COLUMNS, W1_ALLOWANCE_D, dynamics_table, early_stopping,
                           measure_dynamics, spectrum_table, spectrum_task)
 from .sweep import map_tasks
@@ -546,7 +546,7 @@ def plot_spectrum(table, path):
     save(fig, path)
 
 
-_TOL_PCT = 3.0
+_TOL_PCT = 100 * DEFAULT_REL_TOL   # the verdict's allowance, in %
 
 
 def _residual_row(ax, rows, x_of, color, *, shift=1.0, marker="o"):
@@ -561,15 +561,6 @@ def _residual_row(ax, rows, x_of, color, *, shift=1.0, marker="o"):
     ax.errorbar(np.array([x_of(r) for r in pts]) * shift, 100 * (val - th) / np.abs(th),
                 yerr=300 * se / np.abs(th), fmt=marker, color=color, ms=3.5, mec="k",
                 mew=0.5, elinewidth=0.9, capsize=1.5, zorder=5)
-
-
-def _tolerance_band(ax, least=6.0):
-    """The ±3 % band of the verdict and the zero line; the y range at least ±``least``."""
-    ax.axhspan(-_TOL_PCT, _TOL_PCT, color="0.86", lw=0, zorder=0)
-    ax.axhline(0.0, color="k", lw=0.6, zorder=1)
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(min(lo, -least), max(hi, least))
-    ax.set_ylabel("sim/theory − 1 [%]")
 
 
 def _agree_text(sims) -> str:
@@ -636,7 +627,7 @@ def plot_dynamics(table, path):
         ax.set_ylabel("error (—— test, - - train)")
         ax.set_title(r"(b) against $\tau/\psi_n$ (BUBM25: $\tau_{mem} \propto n$)" if scaled
                      else r"(a) against gradient-flow time $\tau$", loc="left")
-        _tolerance_band(res)
+        tolerance_band(res, _TOL_PCT)
         res.set_title(f"({'cd'[j]}) against the theory at m = {meta['sim_m']}: "
                       + _agree_text(sims), loc="left", fontsize=6.5, pad=2)
     d = meta["d"]

@@ -23,9 +23,9 @@ from lowdim.theory.activations import centred
 from lowdim.theory.rf import RFSetting, predict
 
 from .plots import (COLORS, LABELS, new_figure, overlay, save, shared_legend, subtitle,
-                    value_ticks)
+                    tolerance_band, value_ticks)
 from .registry import FigureSpec, THIS_PACKAGE
-from .rf import experiment, judge, simulate_points
+from .rf import DEFAULT_REL_TOL, experiment, judge, simulate_points
 from .table import Table
 from .verdict import AGREE, INCONCLUSIVE, Check, Report, holds
 
@@ -375,7 +375,7 @@ def _xy(rows, x="psi_p"):
 
 
 #: The relative allowance of the verdicts, ``max(k SE, 3 %)``: the grey band of a residual row.
-_TOL_PCT = 3.0
+_TOL_PCT = 100 * DEFAULT_REL_TOL   # the verdict's allowance, in %
 #: A 1/d-extrapolated value is drawn this factor right of the raw one at the same x.
 _EXTRAP_SHIFT = 1.12
 #: Colour and marker of each measured quantity in the validation figures (fixed, so that a
@@ -429,15 +429,6 @@ def _residuals(ax, rows, x, *, color, marker="o"):
                     yerr=300 * se / np.abs(th), fmt=marker, color=color, ms=3.5,
                     markerfacecolor=color if filled else "white", markeredgewidth=1.0,
                     elinewidth=0.9, zorder=5)
-
-
-def _tolerance(ax, least=6.0):
-    """The ±3 % band and the zero line of a residual row, the y range at least ±``least``."""
-    ax.axhspan(-_TOL_PCT, _TOL_PCT, color="0.86", lw=0, zorder=0)
-    ax.axhline(0.0, color="k", lw=0.6, zorder=1)
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(min(lo, -least), max(hi, least))
-    ax.set_ylabel("sim/theory − 1 [%]")
 
 
 def _agreement(sims) -> str:
@@ -501,7 +492,7 @@ def _errors_with_residuals(table, path, panels, *, titles, threshold, threshold_
         ax.set_yscale("log")
         ax.set_ylabel("error")
         ax.set_title(titles[j])
-        _tolerance(res)
+        tolerance_band(res, _TOL_PCT)
         res.set_title(_agreement(_rows(table, panel=panel, kind="simulation")), loc="left",
                       fontsize=6.5, pad=2)
         res.set_xlabel(LABELS["psi_p"])

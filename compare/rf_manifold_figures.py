@@ -17,12 +17,12 @@ from lowdim.theory.processes import ou_coefficients
 from lowdim.theory.rf import RFSetting, predict, sample_complexity
 
 from .plots import (COLORS, LABELS, new_figure, overlay, save, shared_legend, subtitle,
-                    value_ticks)
+                    tolerance_band, value_ticks)
 from .progress import counted
 from .rf import experiment, judge, simulate_points
 from .rf_figures import (FIG_COLUMNS, PRESETS, _agreement, _band, _dot, _errors_with_residuals,
                          _finish, _line, _pretty, _residuals, _setting_line, _sim_rows, _size,
-                         _theory_rows, _tolerance, _with_residuals, plot_validation,
+                         _TOL_PCT, _theory_rows, _with_residuals, plot_validation,
                          validation_rows)
 from .registry import FigureSpec, THIS_PACKAGE
 from .table import Table
@@ -333,7 +333,7 @@ def plot_learning_curves(table, path):
     ax.set_ylabel("error")
     ax.set_title("solid: test error, dashed: train error,\ndotted: exact-score test error $C_t$")
     ax.legend(title=r"$\psi_D$ = D/d")
-    _tolerance(res)
+    tolerance_band(res, _TOL_PCT)
     res.set_title(_agreement(_rows(table, kind="simulation")), loc="left", fontsize=6.5, pad=2)
     res.set_xlabel(LABELS["psi_n"])
     handles = [_line(ls="-.", lw=0.8), _dot("o"), _dot("s"), _dot(filled=True), _band()]
@@ -426,7 +426,7 @@ def plot_score_errors(table, path):
         ax.set_yscale("log")
         ax.set_ylabel("score error")
         ax.set_title(titles[panel])
-        _tolerance(res)
+        tolerance_band(res, _TOL_PCT)
         res.set_title(_agreement(sims), loc="left", fontsize=6.5, pad=2)
         res.set_xlabel(LABELS["psi_n"])
     axes[0, 0].legend(title=r"$\psi_D$ = D/d")

@@ -529,9 +529,10 @@ def marchenko_pastur(ratio, scale=1.0, shift=0.0, *, on_manifold: bool = True) -
     ]))
 
 
-def _component_mean(c) -> np.ndarray:
+def _component_mean(c):
+    """The mean of one component's law."""
     if c.kind == "discrete":
-        return c.scale * 0.0 + float(np.dot(c.ratio, c.loc))
+        return float(np.dot(c.ratio, c.loc))
     return c.loc + (c.scale if c.kind == "mp" else 0.0)
 
 

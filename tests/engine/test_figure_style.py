@@ -126,6 +126,12 @@ def test_vector_copy_is_written_atomically_beside(tmp_path):
         plots.save(fig, tmp_path / "f.png")
     assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
     assert sorted(os.listdir(tmp_path)) == ["f.pdf", "f.png"]
+    first = (tmp_path / "f.pdf").read_bytes()
+    fig, axes = plots.new_figure(1, 1)      # the same figure again: the same bytes (no date)
+    _good(axes[0, 0])
+    with plots.also_save(tmp_path / "f.pdf"):
+        plots.save(fig, tmp_path / "f.png")
+    assert (tmp_path / "f.pdf").read_bytes() == first
 
 
 def test_paper_sizes():

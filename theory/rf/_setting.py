@@ -150,6 +150,7 @@ class RFSetting:
             frozen.setflags(write=False)
             object.__setattr__(self, "eigenvalues", frozen)
             object.__setattr__(self, "psi_d", float(spec.mass(on_manifold=True)))
+            object.__setattr__(self, "spectrum", spec)   # the cached property, built once
         elif self.eigenvalues is not None:
             raise ValueError("eigenvalues: only used with data='spectrum'")
         if self.data == "gaussian":
@@ -256,8 +257,6 @@ class RFSetting:
         g = self.psi_d
         if self.data == "gaussian":
             return point_mass(np.ones(self.shape))
-        if self.data == "spectrum":
-            return empirical(self.eigenvalues)
         if self.data == "subspace":
             return mixture((g, point_mass(1.0)), (1.0 - g, point_mass(0.0, on_manifold=False)))
         if self.data == "linear-manifold":

@@ -1,4 +1,4 @@
-"""The ``lowdim`` command line.
+"""The ``lowdim`` command line::
 
     lowdim rf curve     [setting options] [--format table|csv|json] [--plot FILE] [--output FILE]
     lowdim rf validate  [setting options] [--d 200] [--seeds 3] [--device auto] [--sim-m 64] ...

@@ -1,7 +1,7 @@
 """Random-features learning curves: theory tables and theory-vs-simulation experiments.
 
 Agreement rule (issue criterion, and the default of ``lowdim rf validate``): a measured
-value agrees with the theory when
+value agrees with the theory when::
 
     |sim - theory| <= max(k * SE, rel_tol * |theory|),
 

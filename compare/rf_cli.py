@@ -623,6 +623,97 @@ def _sample_complexity_slopes(rows):
 
 
 # --------------------------------------------------------------------------- options
+def _real_data_rows(args):
+    """The data matrix of ``--dataset``: a shipped data set's name, or a 2-d file."""
+    from .rf_real_data import DATASETS
+
+    if args.dataset in DATASETS:
+        return args.dataset
+    rows = read_array("dataset", args.dataset)
+    if rows.ndim != 2:
+        raise ValueError(f"dataset: {args.dataset!r} holds a 1-d array; a data matrix (samples "
+                         "in rows) is needed (for eigenvalues alone use rf curve --data spectrum)")
+    return rows
+
+
+def _footprint_rf_real_data(v):
+    from .limits import Footprint
+    from .ranges import parse_seeds
+
+    psi_n = option_axis(v, "psi_n")
+    m = option_axis(v, "m")
+    other = option_count(v, "t")
+    seeds = len(parse_seeds(v["seeds"]))
+    psi_p = float(v["psi_p"])
+    d = v.get("rows_d") or (144 if str(v["dataset"]).startswith("patches") else 64)
+    s_d = v["surrogate_d"] or max(256, 2 * d)
+    dims = (d, d, s_d, s_d // 2)
+    peak = max(_rf_fit_bytes(k, psi_n.max() * k, psi_p * k, m.max(), v["n_test"]) for k in dims)
+    work = seeds * other * sum(_rf_fit_work(k, psi_n * k, np.array([psi_p * k]), m, v["n_test"])
+                               for k in dims)
+    points = psi_n.size * m.size * other
+    return Footprint(peak + 2 * points * CURVE_POINT_BYTES, work,
+                     f"a simulation at d = {s_d} (n = {psi_n.max() * s_d:.3g})",
+                     f"{points:,} points x {seeds} seeds at four sizes")
+
+
+@named_as_typed
+def _cmd_rf_real_data(args):
+    """Real data against the theory with their own covariance: where Gaussian equivalence holds."""
+    from .ranges import parse_seeds, parse_values
+    from .rf_real_data import COLUMNS, experiment
+
+    seeds = parse_seeds(args.seeds)
+    t = parse_values("t", args.t)
+    m = parse_values("m", args.m)
+    psi_n = parse_values("psi-n", args.psi_n)
+    if args.format == "table":
+        chosen_columns(args, COLUMNS)
+    rows = _real_data_rows(args)
+    args.rows_d = None if isinstance(rows, str) else rows.shape[1]
+    fp = check_budget(args, _footprint_rf_real_data)
+    from lowdim.simulate.device import resolve_device
+
+    resolve_device(args.device)
+    announce(fp)
+    table = with_progress(not args.quiet, 1, "simulating", lambda update: experiment(
+        rows, t=t, m=m, psi_n=psi_n, psi_p=args.psi_p, lam=args.lam,
+        activation=args.activation, seeds=seeds, n_test=args.n_test,
+        surrogate_d=args.surrogate_d, device=args.device, progress=update))
+    emit(table, args, ["t", "m", "psi_n", "quantity", "theory", "surrogate",
+                       "surrogate_verdict", "gaussian", "real", "rel_gap", "gap_verdict",
+                       "real_rel_deviation", "gap_se"],
+         plot="rf_real_data_figures:plot_real_data")
+    s, eq = table.meta["summary"], table.meta["equivalence"]
+    print(f"surrogate against the theory: {s['text']}; real data against the Gaussian at "
+          f"d = {table.meta['d']}: {eq['agree']} agree, {eq['disagree']} differ by more than "
+          f"max(3 SE, 3 %), {eq['inconclusive']} inconclusive", file=sys.stderr)
+    return s["exit_code"]
+
+
+def _real_data_options(r):
+    g = r.add_argument_group("data and grid (t, m, psi-n accept a list a,b,c)")
+    g.add_argument("--dataset", default="digits",
+                   help="digits, patches (12x12 grey patches of scikit-learn's sample images), "
+                        "patches-centred (each patch less its mean), or a data matrix FILE "
+                        "(.npy or text, samples in rows) (default digits)")
+    g.add_argument("--t", default="0.05,0.3,1.5", help="diffusion times (default 0.05,0.3,1.5)")
+    g.add_argument("--m", default="1,16", help="noise samples per data point (default 1,16)")
+    g.add_argument("--psi-n", default="1,4", help="n/d (default 1,4)")
+    g.add_argument("--psi-p", type=float, default=2.0, help="p/d (default 2)")
+    g.add_argument("--lam", type=float, default=1e-2, help="ridge lambda (default 1e-2)")
+    g.add_argument("--activation", default="tanh", help="tanh, relu, erf or linear (default tanh)")
+    s = r.add_argument_group("simulation")
+    s.add_argument("--seeds", default="6", help="a count, a list 0,1,2 or a range 0-4 (default 6)")
+    s.add_argument("--n-test", type=integer_option("n-test", 2), default=2048,
+                   help="test samples per seed (default 2048)")
+    s.add_argument("--surrogate-d", type=integer_option("surrogate-d", 8), default=None,
+                   help="d of the extrapolated Gaussian surrogate (default 2 d, at least 256)")
+    add_device_option(s)
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_output_options(r)
+
+
 def _curve_options(c):
     _add_setting_options(c, psi_p_default="0.1:100:60", m_default="1")
     add_output_options(c)
@@ -741,7 +832,8 @@ FAMILY = Family("rf", "random-features score learning curves",
                          action("dynamics", _dynamics_options, _cmd_rf_dynamics),
                          action("stop", _stop_options, _cmd_rf_stop),
                          action("sample-complexity", _sample_complexity_options,
-                                _cmd_rf_sample_complexity)),
+                                _cmd_rf_sample_complexity),
+                         action("real-data", _real_data_options, _cmd_rf_real_data)),
                 figures=("rf_figures", "rf_manifold_figures", "rf_dynamics_figures",
-                         "rf_dynamics_manifold_figures"),
+                         "rf_dynamics_manifold_figures", "rf_real_data_figures"),
                 bench="rf_bench")

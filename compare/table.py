@@ -7,6 +7,8 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from lowdim.theory.tidy import Tidy, grid_data, records_data
+
 __all__ = ["Table", "figure_row", "TEXT_WIDTH"]
 
 
@@ -164,8 +166,15 @@ def _footnote(hidden, width) -> str:
 
 
 @dataclass
-class Table:
-    """Rows (dicts) with a fixed column order and free-form metadata."""
+class Table(Tidy):
+    """Rows (dicts) with a fixed column order and free-form metadata.
+
+    ``to_pandas()`` gives a DataFrame with the columns in table order and ``meta`` in
+    ``df.attrs``: a column of numbers is float64 (``None`` read as NaN; int64 when it holds
+    integers only), a column of bools bool, a column of words strings.  ``to_xarray()``
+    gives a Dataset over the ``row`` dimension, or over the columns named in ``coords``
+    (see :meth:`to_xarray`).
+    """
 
     columns: list
     rows: list
@@ -184,6 +193,27 @@ class Table:
 
     def filter(self, pred):
         return Table(list(self.columns), [r for r in self.rows if pred(r)], dict(self.meta))
+
+    def _tidy(self):
+        return records_data(self.columns, self.rows, self.meta)
+
+    def to_xarray(self, coords=None):
+        """The table as an :class:`xarray.Dataset`: one variable per column over the ``row``
+        dimension, or, with ``coords`` (column names, the parameters of an experiment's grid
+        say), those columns as coordinates: one dimension each when the rows are the
+        product of their values (each combination once), else along a ``point`` dimension;
+        a column that holds one value becomes a scalar coordinate.  A column of numbers and
+        words is split into ``name`` (the numbers) and ``name_text`` (the words)."""
+        if not coords:
+            return self._tidy().to_xarray()
+        missing = [c for c in coords if c not in self.columns]
+        if missing:
+            raise ValueError(f"coords: not columns of the table: {', '.join(map(str, missing))}")
+        data = self._tidy()
+        columns = {k: arr for k, (_, arr) in data.variables.items()}
+        return grid_data({c: columns[c] for c in coords},
+                         {c: columns[c] for c in self.columns if c not in coords},
+                         self.meta, ok=None).to_xarray()
 
     def to_csv(self, path=None, *, digits=None) -> str:
         """CSV text (and file when ``path``); ``digits`` rounds floats to that many

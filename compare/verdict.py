@@ -32,6 +32,8 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 
+from lowdim.theory.tidy import Tidy, records_data
+
 __all__ = ["AGREE", "DISAGREE", "INCONCLUSIVE", "VERDICTS", "CHECK_COLUMNS", "Check",
            "Report", "compare", "combine", "holds", "run_checks", "se_multiplier", "EXIT_OK",
            "EXIT_DISAGREE", "EXIT_INCONCLUSIVE"]
@@ -44,6 +46,9 @@ EXIT_OK, EXIT_DISAGREE, EXIT_INCONCLUSIVE = 0, 4, 5
 
 #: the columns of a table of checks (:meth:`Report.table`)
 CHECK_COLUMNS = ["check", "measured", "reference", "se", "allowance", "verdict", "reason"]
+#: the columns of :meth:`Report.to_pandas`: all of a check
+_TIDY_COLUMNS = ["check", "measured", "reference", "se", "allowance", "tolerance", "deviation",
+                 "verdict", "reason", "counted"]
 
 
 def se_multiplier(z: float, dof: float) -> float:
@@ -57,8 +62,9 @@ def se_multiplier(z: float, dof: float) -> float:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One claim, judged once.
+class Check(Tidy):
+    """One claim, judged once; ``to_pandas()`` and ``to_xarray()`` give it as the one row
+    of a :class:`Report`'s.
 
     Attributes
     ----------
@@ -110,6 +116,9 @@ class Check:
         """The same check, shown but kept out of its report's verdict for ``reason``."""
         why = reason if not self.reason else f"{reason}; {self.reason}"
         return replace(self, counted=False, reason=why)
+
+    def _tidy(self):
+        return Report([self])._tidy()
 
     def row(self) -> dict:
         """The check as a table row (:data:`CHECK_COLUMNS`)."""
@@ -179,13 +188,16 @@ def holds(name: str, ok: bool, measured=None, reference=None, reason: str = "") 
 
 
 @dataclass
-class Report:
+class Report(Tidy):
     """The checks of one run (a validate action or a figure) and what they add up to.
 
     ``ok`` is True when every counted check agrees; ``exit_code`` is ``EXIT_DISAGREE`` when
     a counted check disagrees, else ``EXIT_INCONCLUSIVE`` when one is inconclusive, else
     ``EXIT_OK``.  ``text`` is the run's one-line summary (a count of the checks when not
-    given).
+    given).  ``to_pandas()`` gives one row per check (``check``, ``measured``,
+    ``reference``, ``se``, ``allowance``, ``tolerance``, ``deviation``, ``verdict``,
+    ``reason``, ``counted``) with :meth:`summary` in ``df.attrs``; ``to_xarray()`` the same
+    over the ``row`` dimension.
     """
 
     checks: list = field(default_factory=list)
@@ -238,6 +250,11 @@ class Report:
 
     def rows(self) -> list:
         return [c.row() for c in self.checks]
+
+    def _tidy(self):
+        rows = [{**c.row(), "tolerance": c.tolerance, "deviation": c.deviation,
+                 "counted": c.counted} for c in self.checks]
+        return records_data(_TIDY_COLUMNS, rows, self.summary())
 
     def table(self, meta: dict):
         """The checks as a :class:`lowdim.compare.table.Table` (:data:`CHECK_COLUMNS`)."""

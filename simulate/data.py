@@ -26,7 +26,8 @@ import torch
 from .activations import torch_activation
 from .glm_amp import instance_exact_score_constant
 
-__all__ = ["IsotropicGaussian", "Subspace", "LinearManifold", "HiddenManifold", "make_data",
+__all__ = ["IsotropicGaussian", "Subspace", "LinearManifold", "HiddenManifold", "DataRows",
+           "make_data",
            "ou_forward", "intrinsic_dimension"]
 
 
@@ -150,6 +151,50 @@ class EmpiricalCovariance:
     def exact_score_test_error(self, t, generator=None):
         a, delta = ou_forward(t)
         return float(np.mean(a * a * self.eig / (a * a * self.eig + delta))), 0.0
+
+
+class DataRows:
+    """``x_0`` drawn from the rows of a data matrix instead of a model: the training inputs
+    without replacement from ``train``, the test inputs with replacement from the held-out
+    ``test`` rows.  There is no exact score, so the test and train errors are measured and
+    the score error is not; nothing is split along a manifold.  The rows are used as given
+    (centre and scale them first, e.g. with ``lowdim.theory.spectra.covariance_eigenvalues``'s
+    convention: mean zero, mean eigenvalue one)."""
+
+    name = "rows"
+    par_basis = None
+
+    def __init__(self, train, test, device, dtype):
+        train = torch.as_tensor(np.asarray(train, dtype=float), dtype=dtype, device=device)
+        test = torch.as_tensor(np.asarray(test, dtype=float), dtype=dtype, device=device)
+        if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
+            raise ValueError(f"rows: train and test must be (samples, d) matrices with the same d "
+                             f"(got {tuple(train.shape)} and {tuple(test.shape)})")
+        if len(train) < 1 or len(test) < 1:
+            raise ValueError("rows: train and test need at least one row each")
+        if not (bool(torch.isfinite(train).all()) and bool(torch.isfinite(test).all())):
+            raise ValueError("rows: the data hold a NaN or an infinity")
+        self.train, self.test = train, test
+        self.d = self.D = int(train.shape[1])
+
+    def sample(self, n, generator, dtype, device):
+        if n > len(self.train):
+            raise ValueError(f"psi_n: {n} training inputs asked of {len(self.train)} training rows")
+        idx = torch.randperm(len(self.train), generator=generator, device=self.train.device)[:n]
+        return self.train[idx]  # the rows keep the run's dtype (they are not draws)
+
+    def sample_test(self, n, generator, dtype, device):
+        idx = torch.randint(len(self.test), (n,), generator=generator, device=self.test.device)
+        return self.test[idx]
+
+    def score(self, y, t):
+        return None
+
+    def score_sq_mean(self, t):
+        return None
+
+    def exact_score_test_error(self, t, generator=None):
+        return None
 
 
 def _frozen_embedding(d, D, generator, dtype, device):

@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.activations import get_activation
+from lowdim.theory.tidy import Tidy, TidyData
 
 from .activations import torch_activation
 from .device import describe_device, make_generator, resolve_device
@@ -81,8 +82,12 @@ class HiddenManifoldInstance:
 
 
 @dataclass(frozen=True)
-class GAMPResult:
+class GAMPResult(Tidy):
     """GAMP output for one draw.
+
+    ``to_pandas()`` gives one row per coordinate of ``x`` (``x_hat``, ``x_var``) with the
+    scalars alongside; ``to_xarray()`` also has ``z_hat`` over ``latent``.  Without
+    convergence the estimates are NaN there.
 
     Attributes
     ----------
@@ -113,9 +118,18 @@ class GAMPResult:
     damping: float
     v_mean: float
 
+    def _tidy(self):
+        x = ("coordinate",)
+        return TidyData({"coordinate": None, "latent": None},
+                        {"x_hat": (x, self.x_hat), "x_var": (x, self.x_var),
+                         "z_hat": (("latent",), self.z_hat), "v_mean": float(self.v_mean),
+                         "converged": bool(self.converged), "iterations": int(self.iterations),
+                         "change": float(self.change), "damping": float(self.damping)},
+                        table=x).masked("converged", ("x_hat", "x_var", "z_hat", "v_mean"))
+
 
 @dataclass(frozen=True)
-class ExactScoreEstimate:
+class ExactScoreEstimate(Tidy):
     """Finite-size GAMP estimate of ``C_t`` at one ``(psi_d, t)``.
 
     ``c_t`` is the mean of ``per_seed`` (the realised ``(1/d) ||xi - E[xi|y]||^2`` of each draw)
@@ -128,6 +142,10 @@ class ExactScoreEstimate:
     ``z_hat . z / D`` per seed (the replica ``q`` at large d, but with seed-to-seed spread of
     order ``sqrt(2 / D)`` from ``||z||^2 / D``); ``v_mean`` is GAMP's mean output-prior variance
     per seed, a low-noise estimate of ``1 - q`` (state evolution).
+
+    ``to_pandas()`` and ``to_xarray()`` give one row per ``seed``: a seed whose GAMP did not
+    converge has NaN values there, and the means and standard errors are NaN unless every
+    seed converged.
     """
 
     c_t: float
@@ -151,6 +169,22 @@ class ExactScoreEstimate:
 
     def __getitem__(self, key):  # dict-style access, e.g. est["c_t"]
         return getattr(self, key)
+
+    def _tidy(self):
+        s = ("seed",)
+        done = bool(np.all(self.converged))
+        data = TidyData(
+            {"seed": np.array(self.seeds)},
+            {"per_seed": (s, self.per_seed), "per_seed_nishimori": (s, self.per_seed_nishimori),
+             "converged": (s, np.asarray(self.converged, dtype=bool)),
+             "iterations": (s, self.iterations), "overlap": (s, self.overlap),
+             "v_mean": (s, self.v_mean),
+             **{k: float(getattr(self, k)) if done else np.nan
+                for k in ("c_t", "se", "c_t_nishimori", "se_nishimori")}},
+            {"psi_d": float(self.psi_d), "t": float(self.t)},
+            {"d": int(self.d), "D": int(self.D), "activation": self.activation,
+             "device": self.device, "seconds": float(self.seconds)})
+        return data.masked("converged", ("per_seed", "per_seed_nishimori", "overlap", "v_mean"))
 
 
 def _check(psi_d, t, d):
@@ -422,13 +456,14 @@ def estimate_exact_score_constant(psi_d, t, activation="tanh", *, d=1000, seeds=
 
 
 @dataclass(frozen=True)
-class InstanceEstimate:
+class InstanceEstimate(Tidy):
     """GAMP estimate of the ``C_t`` of one frozen ``F`` (see
     :func:`instance_exact_score_constant`).
 
     ``per_sample`` holds the Nishimori value of each converged draw and ``per_sample_realised``
     the realised ``(1/d) ||xi - E[xi|y]||^2``; ``c_t`` and ``se`` are the mean and standard
     error of ``per_sample``; ``n_failed`` counts draws whose GAMP did not converge (left out).
+    ``to_pandas()`` and ``to_xarray()`` give the converged draws over ``sample``.
     """
 
     c_t: float
@@ -436,6 +471,15 @@ class InstanceEstimate:
     per_sample: np.ndarray
     per_sample_realised: np.ndarray
     n_failed: int
+
+    def _tidy(self):
+        s = ("sample",)
+        per = np.ravel(self.per_sample)
+        return TidyData({"sample": np.arange(per.size)},
+                        {"per_sample": (s, per),
+                         "per_sample_realised": (s, np.ravel(self.per_sample_realised)),
+                         "c_t": float(self.c_t), "se": float(self.se),
+                         "n_failed": int(self.n_failed)})
 
 
 def instance_exact_score_constant(F, phi, t, *, n_samples=8, generator=None, max_iter=200,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.molrg import MoLRG
+from lowdim.theory.tidy import Tidy, TidyData
 
 from .device import make_generator, one_thread, resolve_device
 from ._checks import integer, number
@@ -465,8 +466,9 @@ def train_lowrank_denoiser(X, mask, K: int, d: int, *, steps: int = 800, lr: flo
 
 # ----------------------------------------------------------------------------- generalization
 @dataclass(frozen=True)
-class GeneralizationReport:
-    """How generated samples sit relative to the union of subspaces and the training set.
+class GeneralizationReport(Tidy):
+    """How generated samples sit relative to the union of subspaces and the training set;
+    ``to_pandas()`` (one row) and ``to_xarray()`` (scalars) hold the fields.
 
     Attributes
     ----------
@@ -489,6 +491,11 @@ class GeneralizationReport:
     on_union_fraction: float
     score: float
     n: int
+
+    def _tidy(self):
+        names = ("union_distance", "copy_fraction", "on_union_fraction", "score")
+        return TidyData({}, {k: float(getattr(self, k)) for k in names},
+                        attrs={"n": int(self.n)})
 
 
 @one_thread

@@ -3,7 +3,7 @@ the reverse sampler, score-error and sample-quality metrics, and gradient descen
 truth.
 
 Exact score [derived: research note molr_mog.md section 3.2, checked in R]: with ``z_k = A_k^T x`` and
-``x_t = s_t x_0 + gamma_t xi``,
+``x_t = s_t x_0 + gamma_t xi``, ::
 
     grad log p_t(x) = sum_k g_k(x, t) [A_k grad log p^lat_{t,k}(z_k) - (I - A_k A_k^T) x / gamma_t^2],
     g_k = softmax_k(log w_k + log p^lat_{t,k}(z_k) - |(I - A_k A_k^T) x|^2 / (2 gamma_t^2)
@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.molrmog import PROCESSES, MoLRMoG
+from lowdim.theory.tidy import Tidy, TidyData
 
 from ._checks import integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
@@ -577,9 +578,10 @@ def reverse_sample(score, D, n, *, steps=200, delta=1e-3, T=5.0, seed=0, device=
 
 # ----------------------------------------------------------------------------- metrics
 @dataclass(frozen=True)
-class ScoreError:
+class ScoreError(Tidy):
     """Per time: ``E||s - grad log p_t||^2`` (``mse``, with ``se``) and the relative error
-    ``mse / E||grad log p_t||^2`` (``rel``, with ``rel_se``)."""
+    ``mse / E||grad log p_t||^2`` (``rel``, with ``rel_se``); ``to_pandas()`` and
+    ``to_xarray()`` give them over ``t``."""
 
     t: np.ndarray
     mse: np.ndarray
@@ -587,6 +589,12 @@ class ScoreError:
     rel: np.ndarray
     rel_se: np.ndarray
     n: int
+
+    def _tidy(self):
+        return TidyData({"t": self.t},
+                        {k: (("t",), np.ravel(getattr(self, k)))
+                         for k in ("mse", "se", "rel", "rel_se")},
+                        attrs={"n": int(self.n)})
 
 
 @torch.no_grad()
@@ -623,14 +631,19 @@ def score_error(score, spec: MoLRMoG, ts, *, n=4096, seed=0, process="vp", devic
 
 
 @dataclass(frozen=True)
-class MMD:
+class MMD(Tidy):
     """Unbiased squared maximum mean discrepancy (Gaussian kernel of width ``bandwidth``),
-    averaged over ``blocks`` disjoint blocks, with the standard error across them."""
+    averaged over ``blocks`` disjoint blocks, with the standard error across them;
+    ``to_pandas()`` (one row) and ``to_xarray()`` (scalars) hold them."""
 
     value: float
     se: float
     bandwidth: float
     blocks: int
+
+    def _tidy(self):
+        return TidyData({}, {k: float(getattr(self, k)) for k in ("value", "se", "bandwidth")},
+                        attrs={"blocks": int(self.blocks)})
 
 
 def mmd(x, y, *, bandwidth=None, blocks=8) -> MMD:
@@ -728,13 +741,21 @@ def _gd_loss_fn(spec, t, n_mc, seed, process, form):
 
 
 @dataclass(frozen=True)
-class GDTrace:
-    """Distances ``||theta_m - theta*||`` of plain gradient descent started near the truth."""
+class GDTrace(Tidy):
+    """Distances ``||theta_m - theta*||`` of plain gradient descent started near the truth;
+    ``to_pandas()`` and ``to_xarray()`` give ``distance`` and ``loss`` over ``iteration``."""
 
     distances: np.ndarray
     losses: np.ndarray
     step: float
     n_mc: int
+
+    def _tidy(self):
+        dist = np.ravel(self.distances)
+        return TidyData({"iteration": np.arange(dist.size)},
+                        {"distance": (("iteration",), dist),
+                         "loss": (("iteration",), np.ravel(self.losses))},
+                        attrs={"step": float(self.step), "n_mc": int(self.n_mc)})
 
     @property
     def rate(self) -> float:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.rf import RFSetting
+from lowdim.theory.tidy import Tidy, TidyData
 
 from ._checks import integer
 from .activations import activation_in_place
@@ -110,7 +111,7 @@ class RFSize:
 
 
 @dataclass
-class RFMeasurement:
+class RFMeasurement(Tidy):
     """Per-seed measurements and their summary at one setting.
 
     ``per_seed[q]`` holds one value per seed; ``mean[q]`` and ``se[q]`` are the mean over
@@ -123,6 +124,10 @@ class RFMeasurement:
     its Monte Carlo error in ``mc_se``) for the hidden manifold, whose ``score_error`` is
     then ``(test_error - C_t) / Delta`` rather than a direct average of
     ``||s - grad log p_t||^2``.  ``D`` is the intrinsic dimension (``d`` for isotropic data).
+
+    ``to_pandas()`` gives one row per (quantity, seed) with the summary of the quantity
+    alongside, ``to_xarray()`` the same over the dimensions ``quantity`` and ``seed``; the
+    setting's parameters are scalar coordinates, the sizes and device attributes.
     """
 
     setting: RFSetting
@@ -160,6 +165,25 @@ class RFMeasurement:
         if not np.isfinite(se) or self.mc_se[quantity] > se:
             return float("inf")
         return float(self.n_seeds - 1)
+
+    def _tidy(self):
+        coords, labels = self.setting.grid_coordinates()
+        qs = list(self.per_seed)
+        q, qs_seed = ("quantity",), ("quantity", "seed")
+
+        def per(fn):
+            return (q, np.array([fn(k) for k in qs], dtype=float))
+
+        return TidyData(
+            {"quantity": np.array(qs, dtype=object), "seed": np.array(self.size.seeds)},
+            {"value": (qs_seed, np.array([self.per_seed[k] for k in qs], dtype=float)),
+             "mean": per(self.mean.get), "se": per(self.se.get), "mc_se": per(self.mc_se.get),
+             "uncertainty": per(self.uncertainty), "dof": per(self.dof)},
+            {k: float(np.ravel(v)[0]) for k, v in coords.items()},
+            {**labels, "d": self.size.d, "n": self.n, "p": self.p, "D": self.D,
+             "n_seeds": self.n_seeds, "device": self.device, "dtype": self.dtype,
+             "seconds": float(self.seconds),
+             **{f"seconds_{k}": float(v) for k, v in self.timings.items()}})
 
 
 def _sizes(setting: RFSetting, d: int):
@@ -232,10 +256,12 @@ class SeedProblem:
         return torch.randn(rows, self.d, generator=gen, dtype=_DRAW,
                            device=self.device).to(self.dtype)
 
-    def inputs(self):
-        """``(W, data, X)``: the features' weights ``(p, d)``, the data model, the inputs."""
+    def inputs(self, data=None):
+        """``(W, data, X)``: the features' weights ``(p, d)``, the data model (the setting's,
+        unless ``data`` is given, e.g. a :class:`~lowdim.simulate.data.DataRows`), the inputs."""
         W = self.normal(self.p, self.generator("W"))
-        data = make_data(self.setting, self.d, self.generator("M"), self.dtype, self.device)
+        if data is None:
+            data = make_data(self.setting, self.d, self.generator("M"), self.dtype, self.device)
         X = data.sample(self.n, self.generator("X"), _DRAW, self.device).to(self.dtype)
         return W, data, X
 
@@ -250,7 +276,7 @@ class SeedProblem:
 
 
 @dataclass
-class SeedResult:
+class SeedResult(Tidy):
     """What one seed measures (:func:`fit_seed`).
 
     ``values[q]`` for every quantity ``q`` of :data:`MEASURED` the data model has (and
@@ -258,7 +284,8 @@ class SeedResult:
     exact train errors); ``n, p, m`` the sizes and ``D`` the intrinsic dimension;
     ``seconds`` the seed's wall time and ``timings`` its seconds by step (``draw``,
     ``features_gram``, ``solve``, ``train_error``, ``test_error``, ``exact_score``).
-    Plain data: ``dataclasses.asdict`` of it is what the cache stores.
+    Plain data: ``dataclasses.asdict`` of it is what the cache stores.  ``to_pandas()`` and
+    ``to_xarray()`` give ``value`` and ``mc_se`` over ``quantity``.
     """
 
     seed: int
@@ -270,6 +297,18 @@ class SeedResult:
     mc_se: dict
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+
+    def _tidy(self):
+        qs = list(self.values)
+        q = ("quantity",)
+        return TidyData({"quantity": np.array(qs, dtype=object)},
+                        {"value": (q, np.array([self.values[k] for k in qs], dtype=float)),
+                         "mc_se": (q, np.array([self.mc_se.get(k, np.nan) for k in qs],
+                                               dtype=float))},
+                        {"seed": int(self.seed)},
+                        {"n": self.n, "p": self.p, "m": self.m, "D": self.D,
+                         "seconds": float(self.seconds),
+                         **{f"seconds_{k}": float(v) for k, v in self.timings.items()}})
 
 
 def seed_generator(size: RFSize, seed: int, *name, device=None) -> torch.Generator:
@@ -313,17 +352,21 @@ class _Step:
 
 
 def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None,
-             timings=None) -> SeedResult:
+             timings=None, data=None) -> SeedResult:
     """Train on one seed and measure: draw, accumulate ``U`` and ``V``, solve the ridge,
     the exact train errors, the Monte Carlo test (and score) errors; a :class:`SeedResult`.
-    ``timings`` (a dict), when given, also receives the seconds by step."""
+    ``timings`` (a dict), when given, also receives the seconds by step.  ``data`` replaces
+    the setting's data model (a :class:`~lowdim.simulate.data.DataRows` trains and tests on
+    a real data set's rows; without an exact score it has no score error)."""
     t_start = time.perf_counter()
     prob = SeedProblem.of(setting, size, seed, device=device)
+    if data is not None and getattr(data, "d", size.d) != size.d:
+        raise ValueError(f"d: the data have d = {data.d}, the size asks d = {size.d}")
     steps: dict = {}
     clock = _Clock(prob.device, steps)
     act = activation_in_place(setting.activation)   # applied to fresh products only
     with clock("draw"):
-        W, data, X = prob.inputs()
+        W, data, X = prob.inputs(data)
         WT = (W.T * (1.0 / math.sqrt(prob.d))).contiguous()
     with clock("features_gram"):
         G, V, xi_sq = _accumulate(prob, act, WT, X)
@@ -340,7 +383,9 @@ def fit_seed(setting: RFSetting, size: RFSize, seed: int, *, device=None,
             for q, key in (("test_error_par", "par"), ("test_error_perp", "perp")):
                 values[q], mc[q] = sums.mean_se(key)
     with clock("exact_score"):
-        c_t, c_se = data.exact_score_test_error(float(setting.t), prob.generator("C_t"))
+        exact = data.exact_score_test_error(float(setting.t), prob.generator("C_t"))
+    if exact is not None:   # data rows have no exact score: neither C_t nor a score error
+        c_t, c_se = exact
         values["exact_score_test_error"], mc["exact_score_test_error"] = c_t, c_se
         if has_score:
             values["score_error"], mc["score_error"] = sums.mean_se("score")
@@ -446,13 +491,14 @@ def _test_draws(prob: SeedProblem, data, block: int):
     ``TEST_UNIT`` samples, so the draws do not depend on ``block``."""
     unit, n_test, d, device = TEST_UNIT, prob.size.n_test, prob.d, prob.device
     sq_delta = math.sqrt(prob.delta)
+    draw = getattr(data, "sample_test", data.sample)   # held-out rows for real data
     for start in range(0, n_test, block):
         nb = min(block, n_test - start)
         parts_x, parts_xi = [], []
         for u0 in range(start, start + nb, unit):
             k = min(unit, start + nb - u0)
             gen = prob.generator("test", u0 // unit)
-            parts_x.append(data.sample(unit, gen, _DRAW, device)[:k])
+            parts_x.append(draw(unit, gen, _DRAW, device)[:k])
             parts_xi.append(torch.randn(unit, d, generator=gen, dtype=_DRAW, device=device)[:k])
         x0 = torch.cat(parts_x).to(prob.dtype)
         xi = torch.cat(parts_xi).to(prob.dtype)
@@ -500,7 +546,8 @@ def _test_sums(prob: SeedProblem, act, data, WT, Z):
     return sums, has_score
 
 
-def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFMeasurement:
+def run(setting: RFSetting, size: RFSize | None = None, *, callback=None,
+        data=None) -> RFMeasurement:
     """Simulate one scalar setting over ``size.seeds``.
 
     Parameters
@@ -511,6 +558,10 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
         Defaults to ``RFSize()`` (d = 200, five seeds, CUDA when available).
     callback : callable, optional
         Called as ``callback(seed_index, n_seeds)`` after each seed (progress bars).
+    data : lowdim.simulate.data.DataRows, optional
+        Train and test on these rows instead of the setting's data model (``size.d`` must
+        be their dimension); the setting then only gives the sizes, ``t``, the ridge and
+        the activation.
 
     Returns
     -------
@@ -526,7 +577,7 @@ def run(setting: RFSetting, size: RFSize | None = None, *, callback=None) -> RFM
     device = resolve_device(size.device)
     results = []
     for i, seed in enumerate(size.seeds):
-        results.append(fit_seed(setting, size, seed, device=device))
+        results.append(fit_seed(setting, size, seed, device=device, data=data))
         if callback is not None:
             callback(i, len(size.seeds))
     return measurement(setting, size, results, device=device)

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.rf import RFSetting
+from lowdim.theory.tidy import Tidy, TidyData
 
 from .activations import activation_in_place
 from .linalg import matmul
@@ -50,7 +51,7 @@ MAX_STABLE_STEP = 2.0
 
 
 @dataclass
-class DynamicsResult:
+class DynamicsResult(Tidy):
     """What one seed measures along training (:func:`fit_dynamics`).
 
     ``times`` are gradient-flow times ``tau`` (``gd_step`` None) or gradient-descent step
@@ -58,6 +59,9 @@ class DynamicsResult:
     ``values[q]`` and ``mc_se[q]`` are arrays over ``times`` for every quantity of
     :data:`lowdim.simulate.rf.MEASURED` the data model has; ``eigenvalues`` the spectrum of
     ``U`` (ascending); ``n, p, m, D`` the sizes; ``seconds`` and ``timings`` (by step) the cost.
+    ``to_pandas()`` gives one row per (quantity, time); ``to_xarray()`` the same over
+    ``quantity`` and ``time``, with the eigenvalues over ``eigenvalue`` (in ``df.attrs`` for
+    the DataFrame).
     """
 
     seed: int
@@ -72,6 +76,22 @@ class DynamicsResult:
     eigenvalues: np.ndarray
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+
+    def _tidy(self):
+        qs = list(self.values)
+        qt = ("quantity", "time")
+        attrs = {"n": self.n, "p": self.p, "m": self.m, "D": self.D,
+                 "dynamics": "gradient flow" if self.gd_step is None else "gradient descent",
+                 "seconds": float(self.seconds),
+                 **{f"seconds_{k}": float(v) for k, v in self.timings.items()}}
+        if self.gd_step is not None:
+            attrs["gd_step"] = float(self.gd_step)
+        return TidyData({"quantity": np.array(qs, dtype=object), "time": self.times,
+                         "eigenvalue": None},
+                        {"value": (qt, np.array([self.values[k] for k in qs], dtype=float)),
+                         "mc_se": (qt, np.array([self.mc_se[k] for k in qs], dtype=float)),
+                         "eigenvalues": (("eigenvalue",), np.ravel(self.eigenvalues))},
+                        {"seed": int(self.seed)}, attrs, table=("quantity", "time"))
 
 
 def time_factor(u, lam: float, times, gd_step: float | None = None) -> np.ndarray:

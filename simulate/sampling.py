@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from lowdim.theory.sampling import GaussianMixture, SamplingGrid, step_quadrature
+from lowdim.theory.tidy import Tidy, TidyData
 
 from .device import describe_device, make_generator, one_thread, resolve_device
 
@@ -98,15 +99,24 @@ def ei_sample(variances, score, n: int, d: int, *, seed: int = 0, device="auto",
 
 
 @dataclass(frozen=True)
-class KLEstimate:
+class KLEstimate(Tidy):
     """Monte Carlo KL of the sampled law from the Gaussian target: ``kl`` (mean over batches,
-    bias-corrected), ``se`` (standard error over batches), ``per_batch``, ``n``, ``device``."""
+    bias-corrected), ``se`` (standard error over batches), ``per_batch``, ``n``, ``device``.
+    ``to_pandas()`` and ``to_xarray()`` give ``per_batch`` over ``batch`` with ``kl`` and
+    ``se`` alongside."""
 
     kl: float
     se: float
     per_batch: np.ndarray
     n: int
     device: str
+
+    def _tidy(self):
+        per = np.ravel(self.per_batch)
+        return TidyData({"batch": np.arange(per.size)},
+                        {"per_batch": (("batch",), per), "kl": float(self.kl),
+                         "se": float(self.se)},
+                        attrs={"n": int(self.n), "device": self.device})
 
 
 def _kl_gauss_moments(mean, var, target_var, target_mean_sq_per_coord):
@@ -203,9 +213,10 @@ def sample_mixture(mixture: GaussianMixture, n: int, *, seed: int = 0, device="a
 
 
 @dataclass(frozen=True)
-class PathKLEstimate:
+class PathKLEstimate(Tidy):
     """Monte Carlo path KL of the chain, split as in :class:`lowdim.theory.sampling.PathKL`, each part
-    with its standard error over samples (``*_se``); ``n`` samples, ``device``."""
+    with its standard error over samples (``*_se``); ``n`` samples, ``device``.
+    ``to_pandas()`` (one row) and ``to_xarray()`` (scalars) hold the parts and their errors."""
 
     initial: float
     discretization: float
@@ -217,6 +228,12 @@ class PathKLEstimate:
     total_se: float
     n: int
     device: str
+
+    def _tidy(self):
+        names = ("initial", "discretization", "score", "total")
+        return TidyData({}, {k: float(getattr(self, k))
+                             for name in names for k in (name, f"{name}_se")},
+                        attrs={"n": int(self.n), "device": self.device})
 
 
 @one_thread

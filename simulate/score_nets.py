@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lowdim.theory.tidy import Tidy, TidyData
+
 from ._checks import integer, is_integer, number
 from .device import (derive_seed, describe_device, make_generator, one_thread, resolve_device,
                      resolve_dtype)
@@ -306,8 +308,9 @@ def train_dsm(sample_data, d: int, *, weighting: str = "edm", steps: int = 3000,
 
 
 @dataclass(frozen=True)
-class ScoreErrorProfile:
-    """Score error per noise level.
+class ScoreErrorProfile(Tidy):
+    """Score error per noise level; ``to_pandas()`` and ``to_xarray()`` give it over
+    ``sigma``.
 
     Attributes
     ----------
@@ -331,6 +334,13 @@ class ScoreErrorProfile:
     relative: np.ndarray
     exact2: np.ndarray
     n: int
+
+    def _tidy(self):
+        s = ("sigma",)
+        return TidyData({"sigma": self.sigmas},
+                        {k: (s, np.ravel(getattr(self, k)))
+                         for k in ("eps2", "se", "relative", "exact2")},
+                        attrs={"n": int(self.n)})
 
 
 @one_thread

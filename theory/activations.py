@@ -34,6 +34,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from ._checks import ParameterTypeError, floats, number
+from .tidy import Tidy, grid_data
 
 __all__ = [
     "Activation",
@@ -112,8 +113,9 @@ class Activation:
 
 
 @dataclass(frozen=True)
-class ActivationMoments:
-    """Gaussian moments of an activation, broadcast over the shape of the inputs.
+class ActivationMoments(Tidy):
+    """Gaussian moments of an activation, broadcast over the shape of the inputs;
+    ``to_pandas()`` and ``to_xarray()`` give them over ``variance`` and ``covariance``.
 
     Attributes
     ----------
@@ -136,6 +138,11 @@ class ActivationMoments:
     covariance: np.ndarray
     method: str
     error_estimate: float
+
+    def _tidy(self):
+        return grid_data({"variance": self.variance, "covariance": self.covariance},
+                         {k: getattr(self, k) for k in ("mu0", "mu1", "mu_star_sq", "kappa")},
+                         {"method": self.method, "error_estimate": float(self.error_estimate)})
 
     @property
     def mu_star(self) -> np.ndarray:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import floats, integer, positive_number
+from .tidy import Tidy, TidyData
 
 # path_newton, merge_results and solve_small are building blocks of the family solvers
 # (lowdim.theory.rf), not entry points of their own
@@ -47,8 +48,11 @@ STATUS_MESSAGES = {
 
 
 @dataclass
-class SolverResult:
+class SolverResult(Tidy):
     """Per-point outcome of a vectorised solve (arrays over the flattened grid).
+
+    ``to_pandas()`` and ``to_xarray()`` give one row per ``point`` with the unknowns as
+    ``x0, x1, ...``, NaN where the point did not converge.
 
     Attributes
     ----------
@@ -72,6 +76,18 @@ class SolverResult:
     nit: np.ndarray
     success: bool
     message: str
+
+    def _tidy(self):
+        x = np.asarray(self.x, dtype=float)
+        x = x.reshape(x.shape[0], -1)
+        point = ("point",)
+        return TidyData({"point": np.arange(x.shape[0])},
+                        {**{f"x{j}": (point, x[:, j]) for j in range(x.shape[1])},
+                         "converged": (point, self.converged),
+                         "residual": (point, self.residual), "status": (point, self.status),
+                         "nit": (point, self.nit)},
+                        attrs={"success": bool(self.success), "message": self.message}
+                        ).masked("converged")
 
 
 #: Largest iteration cap accepted (a loop count, far beyond any run that can finish).

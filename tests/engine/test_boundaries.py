@@ -4,8 +4,9 @@ included); the rules are those of ``docs/design.md``.
 - ``lowdim.theory`` imports neither ``lowdim.simulate`` nor ``lowdim.compare``;
   ``lowdim.simulate`` does not import ``lowdim.compare``.
 - ``lowdim.simulate`` takes from ``lowdim.theory`` only the names in :data:`SIMULATE_TAKES`:
-  the settings that describe a problem, the closed forms a sampler needs, and the thread
-  caps.  A simulation never calls a prediction it is meant to check.
+  the settings that describe a problem, the closed forms a sampler needs, the thread
+  caps, and the conversion of results to pandas / xarray (``lowdim.theory.tidy``).  A
+  simulation never calls a prediction it is meant to check.
 - No module imports a private name (a module or attribute whose name starts with ``_``) of
   another package, or of another family of its own package; a package's shared modules
   (those that belong to no family, such as ``lowdim.theory._checks``) are open to every
@@ -40,6 +41,8 @@ SIMULATE_TAKES = {
     "lowdim.theory.localized": {"Lattice", "check_radius", "noised_covariance",
                                 "noised_precision"},
     "lowdim.theory.sampling": {"GaussianMixture", "SamplingGrid", "step_quadrature"},
+    # the one conversion of results to pandas / xarray, shared by theory and simulation
+    "lowdim.theory.tidy": {"Tidy", "TidyData"},
 }
 
 

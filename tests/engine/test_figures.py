@@ -10,11 +10,13 @@ from lowdim.compare.figures import REGISTRY, build_figures
 from lowdim.compare.table import Table
 
 
-#: figures built at a reduced size by their own tests instead (the training-time figures:
-#: tests/rf/test_rf_dynamics_figures.py and test_rf_dynamics_manifold_figures.py), whose
-#: quick presets would add several minutes here
+#: figures built by their own tests instead (the training-time figures at a reduced size:
+#: tests/rf/test_rf_dynamics_figures.py and test_rf_dynamics_manifold_figures.py; the real
+#: data figure under `slow` in tests/rf/test_real_data.py), whose quick presets would add
+#: several minutes here
 OWN_TESTS = {"bubm25-spectrum", "bubm25-dynamics", "rf-dynamics-finite-m",
-             "rf-early-stopping-map", "rf-dynamics-manifolds", "rf-memorization-vs-dimension"}
+             "rf-early-stopping-map", "rf-dynamics-manifolds", "rf-memorization-vs-dimension",
+             "rf-real-data"}
 BUILT = [fid for fid in REGISTRY if fid not in OWN_TESTS]
 
 

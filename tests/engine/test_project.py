@@ -81,20 +81,30 @@ def test_readme_python_example_runs():
     assert namespace["meas"].mean["test_error"] > 0
 
 
-def test_every_command_the_readme_shows_parses():
-    """Each ``lowdim ...`` line of the README names actions and options that exist (the
-    options were renamed once; the README must follow)."""
+def _shown_commands():
+    """``(page, command)`` for every ``lowdim ...`` line of the README and of the
+    documentation pages (the README keeps a short tour; the families' commands live in
+    docs/)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [(page.relative_to(ROOT), line.split("#")[0].strip())
+            for page in pages for line in page.read_text().splitlines()
+            if line.strip().startswith("lowdim ")]
+
+
+def test_every_command_the_readme_and_the_docs_show_parses():
+    """Each ``lowdim ...`` line of the README and the docs names actions and options that
+    exist (the options were renamed once; the documentation must follow)."""
     import shlex
 
     from lowdim.compare.cli import _join_negative_values, build_parser
     from lowdim.compare.cli_common import UsageError
 
     parser, _ = build_parser()
-    lines = [line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
-             if line.strip().startswith("lowdim ")]
-    assert len(lines) > 20
-    for cmd in lines:
+    shown = _shown_commands()
+    assert len([c for page, c in shown if page.name == "README.md"]) >= 5
+    assert len(shown) > 20
+    for page, cmd in shown:
         try:
             parser.parse_args(_join_negative_values(shlex.split(cmd)[1:]))
         except UsageError as exc:
-            pytest.fail(f"README: {cmd!r}: {exc}")
+            pytest.fail(f"{page}: {cmd!r}: {exc}")

@@ -2,7 +2,7 @@
 
 1. The same seed gives bit-identical numbers in two fresh interpreters (different hash seeds)
    and within one process; a different seed gives different numbers (the seed is used).
-2. float32 against float64, the documented tolerances (README, "Precision"):
+2. float32 against float64, the documented tolerances (docs/robustness.md, "Precision"):
    - same draws (rf, molrg, localized draw their data in float64 or float32 once and cast):
      relative difference at most 1e-5 for rf errors and the K-subspaces objective (measured:
      at most 4e-7) and 1e-8 for the localized linear score error (measured 2e-9); the molrg

@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Never needed by a theory-only action.
-ALWAYS_ABSENT = ("torch", "lowdim.simulate", "matplotlib", "sklearn", "dask")
+#: Never needed by a theory-only action (pandas and xarray only by to_pandas / to_xarray).
+ALWAYS_ABSENT = ("torch", "lowdim.simulate", "matplotlib", "sklearn", "dask", "pandas",
+                 "xarray")
 
 CASES = {
     "rf curve": (["rf", "curve", "--m", "1,4,inf", "--psi-n", "2", "--psi-p", "0.5,2"],

@@ -31,7 +31,7 @@ def test_manifold_validation_table_at_d400():
     corner, relu features on the linear manifold at psi_p = 4 and t = 0.01: test, score and
     off-manifold errors 3.3-3.9 % low after extrapolation (15-17 % raw) for m = 4 and 32, and
     the m = 1 train error in the interpolating regime.  Convergence there is slow but steady
-    (the README's d-sweep to d = 1600 halves the deviation at each doubling), so the allowance
+    (the d-sweep of docs/rf.md to d = 1600 halves the deviation at each doubling), so the allowance
     for that corner is 5 % after extrapolation on the test-type errors."""
     table = build_manifold_validation(preset="paper", device="auto")
     sims = [r for r in table.rows if r["kind"] == "simulation"]

@@ -40,6 +40,7 @@ from .._checks import sample_counts as check_samples
 from ._errors import _radii, population_localized_score, site_errors
 from ._gaussian_law import _grid_times, gaussian_kl, reverse_covariance, time_grid
 from ._noised import noised_covariance, noised_precision
+from ..tidy import Tidy, TidyData
 
 __all__ = ["RadiusCurve", "error_curve", "discretization_floor", "grid_integral",
            "localization_kl",
@@ -75,8 +76,12 @@ def discretization_floor(target, times) -> float:
 
 
 @dataclass
-class RadiusCurve:
+class RadiusCurve(Tidy):
     """The calculator's answer.
+
+    ``to_pandas()`` gives one row per (radius, n), the global model at ``radius = inf``;
+    ``to_xarray()`` adds the per-time curves ``eps_loc`` and ``V`` over ``time`` (in
+    ``df.attrs`` for the DataFrame).  The fitted models are the attributes ``fit_*``.
 
     Attributes
     ----------
@@ -138,6 +143,26 @@ class RadiusCurve:
     @property
     def per_coordinate(self) -> np.ndarray:
         return self.total / self.dim
+
+    def _tidy(self):
+        radius = np.array([np.inf if r is None else r for r in self.radii], dtype=float)
+        rn, r, n = ("radius", "n"), ("radius",), ("n",)
+        values = {"loc": (r, self.loc), "var": (r, self.var), "total": (rn, self.total),
+                  "per_coordinate": (rn, self.per_coordinate), "floor": float(self.floor),
+                  "r_star": (n, np.asarray(self.r_star, dtype=float)),
+                  "closed_form": (n, self.closed_form)}
+        for name, dims in (("loc_kl", r), ("total_kl", rn), ("r_star_kl", n),
+                           ("first_order", rn)):
+            value = getattr(self, name)
+            if value is not None:
+                values[name] = (dims, value if name == "first_order"
+                                else np.asarray(value, dtype=float))
+        for name, value in self.per_time.items():
+            values[name] = (("radius", "time"), value)
+        attrs = {"dim": int(self.dim), "success": bool(self.success), "message": self.message,
+                 **{f"fit_{k}": float(v) for k, v in self.fit.items()}}
+        return TidyData({"radius": radius, "n": self.n, "time": self.times}, values,
+                        attrs=attrs, table=rn)
 
 
 # n / |N_r| below which the first-order statistical term is flagged (see RadiusCurve)

@@ -214,7 +214,7 @@ def _sqrtm_psd(C):
 
 
 def gaussian_w2(C1, C2) -> np.ndarray:
-    """``W_2`` between centred Gaussians: ``tr(C1 + C2 - 2 (C1^{1/2} C2 C1^{1/2})^{1/2})``^(1/2).
+    """``W_2`` between centred Gaussians: ``tr(C1 + C2 - 2 (C1^{1/2} C2 C1^{1/2})^{1/2})^(1/2)``.
 
     Both symmetric positive semi-definite with entries at most 1e100."""
     C1, C2 = _pair(C1, C2, definite=False)

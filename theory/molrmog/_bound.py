@@ -28,6 +28,7 @@ from .._checks import ParameterTypeError, choice, flag, integer, integers, numbe
 from .._checks import floats as _floats
 from .._checks import positive_number as _pos
 from .._quadrature import gauss_kronrod
+from ..tidy import Tidy, TidyData
 
 __all__ = ["PROCESSES", "process_coefficients", "BoundSetting", "estimation_gap",
            "estimation_error_bound", "integrated_bound", "IntegratedBound", "parameter_counts",
@@ -191,8 +192,11 @@ def estimation_error_bound(setting: BoundSetting, t, n):
 
 
 @dataclass(frozen=True)
-class IntegratedBound:
+class IntegratedBound(Tidy):
     """``int_delta^T w(t) 2 eps_gen(t) m(dt)`` per ``n`` and its pieces (``m`` the measure of ``t``).
+
+    ``to_pandas()`` and ``to_xarray()`` give ``value`` over ``n`` with the scalars
+    alongside.
 
     Attributes
     ----------
@@ -205,6 +209,8 @@ class IntegratedBound:
     delta, T : float
     quadrature_error : float
         Estimated absolute error of the quadrature (relative to the integrals).
+    n : numpy.ndarray
+        The sample sizes of ``value``.
     """
 
     value: np.ndarray
@@ -215,6 +221,17 @@ class IntegratedBound:
     delta: float
     T: float
     quadrature_error: float
+    n: np.ndarray = None
+
+    def _tidy(self):
+        value = np.asarray(self.value, dtype=float)
+        n = np.arange(value.size) if self.n is None else self.n
+        return TidyData({"n": np.broadcast_to(n, value.shape).ravel()},
+                        {"value": (("n",), value.ravel()),
+                         **{k: float(getattr(self, k))
+                            for k in ("complexity", "confidence", "quadrature_error")}},
+                        attrs={"weighting": self.weighting, "measure": self.measure,
+                               "delta": float(self.delta), "T": float(self.T)})
 
 
 def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float = 5.0,
@@ -263,7 +280,8 @@ def integrated_bound(setting: BoundSetting, n, *, delta: float = 1e-3, T: float 
     conf, e2 = part(1)
     value = (comp + conf) / np.sqrt(n)
     return IntegratedBound(value=value, complexity=comp, confidence=conf, weighting=weighting,
-                           measure=measure, delta=delta, T=T, quadrature_error=max(e1, e2))
+                           measure=measure, delta=delta, T=T, quadrature_error=max(e1, e2),
+                           n=n)
 
 
 def _per_subspace(name, x, k):

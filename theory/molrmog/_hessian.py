@@ -35,6 +35,7 @@ import numpy as np
 from .._checks import choice, integers, number
 from .._checks import floats as _floats
 
+from ..tidy import Tidy, TidyData
 from ._bound import process_coefficients
 
 __all__ = ["FORMS", "HessianSpectrum", "local_hessian_spectrum", "gd_rate",
@@ -45,8 +46,10 @@ DIM_MAX = 2**53  # largest d_k (multiplicities are counted as int64)
 
 
 @dataclass(frozen=True)
-class HessianSpectrum:
-    """Predicted Hessian eigenvalues at the truth (hard gates).
+class HessianSpectrum(Tidy):
+    """Predicted Hessian eigenvalues at the truth (hard gates); ``to_pandas()`` and
+    ``to_xarray()`` give one row per ``mode`` (with its ``block``) and the scalars
+    alongside.
 
     Attributes
     ----------
@@ -78,6 +81,17 @@ class HessianSpectrum:
     @property
     def n_parameters(self) -> int:
         return int(self.multiplicity.sum())
+
+    def _tidy(self):
+        mode = ("mode",)
+        ev = np.ravel(self.eigenvalues)
+        return TidyData({"mode": np.arange(ev.size)},
+                        {"eigenvalue": (mode, ev),
+                         "multiplicity": (mode, np.ravel(self.multiplicity)),
+                         **{k: float(getattr(self, k)) for k in ("alpha", "L", "kappa", "step",
+                                                                 "rate")}},
+                        {"block": (mode, np.array(self.block, dtype=object))},
+                        {"n_parameters": self.n_parameters})
 
 
 def gd_rate(kappa):

@@ -10,7 +10,7 @@ the independent references :func:`ridge_regression_reference` (m = 1, Mei-Montan
 :func:`large_ridge_coefficients` and :func:`wide_limit`.
 
 Non-centred activations (``mu0 = E sigma(z) != 0``, e.g. relu) [derived]
------------------------------------------------------------------------
+-------------------------------------------------------------------------
 Write ``sigma = sigma_c + mu0``.  The feature matrix is then
 ``F = F_c + mu0 1_{nm} 1_p^T`` (up to per-feature corrections of order ``1/sqrt(d)`` that
 are also rank one), so ``U = F^T F / (n m)`` differs from the centred ``U_c`` by a matrix of

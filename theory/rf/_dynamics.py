@@ -43,6 +43,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .._checks import floats, positive_number
+from ..tidy import Tidy, TidyData
 from ._complex_sigma import SigmaSystem, ladder
 from ._predict import _coefficients, _sigma_coefficients, _spread
 from ._setting import RFSetting, check_setting
@@ -61,8 +62,11 @@ MASS_SLACK = 10.0      # a mass off by at most this many quadrature error estima
 
 
 @dataclass(frozen=True, eq=False)
-class USpectrum:
+class USpectrum(Tidy):
     """Limiting spectral law of ``U = F^T F/(n m)`` (isotropic data).
+
+    ``to_pandas()`` is the density table over ``x`` (the atoms and bulks in ``df.attrs``);
+    ``to_xarray()`` also has them, over the dimensions ``atom`` and ``bulk``.
 
     Attributes
     ----------
@@ -82,6 +86,17 @@ class USpectrum:
     atoms: tuple
     bulks: tuple
     mass: float
+
+    def _tidy(self):
+        atoms = np.array(self.atoms, dtype=float).reshape(-1, 2)
+        bulks = np.array(self.bulks, dtype=float).reshape(-1, 2)
+        return TidyData({"x": self.x, "atom": None, "bulk": None},
+                        {"density": (("x",), np.ravel(self.density)),
+                         "atom_location": (("atom",), atoms[:, 0]),
+                         "atom_mass": (("atom",), atoms[:, 1]),
+                         "bulk_lower": (("bulk",), bulks[:, 0]),
+                         "bulk_upper": (("bulk",), bulks[:, 1]),
+                         "mass": float(self.mass)}, table=("x",))
 
     def cdf(self, at, *, closed: bool = True) -> np.ndarray:
         """The distribution function at ``at``: the density integrated by the trapezoid rule

@@ -79,6 +79,7 @@ from scipy.special import roots_hermitenorm, roots_legendre
 from .._checks import floats, positive_number
 from ..activations import get_activation, moments
 from ..processes import ou_coefficients
+from ..tidy import Tidy, grid_data
 
 __all__ = ["ExactScoreConstant", "hidden_manifold_exact_score", "linear_overlap"]
 
@@ -103,8 +104,9 @@ _TINY = 1e-300
 
 
 @dataclass(frozen=True)
-class ExactScoreConstant:
-    """The exact-score constant on a grid of ``(psi_d, t)``.
+class ExactScoreConstant(Tidy):
+    """The exact-score constant on a grid of ``(psi_d, t)``; ``to_pandas()`` and
+    ``to_xarray()`` give it over ``psi_d`` and ``t``, NaN where not converged.
 
     Attributes
     ----------
@@ -146,6 +148,13 @@ class ExactScoreConstant:
     activation: str
     success: bool
     message: str
+
+    def _tidy(self):
+        names = ("c_t", "mmse", "overlap", "free_entropy", "converged", "residual", "nit")
+        return grid_data({"psi_d": self.psi_d, "t": self.t},
+                         {k: getattr(self, k) for k in names},
+                         {"activation": self.activation, "success": bool(self.success),
+                          "message": self.message})
 
 
 def linear_overlap(alpha, snr):

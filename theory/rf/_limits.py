@@ -138,7 +138,7 @@ def ridge_regression_reference(setting: RFSetting) -> dict:
 def large_ridge_coefficients(setting: RFSetting) -> tuple[np.ndarray, np.ndarray]:
     """``(c1, c2)`` with ``L_test = 1 - c1/lam + c2/lam^2 + O(lam^-3)`` as ``lam -> inf``.
 
-    With ``u = mu1^2``, ``v = mu*^2``, ``g = 1/(psi_n m)`` (0 for m = inf):
+    With ``u = mu1^2``, ``v = mu*^2``, ``g = 1/(psi_n m)`` (0 for m = inf)::
 
         c1 = 2 Delta u psi_p,
         c2 = psi_p (u^2 (1+psi_p) + 2uv + v^2) g

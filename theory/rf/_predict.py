@@ -8,6 +8,7 @@ import numpy as np
 from .._checks import ParameterTypeError
 from ..threads import single_threaded
 from ..solvers import continuation_newton, merge_results, path_newton
+from ..tidy import Tidy, grid_data
 from ._setting import RFSetting, check_setting
 from . import _system_sigma as sigma_system
 from ._system import Coefficients, log_system, observables, residual_and_jacobian
@@ -18,8 +19,12 @@ QUANTITIES = ("test_error", "train_error", "train_error_reg", "score_error")
 
 
 @dataclass(frozen=True, eq=False)
-class RFPrediction:
+class RFPrediction(Tidy):
     """Asymptotic errors on the grid of an :class:`RFSetting` (arrays of ``setting.shape``).
+
+    ``to_pandas()`` gives one row per grid point and ``to_xarray()`` a Dataset over the
+    grid's parameters (``psi_n``, ``psi_p``, ``m``, ``t``, ``lam``, ``psi_d``), with NaN
+    where a point did not converge (:mod:`lowdim.theory.tidy`).
 
     Attributes
     ----------
@@ -70,6 +75,14 @@ class RFPrediction:
     nit: np.ndarray
     success: bool
     message: str
+
+    def _tidy(self):
+        coords, labels = self.setting.grid_coordinates()
+        names = ("test_error", "train_error", "train_error_reg", "score_error",
+                 "exact_score_test_error", "generalization_gap", "test_error_par",
+                 "test_error_perp", "q", "r", "h", "converged", "residual", "status", "nit")
+        return grid_data(coords, {k: getattr(self, k) for k in names},
+                         {**labels, "success": bool(self.success), "message": self.message})
 
     def rows(self) -> list[dict]:
         """One dict per grid point with the settings and the predicted errors."""

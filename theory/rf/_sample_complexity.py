@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import choice, floats, integer, number
+from ..tidy import Tidy, grid_data
 from ._predict import predict
 from ._setting import _NUMERIC, RFSetting, check_setting
 
@@ -36,8 +37,12 @@ _RTOL_MIN = 1e-15     # the bisection cannot resolve psi_n better than float64 d
 
 
 @dataclass(frozen=True, eq=False)
-class SampleComplexity:
+class SampleComplexity(Tidy):
     """Result of :func:`sample_complexity` (arrays of ``setting.shape``).
+
+    ``to_pandas()`` and ``to_xarray()`` give it over the setting's parameters (not
+    ``psi_n``, which is searched), with a ``converged`` column (``status != 3``) and NaN
+    values where a theory point did not converge (:mod:`lowdim.theory.tidy`).
 
     Attributes
     ----------
@@ -71,6 +76,16 @@ class SampleComplexity:
     status: np.ndarray
     success: bool
     message: str
+
+    def _tidy(self):
+        coords, labels = self.setting.grid_coordinates()
+        coords.pop("psi_n")
+        names = ("psi_n_star", "n_star_per_D", "error_no_data", "error_all_data", "monotone",
+                 "status")
+        return grid_data(coords, {**{k: getattr(self, k) for k in names},
+                                  "converged": np.asarray(self.status) != 3},
+                         {**labels, "eps": float(self.eps), "criterion": self.criterion,
+                          "success": bool(self.success), "message": self.message})
 
 
 def _with_psi_n(setting: RFSetting, psi_n, extra_axis: bool) -> RFSetting:

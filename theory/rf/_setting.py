@@ -338,6 +338,20 @@ class RFSetting:
     def _manifold_activation_arg(self):
         return self.manifold_activation if self.data == "hidden-manifold" else None
 
+    def grid_coordinates(self) -> tuple[dict, dict]:
+        """The grid's parameters and labels, as tidy results name them: ``({"psi_n": ...,
+        "psi_p": ..., "m": ..., "t": ..., "lam": ...}, {"activation": ..., "data": ...})``,
+        arrays of ``shape`` (``m`` may be ``inf``); ``psi_d`` for every data model but
+        ``"gaussian"`` and ``manifold_activation`` for the hidden manifold."""
+        coords = {k: np.asarray(getattr(self, k), dtype=float)
+                  for k in ("psi_n", "psi_p", "m", "t", "lam")}
+        if self.data != "gaussian":
+            coords["psi_d"] = np.broadcast_to(np.asarray(self.psi_d, dtype=float), self.shape)
+        labels = {"activation": self.activation.name, "data": self.data}
+        if self.data == "hidden-manifold":
+            labels["manifold_activation"] = self.manifold_activation.name
+        return coords, labels
+
     def to_dict(self) -> dict:
         """JSON-friendly description (scalars as floats, arrays as lists; m may be 'inf')."""
         def enc(a):

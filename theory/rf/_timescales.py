@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import floats, positive_number
+from ..tidy import Tidy, TidyData
 from ._dynamics import spectrum
 from ._setting import RFSetting, check_setting
 from ._two_point import generalization_curve
@@ -60,9 +61,11 @@ FLAT_TOL = 1e-9
 
 
 @dataclass(frozen=True)
-class TimeScales:
+class TimeScales(Tidy):
     """Generalization and memorization times of one setting (module docstring for the
     definitions).  Times are gradient-flow ``tau``, or step counts with ``gd_step``.
+    ``to_pandas()`` (one row) and ``to_xarray()`` (scalars) split the bulks into
+    ``*_lower`` and ``*_upper`` (NaN without a memorization bulk).
 
     Attributes
     ----------
@@ -103,6 +106,18 @@ class TimeScales:
     generalization_bulk: tuple
     memorization_bulk: tuple | None
     gd_step: float | None = None
+
+    def _tidy(self):
+        names = ("tau_star", "test_at_tau_star", "test_converged", "gain", "tau_gen",
+                 "tau_mem", "window", "tau_gen_spectral", "tau_mem_spectral", "tau_slowest")
+        values = {k: float(getattr(self, k)) for k in names}
+        for name in ("generalization_bulk", "memorization_bulk"):
+            lo, hi = getattr(self, name) or (math.nan, math.nan)
+            values[f"{name}_lower"], values[f"{name}_upper"] = float(lo), float(hi)
+        attrs = {"dynamics": "gradient flow" if self.gd_step is None else "gradient descent"}
+        if self.gd_step is not None:
+            attrs["gd_step"] = float(self.gd_step)
+        return TidyData({}, values, attrs=attrs)
 
 
 def _check(setting) -> None:
@@ -237,7 +252,7 @@ def time_scales(setting: RFSetting, *, gd_step: float | None = None) -> TimeScal
         window  = tau_mem / tau_gen,
 
     and the spectral counterparts, with ``rho`` the law of ``U`` of
-    :func:`lowdim.theory.rf.spectrum`:
+    :func:`lowdim.theory.rf.spectrum`::
 
         tau_gen_spectral = 1 / (<u>_top + lam),   <u>_top = int_top u rho(du) / int_top rho(du),
         tau_mem_spectral = 1 / (u_- + lam),       u_- = lower edge of the bulk below the top,

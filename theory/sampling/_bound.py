@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import ParameterTypeError, choice, floats, integer, number
+from ..tidy import Tidy, TidyData
 from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["BoundTerms", "kl_bound", "gaussian_kl", "score_error_profile", "FORMS"]
@@ -45,11 +46,12 @@ D_MAX = 2**53
 
 
 @dataclass(frozen=True)
-class BoundTerms:
+class BoundTerms(Tidy):
     """The terms of the bound on one grid.
 
     ``E_D`` is the sum of ``E_D1`` (the ``d``-proportional step term), ``E_D2`` (first step)
-    and ``E_D3`` (curvature of the grid); ``total = E_I + E_S + E_D``.
+    and ``E_D3`` (curvature of the grid); ``total = E_I + E_S + E_D``.  ``to_pandas()``
+    (one row) and ``to_xarray()`` (scalars) hold every term and the total.
     """
 
     E_I: float
@@ -70,6 +72,11 @@ class BoundTerms:
     def as_dict(self) -> dict:
         return {"E_I": self.E_I, "E_S": self.E_S, "E_D": self.E_D, "E_D1": self.E_D1,
                 "E_D2": self.E_D2, "E_D3": self.E_D3, "total": self.total, "form": self.form}
+
+    def _tidy(self):
+        values = self.as_dict()
+        form = values.pop("form")
+        return TidyData({}, {k: float(v) for k, v in values.items()}, attrs={"form": form})
 
 
 def _nonneg(name, value):

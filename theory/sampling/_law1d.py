@@ -31,6 +31,7 @@ import numpy as np
 
 from .._checks import ParameterTypeError, flag, floats, integer
 from ._mixture import GaussianMixture, _check_1d
+from ..tidy import Tidy, TidyData
 from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["SamplerLaw1D", "sampler_law_1d", "mixture_score_1d"]
@@ -55,13 +56,14 @@ def _deposit(y, mass, z):
 
 
 @dataclass(frozen=True)
-class SamplerLaw1D:
+class SamplerLaw1D(Tidy):
     """Final density of the chain on a uniform grid.
 
     ``x``, ``density`` (normalised), ``target`` (``p_delta`` on ``x``), ``kl`` (``KL(p_delta ||
     q_N)``; ``inf`` where ``q_N`` vanishes to round-off where ``p_delta`` does not),
     ``mass_error`` (``1 - int q_N`` before normalisation), ``kl_change`` (``kl`` minus the value
-    with half the nodes, ``nan`` unless requested), ``n_nodes``."""
+    with half the nodes, ``nan`` unless requested), ``n_nodes``.  ``to_pandas()`` and
+    ``to_xarray()`` give ``density`` and ``target`` over ``x`` with the scalars alongside."""
 
     x: np.ndarray
     density: np.ndarray
@@ -70,6 +72,14 @@ class SamplerLaw1D:
     mass_error: float
     kl_change: float
     n_nodes: int
+
+    def _tidy(self):
+        return TidyData({"x": self.x},
+                        {"density": (("x",), np.ravel(self.density)),
+                         "target": (("x",), np.ravel(self.target)),
+                         **{k: float(getattr(self, k)) for k in ("kl", "mass_error",
+                                                                 "kl_change")}},
+                        attrs={"n_nodes": int(self.n_nodes)})
 
     def expectation(self, f) -> float:
         """``E_q f(Y_N)`` by the trapezoid rule."""

@@ -38,6 +38,7 @@ from scipy.special import logsumexp
 
 from .._checks import ParameterTypeError, floats, integer, number
 from ._bound import score_error_profile
+from ..tidy import Tidy, TidyData
 from ._schedules import SamplingGrid, check_grid
 
 __all__ = ["GaussianMixture", "PathKL", "path_kl_1d", "fisher_information_1d", "entropy_1d",
@@ -338,9 +339,10 @@ def entropy_1d(mixture: GaussianMixture, v: float, n_nodes: int = 160) -> float:
 
 
 @dataclass(frozen=True)
-class PathKL:
+class PathKL(Tidy):
     """The three parts of ``KL(P || Q)`` on a grid (see the module docstring); ``total`` is
-    their sum.  ``per_step`` holds the Riemann-error part of each step."""
+    their sum.  ``per_step`` holds the Riemann-error part of each step.  ``to_pandas()``
+    and ``to_xarray()`` give ``per_step`` over ``step`` with the parts alongside."""
 
     initial: float
     discretization: float
@@ -350,6 +352,13 @@ class PathKL:
     @property
     def total(self) -> float:
         return self.initial + self.discretization + self.score
+
+    def _tidy(self):
+        per_step = np.ravel(self.per_step)
+        return TidyData({"step": np.arange(per_step.size)},
+                        {"per_step": (("step",), per_step),
+                         **{k: float(getattr(self, k))
+                            for k in ("initial", "discretization", "score", "total")}})
 
 
 def path_kl_1d(grid: SamplingGrid, mixture: GaussianMixture, score_error=0.0, *,

@@ -644,14 +644,15 @@ def _footprint_rf_real_data(v):
     m = option_axis(v, "m")
     other = option_count(v, "t")
     seeds = len(parse_seeds(v["seeds"]))
-    psi_p = float(v["psi_p"])
+    psi_p = option_axis(v, "psi_p")
     d = v.get("rows_d") or (144 if str(v["dataset"]).startswith("patches") else 64)
     s_d = v["surrogate_d"] or max(256, 2 * d)
     dims = (d, d, s_d, s_d // 2)
-    peak = max(_rf_fit_bytes(k, psi_n.max() * k, psi_p * k, m.max(), v["n_test"]) for k in dims)
-    work = seeds * other * sum(_rf_fit_work(k, psi_n * k, np.array([psi_p * k]), m, v["n_test"])
+    peak = max(_rf_fit_bytes(k, psi_n.max() * k, psi_p.max() * k, m.max(), v["n_test"])
+               for k in dims)
+    work = seeds * other * sum(_rf_fit_work(k, psi_n * k, psi_p * k, m, v["n_test"])
                                for k in dims)
-    points = psi_n.size * m.size * other
+    points = psi_n.size * psi_p.size * m.size * other
     return Footprint(peak + 2 * points * CURVE_POINT_BYTES, work,
                      f"a simulation at d = {s_d} (n = {psi_n.max() * s_d:.3g})",
                      f"{points:,} points x {seeds} seeds at four sizes")
@@ -667,6 +668,7 @@ def _cmd_rf_real_data(args):
     t = parse_values("t", args.t)
     m = parse_values("m", args.m)
     psi_n = parse_values("psi-n", args.psi_n)
+    psi_p = parse_values("psi-p", args.psi_p)
     if args.format == "table":
         chosen_columns(args, COLUMNS)
     rows = _real_data_rows(args)
@@ -677,10 +679,10 @@ def _cmd_rf_real_data(args):
     resolve_device(args.device)
     announce(fp)
     table = with_progress(not args.quiet, 1, "simulating", lambda update: experiment(
-        rows, t=t, m=m, psi_n=psi_n, psi_p=args.psi_p, lam=args.lam,
+        rows, t=t, m=m, psi_n=psi_n, psi_p=psi_p, lam=args.lam,
         activation=args.activation, seeds=seeds, n_test=args.n_test,
         surrogate_d=args.surrogate_d, device=args.device, progress=update))
-    emit(table, args, ["t", "m", "psi_n", "quantity", "theory", "surrogate",
+    emit(table, args, ["t", "m", "psi_n", "psi_p", "quantity", "theory", "surrogate",
                        "surrogate_verdict", "gaussian", "real", "rel_gap", "gap_verdict",
                        "real_rel_deviation", "gap_se"],
          plot="rf_real_data_figures:plot_real_data")
@@ -692,7 +694,7 @@ def _cmd_rf_real_data(args):
 
 
 def _real_data_options(r):
-    g = r.add_argument_group("data and grid (t, m, psi-n accept a list a,b,c)")
+    g = r.add_argument_group("data and grid (t, m, psi-n, psi-p accept a list a,b,c)")
     g.add_argument("--dataset", default="digits",
                    help="digits, patches (12x12 grey patches of scikit-learn's sample images), "
                         "patches-centred (each patch less its mean), or a data matrix FILE "
@@ -700,7 +702,7 @@ def _real_data_options(r):
     g.add_argument("--t", default="0.05,0.3,1.5", help="diffusion times (default 0.05,0.3,1.5)")
     g.add_argument("--m", default="1,16", help="noise samples per data point (default 1,16)")
     g.add_argument("--psi-n", default="1,4", help="n/d (default 1,4)")
-    g.add_argument("--psi-p", type=float, default=2.0, help="p/d (default 2)")
+    g.add_argument("--psi-p", default="2", help="p/d (default 2)")
     g.add_argument("--lam", type=float, default=1e-2, help="ridge lambda (default 1e-2)")
     g.add_argument("--activation", default="tanh", help="tanh, relu, erf or linear (default tanh)")
     s = r.add_argument_group("simulation")

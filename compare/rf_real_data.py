@@ -22,7 +22,8 @@ test set.  On one grid of ``(t, m, psi_n)`` three things are measured side by si
 The test error is the denoising loss ``(1/d) E ||sqrt(Delta_t) s(x_t) + xi||^2`` on fresh
 (held-out) data and the train error the loss on the training noises; the score error
 needs the exact score, which real data do not have.  Research note rf_learning_curves.md
-section 2 [paper: GVM25]; Gaussian-covariate equivalence for real data [paper: LGCKMZ21].
+section 2 [paper: GVM25]; Gaussian-covariate equivalence for real data
+[paper: LGCGKMZ21] (Loureiro, Gerbelot, Cui, Goldt, Krzakala, Mézard, Zdeborová 2021).
 """
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ def _grid(name, values, lo, *, integer=False, allow_inf=False):
 
 
 def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1, 4, 8),
-               psi_p: float = 2.0, lam: float = 1e-2, activation: str = "tanh",
+               psi_p=2.0, lam: float = 1e-2, activation: str = "tanh",
                seeds=8, n_test: int = 2048, surrogate_d: int | None = None,
                test_share: float = 0.3, split_seed: int = 0, device: str = "auto",
                z: float = DEFAULT_Z, rel_tol: float = DEFAULT_REL_TOL,
@@ -165,10 +166,11 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
     ----------
     dataset : str or array_like
         ``"digits"``, ``"patches"`` (:data:`DATASETS`) or an ``(N, d)`` data matrix.
-    t, m, psi_n : sequence
-        The grid: diffusion times, noise samples per data point, ``n / d``.
-    psi_p, lam, activation
-        Features per dimension ``p / d``, the ridge and the features' activation.
+    t, m, psi_n, psi_p : sequence
+        The grid: diffusion times, noise samples per data point, ``n / d`` and ``p / d``
+        (a number is a grid of one).
+    lam, activation
+        The ridge and the features' activation.
     seeds : int or sequence of int
         Seeds of every simulation (the real and the Gaussian runs at the data's ``d``
         share features and noises seed by seed).
@@ -188,7 +190,7 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
     Returns
     -------
     Table
-        One row per ``(t, m, psi_n, quantity)``, columns :data:`COLUMNS`: ``gap`` is
+        One row per ``(t, m, psi_n, psi_p, quantity)``, columns :data:`COLUMNS`: ``gap`` is
         ``real - gaussian`` (paired by seed), ``rel_gap`` the same over ``gaussian``,
         ``real_rel_deviation`` is ``(real - theory) / theory``.  ``meta["summary"]`` judges
         the surrogate against the theory; ``meta["equivalence"]`` counts the gap verdicts;
@@ -200,6 +202,7 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
     ts = _grid("t", t, 1e-6)
     ms = _grid("m", m, 1, integer=True)
     pns = _grid("psi_n", psi_n, 1e-9)
+    pps = _grid("psi_p", psi_p, 1e-9)
     size_seeds = sim.RFSize(seeds=seeds).seeds   # validates the seeds
     if len(size_seeds) < 2:
         raise ValueError("seeds: need at least two seeds for a standard error")
@@ -220,9 +223,9 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
         raise ValueError(f"psi_n: psi_n = {max(pns):g} needs {need} training rows; the data "
                          f"have {len(train)} (after holding out {test_share:.0%})")
     t0 = time.perf_counter()
-    points = [(tt, mm, pn) for tt in ts for mm in ms for pn in pns]
-    settings = [RFSetting(psi_n=pn, psi_p=psi_p, m=mm, t=tt, lam=lam, activation=activation,
-                          data="spectrum", eigenvalues=eig) for tt, mm, pn in points]
+    points = [(tt, mm, pn, pp) for tt in ts for mm in ms for pn in pns for pp in pps]
+    settings = [RFSetting(psi_n=pn, psi_p=pp, m=mm, t=tt, lam=lam, activation=activation,
+                          data="spectrum", eigenvalues=eig) for tt, mm, pn, pp in points]
     own = sim.RFSize(d=d, seeds=size_seeds, n_test=n_test, device=device)
     full = sim.RFSize(d=s_d, seeds=size_seeds, n_test=n_test, device=device, stream="surrogate")
     half = sim.RFSize(d=s_d // 2, seeds=size_seeds, n_test=n_test, device=device,
@@ -251,14 +254,14 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
             tick(done[0] + 1)
         real.append(sim.measurement(s, own, results, device=dev))
     rows, report = [], Report()
-    for k, ((tt, mm, pn), s) in enumerate(zip(points, settings)):
+    for k, ((tt, mm, pn, pp), s) in enumerate(zip(points, settings)):
         pred = predict(s)
         g_own, g_full, g_half, r = (gaussian[k], gaussian[n_jobs + k],
                                     gaussian[2 * n_jobs + k], real[k])
         for q in QUANTITIES:
             theory = float(getattr(pred, q)) if bool(pred.converged) else None
             value, se, dof = richardson(g_full, g_half, q)
-            label = f"{name} t={tt:g} m={mm:g} psi_n={pn:g} {q}"
+            label = f"{name} t={tt:g} m={mm:g} psi_n={pn:g} psi_p={pp:g} {q}"
             check = judge(theory, value, se, dof, len(size_seeds), z=z, rel_tol=rel_tol,
                           name=f"surrogate {label}")
             if spike > SPIKE_SHARE:
@@ -276,7 +279,7 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
             report.add(gap_check.not_counted("a measurement of real data, not a claim"))
             rows.append({
                 "dataset": name, "d": d, "train_rows": len(train), "test_rows": len(test),
-                "psi_n": pn, "psi_p": float(psi_p), "m": int(mm), "t": tt, "lam": float(lam),
+                "psi_n": pn, "psi_p": pp, "m": int(mm), "t": tt, "lam": float(lam),
                 "activation": str(activation), "quantity": q, "theory": theory,
                 "surrogate_d": s_d, "surrogate": value, "surrogate_se": se,
                 "surrogate_verdict": check.verdict, "gaussian": g_mean,
@@ -292,7 +295,7 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
     meta = provenance(
         kind="rf-real-data", dataset=name, d=d, train_rows=len(train), test_rows=len(test),
         spike_share=spike, norm_cv=norm_cv,
-        grid={"t": ts, "m": ms, "psi_n": pns, "psi_p": float(psi_p), "lam": float(lam),
+        grid={"t": ts, "m": ms, "psi_n": pns, "psi_p": pps, "lam": float(lam),
               "activation": str(activation)},
         size={"seeds": list(size_seeds), "n_test": n_test, "surrogate_d": s_d,
               "device": device},

@@ -134,10 +134,12 @@ def test_cli_real_data(capsys, tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", rng.normal(size=(400, 16)))
     code = main(["rf", "real-data", "--dataset", str(tmp_path / "x.npy"), "--t", "1", "--m", "1",
-                 "--psi-n", "2", "--seeds", "2", "--surrogate-d", "32", "--n-test", "256",
-                 "--device", "cpu", "-q", "--format", "csv"])
+                 "--psi-n", "2", "--psi-p", "1,3", "--seeds", "2", "--surrogate-d", "32",
+                 "--n-test", "256", "--device", "cpu", "-q", "--format", "csv"])
     out, err = capsys.readouterr()
-    assert code in (0, 5) and len(list(csv.DictReader(io.StringIO(out)))) == 2, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code in (0, 5) and len(rows) == 4, err
+    assert sorted({float(r["psi_p"]) for r in rows}) == [1.0, 3.0] and rows[0]["d"] == "16"
 
 
 @pytest.mark.parametrize("argv, match", [

@@ -223,9 +223,11 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
         raise ValueError(f"psi_n: psi_n = {max(pns):g} needs {need} training rows; the data "
                          f"have {len(train)} (after holding out {test_share:.0%})")
     t0 = time.perf_counter()
-    points = [(tt, mm, pn, pp) for tt in ts for mm in ms for pn in pns for pp in pps]
-    settings = [RFSetting(psi_n=pn, psi_p=pp, m=mm, t=tt, lam=lam, activation=activation,
-                          data="spectrum", eigenvalues=eig) for tt, mm, pn, pp in points]
+    t_g, m_g, pn_g, pp_g = (g.ravel() for g in np.meshgrid(ts, ms, pns, pps, indexing="ij"))
+    grid = RFSetting(psi_n=pn_g, psi_p=pp_g, m=m_g, t=t_g, lam=lam, activation=activation,
+                     data="spectrum", eigenvalues=eig)
+    pred = predict(grid)   # the whole grid in one solve
+    settings = list(grid.points())
     own = sim.RFSize(d=d, seeds=size_seeds, n_test=n_test, device=device)
     full = sim.RFSize(d=s_d, seeds=size_seeds, n_test=n_test, device=device, stream="surrogate")
     half = sim.RFSize(d=s_d // 2, seeds=size_seeds, n_test=n_test, device=device,
@@ -254,12 +256,12 @@ def experiment(dataset="digits", *, t=(0.05, 0.3, 1.5), m=(1, 16), psi_n=(0.5, 1
             tick(done[0] + 1)
         real.append(sim.measurement(s, own, results, device=dev))
     rows, report = [], Report()
-    for k, ((tt, mm, pn, pp), s) in enumerate(zip(points, settings)):
-        pred = predict(s)
+    for k in range(n_jobs):
+        tt, mm, pn, pp = float(t_g[k]), float(m_g[k]), float(pn_g[k]), float(pp_g[k])
         g_own, g_full, g_half, r = (gaussian[k], gaussian[n_jobs + k],
                                     gaussian[2 * n_jobs + k], real[k])
         for q in QUANTITIES:
-            theory = float(getattr(pred, q)) if bool(pred.converged) else None
+            theory = float(getattr(pred, q)[k]) if bool(pred.converged[k]) else None
             value, se, dof = richardson(g_full, g_half, q)
             label = f"{name} t={tt:g} m={mm:g} psi_n={pn:g} psi_p={pp:g} {q}"
             check = judge(theory, value, se, dof, len(size_seeds), z=z, rel_tol=rel_tol,

@@ -18,6 +18,8 @@ import os
 import re
 from pathlib import Path
 
+from lowdim.compare.registry import FAMILIES
+
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 OUT = DOCS / "generated"
@@ -28,7 +30,7 @@ PACKAGES = {"theory": "lowdim.theory", "simulate": "lowdim.simulate", "compare":
 KINDS = ("paper", "derived", "reconstructed", "code")
 
 #: The gallery's order: the families as the registry lists them, real data last.
-EXAMPLE_ORDER = ("rf", "sampling", "molrmog", "molrg", "localized", "real_data")
+EXAMPLE_ORDER = (*FAMILIES, "real_data")
 
 
 class ExampleOrder:
